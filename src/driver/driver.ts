@@ -1,0 +1,339 @@
+// tether's network driver: a bridge per network, a veth pair per endpoint,
+// firewall rules for isolation. The store is written before the kernel, so a
+// crash between the two leaves a record the start-up reconcile can finish or
+// undo, never a kernel object nobody knows about.
+import type { Logger } from 'pino';
+import type { FirewallNetwork, Firewall, LinkPlane } from '../dataplane/dataplane.js';
+import { TetherError, conflict, invalidOption, notFound } from '../errors.js';
+import { type IpAddress, contains, formatIp, formatPrefix, parseCidr, parsePrefix, prefixOf } from '../net/ip.js';
+import type {
+  AllocateNetworkRequest, Capabilities, CreateEndpointRequest, CreateNetworkRequest, DiscoveryRequest,
+  EndpointRef, ExternalConnectivityRequest, GwAllocCheckRequest, JoinRequest, JoinResponse, NetworkDriver, NetworkRef,
+} from '../protocol/network.js';
+import { KeyedSerial, Serial } from '../util/serial.js';
+import { defaultBridgeName, isVethName, macFor, vethHostName, vethPeerName } from './naming.js';
+import { parseNetworkOptions } from './options.js';
+import { type DriverState, type EndpointRecord, type NetworkRecord } from './records.js';
+
+export interface DriverConfig {
+  /** Prefix of every interface name tether makes. */
+  readonly prefix: string;
+  /** Names this daemon in the aliases of its bridges (the plugin name). */
+  readonly instance: string;
+  readonly defaultMtu: number;
+}
+
+export interface DriverDeps {
+  readonly state: DriverState;
+  readonly links: LinkPlane;
+  readonly firewall: Firewall;
+  readonly log: Logger;
+  /** Frees an address tether's IPAM handed out for a container, when Docker never released it. */
+  readonly releaseContainerAddress: (address: IpAddress) => Promise<boolean>;
+}
+
+export class Driver implements NetworkDriver {
+  private readonly networks = new Map<string, NetworkRecord>();
+  private readonly endpoints = new Map<string, EndpointRecord>();
+  private readonly locks = new KeyedSerial();
+  private readonly firewallQueue = new Serial();
+
+  private constructor(private readonly deps: DriverDeps, private readonly config: DriverConfig) {}
+
+  static async open(deps: DriverDeps, config: DriverConfig): Promise<Driver> {
+    const driver = new Driver(deps, config);
+    for (const network of await deps.state.networks()) driver.networks.set(network.id, network);
+    for (const endpoint of await deps.state.endpoints()) driver.endpoints.set(endpoint.id, endpoint);
+    return driver;
+  }
+
+  get bridgeAlias(): string {
+    return `tether:${this.config.instance}:`;
+  }
+
+  capabilities(): Capabilities {
+    return { Scope: 'local', ConnectivityScope: 'local', GwAllocChecker: true };
+  }
+
+  async gwAllocCheck(_request: GwAllocCheckRequest): Promise<{ SkipIPv4: boolean; SkipIPv6: boolean }> {
+    // The gateway lives on the bridge for every tether network, internal ones included.
+    return { SkipIPv4: false, SkipIPv6: false };
+  }
+
+  createNetwork(request: CreateNetworkRequest): Promise<void> {
+    const options = parseNetworkOptions(request.generic);
+    const bridge = options.bridge ?? defaultBridgeName(this.config.prefix, request.networkId);
+    const data = [...request.ipv4, ...request.ipv6];
+    const record: NetworkRecord = {
+      id: request.networkId,
+      bridge,
+      mtu: options.mtu ?? this.config.defaultMtu,
+      internal: request.internal,
+      gateways: data.flatMap((d) => (d.gateway ? [d.gateway] : [])),
+      subnets: data.map((d) => formatPrefix(d.pool)),
+    };
+    return this.locks.run(`network:${request.networkId}`, async () => {
+      const existing = this.networks.get(record.id);
+      if (existing) {
+        if (JSON.stringify(existing) !== JSON.stringify(record)) throw conflict(`network ${record.id} already exists with other settings`);
+        return;
+      }
+      const user = [...this.networks.values()].find((n) => n.bridge === bridge);
+      if (user) throw conflict(`bridge ${bridge} is already used by network ${user.id.slice(0, 12)}`);
+      const link = (await this.deps.links.listLinks()).find((l) => l.name === bridge);
+      if (link) throw conflict(`an interface named ${bridge} already exists on the host; choose another bridge name`);
+
+      if (!(await this.deps.state.createNetwork(record))) throw conflict(`network ${record.id} is being created concurrently`);
+      this.networks.set(record.id, record);
+      try {
+        await this.deps.links.ensureBridge(this.bridgeSpec(record));
+        await this.syncFirewall();
+      } catch (error) {
+        this.networks.delete(record.id);
+        await this.deps.links.deleteLink(bridge).catch(() => undefined);
+        await this.deps.state.deleteNetwork(record.id);
+        await this.syncFirewall().catch(() => undefined);
+        throw error;
+      }
+      this.deps.log.info({ network: record.id, bridge, subnets: record.subnets, internal: record.internal }, 'network created');
+    });
+  }
+
+  private bridgeSpec(network: NetworkRecord) {
+    return { name: network.bridge, mtu: network.mtu, alias: this.bridgeAlias + network.id, addresses: network.gateways };
+  }
+
+  deleteNetwork(request: NetworkRef): Promise<void> {
+    return this.locks.run(`network:${request.networkId}`, async () => {
+      const network = this.networks.get(request.networkId);
+      if (!network) return; // Docker repeats deletes after errors; gone is gone.
+      for (const endpoint of this.endpoints.values()) {
+        if (endpoint.networkId === network.id) await this.removeEndpoint(endpoint);
+      }
+      await this.deps.links.deleteLink(network.bridge);
+      this.networks.delete(network.id);
+      await this.deps.state.deleteNetwork(network.id);
+      await this.syncFirewall();
+      this.deps.log.info({ network: network.id, bridge: network.bridge }, 'network deleted');
+    });
+  }
+
+  async allocateNetwork(_request: AllocateNetworkRequest): Promise<{ Options: Record<string, string> }> {
+    // Swarm managers call this for global-scope drivers only; tether reports local scope, so
+    // there is nothing to allocate cluster-wide and each node's CreateNetwork does the work.
+    return { Options: {} };
+  }
+
+  async freeNetwork(_request: NetworkRef): Promise<void> {}
+
+  createEndpoint(request: CreateEndpointRequest): Promise<{ Interface?: { MacAddress?: string } }> {
+    const network = this.network(request.networkId);
+    for (const key of Object.keys(request.options)) {
+      if (!key.startsWith('com.docker.')) throw invalidOption(`unknown endpoint option "${key}"`);
+    }
+    const v4 = request.address ? parseCidr(request.address)?.address : undefined;
+    const v6 = request.addressIpv6 ? parseCidr(request.addressIpv6)?.address : undefined;
+    for (const address of [v4, v6]) {
+      if (address && !network.subnets.some((s) => { const p = parsePrefix(s); return p && contains(p, address); })) {
+        throw invalidOption(`address ${formatIp(address)} is not in any subnet of network ${network.id.slice(0, 12)}`);
+      }
+    }
+    const record: EndpointRecord = {
+      id: request.endpointId,
+      networkId: network.id,
+      hostName: vethHostName(this.config.prefix, request.endpointId),
+      peerName: vethPeerName(this.config.prefix, request.endpointId),
+      mac: request.mac ?? macFor(v4 ?? v6),
+      ...(request.address ? { address: request.address } : {}),
+      ...(request.addressIpv6 ? { addressIpv6: request.addressIpv6 } : {}),
+    };
+    const reply = request.mac ? {} : { Interface: { MacAddress: record.mac } };
+    return this.locks.run(`endpoint:${record.id}`, async () => {
+      const existing = this.endpoints.get(record.id);
+      if (existing) {
+        // A retry after a lost reply: same endpoint, same answer.
+        if (existing.address !== record.address || existing.addressIpv6 !== record.addressIpv6) {
+          throw conflict(`endpoint ${record.id.slice(0, 12)} already exists with other addresses`);
+        }
+        return reply;
+      }
+      this.endpoints.set(record.id, record);
+      await this.deps.state.putEndpoint(record);
+      try {
+        await this.deps.links.createVeth({
+          hostName: record.hostName, peerName: record.peerName, bridge: network.bridge, mtu: network.mtu, mac: record.mac,
+        });
+      } catch (error) {
+        this.endpoints.delete(record.id);
+        await this.deps.state.deleteEndpoint(record.id);
+        throw error;
+      }
+      this.deps.log.debug({ endpoint: record.id, network: network.id, veth: record.hostName }, 'endpoint created');
+      return reply;
+    });
+  }
+
+  async endpointOperInfo(request: EndpointRef): Promise<{ Value: Record<string, unknown> }> {
+    const endpoint = this.endpoint(request);
+    return {
+      Value: {
+        HostInterface: endpoint.hostName,
+        MacAddress: endpoint.mac,
+        ...(endpoint.address ? { Address: endpoint.address } : {}),
+        ...(endpoint.addressIpv6 ? { AddressIPv6: endpoint.addressIpv6 } : {}),
+      },
+    };
+  }
+
+  deleteEndpoint(request: EndpointRef): Promise<void> {
+    return this.locks.run(`endpoint:${request.endpointId}`, async () => {
+      const endpoint = this.endpoints.get(request.endpointId);
+      if (endpoint) await this.removeEndpoint(endpoint);
+    });
+  }
+
+  private async removeEndpoint(endpoint: EndpointRecord): Promise<void> {
+    await this.deps.links.deleteLink(endpoint.hostName);
+    this.endpoints.delete(endpoint.id);
+    await this.deps.state.deleteEndpoint(endpoint.id);
+    this.deps.log.debug({ endpoint: endpoint.id, veth: endpoint.hostName }, 'endpoint deleted');
+  }
+
+  join(request: JoinRequest): Promise<JoinResponse> {
+    return this.locks.run(`endpoint:${request.endpointId}`, async () => {
+      const endpoint = this.endpoint(request);
+      const network = this.network(request.networkId);
+      const joined = { ...endpoint, sandboxKey: request.sandboxKey };
+      await this.deps.state.putEndpoint(joined);
+      this.endpoints.set(joined.id, joined);
+      const response: JoinResponse = { InterfaceName: { SrcName: endpoint.peerName, DstPrefix: 'eth' } };
+      if (network.internal) return response;
+      const gateway = gatewayFor(network, endpoint.address);
+      const gateway6 = gatewayFor(network, endpoint.addressIpv6);
+      if (gateway) response.Gateway = gateway;
+      if (gateway6) response.GatewayIPv6 = gateway6;
+      return response;
+    });
+  }
+
+  leave(request: EndpointRef): Promise<void> {
+    return this.locks.run(`endpoint:${request.endpointId}`, async () => {
+      const known = this.endpoints.get(request.endpointId);
+      if (!known) return; // Docker only logs Leave errors; a repeated Leave has nothing left to do.
+      const { sandboxKey: _left, ...endpoint } = known;
+      await this.deps.state.putEndpoint(endpoint);
+      this.endpoints.set(endpoint.id, endpoint);
+    });
+  }
+
+  async programExternalConnectivity(request: ExternalConnectivityRequest): Promise<void> {
+    // Published ports are not programmed yet; an endpoint that asks for them is told so.
+    this.endpoint(request);
+    if (Array.isArray(request.options['com.docker.network.portmap']) && request.options['com.docker.network.portmap'].length > 0) {
+      throw new TetherError('INVALID_OPTION', 'tether does not publish ports yet (-p); remove -p/-P or use another network');
+    }
+  }
+
+  async revokeExternalConnectivity(request: EndpointRef): Promise<void> {
+    this.endpoint(request);
+  }
+
+  async discoverNew(request: DiscoveryRequest): Promise<void> {
+    this.deps.log.debug({ discovery: request.type }, 'discovery event ignored: tether does not use swarm node discovery');
+  }
+
+  async discoverDelete(request: DiscoveryRequest): Promise<void> {
+    return this.discoverNew(request);
+  }
+
+  /** Networks and endpoints as the store holds them, for the operator API and the reconciler. */
+  snapshot(): { networks: NetworkRecord[]; endpoints: EndpointRecord[] } {
+    return { networks: [...this.networks.values()], endpoints: [...this.endpoints.values()] };
+  }
+
+  /**
+   * Brings the kernel in line with the store at start-up: missing bridges come back, endpoints whose
+   * container vanished while tether was down are freed, links nobody owns are deleted.
+   */
+  async reconcile(): Promise<{ bridgesCreated: number; endpointsFreed: number; linksRemoved: number }> {
+    const log = this.deps.log;
+    const links = new Map((await this.deps.links.listLinks()).map((l) => [l.name, l]));
+    let bridgesCreated = 0;
+    let endpointsFreed = 0;
+    let linksRemoved = 0;
+    for (const network of this.networks.values()) {
+      const link = links.get(network.bridge);
+      if (!link) bridgesCreated++;
+      if (!link || !network.gateways.every((g) => link.addresses.includes(g)) || !link.up) {
+        await this.deps.links.ensureBridge(this.bridgeSpec(network));
+      }
+    }
+    for (const endpoint of [...this.endpoints.values()]) {
+      const network = this.networks.get(endpoint.networkId);
+      const host = links.get(endpoint.hostName);
+      const peerOnHost = links.has(endpoint.peerName);
+      // A joined endpoint's peer lives in the container. If it is back on the host or gone with its
+      // host end, the container stopped while tether was down and Docker will never say so.
+      if (!network || (endpoint.sandboxKey && (!host || peerOnHost))) {
+        await this.removeEndpoint(endpoint);
+        for (const cidr of [endpoint.address, endpoint.addressIpv6]) {
+          const address = cidr ? parseCidr(cidr)?.address : undefined;
+          if (address) await this.deps.releaseContainerAddress(address);
+        }
+        endpointsFreed++;
+        log.info({ endpoint: endpoint.id, address: endpoint.address }, 'freed an endpoint whose container is gone');
+      } else if (!host) {
+        await this.deps.links.createVeth({
+          hostName: endpoint.hostName, peerName: endpoint.peerName, bridge: network.bridge, mtu: network.mtu, mac: endpoint.mac,
+        });
+      } else if (host.master !== network.bridge || !host.up) {
+        await this.deps.links.attach(endpoint.hostName, network.bridge);
+      }
+    }
+    const ownedNames = new Set<string>();
+    for (const network of this.networks.values()) ownedNames.add(network.bridge);
+    for (const endpoint of this.endpoints.values()) ownedNames.add(endpoint.hostName).add(endpoint.peerName);
+    for (const link of links.values()) {
+      // Deleting a host end takes its peer with it.
+      if (link.kind === 'veth' && link.name.endsWith('p') && links.has(link.name.slice(0, -1)) && !ownedNames.has(link.name)) continue;
+      const ours = link.alias?.startsWith(this.bridgeAlias) || (link.kind === 'veth' && isVethName(this.config.prefix, link.name));
+      if (ours && !ownedNames.has(link.name)) {
+        await this.deps.links.deleteLink(link.name);
+        linksRemoved++;
+        log.info({ link: link.name }, 'removed an interface no network or endpoint owns');
+      }
+    }
+    await this.syncFirewall();
+    return { bridgesCreated, endpointsFreed, linksRemoved };
+  }
+
+  private syncFirewall(): Promise<void> {
+    return this.firewallQueue.run(() => {
+      const networks: FirewallNetwork[] = [...this.networks.values()].map((n) => ({ bridge: n.bridge, internal: n.internal }));
+      return this.deps.firewall.sync(networks);
+    });
+  }
+
+  private network(networkId: string): NetworkRecord {
+    const network = this.networks.get(networkId);
+    if (!network) throw notFound(`network ${networkId.slice(0, 12)} is not a tether network`);
+    return network;
+  }
+
+  private endpoint(ref: EndpointRef): EndpointRecord {
+    const endpoint = this.endpoints.get(ref.endpointId);
+    if (!endpoint || endpoint.networkId !== ref.networkId) throw notFound(`endpoint ${ref.endpointId.slice(0, 12)} does not exist`);
+    return endpoint;
+  }
+}
+
+/** The gateway of the subnet holding the address, as the plain IP Join must return. */
+function gatewayFor(network: NetworkRecord, address: string | undefined): string | undefined {
+  const ip = address ? parseCidr(address)?.address : undefined;
+  if (!ip) return undefined;
+  for (const gateway of network.gateways) {
+    const cidr = parseCidr(gateway);
+    if (cidr && contains(prefixOf(cidr.address, cidr.length), ip)) return formatIp(cidr.address);
+  }
+  return undefined;
+}

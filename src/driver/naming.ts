@@ -1,0 +1,28 @@
+// Names of the links tether makes. Host ends are PREFIX + hex, peers add a
+// "p" and bridges a "br" (neither is a hex digit), so a restart can tell the
+// three apart by name alone and never confuse them with anyone else's.
+import { randomBytes } from 'node:crypto';
+import type { IpAddress } from '../net/ip.js';
+
+const MAX_NAME = 15;
+
+export const vethHostName = (prefix: string, endpointId: string) =>
+  `${prefix}${endpointId.slice(0, MAX_NAME - prefix.length - 1)}`;
+
+export const vethPeerName = (prefix: string, endpointId: string) => `${vethHostName(prefix, endpointId)}p`;
+
+export const defaultBridgeName = (prefix: string, networkId: string) =>
+  `${prefix}br${networkId.slice(0, MAX_NAME - prefix.length - 2)}`;
+
+export const isVethName = (prefix: string, name: string) =>
+  name.startsWith(prefix) && /^[0-9a-f]+p?$/.test(name.slice(prefix.length));
+
+/**
+ * A locally administered MAC made from the address, as Docker's bridge does:
+ * a reused address then keeps its MAC, and neighbours' caches stay right.
+ */
+export function macFor(address: IpAddress | undefined): string {
+  const low = address ? Number(address.value & 0xffffffffn) : randomBytes(4).readUInt32BE();
+  const bytes = [0x02, 0x74, (low >>> 24) & 0xff, (low >>> 16) & 0xff, (low >>> 8) & 0xff, low & 0xff];
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}

@@ -1,0 +1,37 @@
+// The `-o key=value` options of `docker network create -d tether`. Docker's
+// bridge-driver names are accepted so that habits carry over; any other key
+// is an error, since an ignored option is a silent surprise.
+import { invalidOption } from '../errors.js';
+
+export interface NetworkOptions {
+  readonly mtu?: number;
+  readonly bridge?: string;
+}
+
+const MTU_KEYS = ['com.docker.network.driver.mtu', 'mtu'];
+const BRIDGE_KEYS = ['com.docker.network.bridge.name', 'bridge'];
+export const KNOWN_NETWORK_OPTIONS = [...MTU_KEYS, ...BRIDGE_KEYS];
+
+/** Linux interface names: at most 15 bytes, no slash, no whitespace; kept to a safe alphabet. */
+export const INTERFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
+
+export function parseNetworkOptions(generic: Readonly<Record<string, string>>): NetworkOptions {
+  let mtu: number | undefined;
+  let bridge: string | undefined;
+  for (const [key, value] of Object.entries(generic)) {
+    if (MTU_KEYS.includes(key)) {
+      mtu = Number(value);
+      if (!/^\d+$/.test(value) || mtu < 1280 || mtu > 65535) {
+        throw invalidOption(`option ${key}: MTU must be a whole number from 1280 to 65535, not "${value}"`);
+      }
+    } else if (BRIDGE_KEYS.includes(key)) {
+      if (!INTERFACE_NAME.test(value)) {
+        throw invalidOption(`option ${key}: "${value}" is not a valid interface name (letters, digits, "_.-", at most 15)`);
+      }
+      bridge = value;
+    } else {
+      throw invalidOption(`unknown option "${key}" (tether knows ${KNOWN_NETWORK_OPTIONS.join(', ')})`);
+    }
+  }
+  return { ...(mtu !== undefined ? { mtu } : {}), ...(bridge !== undefined ? { bridge } : {}) };
+}

@@ -1,0 +1,62 @@
+// What the network driver persists, one store key per network and endpoint.
+import { z } from 'zod';
+import type { Store } from '../store/store.js';
+
+export const networkRecord = z.object({
+  id: z.string(),
+  bridge: z.string(),
+  mtu: z.number().int(),
+  internal: z.boolean(),
+  /** Gateway addresses on the bridge, CIDR form, both families. */
+  gateways: z.array(z.string()),
+  /** Subnets the network serves, CIDR form. */
+  subnets: z.array(z.string()),
+});
+export type NetworkRecord = z.infer<typeof networkRecord>;
+
+export const endpointRecord = z.object({
+  id: z.string(),
+  networkId: z.string(),
+  hostName: z.string(),
+  peerName: z.string(),
+  mac: z.string(),
+  address: z.string().optional(),
+  addressIpv6: z.string().optional(),
+  /** Set by Join: from then on the peer lives in the container's namespace. */
+  sandboxKey: z.string().optional(),
+});
+export type EndpointRecord = z.infer<typeof endpointRecord>;
+
+const NETWORKS = 'driver/networks/';
+const ENDPOINTS = 'driver/endpoints/';
+
+/** Typed access to the driver's keys. */
+export class DriverState {
+  constructor(private readonly store: Store) {}
+
+  async networks(): Promise<NetworkRecord[]> {
+    return (await this.store.list(NETWORKS)).map((e) => networkRecord.parse(JSON.parse(e.value)));
+  }
+
+  async endpoints(): Promise<EndpointRecord[]> {
+    return (await this.store.list(ENDPOINTS)).map((e) => endpointRecord.parse(JSON.parse(e.value)));
+  }
+
+  /** Creates the network's record; false if one already exists. */
+  createNetwork(record: NetworkRecord): Promise<boolean> {
+    const key = NETWORKS + record.id;
+    return this.store.commit([{ key, revision: 0 }], [{ type: 'put', key, value: JSON.stringify(record) }]);
+  }
+
+  async deleteNetwork(id: string): Promise<void> {
+    await this.store.commit([], [{ type: 'delete', key: NETWORKS + id }]);
+  }
+
+  async putEndpoint(record: EndpointRecord): Promise<void> {
+    await this.store.commit([], [{ type: 'put', key: ENDPOINTS + record.id, value: JSON.stringify(record) }]);
+  }
+
+  async deleteEndpoint(id: string): Promise<void> {
+    await this.store.commit([], [{ type: 'delete', key: ENDPOINTS + id }]);
+  }
+}

@@ -1,0 +1,77 @@
+// The HTTP side of the plugin protocol, on fastify. Docker posts JSON without
+// a Content-Type (and sometimes no body at all), so every body is read as
+// text and parsed here; every reply, errors included, is JSON.
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { TetherError } from '../errors.js';
+import type { Route } from './route.js';
+
+export const MEDIA_TYPE = 'application/vnd.docker.plugins.v1.2+json';
+/** Docker's largest real request is a CreateNetwork with a few subnets; 1 MiB is far above it. */
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface ServerOptions {
+  readonly logger: Logger;
+  readonly routes: readonly Route[];
+  /** Extra routes (the operator API) registered on the same server. */
+  readonly extend?: (app: FastifyInstance) => void;
+}
+
+export function buildServer(options: ServerOptions): FastifyInstance {
+  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: BODY_LIMIT });
+  const log = options.logger;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  app.post('/Plugin.Activate', async (_request, reply) =>
+    reply.type(MEDIA_TYPE).send({ Implements: ['NetworkDriver', 'IpamDriver'] }));
+
+  for (const route of options.routes) {
+    app.post(route.path, async (request, reply) => {
+      const started = performance.now();
+      const input = parseBody(route.path, request.body, route.schema);
+      const result = await route.handle(input);
+      log.debug({ call: route.path.slice(1), ms: +(performance.now() - started).toFixed(2) }, 'call');
+      return reply.type(MEDIA_TYPE).send(result ?? {});
+    });
+  }
+
+  options.extend?.(app);
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).type(MEDIA_TYPE).send({ Err: `tether does not implement ${request.method} ${request.url}` }));
+
+  app.setErrorHandler((error, request, reply) => {
+    const call = request.url.slice(1);
+    if (error instanceof TetherError) {
+      const level = error.status >= 500 ? 'error' : 'warn';
+      log[level]({ call, code: error.code, err: error.message }, 'call failed');
+      return reply.code(error.status).type(MEDIA_TYPE).send({ Err: error.message });
+    }
+    const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
+    log[status >= 500 ? 'error' : 'warn']({ call, err: error }, 'call failed');
+    const message = status === 413 ? `request body is larger than ${BODY_LIMIT} bytes` : (error as Error).message;
+    return reply.code(status).type(MEDIA_TYPE).send({ Err: message });
+  });
+  return app;
+}
+
+function parseBody(path: string, body: unknown, schema: z.ZodType | undefined): unknown {
+  const raw = typeof body === 'string' ? body.trim() : '';
+  if (!schema) return undefined;
+  let json: unknown;
+  try {
+    json = raw === '' ? null : JSON.parse(raw);
+  } catch (error) {
+    throw new TetherError('INVALID_REQUEST', `${path.slice(1)}: the body is not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? issue.path.join('.') : 'body';
+    throw new TetherError('INVALID_REQUEST', `${path.slice(1)}: ${where}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}

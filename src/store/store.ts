@@ -1,0 +1,36 @@
+// The narrow key-value contract every state backend implements. It is shaped
+// after etcd (revisions, multi-key transactions guarded by revisions, watches)
+// so that the embedded SQLite store and a cluster store behave the same.
+
+export interface Entry {
+  readonly key: string;
+  readonly value: string;
+  /** Changes on every write of this key; never 0 for a stored key. */
+  readonly revision: number;
+}
+
+/** A guard on a transaction: the key's revision must equal this, 0 meaning "absent". */
+export interface Guard {
+  readonly key: string;
+  readonly revision: number;
+}
+
+export type Operation =
+  | { readonly type: 'put'; readonly key: string; readonly value: string }
+  | { readonly type: 'delete'; readonly key: string };
+
+export interface Change {
+  readonly type: 'put' | 'delete';
+  readonly key: string;
+  readonly value?: string;
+}
+
+export interface Store {
+  get(key: string): Promise<Entry | undefined>;
+  list(prefix: string): Promise<Entry[]>;
+  /** Applies every operation atomically if every guard holds; false otherwise. */
+  commit(guards: readonly Guard[], operations: readonly Operation[]): Promise<boolean>;
+  /** Calls the listener for each committed change under the prefix; returns an unsubscribe. */
+  watch(prefix: string, listener: (change: Change) => void): () => void;
+  close(): Promise<void>;
+}
