@@ -60,7 +60,7 @@ export class Driver implements NetworkDriver {
     return { SkipIPv4: false, SkipIPv6: false };
   }
 
-  createNetwork(request: CreateNetworkRequest): Promise<void> {
+  async createNetwork(request: CreateNetworkRequest): Promise<void> {
     const options = parseNetworkOptions(request.generic);
     const bridge = options.bridge ?? defaultBridgeName(this.config.prefix, request.networkId);
     const data = [...request.ipv4, ...request.ipv6];
@@ -103,7 +103,7 @@ export class Driver implements NetworkDriver {
     return { name: network.bridge, mtu: network.mtu, alias: this.bridgeAlias + network.id, addresses: network.gateways };
   }
 
-  deleteNetwork(request: NetworkRef): Promise<void> {
+  async deleteNetwork(request: NetworkRef): Promise<void> {
     return this.locks.run(`network:${request.networkId}`, async () => {
       const network = this.networks.get(request.networkId);
       if (!network) return; // Docker repeats deletes after errors; gone is gone.
@@ -126,7 +126,7 @@ export class Driver implements NetworkDriver {
 
   async freeNetwork(_request: NetworkRef): Promise<void> {}
 
-  createEndpoint(request: CreateEndpointRequest): Promise<{ Interface?: { MacAddress?: string } }> {
+  async createEndpoint(request: CreateEndpointRequest): Promise<{ Interface?: { MacAddress?: string } }> {
     const network = this.network(request.networkId);
     for (const key of Object.keys(request.options)) {
       if (!key.startsWith('com.docker.')) throw invalidOption(`unknown endpoint option "${key}"`);
@@ -185,7 +185,7 @@ export class Driver implements NetworkDriver {
     };
   }
 
-  deleteEndpoint(request: EndpointRef): Promise<void> {
+  async deleteEndpoint(request: EndpointRef): Promise<void> {
     return this.locks.run(`endpoint:${request.endpointId}`, async () => {
       const endpoint = this.endpoints.get(request.endpointId);
       if (endpoint) await this.removeEndpoint(endpoint);
@@ -199,7 +199,7 @@ export class Driver implements NetworkDriver {
     this.deps.log.debug({ endpoint: endpoint.id, veth: endpoint.hostName }, 'endpoint deleted');
   }
 
-  join(request: JoinRequest): Promise<JoinResponse> {
+  async join(request: JoinRequest): Promise<JoinResponse> {
     return this.locks.run(`endpoint:${request.endpointId}`, async () => {
       const endpoint = this.endpoint(request);
       const network = this.network(request.networkId);
@@ -216,7 +216,7 @@ export class Driver implements NetworkDriver {
     });
   }
 
-  leave(request: EndpointRef): Promise<void> {
+  async leave(request: EndpointRef): Promise<void> {
     return this.locks.run(`endpoint:${request.endpointId}`, async () => {
       const known = this.endpoints.get(request.endpointId);
       if (!known) return; // Docker only logs Leave errors; a repeated Leave has nothing left to do.

@@ -100,7 +100,7 @@ export class Ipam implements IpamDriver {
     return { LocalDefaultAddressSpace: LOCAL_SPACE, GlobalDefaultAddressSpace: GLOBAL_SPACE };
   }
 
-  requestPool(request: PoolRequest): Promise<{ poolId: string; pool: string }> {
+  async requestPool(request: PoolRequest): Promise<{ poolId: string; pool: string }> {
     checkOptions(request.options, [], 'IPAM option');
     if (request.addressSpace !== LOCAL_SPACE && request.addressSpace !== GLOBAL_SPACE) {
       throw invalidOption(`unknown address space "${request.addressSpace}" (tether has "${LOCAL_SPACE}" and "${GLOBAL_SPACE}")`);
@@ -160,7 +160,7 @@ export class Ipam implements IpamDriver {
     this.pools.set(record.id, { ...pool, record, revision: stored?.revision ?? pool.revision });
   }
 
-  releasePool(poolId: string): Promise<void> {
+  async releasePool(poolId: string): Promise<void> {
     const pool = this.pool(poolId);
     return this.spaceLocks.run(pool.record.space, async () => {
       const current = this.pool(poolId);

@@ -34,4 +34,4 @@ export const prefix = refine<IpPrefix>(parsePrefix, 'a subnet in CIDR form with 
 
 /** Docker sends "" for "not given". */
 export const emptyOr = <T extends z.ZodType>(schema: T) =>
-  z.union([z.literal('').transform(() => undefined), schema]).optional();
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());

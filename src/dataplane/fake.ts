@@ -1,0 +1,67 @@
+// In-memory LinkPlane and Firewall for unit tests: they keep links and rules
+// the way the kernel would, including a veth pair vanishing as one.
+import { TetherError } from '../errors.js';
+import type { IpPrefix } from '../net/ip.js';
+import type { BridgeSpec, Firewall, FirewallNetwork, Link, LinkPlane, VethSpec } from './dataplane.js';
+
+type MutableLink = { -readonly [K in keyof Link]: Link[K] } & { peer?: string };
+
+export class FakeLinks implements LinkPlane {
+  readonly links = new Map<string, MutableLink>();
+  routes: IpPrefix[] = [];
+
+  async listLinks(): Promise<Link[]> {
+    return [...this.links.values()].map(({ peer: _peer, ...link }) => ({ ...link, addresses: [...link.addresses] }));
+  }
+
+  async ensureBridge(spec: BridgeSpec): Promise<void> {
+    const existing = this.links.get(spec.name);
+    if (existing && existing.kind !== 'bridge') throw new TetherError('CONFLICT', `${spec.name} exists and is not a bridge`);
+    const addresses = [...new Set([...(existing?.addresses ?? []), ...spec.addresses])];
+    this.links.set(spec.name, { name: spec.name, kind: 'bridge', alias: spec.alias, up: true, mtu: spec.mtu, addresses });
+  }
+
+  async createVeth(spec: VethSpec): Promise<void> {
+    for (const name of [spec.hostName, spec.peerName]) {
+      if (this.links.has(name)) throw new TetherError('KERNEL', `RTNETLINK answers: File exists (${name})`);
+    }
+    if (!this.links.has(spec.bridge)) throw new TetherError('KERNEL', `Cannot find device "${spec.bridge}"`);
+    this.links.set(spec.hostName, { name: spec.hostName, kind: 'veth', master: spec.bridge, up: true, mtu: spec.mtu, addresses: [], peer: spec.peerName });
+    this.links.set(spec.peerName, { name: spec.peerName, kind: 'veth', up: false, mtu: spec.mtu, addresses: [], peer: spec.hostName });
+  }
+
+  async attach(hostName: string, bridge: string): Promise<void> {
+    const link = this.links.get(hostName);
+    if (!link) throw new TetherError('KERNEL', `Cannot find device "${hostName}"`);
+    link.master = bridge;
+    link.up = true;
+  }
+
+  async deleteLink(name: string): Promise<void> {
+    const link = this.links.get(name);
+    this.links.delete(name);
+    if (link?.peer) this.links.delete(link.peer);
+  }
+
+  /** What Docker does at Join: the peer leaves the host for the container's namespace. */
+  moveToContainer(name: string): void {
+    const link = this.links.get(name);
+    this.links.delete(name);
+    const host = link?.peer ? this.links.get(link.peer) : undefined;
+    if (host) host.peer = undefined;
+  }
+
+  async hostRoutes(): Promise<IpPrefix[]> {
+    return this.routes;
+  }
+}
+
+export class FakeFirewall implements Firewall {
+  networks: readonly FirewallNetwork[] = [];
+  syncs = 0;
+
+  async sync(networks: readonly FirewallNetwork[]): Promise<void> {
+    this.networks = networks;
+    this.syncs++;
+  }
+}

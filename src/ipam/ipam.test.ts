@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, test } from 'node:test';
+import { TetherError } from '../errors.js';
+import { type IpPrefix, parseIp, parsePrefix } from '../net/ip.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { parseDefaultPool } from './auto-pool.js';
+import { Ipam, type PoolRequest } from './ipam.js';
+
+const prefix = (text: string) => parsePrefix(text) ?? assert.fail(text);
+const ip = (text: string) => parseIp(text) ?? assert.fail(text);
+let dir: string;
+let store: SqliteStore;
+let routes: IpPrefix[];
+
+const open = () => Ipam.open(store, {
+  defaultPool: parseDefaultPool('10.50.0.0/22:24') ?? assert.fail(),
+  defaultPool6: parseDefaultPool('fd00:1::/48:64') ?? assert.fail(),
+  hostRoutes: async () => routes,
+});
+const pool = (fields: Partial<PoolRequest> = {}): PoolRequest => ({ addressSpace: 'local', options: {}, v6: false, ...fields });
+const code = (c: string) => (error: unknown) => error instanceof TetherError && error.code === c;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tether-ipam-'));
+  store = new SqliteStore(join(dir, 'db'));
+  routes = [];
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('the same pool twice is one pool with two references', async () => {
+  const ipam = await open();
+  const a = await ipam.requestPool(pool({ pool: prefix('10.1.0.0/24') }));
+  const b = await ipam.requestPool(pool({ pool: prefix('10.1.0.0/24') }));
+  assert.equal(a.poolId, b.poolId);
+  assert.equal(ipam.usage()[0]?.refs, 2);
+  await ipam.releasePool(a.poolId);
+  await ipam.requestAddress({ poolId: a.poolId, options: {} });
+  await ipam.releasePool(a.poolId);
+  assert.deepEqual(ipam.usage(), []);
+  await assert.rejects(ipam.requestAddress({ poolId: a.poolId, options: {} }), code('NOT_FOUND'));
+});
+
+test('overlapping subnets are refused in one address space, allowed across spaces', async () => {
+  const ipam = await open();
+  await ipam.requestPool(pool({ pool: prefix('10.1.0.0/16') }));
+  await assert.rejects(ipam.requestPool(pool({ pool: prefix('10.1.2.0/24') })), /overlaps subnet 10\.1\.0\.0\/16/);
+  await assert.rejects(ipam.requestPool(pool({ pool: prefix('10.1.0.0/16'), subPool: prefix('10.1.1.0/24') })), code('POOL_OVERLAP'));
+  await ipam.requestPool(pool({ addressSpace: 'global', pool: prefix('10.1.2.0/24') }));
+});
+
+test('bad pool requests are clear errors', async () => {
+  const ipam = await open();
+  await assert.rejects(ipam.requestPool(pool({ addressSpace: 'elsewhere' })), /unknown address space "elsewhere"/);
+  await assert.rejects(ipam.requestPool(pool({ options: { colour: 'blue' } })), /unknown IPAM option "colour"/);
+  await assert.rejects(ipam.requestPool(pool({ pool: prefix('10.1.0.0/24'), subPool: prefix('10.2.0.0/25') })), /not inside subnet/);
+  await assert.rejects(ipam.requestPool(pool({ pool: prefix('fd00::/64') })), /not an IPv4 subnet/);
+  assert.deepEqual(ipam.usage(), [], 'nothing was created');
+});
+
+test('automatic pools skip tether pools and host routes, and run out clearly', async () => {
+  routes = [prefix('10.50.1.0/24')];
+  const ipam = await open();
+  await ipam.requestPool(pool({ pool: prefix('10.50.0.0/24') }));
+  assert.equal((await ipam.requestPool(pool())).pool, '10.50.2.0/24');
+  assert.equal((await ipam.requestPool(pool())).pool, '10.50.3.0/24');
+  await assert.rejects(ipam.requestPool(pool()), code('POOL_EXHAUSTED'));
+  assert.equal((await ipam.requestPool(pool({ v6: true }))).pool, 'fd00:1::/64');
+  assert.equal((await ipam.requestPool(pool({ v6: true }))).pool, 'fd00:1:0:1::/64');
+});
+
+test('addresses: gateway first, static, duplicates, out of range, exhaustion, CIDR replies', async () => {
+  const ipam = await open();
+  const { poolId } = await ipam.requestPool(pool({ pool: prefix('10.1.0.0/29') }));
+  const gateway = { RequestAddressType: 'com.docker.network.gateway' };
+  assert.equal(await ipam.requestAddress({ poolId, options: gateway }), '10.1.0.1/29');
+  assert.equal(await ipam.requestAddress({ poolId, address: ip('10.1.0.5'), options: {} }), '10.1.0.5/29');
+  await assert.rejects(ipam.requestAddress({ poolId, address: ip('10.1.0.5'), options: {} }), /10\.1\.0\.5 is already in use/);
+  await assert.rejects(ipam.requestAddress({ poolId, address: ip('10.1.0.7'), options: {} }), code('OUT_OF_RANGE'));
+  await assert.rejects(ipam.requestAddress({ poolId, address: ip('10.1.1.1'), options: {} }), code('OUT_OF_RANGE'));
+  await assert.rejects(ipam.requestAddress({ poolId, options: { RequestAddressType: 'other' } }), code('INVALID_OPTION'));
+  const rest = [];
+  for (let i = 0; i < 4; i++) rest.push(await ipam.requestAddress({ poolId, options: {} }));
+  assert.deepEqual(rest, ['10.1.0.2/29', '10.1.0.3/29', '10.1.0.4/29', '10.1.0.6/29']);
+  await assert.rejects(ipam.requestAddress({ poolId, options: {} }), /no address left in subnet 10\.1\.0\.0\/29/);
+  await ipam.releaseAddress(poolId, ip('10.1.0.3'));
+  await ipam.releaseAddress(poolId, ip('10.1.0.3'));
+  assert.equal(await ipam.requestAddress({ poolId, options: {} }), '10.1.0.3/29');
+});
+
+test('concurrent requests never share an address', async () => {
+  const ipam = await open();
+  const { poolId } = await ipam.requestPool(pool({ pool: prefix('10.1.0.0/24') }));
+  const all = await Promise.all(Array.from({ length: 254 }, () => ipam.requestAddress({ poolId, options: {} })));
+  assert.equal(new Set(all).size, 254);
+});
+
+test('state survives a restart: no address is handed out twice', async () => {
+  const first = await open();
+  const { poolId } = await first.requestPool(pool({ pool: prefix('10.1.0.0/29') }));
+  const taken = [await first.requestAddress({ poolId, options: {} }), await first.requestAddress({ poolId, options: {} })];
+  const again = await open();
+  assert.equal(again.usage()[0]?.used, 2);
+  const next = await again.requestAddress({ poolId, options: {} });
+  assert.ok(!taken.includes(next));
+  await assert.rejects(again.requestAddress({ poolId, address: ip('10.1.0.1'), options: {} }), code('ADDRESS_IN_USE'));
+});
+
+test('a container address Docker never released is freed by address, gateways never', async () => {
+  const ipam = await open();
+  const { poolId } = await ipam.requestPool(pool({ pool: prefix('10.1.0.0/24') }));
+  await ipam.requestAddress({ poolId, options: { RequestAddressType: 'com.docker.network.gateway' } });
+  await ipam.requestAddress({ poolId, address: ip('10.1.0.9'), options: {} });
+  assert.equal(await ipam.releaseContainerAddress(ip('10.1.0.1')), false);
+  assert.equal(await ipam.releaseContainerAddress(ip('10.1.0.9')), true);
+  assert.equal(await ipam.releaseContainerAddress(ip('10.1.0.9')), false);
+  assert.equal(ipam.usage()[0]?.used, 1);
+});

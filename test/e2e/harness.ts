@@ -1,0 +1,253 @@
+// A real Docker daemon and a real tether for end-to-end tests, each started
+// by pid and stopped by pid. Before anything runs the harness installs an
+// egress guard: forwarded traffic from the test ranges to anywhere else is
+// dropped, so no test packet can leave the machine. At the end it puts the
+// firewall, routes and sysctls back exactly as it found them.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const TEST_RANGE = '10.230.0.0/15';
+export const TEST_RANGE6 = 'fd7e:7e7e::/32';
+/** Explicit test subnets come from 10.230.0.0/16; automatic ones from 10.231.0.0/16. */
+export const AUTO_POOL = '10.231.0.0/16:24';
+export const AUTO_POOL6 = 'fd7e:7e7e:ff00::/40:64';
+export const PREFIX = 'tte';
+export const IMAGE = 'tether-test:busybox';
+const DNS = '10.230.255.254';
+const GUARD = 'TETHER-E2E-EGRESS';
+const ROOT = resolve(import.meta.dirname, '../..');
+
+export interface Result { code: number; stdout: string; stderr: string }
+
+export function sh(command: string, args: readonly string[], input?: string): Promise<Result> {
+  return new Promise((done) => {
+    const child = execFile(command, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      done({ code, stdout: stdout.toString(), stderr: stderr.toString() });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+/** Runs a command that must succeed, and returns its output. */
+export async function must(command: string, ...args: string[]): Promise<string> {
+  const result = await sh(command, args);
+  if (result.code !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.code}): ${result.stderr.trim()}`);
+  return result.stdout;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function stopProcess(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', () => { clearTimeout(timer); done(); });
+    child.kill(signal);
+  });
+}
+
+export function pluginCall(socket: string, method: string, body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((done, fail) => {
+    const req = request({ socketPath: socket, path: `/${method}`, method: 'POST' }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => done({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+interface Snapshot {
+  tables: string[];
+  iptables: string;
+  ip6tables: string;
+  ipForward: string;
+}
+
+export class Environment {
+  readonly work = mkdtempSync(join(tmpdir(), 'tether-e2e-'));
+  readonly driver = `tethere2e${process.pid}`;
+  readonly socket = `/run/docker/plugins/${this.driver}.sock`;
+  readonly dockerHost = `unix://${this.work}/docker.sock`;
+  private dockerd?: ChildProcess;
+  private tetherProcess?: ChildProcess;
+  private snapshot?: Snapshot;
+
+  /** Everything up: guard, tether, dockerd, test image. */
+  async start(): Promise<void> {
+    if (process.getuid?.() !== 0) throw new Error('the end-to-end tests need root');
+    this.snapshot = {
+      tables: await listTables(),
+      iptables: await must('iptables-save'),
+      ip6tables: await must('ip6tables-save'),
+      ipForward: readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim(),
+    };
+    await this.installGuard();
+    await this.startTether();
+    await this.startDockerd();
+    await this.buildImage();
+  }
+
+  private async installGuard(): Promise<void> {
+    // Multicast stays on its link (IPv6 neighbour discovery needs it); everything else from the
+    // test ranges must be for the test ranges.
+    const families = [['iptables', TEST_RANGE, ['224.0.0.0/4', '255.255.255.255']], ['ip6tables', TEST_RANGE6, ['ff00::/8']]] as const;
+    for (const [tool, range, local] of families) {
+      await must(tool, '-w', '-t', 'mangle', '-N', GUARD);
+      for (const destination of local) await must(tool, '-w', '-t', 'mangle', '-A', GUARD, '-d', destination, '-j', 'RETURN');
+      await must(tool, '-w', '-t', 'mangle', '-A', GUARD, '-s', range, '!', '-d', range, '-j', 'DROP');
+      await must(tool, '-w', '-t', 'mangle', '-I', 'FORWARD', '1', '-j', GUARD);
+    }
+    // Lookups of unknown names go to a DNS address of the test range, which must die here.
+    await must('ip', 'route', 'add', 'unreachable', TEST_RANGE);
+    await must('ip', '-6', 'route', 'add', 'unreachable', TEST_RANGE6);
+  }
+
+  async startTether(): Promise<void> {
+    const log = openSync(join(this.work, 'tether.log'), 'a');
+    this.tetherProcess = spawn(process.execPath, [join(ROOT, 'bin/tether.js'), 'serve',
+      '--socket', this.socket, '--state-dir', join(this.work, 'state'), '--log-level', 'debug',
+      '--interface-prefix', PREFIX, '--default-pool', AUTO_POOL, '--default-pool6', AUTO_POOL6], { stdio: ['ignore', log, log] });
+    closeSync(log);
+    await waitFor('tether socket', async () =>
+      (await pluginCall(this.socket, 'Plugin.Activate').then((r) => r.status === 200, () => false)));
+  }
+
+  /** kill -9: no shutdown code runs, as in a crash. */
+  async killTether(): Promise<void> {
+    await stopProcess(this.tetherProcess, 'SIGKILL');
+  }
+
+  async stopTether(): Promise<void> {
+    await stopProcess(this.tetherProcess, 'SIGTERM');
+  }
+
+  get tetherLog(): string {
+    return readFileSync(join(this.work, 'tether.log'), 'utf8');
+  }
+
+  private async startDockerd(): Promise<void> {
+    const log = openSync(join(this.work, 'dockerd.log'), 'a');
+    this.dockerd = spawn('dockerd', ['--host', this.dockerHost, '--data-root', join(this.work, 'docker'),
+      '--exec-root', join(this.work, 'exec'), '--pidfile', join(this.work, 'docker.pid'),
+      '--bridge=none', '--dns', DNS, '--log-level', 'info'], { stdio: ['ignore', log, log] });
+    closeSync(log);
+    await waitFor('dockerd', async () => (await this.docker('version')).code === 0, 30_000);
+  }
+
+  private async buildImage(): Promise<void> {
+    const dir = join(this.work, 'image');
+    mkdirSync(join(dir, 'bin'), { recursive: true });
+    copyFileSync('/bin/busybox', join(dir, 'bin/busybox'));
+    for (const applet of ['sh', 'ping', 'ping6', 'ip', 'nc', 'sleep', 'wget', 'hostname', 'cat', 'true', 'ifconfig', 'grep', 'nslookup']) {
+      symlinkSync('busybox', join(dir, 'bin', applet));
+    }
+    mkdirSync(join(dir, 'etc'));
+    writeFileSync(join(dir, 'etc/passwd'), 'root:x:0:0:root:/:/bin/sh\n');
+    await must('sh', '-c', 'tar -C "$1" -c . | docker -H "$2" import - "$3"', 'sh', dir, this.dockerHost, IMAGE);
+  }
+
+  docker(...args: string[]): Promise<Result> {
+    return sh('docker', ['-H', this.dockerHost, ...args]);
+  }
+
+  /** A docker command that must succeed; returns its trimmed output. */
+  async dockerOk(...args: string[]): Promise<string> {
+    const result = await this.docker(...args);
+    if (result.code !== 0) throw new Error(`docker ${args.join(' ')} failed: ${result.stderr.trim()}`);
+    return result.stdout.trim();
+  }
+
+  async network(name: string, ...args: string[]): Promise<string> {
+    return this.dockerOk('network', 'create', '-d', this.driver, '--ipam-driver', this.driver, ...args, name);
+  }
+
+  async run(name: string, ...args: string[]): Promise<string> {
+    return this.dockerOk('run', '-d', '--name', name, ...args, IMAGE, 'sleep', '3600');
+  }
+
+  async exec(container: string, ...command: string[]): Promise<Result> {
+    return this.docker('exec', container, ...command);
+  }
+
+  async ping(from: string, target: string, family: 4 | 6 = 4): Promise<boolean> {
+    const result = await this.exec(from, 'ping', `-${family}`, '-c', '1', '-W', '2', target);
+    return result.code === 0;
+  }
+
+  async address(container: string, network: string, field = 'IPAddress'): Promise<string> {
+    return this.dockerOk('inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").${field}}}`, container);
+  }
+
+  /** Removes every container and tether network, then stops dockerd and tether. */
+  async stop(): Promise<void> {
+    if (this.dockerd) {
+      const ids = (await this.docker('ps', '-aq')).stdout.split('\n').filter(Boolean);
+      if (ids.length) await this.docker('rm', '-f', ...ids);
+      const networks = (await this.docker('network', 'ls', '-q', '--filter', `driver=${this.driver}`)).stdout.split('\n').filter(Boolean);
+      for (const id of networks) await this.docker('network', 'rm', id);
+    }
+    await stopProcess(this.dockerd);
+    await stopProcess(this.tetherProcess);
+  }
+
+  /** Puts back what the run changed on the host: firewall, routes, sysctl, files. */
+  async restoreHost(): Promise<void> {
+    const snapshot = this.snapshot;
+    await sh('ip', ['route', 'del', 'unreachable', TEST_RANGE]);
+    await sh('ip', ['-6', 'route', 'del', 'unreachable', TEST_RANGE6]);
+    if (snapshot) {
+      for (const table of await listTables()) {
+        if (!snapshot.tables.includes(table)) await sh('nft', ['delete', ...table.split(' ')]);
+      }
+      await sh('iptables-restore', [], snapshot.iptables);
+      await sh('ip6tables-restore', [], snapshot.ip6tables);
+      writeFileSync('/proc/sys/net/ipv4/ip_forward', snapshot.ipForward);
+    }
+    for (const tool of ['iptables', 'ip6tables']) {
+      await sh(tool, ['-w', '-t', 'mangle', '-D', 'FORWARD', '-j', GUARD]);
+      await sh(tool, ['-w', '-t', 'mangle', '-F', GUARD]);
+      await sh(tool, ['-w', '-t', 'mangle', '-X', GUARD]);
+    }
+    await sh('umount', ['-R', '-l', this.work]);
+    rmSync(this.work, { recursive: true, force: true });
+  }
+
+  /** What a finished run must not leave: each entry names a leftover. */
+  async leftovers(): Promise<string[]> {
+    const found: string[] = [];
+    const links = await must('ip', '-o', 'link', 'show');
+    for (const line of links.split('\n')) {
+      const name = line.split(': ')[1]?.split('@')[0];
+      if (name?.startsWith(PREFIX)) found.push(`interface ${name}`);
+    }
+    const rules = (await must('iptables-save')) + (await must('ip6tables-save'));
+    for (const chain of ['TETHER', GUARD, 'DOCKER']) if (rules.includes(chain)) found.push(`firewall chain ${chain}*`);
+    if ((await listTables()).join() !== (this.snapshot?.tables.join() ?? '')) found.push('nftables tables differ from before the run');
+    const routes = await must('ip', 'route', 'show', 'type', 'unreachable');
+    if (routes.includes(TEST_RANGE.split('/')[0] ?? '')) found.push('unreachable route');
+    const processes = await must('ps', '-eo', 'pid,args');
+    for (const line of processes.split('\n')) {
+      if (line.includes(this.work) || line.includes(this.socket)) found.push(`process ${line.trim()}`);
+    }
+    if ((await sh('ip', ['netns', 'list'])).stdout.trim()) found.push('network namespaces');
+    return found;
+  }
+}
+
+async function listTables(): Promise<string[]> {
+  return (await must('nft', 'list', 'tables')).split('\n').filter(Boolean).sort();
+}
