@@ -10,5 +10,6 @@ require_root_and_node
 ensure_packages docker.io busybox-static iptables nftables iproute2 procps tar
 
 npm ci --no-audit --no-fund
+npm run typecheck
 npm run build
 npm test

@@ -11,6 +11,8 @@ export interface Config {
   readonly logLevel: string;
   readonly interfacePrefix: string;
   readonly mtu: number;
+  /** How long an allocated address may go unused after start-up before it counts as orphaned. */
+  readonly orphanGraceMs: number;
   readonly defaultPool: DefaultPool;
   /** Undefined: a random unique local /48, chosen once and kept in the store. */
   readonly defaultPool6?: DefaultPool;
@@ -22,6 +24,7 @@ export interface RawConfig {
   logLevel: string;
   interfacePrefix: string;
   mtu: string;
+  orphanGrace: string;
   defaultPool: string;
   defaultPool6?: string;
 }
@@ -36,6 +39,7 @@ export function parseConfig(raw: RawConfig): Config {
   if (!/^[a-z][a-z0-9]{0,6}$/.test(raw.interfacePrefix)) fail('--interface-prefix must be 1 to 7 lower-case letters or digits, starting with a letter');
   const mtu = Number(raw.mtu);
   if (!/^\d+$/.test(raw.mtu) || mtu < 1280 || mtu > 65535) fail('--mtu must be a whole number from 1280 to 65535');
+  if (!/^\d+$/.test(raw.orphanGrace)) fail('--orphan-grace must be a whole number of seconds');
   const defaultPool = parseDefaultPool(raw.defaultPool);
   if (defaultPool?.range.version !== 4) fail(`--default-pool ${raw.defaultPool}: expected an IPv4 range and pool size, such as 10.200.0.0/13:24`);
   const defaultPool6 = raw.defaultPool6 ? parseDefaultPool(raw.defaultPool6) : undefined;
@@ -47,6 +51,7 @@ export function parseConfig(raw: RawConfig): Config {
     logLevel: raw.logLevel,
     interfacePrefix: raw.interfacePrefix,
     mtu,
+    orphanGraceMs: Number(raw.orphanGrace) * 1000,
     defaultPool: defaultPool as DefaultPool,
     ...(defaultPool6 ? { defaultPool6 } : {}),
   });

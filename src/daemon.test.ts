@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import pino from 'pino';
+import { audit } from './audit.js';
 import { parseConfig } from './config.js';
 import { type Daemon, createDaemon } from './daemon.js';
 import { FakeFirewall, FakeLinks } from './dataplane/fake.js';
@@ -16,7 +17,7 @@ const NET = 'a'.repeat(64);
 const EP = 'b'.repeat(64);
 const config = parseConfig({
   socket: '/run/docker/plugins/unit.sock', stateDir: '/unused', logLevel: 'info', interfacePrefix: 'tth',
-  mtu: '1500', defaultPool: '10.50.0.0/16:24', defaultPool6: 'fd00:1::/48:64',
+  mtu: '1500', orphanGrace: '60', defaultPool: '10.50.0.0/16:24', defaultPool6: 'fd00:1::/48:64',
 });
 
 let dir: string;
@@ -198,6 +199,28 @@ describe('networks and endpoints', () => {
   });
 });
 
+describe('the audit', () => {
+  test('is clean after normal work and names each kind of drift', async () => {
+    const { poolId } = await createNetwork('10.9.0.0/24');
+    await runContainer(poolId);
+    links.moveToContainer(`tth${EP.slice(0, 11)}p`);
+    assert.deepEqual((await audit(daemon.driver, daemon.ipam)).problems, []);
+
+    links.links.delete(`tthbr${NET.slice(0, 10)}`);
+    await links.ensureBridge({ name: 'tth0abc', mtu: 1500, alias: '', addresses: [] });
+    await links.createVeth({ hostName: 'tth0abc1', peerName: 'tth0abc1p', bridge: 'tth0abc', mtu: 1500, mac: '02:00:00:00:00:01' });
+    await ok('IpamDriver.RequestAddress', { PoolID: poolId, Address: '', Options: {} });
+    await firewall.sync([]);
+    const problems = (await audit(daemon.driver, daemon.ipam)).problems;
+    assert.deepEqual(problems.map((p) => p.replace(/[0-9a-f]{12}/g, 'ID')), [
+      'bridge tthbraaaaaaaaaa of network ID is missing, down or lacks its gateway',
+      'interface tth0abc1 belongs to no network or endpoint',
+      'firewall rules are not those of the networks',
+      'address 10.9.0.3 is allocated in pool local/10.9.0.0/24 but nothing uses it',
+    ]);
+  });
+});
+
 describe('reconcile at start', () => {
   test('a missing bridge comes back, links nobody owns go, forgotten endpoints are freed', async () => {
     const { poolId } = await createNetwork('10.9.0.0/24');
@@ -220,5 +243,9 @@ describe('reconcile at start', () => {
     assert.equal(usage?.used, 2, 'gateway and the live container; the forgotten address is free');
     const reused = await ok('IpamDriver.RequestAddress', { PoolID: poolId, Address: forgotten.address.split('/')[0], Options: {} });
     assert.equal(reused['Address'], forgotten.address);
+    await ok('NetworkDriver.CreateEndpoint', {
+      NetworkID: NET, EndpointID: 'e'.repeat(64), Interface: { Address: reused['Address'] }, Options: {},
+    });
+    assert.deepEqual((await audit(daemon.driver, daemon.ipam)).problems, []);
   });
 });

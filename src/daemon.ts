@@ -11,6 +11,8 @@ import { Driver } from './driver/driver.js';
 import { DriverState } from './driver/records.js';
 import { type DefaultPool, formatDefaultPool, parseDefaultPool, randomUlaPool } from './ipam/auto-pool.js';
 import { Ipam } from './ipam/ipam.js';
+import { unusedAddresses } from './audit.js';
+import { parseIp } from './net/ip.js';
 import { registerOperatorApi } from './operator-api.js';
 import { ipamRoutes } from './protocol/ipam.js';
 import { networkRoutes } from './protocol/network.js';
@@ -44,15 +46,42 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
     { state: new DriverState(store), links, firewall, log, releaseContainerAddress: (a) => ipam.releaseContainerAddress(a) },
     { prefix: config.interfacePrefix, instance: config.name, defaultMtu: config.mtu },
   );
+  ipam.setHolderOf((address) => {
+    const endpoint = driver.endpointWith(address);
+    return endpoint && `endpoint ${endpoint.id.slice(0, 12)}`;
+  });
   const started = performance.now();
   const reconciled = await driver.reconcile();
   log.info({ ...reconciled, ms: Math.round(performance.now() - started) }, 'reconciled the kernel with the store');
+  const sweep = scheduleOrphanSweep(driver, ipam, log, config.orphanGraceMs);
   const app = buildServer({
     logger: log,
     routes: [...networkRoutes(driver), ...ipamRoutes(ipam)],
     extend: (server) => registerOperatorApi(server, { driver, ipam }),
   });
-  return { app, driver, ipam, close: async () => { await app.close(); await store.close(); } };
+  return { app, driver, ipam, close: async () => { clearTimeout(await sweep); await app.close(); await store.close(); } };
+}
+
+/**
+ * A crash between RequestAddress and its reply makes Docker ask again, and the first address is
+ * orphaned. Addresses that nothing uses at start-up and still nothing uses after the grace period
+ * are freed; a live container's address is in use within milliseconds, never that long.
+ */
+async function scheduleOrphanSweep(driver: Driver, ipam: Ipam, log: Logger, graceMs: number): Promise<NodeJS.Timeout> {
+  const key = ([pool, address]: [string, string]) => `${pool} ${address}`;
+  const suspects = new Set((await unusedAddresses(driver, ipam)).map(key));
+  const timer = setTimeout(() => {
+    void (async () => {
+      for (const orphan of await unusedAddresses(driver, ipam)) {
+        if (!suspects.has(key(orphan))) continue;
+        const address = parseIp(orphan[1]);
+        if (address) await ipam.releaseAddress(orphan[0], address);
+        log.info({ pool: orphan[0], address: orphan[1] }, 'freed an address nothing used since start-up');
+      }
+    })().catch((error: unknown) => log.error({ err: error }, 'orphan address sweep failed'));
+  }, graceMs);
+  timer.unref();
+  return timer;
 }
 
 /** The unique local range of this host: chosen at random once, then kept. */

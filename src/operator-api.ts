@@ -1,11 +1,14 @@
 // Read-only routes for the tether CLI on the plugin's own socket: what the
-// daemon holds, as the store has it.
+// daemon holds, as the store has it, and whether the kernel agrees.
 import type { FastifyInstance } from 'fastify';
+import { audit } from './audit.js';
 import type { Driver } from './driver/driver.js';
 import type { Ipam } from './ipam/ipam.js';
 
 export const STATE_PATH = '/tether/v1/state';
+export const AUDIT_PATH = '/tether/v1/audit';
 
 export function registerOperatorApi(app: FastifyInstance, parts: { driver: Driver; ipam: Ipam }): void {
   app.get(STATE_PATH, async () => ({ ...parts.driver.snapshot(), pools: parts.ipam.usage() }));
+  app.get(AUDIT_PATH, async () => audit(parts.driver, parts.ipam));
 }

@@ -1,9 +1,24 @@
 // The tether command: `serve` runs the daemon; `ls` shows what it holds.
 import { Command, Option } from 'commander';
-import { request } from 'node:http';
+import { basename } from 'node:path';
+import { z } from 'zod';
 import { LOG_LEVELS, parseConfig } from '../config.js';
 import { serve } from '../daemon.js';
-import { STATE_PATH } from '../operator-api.js';
+import { AUDIT_PATH, STATE_PATH } from '../operator-api.js';
+import { compareWithDocker, dockerEndpoints } from './docker-view.js';
+import { getJson } from './http.js';
+
+const daemonState = z.object({
+  networks: z.array(z.object({ id: z.string(), bridge: z.string(), subnets: z.array(z.string()), internal: z.boolean() })),
+  endpoints: z.array(z.object({
+    id: z.string(), networkId: z.string(), hostName: z.string(), mac: z.string(),
+    address: z.string().optional(), addressIpv6: z.string().optional(),
+  })),
+  pools: z.array(z.object({ id: z.string(), refs: z.number(), used: z.number(), capacity: z.string() })),
+});
+const auditReport = z.object({
+  problems: z.array(z.string()), networks: z.number(), endpoints: z.number(), pools: z.number(), addresses: z.number(),
+});
 
 const DEFAULT_SOCKET = '/run/docker/plugins/tether.sock';
 const socketOption = () => new Option('--socket <path>', 'the plugin socket; its base name is the driver name')
@@ -18,10 +33,33 @@ program.command('serve')
   .addOption(new Option('--log-level <level>', 'log level').env('TETHER_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
   .addOption(new Option('--interface-prefix <prefix>', 'prefix of the interfaces tether creates').env('TETHER_INTERFACE_PREFIX').default('tth'))
   .addOption(new Option('--mtu <bytes>', 'MTU of networks that set none').env('TETHER_MTU').default('1500'))
+  .addOption(new Option('--orphan-grace <seconds>', 'free addresses nothing has used for this long after start-up').env('TETHER_ORPHAN_GRACE').default('60'))
   .addOption(new Option('--default-pool <range:size>', 'where IPv4 subnets come from when none is given').env('TETHER_DEFAULT_POOL').default('10.200.0.0/13:24'))
   .addOption(new Option('--default-pool6 <range:size>', 'where IPv6 subnets come from (default: a random unique local /48 split into /64s)').env('TETHER_DEFAULT_POOL6'))
   .action(async (options) => {
     await serve(parseConfig(options));
+  });
+
+program.command('audit')
+  .description('check that Docker, the store and the kernel agree; exits 1 when they do not')
+  .addOption(socketOption())
+  .addOption(new Option('--docker-socket <path>', "Docker's API socket, to compare Docker's view too").env('TETHER_DOCKER_SOCKET').default('/var/run/docker.sock'))
+  .option('--no-docker', "leave Docker's view out")
+  .option('--json', 'print JSON')
+  .action(async (options: { socket: string; dockerSocket: string; docker: boolean; json?: boolean }) => {
+    const report = auditReport.parse(await getJson(options.socket, AUDIT_PATH));
+    const problems = [...report.problems];
+    if (options.docker) {
+      const state = daemonState.parse(await getJson(options.socket, STATE_PATH));
+      problems.push(...compareWithDocker(await dockerEndpoints(options.dockerSocket, basename(options.socket, '.sock')), state));
+    }
+    if (options.json) console.log(JSON.stringify({ ...report, problems }, null, 2));
+    else {
+      console.log(`${report.networks} networks, ${report.endpoints} endpoints, ${report.pools} pools, ${report.addresses} addresses allocated`);
+      for (const problem of problems) console.log(`problem: ${problem}`);
+      if (problems.length === 0) console.log('no problems');
+    }
+    process.exitCode = problems.length === 0 ? 0 : 1;
   });
 
 program.command('ls')
@@ -29,11 +67,7 @@ program.command('ls')
   .addOption(socketOption())
   .option('--json', 'print JSON')
   .action(async (options: { socket: string; json?: boolean }) => {
-    const state = JSON.parse(await get(options.socket, STATE_PATH)) as {
-      networks: { id: string; bridge: string; subnets: string[]; internal: boolean }[];
-      endpoints: { id: string; networkId: string; hostName: string; mac: string; address?: string; addressIpv6?: string }[];
-      pools: { id: string; refs: number; used: number; capacity: string }[];
-    };
+    const state = daemonState.parse(await getJson(options.socket, STATE_PATH));
     if (options.json) return void console.log(JSON.stringify(state, null, 2));
     const table = (rows: string[][]) => {
       const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
@@ -48,19 +82,6 @@ program.command('ls')
     console.log();
     table([['POOL', 'REFS', 'USED', 'CAPACITY'], ...state.pools.map((p) => [p.id, String(p.refs), String(p.used), p.capacity])]);
   });
-
-function get(socketPath: string, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'GET' }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString())
-        : reject(new Error(`tether answered ${res.statusCode}: ${Buffer.concat(chunks).toString()}`))));
-    });
-    req.on('error', (error) => reject(new Error(`cannot reach tether at ${socketPath}: ${error.message}`)));
-    req.end();
-  });
-}
 
 program.parseAsync().catch((error: unknown) => {
   console.error(`tether: ${error instanceof Error ? error.message : String(error)}`);

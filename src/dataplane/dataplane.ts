@@ -54,4 +54,6 @@ export interface FirewallNetwork {
 export interface Firewall {
   /** Makes tether's rules exactly those for these networks (none: removes tether's chains). */
   sync(networks: readonly FirewallNetwork[]): Promise<void>;
+  /** Differences between the rules in force and those for these networks, in words. */
+  verify(networks: readonly FirewallNetwork[]): Promise<string[]>;
 }

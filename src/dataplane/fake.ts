@@ -64,4 +64,8 @@ export class FakeFirewall implements Firewall {
     this.networks = networks;
     this.syncs++;
   }
+
+  async verify(networks: readonly FirewallNetwork[]): Promise<string[]> {
+    return JSON.stringify(networks) === JSON.stringify(this.networks) ? [] : ['firewall rules are not those of the networks'];
+  }
 }

@@ -38,6 +38,25 @@ export class IpTables implements Firewall {
     }
   }
 
+  async verify(networks: readonly FirewallNetwork[]): Promise<string[]> {
+    const problems: string[] = [];
+    const expected = forwardRules(networks);
+    for (const tool of ['iptables', 'ip6tables']) {
+      const jumps = (await run(tool, ['--wait', '-S', 'FORWARD'])).split('\n').filter((l) => l === `-A FORWARD -j ${FORWARD_CHAIN}`).length;
+      if (jumps !== (networks.length ? 1 : 0)) problems.push(`${tool}: FORWARD jumps to ${FORWARD_CHAIN} ${jumps} times`);
+      const actual: string[] = [];
+      for (const chain of [FORWARD_CHAIN, ISOLATION_CHAIN]) {
+        const listed = await run(tool, ['--wait', '-S', chain]).catch(() => '');
+        actual.push(...listed.split('\n').filter((l) => l.startsWith('-A ')));
+      }
+      const wanted = [...expected.filter((r) => r.startsWith(`-A ${FORWARD_CHAIN} `)), ...expected.filter((r) => r.startsWith(`-A ${ISOLATION_CHAIN} `))];
+      if (actual.join('\n') !== wanted.join('\n')) {
+        problems.push(`${tool}: tether's chains hold ${actual.length} rules, ${wanted.length} expected, or in another order`);
+      }
+    }
+    return problems;
+  }
+
   private async apply(tool: string, networks: readonly FirewallNetwork[]): Promise<void> {
     // Declaring a chain in a --noflush restore empties it (or creates it) in the same commit.
     const script = ['*filter', `:${FORWARD_CHAIN} - [0:0]`, `:${ISOLATION_CHAIN} - [0:0]`, ...forwardRules(networks), 'COMMIT', ''];

@@ -2,16 +2,18 @@
 // firewall rules for isolation. The store is written before the kernel, so a
 // crash between the two leaves a record the start-up reconcile can finish or
 // undo, never a kernel object nobody knows about.
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { FirewallNetwork, Firewall, LinkPlane } from '../dataplane/dataplane.js';
 import { TetherError, conflict, invalidOption, notFound } from '../errors.js';
-import { type IpAddress, contains, formatIp, formatPrefix, parseCidr, parsePrefix, prefixOf } from '../net/ip.js';
+import { type IpAddress, contains, formatIp, formatPrefix, parseCidr, prefixOf, subnetContaining } from '../net/ip.js';
 import type {
   AllocateNetworkRequest, Capabilities, CreateEndpointRequest, CreateNetworkRequest, DiscoveryRequest,
   EndpointRef, ExternalConnectivityRequest, GwAllocCheckRequest, JoinRequest, JoinResponse, NetworkDriver, NetworkRef,
 } from '../protocol/network.js';
 import { KeyedSerial, Serial } from '../util/serial.js';
-import { defaultBridgeName, isVethName, macFor, vethHostName, vethPeerName } from './naming.js';
+import { type Drift, describeDrift, findDrift } from './drift.js';
+import { defaultBridgeName, macFor, vethHostName, vethPeerName } from './naming.js';
 import { parseNetworkOptions } from './options.js';
 import { type DriverState, type EndpointRecord, type NetworkRecord } from './records.js';
 
@@ -30,6 +32,8 @@ export interface DriverDeps {
   readonly log: Logger;
   /** Frees an address tether's IPAM handed out for a container, when Docker never released it. */
   readonly releaseContainerAddress: (address: IpAddress) => Promise<boolean>;
+  /** Whether a container's network namespace file still exists (tests replace the file system). */
+  readonly sandboxExists?: (sandboxKey: string) => boolean;
 }
 
 export class Driver implements NetworkDriver {
@@ -70,6 +74,7 @@ export class Driver implements NetworkDriver {
       mtu: options.mtu ?? this.config.defaultMtu,
       internal: request.internal,
       gateways: data.flatMap((d) => (d.gateway ? [d.gateway] : [])),
+      auxAddresses: data.flatMap((d) => Object.values(d.auxAddresses)),
       subnets: data.map((d) => formatPrefix(d.pool)),
     };
     return this.locks.run(`network:${request.networkId}`, async () => {
@@ -134,7 +139,7 @@ export class Driver implements NetworkDriver {
     const v4 = request.address ? parseCidr(request.address)?.address : undefined;
     const v6 = request.addressIpv6 ? parseCidr(request.addressIpv6)?.address : undefined;
     for (const address of [v4, v6]) {
-      if (address && !network.subnets.some((s) => { const p = parsePrefix(s); return p && contains(p, address); })) {
+      if (address && !subnetContaining(network.subnets, address)) {
         throw invalidOption(`address ${formatIp(address)} is not in any subnet of network ${network.id.slice(0, 12)}`);
       }
     }
@@ -246,6 +251,15 @@ export class Driver implements NetworkDriver {
     return this.discoverNew(request);
   }
 
+  /** The endpoint holding this address, if any. */
+  endpointWith(address: IpAddress): EndpointRecord | undefined {
+    const text = formatIp(address);
+    for (const endpoint of this.endpoints.values()) {
+      for (const cidr of [endpoint.address, endpoint.addressIpv6]) if (cidr?.startsWith(`${text}/`)) return endpoint;
+    }
+    return undefined;
+  }
+
   /** Networks and endpoints as the store holds them, for the operator API and the reconciler. */
   snapshot(): { networks: NetworkRecord[]; endpoints: EndpointRecord[] } {
     return { networks: [...this.networks.values()], endpoints: [...this.endpoints.values()] };
@@ -255,63 +269,50 @@ export class Driver implements NetworkDriver {
    * Brings the kernel in line with the store at start-up: missing bridges come back, endpoints whose
    * container vanished while tether was down are freed, links nobody owns are deleted.
    */
-  async reconcile(): Promise<{ bridgesCreated: number; endpointsFreed: number; linksRemoved: number }> {
+  async reconcile(): Promise<{ bridgesRepaired: number; endpointsFreed: number; linksRemoved: number }> {
     const log = this.deps.log;
-    const links = new Map((await this.deps.links.listLinks()).map((l) => [l.name, l]));
-    let bridgesCreated = 0;
-    let endpointsFreed = 0;
-    let linksRemoved = 0;
-    for (const network of this.networks.values()) {
-      const link = links.get(network.bridge);
-      if (!link) bridgesCreated++;
-      if (!link || !network.gateways.every((g) => link.addresses.includes(g)) || !link.up) {
-        await this.deps.links.ensureBridge(this.bridgeSpec(network));
+    const drift = await this.drift();
+    for (const network of drift.brokenBridges) await this.deps.links.ensureBridge(this.bridgeSpec(network));
+    for (const endpoint of drift.goneEndpoints) {
+      await this.removeEndpoint(endpoint);
+      for (const cidr of [endpoint.address, endpoint.addressIpv6]) {
+        const address = cidr ? parseCidr(cidr)?.address : undefined;
+        if (address) await this.deps.releaseContainerAddress(address);
       }
+      log.info({ endpoint: endpoint.id, address: endpoint.address }, 'freed an endpoint whose container is gone');
     }
-    for (const endpoint of [...this.endpoints.values()]) {
-      const network = this.networks.get(endpoint.networkId);
-      const host = links.get(endpoint.hostName);
-      const peerOnHost = links.has(endpoint.peerName);
-      // A joined endpoint's peer lives in the container. If it is back on the host or gone with its
-      // host end, the container stopped while tether was down and Docker will never say so.
-      if (!network || (endpoint.sandboxKey && (!host || peerOnHost))) {
-        await this.removeEndpoint(endpoint);
-        for (const cidr of [endpoint.address, endpoint.addressIpv6]) {
-          const address = cidr ? parseCidr(cidr)?.address : undefined;
-          if (address) await this.deps.releaseContainerAddress(address);
-        }
-        endpointsFreed++;
-        log.info({ endpoint: endpoint.id, address: endpoint.address }, 'freed an endpoint whose container is gone');
-      } else if (!host) {
-        await this.deps.links.createVeth({
-          hostName: endpoint.hostName, peerName: endpoint.peerName, bridge: network.bridge, mtu: network.mtu, mac: endpoint.mac,
-        });
-      } else if (host.master !== network.bridge || !host.up) {
-        await this.deps.links.attach(endpoint.hostName, network.bridge);
-      }
+    for (const endpoint of drift.missingVeths) {
+      const network = this.network(endpoint.networkId);
+      await this.deps.links.createVeth({
+        hostName: endpoint.hostName, peerName: endpoint.peerName, bridge: network.bridge, mtu: network.mtu, mac: endpoint.mac,
+      });
     }
-    const ownedNames = new Set<string>();
-    for (const network of this.networks.values()) ownedNames.add(network.bridge);
-    for (const endpoint of this.endpoints.values()) ownedNames.add(endpoint.hostName).add(endpoint.peerName);
-    for (const link of links.values()) {
-      // Deleting a host end takes its peer with it.
-      if (link.kind === 'veth' && link.name.endsWith('p') && links.has(link.name.slice(0, -1)) && !ownedNames.has(link.name)) continue;
-      const ours = link.alias?.startsWith(this.bridgeAlias) || (link.kind === 'veth' && isVethName(this.config.prefix, link.name));
-      if (ours && !ownedNames.has(link.name)) {
-        await this.deps.links.deleteLink(link.name);
-        linksRemoved++;
-        log.info({ link: link.name }, 'removed an interface no network or endpoint owns');
-      }
+    for (const { endpoint, bridge } of drift.detachedVeths) await this.deps.links.attach(endpoint.hostName, bridge);
+    for (const name of drift.orphanLinks) {
+      await this.deps.links.deleteLink(name);
+      log.info({ link: name }, 'removed an interface no network or endpoint owns');
     }
     await this.syncFirewall();
-    return { bridgesCreated, endpointsFreed, linksRemoved };
+    return { bridgesRepaired: drift.brokenBridges.length, endpointsFreed: drift.goneEndpoints.length, linksRemoved: drift.orphanLinks.length };
+  }
+
+  /** Where the kernel differs from the store, links and firewall alike, in words. */
+  async audit(): Promise<string[]> {
+    return [...describeDrift(await this.drift()), ...(await this.deps.firewall.verify(this.firewallNetworks()))];
+  }
+
+  private async drift(): Promise<Drift> {
+    const links = await this.deps.links.listLinks();
+    return findDrift(this.networks, this.endpoints.values(), links, { prefix: this.config.prefix, bridgeAlias: this.bridgeAlias },
+      this.deps.sandboxExists ?? existsSync);
+  }
+
+  private firewallNetworks(): FirewallNetwork[] {
+    return [...this.networks.values()].map((n) => ({ bridge: n.bridge, internal: n.internal }));
   }
 
   private syncFirewall(): Promise<void> {
-    return this.firewallQueue.run(() => {
-      const networks: FirewallNetwork[] = [...this.networks.values()].map((n) => ({ bridge: n.bridge, internal: n.internal }));
-      return this.deps.firewall.sync(networks);
-    });
+    return this.firewallQueue.run(() => this.deps.firewall.sync(this.firewallNetworks()));
   }
 
   private network(networkId: string): NetworkRecord {

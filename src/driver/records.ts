@@ -9,6 +9,8 @@ export const networkRecord = z.object({
   internal: z.boolean(),
   /** Gateway addresses on the bridge, CIDR form, both families. */
   gateways: z.array(z.string()),
+  /** Addresses reserved with --aux-address, CIDR form. */
+  auxAddresses: z.array(z.string()).default([]),
   /** Subnets the network serves, CIDR form. */
   subnets: z.array(z.string()),
 });

@@ -49,6 +49,15 @@ export class AddressSet {
     if (value >= this.first && value <= this.last) this.takenInRange--;
   }
 
+  /** Moves the cursor past the highest taken address of the range (after loading from the store). */
+  resumeAfterHighest(): void {
+    let highest: bigint | undefined;
+    for (const value of this.used) {
+      if (value >= this.first && value <= this.last && (highest === undefined || value > highest)) highest = value;
+    }
+    if (highest !== undefined) this.cursor = highest === this.last ? this.first : highest + 1n;
+  }
+
   /** Takes the next free address of the range, or returns undefined when the range is full. */
   takeNext(): bigint | undefined {
     if (this.takenInRange >= this.capacity) return undefined;

@@ -36,6 +36,12 @@ export interface IpamConfig {
   readonly defaultPool6: DefaultPool;
   /** Prefixes routed by the host, which automatic pools must avoid. */
   readonly hostRoutes: () => Promise<IpPrefix[]>;
+  /**
+   * Who holds an address now. Docker releases an address after DeleteEndpoint, so a release of an
+   * address an endpoint still holds is a stale retry (its first attempt was answered before a
+   * crash, and the address went to someone else since): it must not free that someone's address.
+   */
+  readonly holderOf?: (address: IpAddress) => string | undefined;
 }
 
 const poolRecord = z.object({
@@ -62,6 +68,14 @@ const addressPrefix = (id: string) => `ipam/addresses/${encodeURIComponent(id)}/
 const addressKey = (id: string, value: bigint, prefix: IpPrefix) =>
   `${addressPrefix(id)}${formatIp({ version: prefix.version, value })}`;
 
+export interface PoolAllocations {
+  readonly id: string;
+  readonly space: string;
+  readonly pool: string;
+  /** Address (no prefix length) to what it was handed out as. */
+  readonly addresses: ReadonlyMap<string, AddressKind>;
+}
+
 export interface PoolUsage {
   readonly id: string;
   readonly pool: string;
@@ -76,7 +90,16 @@ export class Ipam implements IpamDriver {
   /** Pool creation and release are serialized per address space. */
   private readonly spaceLocks = new KeyedSerial();
 
-  private constructor(private readonly store: Store, private readonly config: IpamConfig) {}
+  private config: IpamConfig;
+
+  private constructor(private readonly store: Store, config: IpamConfig) {
+    this.config = config;
+  }
+
+  /** Lets the network driver say who holds an address (it is built after the IPAM). */
+  setHolderOf(holderOf: (address: IpAddress) => string | undefined): void {
+    this.config = { ...this.config, holderOf };
+  }
 
   static async open(store: Store, config: IpamConfig): Promise<Ipam> {
     const ipam = new Ipam(store, config);
@@ -91,6 +114,8 @@ export class Ipam implements IpamDriver {
         const value = parsePrefix(`${text}/${prefix.version === 4 ? 32 : 128}`)?.base;
         if (value !== undefined) pool.addresses.take(value);
       }
+      // Next-fit goes on where it was, so a restart does not hand out the addresses freed just before it.
+      pool.addresses.resumeAfterHighest();
       ipam.pools.set(record.id, pool);
     }
     return ipam;
@@ -222,6 +247,8 @@ export class Ipam implements IpamDriver {
     if (!contains(pool.prefix, address)) {
       throw new TetherError('OUT_OF_RANGE', `address ${formatIp(address)} is not in subnet ${pool.record.pool}`);
     }
+    const holder = this.config.holderOf?.(address);
+    if (holder) throw new TetherError('ADDRESS_IN_USE', `address ${formatIp(address)} is held by ${holder}; not released`);
     // Releasing an address that is already free changes nothing: Docker repeats releases after errors.
     await this.store.commit([], [{ type: 'delete', key: addressKey(poolId, address.value, pool.prefix) }]);
     pool.addresses.free(address.value);
@@ -237,6 +264,29 @@ export class Ipam implements IpamDriver {
       return true;
     }
     return false;
+  }
+
+  /** Every pool with its allocated addresses as the store has them, and where memory disagrees. */
+  async allocations(): Promise<{ pools: PoolAllocations[]; problems: string[] }> {
+    const pools: PoolAllocations[] = [];
+    const problems: string[] = [];
+    for (const entry of await this.store.list('ipam/pools/')) {
+      const record = poolRecord.parse(JSON.parse(entry.value));
+      const addresses = new Map<string, AddressKind>();
+      for (const address of await this.store.list(addressPrefix(record.id))) {
+        addresses.set(address.key.slice(addressPrefix(record.id).length), addressRecord.parse(JSON.parse(address.value)).kind);
+      }
+      pools.push({ id: record.id, space: record.space, pool: record.pool, addresses });
+      const inMemory = this.pools.get(record.id);
+      if (!inMemory) problems.push(`pool ${record.id} is stored but not loaded`);
+      else if (inMemory.addresses.size !== addresses.size) {
+        problems.push(`pool ${record.id}: ${inMemory.addresses.size} addresses taken in memory, ${addresses.size} stored`);
+      }
+    }
+    for (const id of this.pools.keys()) {
+      if (!pools.some((p) => p.id === id)) problems.push(`pool ${id} is loaded but not stored`);
+    }
+    return { pools, problems };
   }
 
   usage(): PoolUsage[] {

@@ -110,3 +110,10 @@ export function overlaps(a: IpPrefix, b: IpPrefix): boolean {
 
 export const prefixContains = (outer: IpPrefix, inner: IpPrefix): boolean =>
   outer.version === inner.version && outer.length <= inner.length && contains(outer, { version: inner.version, value: inner.base });
+
+/** The first of these CIDR subnets that holds the address. */
+export const subnetContaining = (subnets: readonly string[], address: IpAddress): string | undefined =>
+  subnets.find((text) => {
+    const prefix = parsePrefix(text);
+    return prefix !== undefined && contains(prefix, address);
+  });

@@ -156,6 +156,7 @@ describe('tether with a real Docker daemon', { concurrency: false }, () => {
     const addresses = new Set(await Promise.all(['dual-a', 'dual-b', 'dual-c'].map((c) => env.address(c, 'dual'))));
     assert.equal(addresses.size, 3, 'no address handed out twice');
     assert.ok(await env.ping('dual-c', 'dual-a'));
+    assert.deepEqual(await env.audit(), []);
   });
 
   test('docker stop while tether is down: after the restart the address is free again', async () => {
@@ -171,6 +172,7 @@ describe('tether with a real Docker daemon', { concurrency: false }, () => {
     assert.equal(await env.address('gone-b', 'gone'), '10.230.8.2');
     const veths = (await must('ip', '-o', 'link', 'show', 'master', await bridgeOf('gone'))).trim().split('\n');
     assert.equal(veths.length, 1, 'only the new endpoint is on the bridge');
+    assert.deepEqual(await env.audit(), []);
   });
 
   test('docker network rm removes the bridge and its rules', async () => {
@@ -191,6 +193,7 @@ describe('tether with a real Docker daemon', { concurrency: false }, () => {
     await env.stopTether();
     assert.ok((await hostLinks()).some((name) => name.startsWith('ttebr')), 'SIGTERM keeps the bridges');
     await env.startTether();
+    assert.deepEqual(await env.audit(), []);
     await env.stop();
     await sleep(100);
     await env.restoreHost();

@@ -16,6 +16,8 @@ export const TEST_RANGE6 = 'fd7e:7e7e::/32';
 export const AUTO_POOL = '10.231.0.0/16:24';
 export const AUTO_POOL6 = 'fd7e:7e7e:ff00::/40:64';
 export const PREFIX = 'tte';
+/** The fuzzed daemon's interfaces: not a PREFIX followed by hex, so neither daemon takes the other's for its own. */
+export const FUZZ_PREFIX = 'tfz';
 export const IMAGE = 'tether-test:busybox';
 const DNS = '10.230.255.254';
 const GUARD = 'TETHER-E2E-EGRESS';
@@ -58,7 +60,7 @@ function stopProcess(child: ChildProcess | undefined, signal: NodeJS.Signals = '
   });
 }
 
-export function pluginCall(socket: string, method: string, body?: string): Promise<{ status: number; body: string }> {
+export function pluginCall(socket: string, method: string, body?: string | Buffer): Promise<{ status: number; body: string }> {
   return new Promise((done, fail) => {
     const req = request({ socketPath: socket, path: `/${method}`, method: 'POST' }, (res) => {
       const chunks: Buffer[] = [];
@@ -77,13 +79,76 @@ interface Snapshot {
   ipForward: string;
 }
 
+export interface DaemonState {
+  networks: { id: string; bridge: string }[];
+  endpoints: { id: string; networkId: string; address?: string }[];
+  pools: { id: string; refs: number; used: number }[];
+}
+
+/** One tether daemon, started and stopped by pid, logging into the work folder. */
+export class Tether {
+  readonly socket: string;
+  private process?: ChildProcess;
+
+  constructor(private readonly work: string, readonly name: string, readonly prefix: string, private readonly extraArgs: string[] = []) {
+    this.socket = `/run/docker/plugins/${name}.sock`;
+  }
+
+  private get logPath(): string {
+    return join(this.work, `${this.name}.log`);
+  }
+
+  async start(): Promise<void> {
+    const log = openSync(this.logPath, 'a');
+    this.process = spawn(process.execPath, [join(ROOT, 'bin/tether.js'), 'serve', '--socket', this.socket,
+      '--state-dir', join(this.work, `${this.name}-state`), '--log-level', 'debug', '--interface-prefix', this.prefix,
+      ...this.extraArgs], { stdio: ['ignore', log, log] });
+    closeSync(log);
+    await waitFor(`${this.name} socket`, async () =>
+      (await pluginCall(this.socket, 'Plugin.Activate').then((r) => r.status === 200, () => false)));
+  }
+
+  get pid(): number {
+    if (!this.process?.pid) throw new Error(`${this.name} is not running`);
+    return this.process.pid;
+  }
+
+  get running(): boolean {
+    return this.process !== undefined && this.process.exitCode === null && this.process.signalCode === null;
+  }
+
+  /** kill -9: no shutdown code runs, as in a crash. */
+  async kill(): Promise<void> {
+    await stopProcess(this.process, 'SIGKILL');
+  }
+
+  async stop(): Promise<void> {
+    await stopProcess(this.process, 'SIGTERM');
+  }
+
+  get log(): string {
+    return readFileSync(this.logPath, 'utf8');
+  }
+
+  /** What `tether ls --json` prints. */
+  async state(): Promise<DaemonState> {
+    return JSON.parse(await must(process.execPath, join(ROOT, 'bin/tether.js'), 'ls', '--json', '--socket', this.socket)) as DaemonState;
+  }
+
+  async audit(dockerSocket?: string): Promise<string[]> {
+    const docker = dockerSocket ? ['--docker-socket', dockerSocket] : ['--no-docker'];
+    const result = await sh(process.execPath, [join(ROOT, 'bin/tether.js'), 'audit', '--socket', this.socket, '--json', ...docker]);
+    if (result.code > 1) throw new Error(`tether audit failed: ${result.stderr}`);
+    return (JSON.parse(result.stdout) as { problems: string[] }).problems;
+  }
+}
+
 export class Environment {
   readonly work = mkdtempSync(join(tmpdir(), 'tether-e2e-'));
   readonly driver = `tethere2e${process.pid}`;
-  readonly socket = `/run/docker/plugins/${this.driver}.sock`;
   readonly dockerHost = `unix://${this.work}/docker.sock`;
   private dockerd?: ChildProcess;
-  private tetherProcess?: ChildProcess;
+  readonly tether = new Tether(this.work, this.driver, PREFIX, ['--default-pool', AUTO_POOL, '--default-pool6', AUTO_POOL6, '--orphan-grace', '3']);
   private snapshot?: Snapshot;
 
   /** Everything up: guard, tether, dockerd, test image. */
@@ -117,26 +182,24 @@ export class Environment {
   }
 
   async startTether(): Promise<void> {
-    const log = openSync(join(this.work, 'tether.log'), 'a');
-    this.tetherProcess = spawn(process.execPath, [join(ROOT, 'bin/tether.js'), 'serve',
-      '--socket', this.socket, '--state-dir', join(this.work, 'state'), '--log-level', 'debug',
-      '--interface-prefix', PREFIX, '--default-pool', AUTO_POOL, '--default-pool6', AUTO_POOL6], { stdio: ['ignore', log, log] });
-    closeSync(log);
-    await waitFor('tether socket', async () =>
-      (await pluginCall(this.socket, 'Plugin.Activate').then((r) => r.status === 200, () => false)));
+    await this.tether.start();
   }
 
-  /** kill -9: no shutdown code runs, as in a crash. */
   async killTether(): Promise<void> {
-    await stopProcess(this.tetherProcess, 'SIGKILL');
+    await this.tether.kill();
   }
 
   async stopTether(): Promise<void> {
-    await stopProcess(this.tetherProcess, 'SIGTERM');
+    await this.tether.stop();
   }
 
   get tetherLog(): string {
-    return readFileSync(join(this.work, 'tether.log'), 'utf8');
+    return this.tether.log;
+  }
+
+  /** `tether audit` with Docker's view: the problems it finds (none when Docker, store and kernel agree). */
+  async audit(): Promise<string[]> {
+    return this.tether.audit(join(this.work, 'docker.sock'));
   }
 
   private async startDockerd(): Promise<void> {
@@ -201,7 +264,7 @@ export class Environment {
       for (const id of networks) await this.docker('network', 'rm', id);
     }
     await stopProcess(this.dockerd);
-    await stopProcess(this.tetherProcess);
+    await this.tether.stop();
   }
 
   /** Puts back what the run changed on the host: firewall, routes, sysctl, files. */
@@ -222,6 +285,9 @@ export class Environment {
       await sh(tool, ['-w', '-t', 'mangle', '-F', GUARD]);
       await sh(tool, ['-w', '-t', 'mangle', '-X', GUARD]);
     }
+    // TETHER_E2E_LOGS=DIR keeps the daemons' logs of a run for reading afterwards.
+    const keep = process.env['TETHER_E2E_LOGS'];
+    if (keep) await sh('sh', ['-c', 'mkdir -p "$1" && cp "$2"/*.log "$1"/', 'sh', keep, this.work]);
     await sh('umount', ['-R', '-l', this.work]);
     rmSync(this.work, { recursive: true, force: true });
   }
@@ -232,7 +298,7 @@ export class Environment {
     const links = await must('ip', '-o', 'link', 'show');
     for (const line of links.split('\n')) {
       const name = line.split(': ')[1]?.split('@')[0];
-      if (name?.startsWith(PREFIX)) found.push(`interface ${name}`);
+      if (name?.startsWith(PREFIX) || name?.startsWith(FUZZ_PREFIX)) found.push(`interface ${name}`);
     }
     const rules = (await must('iptables-save')) + (await must('ip6tables-save'));
     for (const chain of ['TETHER', GUARD, 'DOCKER']) if (rules.includes(chain)) found.push(`firewall chain ${chain}*`);
@@ -241,7 +307,7 @@ export class Environment {
     if (routes.includes(TEST_RANGE.split('/')[0] ?? '')) found.push('unreachable route');
     const processes = await must('ps', '-eo', 'pid,args');
     for (const line of processes.split('\n')) {
-      if (line.includes(this.work) || line.includes(this.socket)) found.push(`process ${line.trim()}`);
+      if (line.includes(this.work) || line.includes(this.tether.socket)) found.push(`process ${line.trim()}`);
     }
     if ((await sh('ip', ['netns', 'list'])).stdout.trim()) found.push('network namespaces');
     return found;

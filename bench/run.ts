@@ -1,0 +1,248 @@
+// `npm run bench`: every measurement interleaves tether with its baseline in
+// one run (Docker's built-in bridge, or the raw iproute2 work) and reports
+// medians, spread and the ratio, to bench-results/ as JSON, markdown and SVG.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Environment, IMAGE, Tether, must, pluginCall, sh } from '../test/e2e/harness.js';
+import { type Comparison, type Figure, compare, markdown, summarize, svgChart } from './stats.js';
+
+const OUT = resolve(import.meta.dirname, '../bench-results');
+const env = new Environment();
+const comparisons: Comparison[] = [];
+const figures: Figure[] = [];
+/** Benchmarks measure the daemon as deployed: info-level logs, not the tests' debug. */
+const QUIET = ['--log-level', 'info'];
+const hex = () => randomBytes(32).toString('hex');
+
+async function timed(task: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await task();
+  return performance.now() - started;
+}
+
+/** Runs `count` tasks with at most `width` in flight. */
+async function inFlight(count: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < count) await task(next++);
+  }));
+}
+
+async function call(tether: Tether, method: string, body: unknown): Promise<Record<string, unknown>> {
+  const response = await pluginCall(tether.socket, method, JSON.stringify(body));
+  if (response.status !== 200) throw new Error(`${method}: ${response.body}`);
+  return JSON.parse(response.body) as Record<string, unknown>;
+}
+
+function rssMb(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  return Number(line?.split(/\s+/)[1]) / 1024;
+}
+
+async function runLatency(): Promise<void> {
+  const tether: number[] = [];
+  const bridge: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const order = i % 2 ? ['bench-bridge', 'bench-tether'] : ['bench-tether', 'bench-bridge'];
+    for (const net of order) {
+      const ms = await timed(() => env.dockerOk('run', '--rm', '--net', net, IMAGE, 'true'));
+      (net === 'bench-tether' ? tether : bridge).push(ms);
+    }
+  }
+  comparisons.push(compare('docker run --rm latency', 'ms', tether, bridge,
+    { baselineName: 'bridge', goal: '<= 1.00', pass: (r) => r <= 1 }));
+}
+
+async function parallelStarts(): Promise<void> {
+  const samples: Record<string, number[]> = { 'bench-tether': [], 'bench-bridge': [] };
+  for (let round = 0; round < 5; round++) {
+    for (const net of round % 2 ? ['bench-bridge', 'bench-tether'] : ['bench-tether', 'bench-bridge']) {
+      const names = Array.from({ length: 20 }, (_, i) => `par-${round}-${i}`);
+      const start = await timed(() => Promise.all(names.map((n) => env.dockerOk('run', '-d', '--name', n, '--net', net, IMAGE, 'sleep', '600'))));
+      const remove = await timed(() => Promise.all(names.map((n) => env.dockerOk('rm', '-f', n))));
+      samples[net]?.push(start + remove);
+    }
+  }
+  comparisons.push(compare('20 parallel starts + removals', 'ms', samples['bench-tether'] ?? [], samples['bench-bridge'] ?? [],
+    { baselineName: 'bridge', goal: '<= 1.00', pass: (r) => r <= 1 }));
+}
+
+/** Endpoint cycles through the socket against the same veth work done by spawning iproute2, 8 in flight each. */
+async function endpointChurn(tether: Tether, networkId: string, poolId: string): Promise<void> {
+  const perRound = 200;
+  const tetherRates: number[] = [];
+  const rawRates: number[] = [];
+  await must('ip', 'link', 'add', 'tbnraw', 'type', 'bridge');
+  await must('ip', 'link', 'set', 'tbnraw', 'up');
+  try {
+    for (let round = 0; round < 4; round++) {
+      const raw = await timed(() => inFlight(perRound, 8, async (i) => {
+        const name = `tbr${round}x${i}`;
+        await must('ip', 'link', 'add', 'name', name, 'mtu', '1500', 'master', 'tbnraw', 'up', 'type', 'veth', 'peer', 'name', `${name}p`,
+          'mtu', '1500', 'address', '02:00:00:00:00:01');
+        await must('ip', 'link', 'del', 'dev', name);
+      }));
+      rawRates.push(perRound / (raw / 1000));
+      const viaSocket = await timed(() => inFlight(perRound, 8, async () => {
+        const endpoint = hex();
+        const address = (await call(tether, 'IpamDriver.RequestAddress', { PoolID: poolId, Address: '', Options: {} }))['Address'];
+        await call(tether, 'NetworkDriver.CreateEndpoint', { NetworkID: networkId, EndpointID: endpoint, Interface: { Address: address }, Options: {} });
+        await call(tether, 'NetworkDriver.Join', { NetworkID: networkId, EndpointID: endpoint, SandboxKey: '/nonexistent', Options: {} });
+        await call(tether, 'NetworkDriver.Leave', { NetworkID: networkId, EndpointID: endpoint });
+        await call(tether, 'NetworkDriver.DeleteEndpoint', { NetworkID: networkId, EndpointID: endpoint });
+        await call(tether, 'IpamDriver.ReleaseAddress', { PoolID: poolId, Address: String(address).split('/')[0] });
+      }));
+      tetherRates.push(perRound / (viaSocket / 1000));
+    }
+  } finally {
+    await sh('ip', ['link', 'del', 'tbnraw']);
+  }
+  comparisons.push(compare('endpoint churn (create, join, leave, delete)', 'cycles/s', tetherRates, rawRates,
+    { baselineName: 'raw iproute2', goal: '>= 0.90', pass: (r) => r >= 0.9 }));
+}
+
+async function ipamFill(tether: Tether): Promise<void> {
+  const { PoolID: poolId } = await call(tether, 'IpamDriver.RequestPool', { AddressSpace: 'local', Pool: '10.232.0.0/16', Options: {} });
+  const total = 65534;
+  const decile = Math.ceil(total / 10);
+  const rates: number[] = [];
+  let done = 0;
+  let mark = performance.now();
+  const started = mark;
+  await inFlight(total, 8, async () => {
+    await call(tether, 'IpamDriver.RequestAddress', { PoolID: poolId, Address: '', Options: {} });
+    if (++done % decile === 0 || done === total) {
+      const now = performance.now();
+      rates.push((done % decile || decile) / ((now - mark) / 1000));
+      mark = now;
+    }
+  });
+  const overall = total / ((performance.now() - started) / 1000);
+  const rss = rssMb(tether.pid);
+  const flat = Math.min(...rates) / Math.max(...rates);
+  figures.push(
+    { name: 'IPAM: fill a /16, 8 in flight, persisted', value: `${overall.toFixed(0)} allocations/s`, goal: '>= 10,000/s', met: overall >= 10000 },
+    { name: 'IPAM: rate per tenth of the /16 (first .. last)', value: rates.map((r) => r.toFixed(0)).join(', '), goal: 'flat as the pool fills', met: flat >= 0.7 },
+    { name: 'IPAM: daemon RSS with a full /16', value: `${rss.toFixed(1)} MB`, goal: '< 100 MB', met: rss < 100 },
+  );
+  await call(tether, 'IpamDriver.ReleasePool', { PoolID: poolId });
+}
+
+async function readiness(name: string, prefix: string): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const tether = new Tether(env.work, name, prefix, QUIET);
+    samples.push(await timed(() => tether.start()));
+    await tether.stop();
+  }
+  return samples;
+}
+
+async function daemonFigures(tether: Tether, networkId: string, poolId: string): Promise<void> {
+  const idle = new Tether(env.work, 'tetheridle', 'tbi', QUIET);
+  await idle.start();
+  await sleep(1000);
+  const idleRss = rssMb(idle.pid);
+  await idle.stop();
+  const ready = summarize(await readiness('tetherready', 'tbi'));
+  figures.push(
+    { name: 'daemon RSS, idle', value: `${idleRss.toFixed(1)} MB`, goal: '< 60 MB', met: idleRss < 60 },
+    { name: 'start to socket ready (empty store), median of 5', value: `${ready.median.toFixed(0)} ms`, goal: '< 300 ms', met: ready.median < 300 },
+  );
+
+  const endpoints: string[] = [];
+  await inFlight(1000, 8, async () => {
+    const endpoint = hex();
+    const address = (await call(tether, 'IpamDriver.RequestAddress', { PoolID: poolId, Address: '', Options: {} }))['Address'];
+    await call(tether, 'NetworkDriver.CreateEndpoint', { NetworkID: networkId, EndpointID: endpoint, Interface: { Address: address }, Options: {} });
+    endpoints.push(endpoint);
+  });
+  const fullRss = rssMb(tether.pid);
+  await tether.kill();
+  const restart = await timed(() => tether.start());
+  const reconciled = [...tether.log.matchAll(/"ms":(\d+),"msg":"reconciled the kernel with the store"/g)].at(-1)?.[1];
+  figures.push(
+    { name: 'daemon RSS with 1,000 endpoints', value: `${fullRss.toFixed(1)} MB`, goal: '(reported)', met: true },
+    { name: 'restart to socket ready with 1,000 endpoints (kill -9)', value: `${restart.toFixed(0)} ms`, goal: '(reported)', met: true },
+    { name: 'reconcile of 1,000 endpoints at start', value: `${reconciled ?? '?'} ms`, goal: '(reported)', met: reconciled !== undefined },
+  );
+  await inFlight(endpoints.length, 8, async (i) => {
+    await call(tether, 'NetworkDriver.DeleteEndpoint', { NetworkID: networkId, EndpointID: endpoints[i] });
+  });
+}
+
+/** A second image with iperf3 and the libraries it links, built offline from the host's files. */
+async function buildIperfImage(): Promise<string> {
+  const image = 'tether-bench:iperf3';
+  const dir = join(env.work, 'iperf-image');
+  const libraries = (await must('ldd', '/usr/bin/iperf3')).split('\n').map((l) => l.match(/(\/\S+)/)?.[1]).filter((p): p is string => !!p);
+  await must('sh', '-c', 'mkdir -p "$1/bin" && cp /bin/busybox "$1/bin/" && ln -s busybox "$1/bin/sh" && cp --parents /usr/bin/iperf3 "$@" "$1"',
+    'sh', dir, ...libraries);
+  await must('sh', '-c', 'tar -C "$1" -c . | docker -H "$2" import - "$3"', 'sh', dir, env.dockerHost, image);
+  return image;
+}
+
+async function throughput(): Promise<void> {
+  const image = await buildIperfImage();
+  const samples: Record<string, number[]> = { 'bench-tether': [], 'bench-bridge': [] };
+  for (const net of ['bench-tether', 'bench-bridge']) await env.dockerOk('run', '-d', '--name', `iperf-${net}`, '--net', net, image, 'iperf3', '-s');
+  await sleep(500);
+  for (let round = 0; round < 3; round++) {
+    for (const net of round % 2 ? ['bench-bridge', 'bench-tether'] : ['bench-tether', 'bench-bridge']) {
+      const server = await env.address(`iperf-${net}`, net);
+      const out = await env.dockerOk('run', '--rm', '--net', net, image, 'iperf3', '-c', server, '-t', '5', '-J');
+      const bits = (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
+      samples[net]?.push(bits / 1e9);
+    }
+  }
+  comparisons.push(compare('iperf3 between two containers', 'Gbit/s', samples['bench-tether'] ?? [], samples['bench-bridge'] ?? [],
+    { baselineName: 'bridge', goal: '>= 0.98', pass: (r) => r >= 0.98 }));
+}
+
+async function main(): Promise<void> {
+  await env.start();
+  const benchTether = new Tether(env.work, 'tetherbench', 'tbn', QUIET);
+  try {
+    await env.network('bench-tether', '--subnet', '10.230.40.0/24');
+    await env.dockerOk('network', 'create', '-d', 'bridge', '--subnet', '10.230.41.0/24',
+      '-o', 'com.docker.network.bridge.enable_ip_masquerade=false', 'bench-bridge');
+    const steps: [string, () => Promise<void>][] = [
+      ['docker run latency', runLatency],
+      ['parallel starts', parallelStarts],
+      ['iperf3', throughput],
+    ];
+    await benchTether.start();
+    const { PoolID: poolId } = await call(benchTether, 'IpamDriver.RequestPool', { AddressSpace: 'local', Pool: '10.230.44.0/22', Options: {} });
+    const { Address: gateway } = await call(benchTether, 'IpamDriver.RequestAddress', {
+      PoolID: poolId, Address: '', Options: { RequestAddressType: 'com.docker.network.gateway' } });
+    const networkId = hex();
+    await call(benchTether, 'NetworkDriver.CreateNetwork', {
+      NetworkID: networkId, Options: {}, IPv4Data: [{ AddressSpace: 'local', Pool: '10.230.44.0/22', Gateway: gateway }], IPv6Data: [] });
+    steps.push(
+      ['endpoint churn', () => endpointChurn(benchTether, networkId, String(poolId))],
+      ['IPAM fill', () => ipamFill(benchTether)],
+      ['daemon figures', () => daemonFigures(benchTether, networkId, String(poolId))],
+    );
+    for (const [name, step] of steps) {
+      process.stdout.write(`${name}... `);
+      const ms = await timed(step);
+      console.log(`${(ms / 1000).toFixed(1)} s`);
+    }
+    await call(benchTether, 'NetworkDriver.DeleteNetwork', { NetworkID: networkId });
+  } finally {
+    await benchTether.stop();
+    await env.stop();
+    await env.restoreHost();
+  }
+  mkdirSync(OUT, { recursive: true });
+  const when = new Date().toISOString();
+  writeFileSync(join(OUT, 'results.json'), `${JSON.stringify({ when, comparisons, figures }, null, 2)}\n`);
+  writeFileSync(join(OUT, 'results.md'), markdown(comparisons, figures, when));
+  writeFileSync(join(OUT, 'chart.svg'), svgChart(comparisons));
+  console.log(markdown(comparisons, figures, when));
+  console.log(`written to ${OUT}/results.json, results.md and chart.svg`);
+}
+
+await main();

@@ -1,0 +1,97 @@
+// The audit: does the store agree with the kernel, and do the IPAM's
+// allocations agree with the networks and endpoints that use them? Used by
+// `tether audit`, by the tests, and by the sweep that frees addresses a crash
+// orphaned between RequestAddress and CreateEndpoint.
+import type { Driver } from './driver/driver.js';
+import type { NetworkRecord } from './driver/records.js';
+import { LOCAL_SPACE, type Ipam, type PoolAllocations } from './ipam/ipam.js';
+import { formatIp, parseCidr, subnetContaining } from './net/ip.js';
+
+export interface AuditReport {
+  readonly problems: string[];
+  readonly networks: number;
+  readonly endpoints: number;
+  readonly pools: number;
+  readonly addresses: number;
+}
+
+const plain = (cidr: string) => {
+  const parsed = parseCidr(cidr);
+  return parsed ? formatIp(parsed.address) : cidr;
+};
+
+interface AddressUse {
+  /** Addresses the networks and endpoints use, per pool ID, with who uses them. */
+  readonly used: Map<string, Map<string, string>>;
+  readonly problems: string[];
+}
+
+/** What each tether network's pool should hold: its gateways, aux addresses and endpoints' addresses. */
+function addressUse(driver: Driver, pools: readonly PoolAllocations[]): AddressUse {
+  const { networks, endpoints } = driver.snapshot();
+  const used = new Map<string, Map<string, string>>();
+  const problems: string[] = [];
+  const poolOf = (network: NetworkRecord, cidr: string) => {
+    const address = parseCidr(cidr)?.address;
+    const subnet = address && subnetContaining(network.subnets, address);
+    return pools.find((p) => p.space === LOCAL_SPACE && p.pool === subnet)?.id;
+  };
+  const use = (network: NetworkRecord, cidr: string, user: string) => {
+    const poolId = poolOf(network, cidr);
+    if (!poolId) return; // The network's addresses come from another IPAM.
+    const inPool = used.get(poolId) ?? new Map<string, string>();
+    used.set(poolId, inPool);
+    const address = plain(cidr);
+    const other = inPool.get(address);
+    if (other) problems.push(`address ${address} is used by both ${other} and ${user}`);
+    inPool.set(address, user);
+  };
+  const byId = new Map(networks.map((n) => [n.id, n]));
+  for (const network of networks) {
+    for (const gateway of network.gateways) use(network, gateway, `the gateway of network ${network.id.slice(0, 12)}`);
+    for (const aux of network.auxAddresses) use(network, aux, `an aux address of network ${network.id.slice(0, 12)}`);
+  }
+  for (const endpoint of endpoints) {
+    const network = byId.get(endpoint.networkId);
+    if (!network) continue;
+    for (const cidr of [endpoint.address, endpoint.addressIpv6]) if (cidr) use(network, cidr, `endpoint ${endpoint.id.slice(0, 12)}`);
+  }
+  return { used, problems };
+}
+
+/** Allocated addresses in tether networks' pools that nothing uses, as [poolId, address]. */
+export async function unusedAddresses(driver: Driver, ipam: Ipam): Promise<[string, string][]> {
+  const { pools } = await ipam.allocations();
+  const { used } = addressUse(driver, pools);
+  const unused: [string, string][] = [];
+  for (const [poolId, inUse] of used) {
+    const pool = pools.find((p) => p.id === poolId);
+    for (const [address, kind] of pool?.addresses ?? []) {
+      if (kind === 'address' && !inUse.has(address)) unused.push([poolId, address]);
+    }
+  }
+  return unused;
+}
+
+export async function audit(driver: Driver, ipam: Ipam): Promise<AuditReport> {
+  const { pools, problems: ipamProblems } = await ipam.allocations();
+  const { used, problems: useProblems } = addressUse(driver, pools);
+  const problems = [...(await driver.audit()), ...ipamProblems, ...useProblems];
+  for (const [poolId, inUse] of used) {
+    const allocated = pools.find((p) => p.id === poolId)?.addresses ?? new Map();
+    for (const [address, user] of inUse) {
+      if (!allocated.has(address)) problems.push(`address ${address} of ${user} is not allocated in pool ${poolId}`);
+    }
+    for (const address of allocated.keys()) {
+      if (!inUse.has(address)) problems.push(`address ${address} is allocated in pool ${poolId} but nothing uses it`);
+    }
+  }
+  const { networks, endpoints } = driver.snapshot();
+  return {
+    problems,
+    networks: networks.length,
+    endpoints: endpoints.length,
+    pools: pools.length,
+    addresses: pools.reduce((sum, p) => sum + p.addresses.size, 0),
+  };
+}

@@ -1,0 +1,58 @@
+// Docker's own view of tether's networks, read from its API, compared with
+// what tether holds: the third leg of the audit (kernel and store are the others).
+import { z } from 'zod';
+import { getJson } from './http.js';
+
+const networkList = z.array(z.object({ Id: z.string(), Name: z.string(), Driver: z.string() }));
+const networkInspect = z.object({
+  Id: z.string(),
+  Containers: z.record(z.string(), z.object({
+    EndpointID: z.string(), IPv4Address: z.string(), IPv6Address: z.string(),
+  })).nullish(),
+});
+
+export interface EndpointView { readonly id: string; readonly networkId: string; readonly address?: string; readonly addressIpv6?: string }
+
+/** Endpoints of the running containers on networks whose driver is the given name. */
+export async function dockerEndpoints(dockerSocket: string, driver: string): Promise<{ networks: string[]; endpoints: EndpointView[] }> {
+  const filter = encodeURIComponent(JSON.stringify({ driver: [driver] }));
+  const networks = networkList.parse(await getJson(dockerSocket, `/networks?filters=${filter}`)).filter((n) => n.Driver === driver);
+  const endpoints: EndpointView[] = [];
+  for (const network of networks) {
+    const inspected = networkInspect.parse(await getJson(dockerSocket, `/networks/${network.Id}`));
+    for (const container of Object.values(inspected.Containers ?? {})) {
+      endpoints.push({
+        id: container.EndpointID,
+        networkId: network.Id,
+        ...(container.IPv4Address ? { address: container.IPv4Address } : {}),
+        ...(container.IPv6Address ? { addressIpv6: container.IPv6Address } : {}),
+      });
+    }
+  }
+  return { networks: networks.map((n) => n.Id), endpoints };
+}
+
+/** Differences between Docker's endpoints and tether's, in words. */
+export function compareWithDocker(
+  docker: { networks: readonly string[]; endpoints: readonly EndpointView[] },
+  tether: { networks: readonly { id: string }[]; endpoints: readonly EndpointView[] },
+): string[] {
+  const problems: string[] = [];
+  const dockerNetworks = new Set(docker.networks);
+  for (const network of tether.networks) {
+    if (!dockerNetworks.has(network.id)) problems.push(`network ${network.id.slice(0, 12)} is in tether but not in Docker`);
+  }
+  const tetherNetworks = new Set(tether.networks.map((n) => n.id));
+  for (const id of docker.networks) if (!tetherNetworks.has(id)) problems.push(`network ${id.slice(0, 12)} is in Docker but not in tether`);
+  const ours = new Map(tether.endpoints.map((e) => [e.id, e]));
+  for (const endpoint of docker.endpoints) {
+    const mine = ours.get(endpoint.id);
+    if (!mine) { problems.push(`endpoint ${endpoint.id.slice(0, 12)} (${endpoint.address ?? ''}) is in Docker but not in tether`); continue; }
+    if ((mine.address ?? '') !== (endpoint.address ?? '') || (mine.addressIpv6 ?? '') !== (endpoint.addressIpv6 ?? '')) {
+      problems.push(`endpoint ${endpoint.id.slice(0, 12)}: Docker has ${endpoint.address} ${endpoint.addressIpv6 ?? ''}, tether ${mine.address} ${mine.addressIpv6 ?? ''}`);
+    }
+    ours.delete(endpoint.id);
+  }
+  for (const endpoint of ours.values()) problems.push(`endpoint ${endpoint.id.slice(0, 12)} (${endpoint.address ?? ''}) is in tether but not in Docker`);
+  return problems;
+}

@@ -1,0 +1,67 @@
+// Where the kernel and the store disagree. The reconcile at start-up repairs
+// each kind; the audit reports them. One classification serves both, so what
+// the audit calls clean is exactly what the reconcile leaves.
+import type { Link } from '../dataplane/dataplane.js';
+import { isVethName } from './naming.js';
+import type { EndpointRecord, NetworkRecord } from './records.js';
+
+export interface Drift {
+  /** Bridges missing, down or without their gateway addresses. */
+  readonly brokenBridges: NetworkRecord[];
+  /** Joined endpoints whose container is gone. */
+  readonly goneEndpoints: EndpointRecord[];
+  /** Endpoints not joined yet whose veth pair is missing. */
+  readonly missingVeths: EndpointRecord[];
+  /** Host ends off their bridge or down. */
+  readonly detachedVeths: { endpoint: EndpointRecord; bridge: string }[];
+  /** tether-made links no network or endpoint owns (a veth pair is named by its host end). */
+  readonly orphanLinks: string[];
+}
+
+export function findDrift(
+  networks: ReadonlyMap<string, NetworkRecord>,
+  endpoints: Iterable<EndpointRecord>,
+  linkList: readonly Link[],
+  owner: { prefix: string; bridgeAlias: string },
+  sandboxExists: (sandboxKey: string) => boolean,
+): Drift {
+  const links = new Map(linkList.map((l) => [l.name, l]));
+  const drift: Drift = { brokenBridges: [], goneEndpoints: [], missingVeths: [], detachedVeths: [], orphanLinks: [] };
+  const owned = new Set<string>();
+  for (const network of networks.values()) {
+    owned.add(network.bridge);
+    const link = links.get(network.bridge);
+    if (!link || !link.up || !network.gateways.every((g) => link.addresses.includes(g))) drift.brokenBridges.push(network);
+  }
+  for (const endpoint of endpoints) {
+    owned.add(endpoint.hostName).add(endpoint.peerName);
+    const network = networks.get(endpoint.networkId);
+    const host = links.get(endpoint.hostName);
+    // A joined endpoint's peer lives in the container. The pair vanishes with the container's
+    // namespace; after a Leave tether never heard, the peer is back on the host and the namespace
+    // file is gone. A peer on the host beside a live namespace is one Docker is about to move in.
+    const gone = endpoint.sandboxKey !== undefined
+      && (!host || (links.has(endpoint.peerName) && !sandboxExists(endpoint.sandboxKey)));
+    if (!network || gone) drift.goneEndpoints.push(endpoint);
+    else if (!host) drift.missingVeths.push(endpoint);
+    else if (host.master !== network.bridge || !host.up) drift.detachedVeths.push({ endpoint, bridge: network.bridge });
+  }
+  for (const link of links.values()) {
+    const ours = link.alias?.startsWith(owner.bridgeAlias) || (link.kind === 'veth' && isVethName(owner.prefix, link.name));
+    if (!ours || owned.has(link.name)) continue;
+    // Deleting a host end takes its peer with it, so a pair counts once.
+    if (link.name.endsWith('p') && links.has(link.name.slice(0, -1)) && !owned.has(link.name.slice(0, -1))) continue;
+    drift.orphanLinks.push(link.name);
+  }
+  return drift;
+}
+
+export function describeDrift(drift: Drift): string[] {
+  return [
+    ...drift.brokenBridges.map((n) => `bridge ${n.bridge} of network ${n.id.slice(0, 12)} is missing, down or lacks its gateway`),
+    ...drift.goneEndpoints.map((e) => `endpoint ${e.id.slice(0, 12)} (${e.address ?? e.addressIpv6 ?? 'no address'}) has no container any more`),
+    ...drift.missingVeths.map((e) => `endpoint ${e.id.slice(0, 12)} has no veth ${e.hostName}`),
+    ...drift.detachedVeths.map(({ endpoint, bridge }) => `veth ${endpoint.hostName} is not up on bridge ${bridge}`),
+    ...drift.orphanLinks.map((name) => `interface ${name} belongs to no network or endpoint`),
+  ];
+}
