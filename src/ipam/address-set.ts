@@ -3,10 +3,56 @@
 // a pool costs the same per address at the start and at the end; a freed
 // address is not handed out again until the cursor comes round (as moby's
 // bitmap does), which keeps a departed container's address out of ARP caches.
-import { type IpPrefix, lastOf } from '../net/ip.js';
+// Pools up to 2^24 addresses (every IPv4 pool worth having) keep a bitmap, 2 KiB
+// for a /16; larger ones (IPv6) keep only the addresses taken.
+import { type IpPrefix, lastOf, prefixSize } from '../net/ip.js';
+
+const BITMAP_LIMIT = 1n << 24n;
+
+/** Offsets from the pool's base that are taken. */
+interface Taken {
+  has(offset: bigint): boolean;
+  add(offset: bigint): void;
+  delete(offset: bigint): boolean;
+  values(): Iterable<bigint>;
+}
+
+class Bitmap implements Taken {
+  private readonly words: Uint32Array;
+
+  constructor(size: bigint) {
+    this.words = new Uint32Array(Math.ceil(Number(size) / 32));
+  }
+
+  has(offset: bigint): boolean {
+    const i = Number(offset);
+    return ((this.words[i >>> 5] ?? 0) & (1 << (i & 31))) !== 0;
+  }
+
+  add(offset: bigint): void {
+    const i = Number(offset);
+    this.words[i >>> 5] = (this.words[i >>> 5] ?? 0) | (1 << (i & 31));
+  }
+
+  delete(offset: bigint): boolean {
+    const was = this.has(offset);
+    const i = Number(offset);
+    this.words[i >>> 5] = (this.words[i >>> 5] ?? 0) & ~(1 << (i & 31));
+    return was;
+  }
+
+  *values(): Iterable<bigint> {
+    for (let w = 0; w < this.words.length; w++) {
+      const word = this.words[w] ?? 0;
+      if (word === 0) continue;
+      for (let bit = 0; bit < 32; bit++) if (word & (1 << bit)) yield BigInt(w * 32 + bit);
+    }
+  }
+}
 
 export class AddressSet {
-  private readonly used = new Set<bigint>();
+  private readonly taken: Taken;
+  private count = 0;
   /** First and last address dynamic requests may return. */
   readonly first: bigint;
   readonly last: bigint;
@@ -18,6 +64,8 @@ export class AddressSet {
     this.first = range.base > firstUsable ? range.base : firstUsable;
     this.last = lastOf(range) < lastUsable ? lastOf(range) : lastUsable;
     this.cursor = this.first;
+    const size = prefixSize(pool);
+    this.taken = size <= BITMAP_LIMIT ? new Bitmap(size) : new Set<bigint>();
   }
 
   get capacity(): bigint {
@@ -25,7 +73,7 @@ export class AddressSet {
   }
 
   get size(): number {
-    return this.used.size;
+    return this.count;
   }
 
   /** Whether the address may be used at all (inside the pool, not network or broadcast). */
@@ -35,24 +83,27 @@ export class AddressSet {
   }
 
   has(value: bigint): boolean {
-    return this.used.has(value);
+    return this.taken.has(value - this.pool.base);
   }
 
   take(value: bigint): void {
-    if (this.used.has(value)) return;
-    this.used.add(value);
+    if (this.has(value)) return;
+    this.taken.add(value - this.pool.base);
+    this.count++;
     if (value >= this.first && value <= this.last) this.takenInRange++;
   }
 
   free(value: bigint): void {
-    if (!this.used.delete(value)) return;
+    if (!this.taken.delete(value - this.pool.base)) return;
+    this.count--;
     if (value >= this.first && value <= this.last) this.takenInRange--;
   }
 
   /** Moves the cursor past the highest taken address of the range (after loading from the store). */
   resumeAfterHighest(): void {
     let highest: bigint | undefined;
-    for (const value of this.used) {
+    for (const offset of this.taken.values()) {
+      const value = this.pool.base + offset;
       if (value >= this.first && value <= this.last && (highest === undefined || value > highest)) highest = value;
     }
     if (highest !== undefined) this.cursor = highest === this.last ? this.first : highest + 1n;
@@ -62,7 +113,7 @@ export class AddressSet {
   takeNext(): bigint | undefined {
     if (this.takenInRange >= this.capacity) return undefined;
     let candidate = this.cursor;
-    while (this.used.has(candidate)) candidate = candidate === this.last ? this.first : candidate + 1n;
+    while (this.has(candidate)) candidate = candidate === this.last ? this.first : candidate + 1n;
     this.take(candidate);
     this.cursor = candidate === this.last ? this.first : candidate + 1n;
     return candidate;
