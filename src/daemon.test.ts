@@ -9,7 +9,7 @@ import pino from 'pino';
 import { audit } from './audit.js';
 import { parseConfig } from './config.js';
 import { type Daemon, createDaemon } from './daemon.js';
-import { FakeFirewall, FakeLinks } from './dataplane/fake.js';
+import { FakeFirewall, FakeLinks, FakePortKeeper } from './dataplane/fake.js';
 import { BODY_LIMIT } from './protocol/server.js';
 import { SqliteStore } from './store/sqlite.js';
 
@@ -23,11 +23,12 @@ const config = parseConfig({
 let dir: string;
 let links: FakeLinks;
 let firewall: FakeFirewall;
+let ports: FakePortKeeper;
 let daemon: Daemon;
 
 async function start(): Promise<Daemon> {
   const store = new SqliteStore(join(dir, 'db'));
-  daemon = await createDaemon(config, { store, links, firewall, log: pino({ level: 'silent' }) });
+  daemon = await createDaemon(config, { store, links, firewall, ports, log: pino({ level: 'silent' }) });
   return daemon;
 }
 
@@ -72,6 +73,7 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tether-daemon-'));
   links = new FakeLinks();
   firewall = new FakeFirewall();
+  ports = new FakePortKeeper();
   await start();
 });
 afterEach(async () => {
@@ -139,7 +141,7 @@ describe('networks and endpoints', () => {
     const bridge = links.links.get(`tthbr${NET.slice(0, 10)}`);
     assert.deepEqual(bridge?.addresses, ['10.9.0.1/24']);
     assert.equal(bridge?.mtu, 1400);
-    assert.deepEqual(firewall.networks, [{ bridge: bridge?.name, internal: false }]);
+    assert.deepEqual(firewall.networks, [{ bridge: bridge?.name, internal: false, nat: true, subnets: ['10.9.0.0/24'], ports: [] }]);
 
     const { address, created: endpoint, joined } = await runContainer(poolId);
     assert.equal(address, '10.9.0.2/24');
@@ -166,7 +168,7 @@ describe('networks and endpoints', () => {
     const { poolId } = await createNetwork('10.9.0.0/24', {}, { 'com.docker.network.internal': true });
     const { joined } = await runContainer(poolId);
     assert.equal(joined['Gateway'], undefined);
-    assert.deepEqual(firewall.networks, [{ bridge: `tthbr${NET.slice(0, 10)}`, internal: true }]);
+    assert.deepEqual(firewall.networks, [{ bridge: `tthbr${NET.slice(0, 10)}`, internal: true, nat: false, subnets: ['10.9.0.0/24'], ports: [] }]);
   });
 
   test('an unknown -o option fails the create and leaves no trace', async () => {
@@ -196,6 +198,61 @@ describe('networks and endpoints', () => {
       NetworkID: NET, EndpointID: EP, Interface: { Address: address, MacAddress: '02:00:00:00:00:99' }, Options: {},
     });
     assert.deepEqual(again, {}, 'a retried CreateEndpoint gets the same answer');
+  });
+});
+
+describe('published ports', () => {
+  const portmap = (bindings: object[]) => ({ NetworkID: NET, EndpointID: EP, Options: { 'com.docker.network.portmap': bindings } });
+
+  test('-p holds the host port and programs it; a taken port is a clear error and holds nothing; revoke frees', async () => {
+    const { poolId } = await createNetwork('10.9.0.0/24');
+    await runContainer(poolId);
+    await ok('NetworkDriver.ProgramExternalConnectivity', portmap([
+      { Proto: 6, IP: '', Port: 80, HostIP: '', HostPort: 8080, HostPortEnd: 8080 },
+      { Proto: 17, IP: null, Port: 53, HostIP: '127.0.0.1', HostPort: 5353, HostPortEnd: 5353 },
+      { Proto: 6, IP: '', Port: 443, HostIP: '', HostPort: 0, HostPortEnd: 0 },
+    ]));
+    assert.deepEqual(firewall.networks[0]?.ports, [
+      { proto: 'tcp', hostIp: '', hostPort: 8080, containerIp: '10.9.0.2', containerPort: 80 },
+      { proto: 'udp', hostIp: '127.0.0.1', hostPort: 5353, containerIp: '10.9.0.2', containerPort: 53 },
+      { proto: 'tcp', hostIp: '', hostPort: 49153, containerIp: '10.9.0.2', containerPort: 443 },
+    ]);
+    assert.equal(ports.held.size, 3);
+
+    const other = 'f'.repeat(64);
+    await runContainer(poolId, other);
+    const clash = await call('NetworkDriver.ProgramExternalConnectivity', { ...portmap([
+      { Proto: 6, Port: 81, HostIP: '', HostPort: 9090, HostPortEnd: 9090 },
+      { Proto: 6, Port: 80, HostIP: '', HostPort: 8080, HostPortEnd: 8080 },
+    ]), EndpointID: other });
+    assert.equal(clash.status, 409);
+    assert.match(String(clash.json['Err']), /host port 8080\/tcp is not available/);
+    assert.equal(ports.held.size, 3, 'the 9090 taken before the clash is given back');
+
+    const range = await ok('NetworkDriver.ProgramExternalConnectivity', { ...portmap([
+      { Proto: 6, Port: 80, HostIP: '', HostPort: 8080, HostPortEnd: 8082 },
+    ]), EndpointID: other });
+    assert.deepEqual(range, {});
+    assert.equal(daemon.driver.snapshot().endpoints.find((e) => e.id === other)?.ports[0]?.hostPort, 8081);
+
+    await ok('NetworkDriver.RevokeExternalConnectivity', { NetworkID: NET, EndpointID: EP });
+    assert.equal(ports.held.size, 1);
+    assert.deepEqual(firewall.networks[0]?.ports.map((p) => p.hostPort), [8081]);
+    const sctp = await call('NetworkDriver.ProgramExternalConnectivity', portmap([{ Proto: 132, Port: 9, HostIP: '', HostPort: 9 }]));
+    assert.match(String(sctp.json['Err']), /TCP and UDP ports, not protocol 132/);
+  });
+
+  test('ports come back after a restart, and tether.nat=false is kept', async () => {
+    const { poolId } = await createNetwork('10.9.0.0/24', { 'tether.nat': 'false' });
+    await runContainer(poolId);
+    links.moveToContainer(`tth${EP.slice(0, 11)}p`);
+    await ok('NetworkDriver.ProgramExternalConnectivity', portmap([{ Proto: 6, Port: 80, HostIP: '', HostPort: 8080 }]));
+    await daemon.close();
+    ports = new FakePortKeeper();
+    await start();
+    assert.equal(ports.held.size, 1, 'held again at start');
+    assert.equal(firewall.networks[0]?.nat, false);
+    assert.equal(firewall.networks[0]?.ports.length, 1);
   });
 });
 

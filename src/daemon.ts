@@ -4,9 +4,10 @@ import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
-import type { Firewall, LinkPlane } from './dataplane/dataplane.js';
+import type { Firewall, LinkPlane, PortKeeper } from './dataplane/dataplane.js';
+import { SocketPortKeeper } from './dataplane/port-keeper.js';
 import { IpRoute } from './dataplane/iproute.js';
-import { IpTables } from './dataplane/iptables.js';
+import { IpTables, chainsFor } from './dataplane/iptables.js';
 import { Driver } from './driver/driver.js';
 import { DriverState } from './driver/records.js';
 import { type DefaultPool, formatDefaultPool, parseDefaultPool, randomUlaPool } from './ipam/auto-pool.js';
@@ -31,19 +32,20 @@ export interface DaemonParts {
   readonly store: Store;
   readonly links: LinkPlane;
   readonly firewall: Firewall;
+  readonly ports: PortKeeper;
   readonly log: Logger;
 }
 
 /** Builds the daemon on the given parts and reconciles the kernel; does not listen. */
 export async function createDaemon(config: Config, parts: DaemonParts): Promise<Daemon> {
-  const { store, links, firewall, log } = parts;
+  const { store, links, firewall, ports, log } = parts;
   const ipam = await Ipam.open(store, {
     defaultPool: config.defaultPool,
     defaultPool6: config.defaultPool6 ?? (await ulaPool(store)),
     hostRoutes: () => links.hostRoutes(),
   });
   const driver = await Driver.open(
-    { state: new DriverState(store), links, firewall, log, releaseContainerAddress: (a) => ipam.releaseContainerAddress(a) },
+    { state: new DriverState(store), links, firewall, ports, log, releaseContainerAddress: (a) => ipam.releaseContainerAddress(a) },
     { prefix: config.interfacePrefix, instance: config.name, defaultMtu: config.mtu },
   );
   ipam.setHolderOf((address) => {
@@ -101,7 +103,7 @@ export async function serve(config: Config): Promise<void> {
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   await mkdir(dirname(config.socket), { recursive: true });
   const store = new SqliteStore(join(config.stateDir, 'tether.db'));
-  const daemon = await createDaemon(config, { store, links: new IpRoute(), firewall: new IpTables(), log });
+  const daemon = await createDaemon(config, { store, links: new IpRoute(), firewall: new IpTables(chainsFor(config.name)), ports: new SocketPortKeeper(), log });
   // A socket left by a killed daemon would make listen fail; nobody else may own this path.
   await unlink(config.socket).catch(() => undefined);
   const umask = process.umask(0o177);

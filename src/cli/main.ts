@@ -13,6 +13,9 @@ const daemonState = z.object({
   endpoints: z.array(z.object({
     id: z.string(), networkId: z.string(), hostName: z.string(), mac: z.string(),
     address: z.string().optional(), addressIpv6: z.string().optional(),
+    ports: z.array(z.object({
+      proto: z.string(), hostIp: z.string(), hostPort: z.number(), containerIp: z.string(), containerPort: z.number(),
+    })).default([]),
   })),
   pools: z.array(z.object({ id: z.string(), refs: z.number(), used: z.number(), capacity: z.string() })),
 });
@@ -76,9 +79,10 @@ program.command('ls')
     table([['NETWORK', 'BRIDGE', 'SUBNETS', 'INTERNAL'],
       ...state.networks.map((n) => [n.id.slice(0, 12), n.bridge, n.subnets.join(','), String(n.internal)])]);
     console.log();
-    table([['ENDPOINT', 'NETWORK', 'INTERFACE', 'MAC', 'ADDRESSES'],
+    table([['ENDPOINT', 'NETWORK', 'INTERFACE', 'MAC', 'ADDRESSES', 'PORTS'],
       ...state.endpoints.map((e) => [e.id.slice(0, 12), e.networkId.slice(0, 12), e.hostName, e.mac,
-        [e.address, e.addressIpv6].filter(Boolean).join(',')])]);
+        [e.address, e.addressIpv6].filter(Boolean).join(','),
+        e.ports.map((p) => `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${p.hostPort}->${p.containerPort}/${p.proto}`).join(',')])]);
     console.log();
     table([['POOL', 'REFS', 'USED', 'CAPACITY'], ...state.pools.map((p) => [p.id, String(p.refs), String(p.used), p.capacity])]);
   });

@@ -46,9 +46,34 @@ export interface LinkPlane {
   hostRoutes(): Promise<IpPrefix[]>;
 }
 
+/** A host port forwarded to a container port (one address family). */
+export interface PublishedPort {
+  readonly proto: 'tcp' | 'udp';
+  /** The host address it is bound to; "" for every address of the host. */
+  readonly hostIp: string;
+  readonly hostPort: number;
+  readonly containerIp: string;
+  readonly containerPort: number;
+}
+
 export interface FirewallNetwork {
   readonly bridge: string;
   readonly internal: boolean;
+  /** Masquerade traffic leaving the network (never for internal ones). */
+  readonly nat: boolean;
+  /** The network's subnets, CIDR form. */
+  readonly subnets: readonly string[];
+  readonly ports: readonly PublishedPort[];
+}
+
+/**
+ * Holds published host ports open, as Docker's proxy does, so that a port tether forwards cannot
+ * be taken by another process, and one another process holds is refused at once.
+ */
+export interface PortKeeper {
+  /** Holds the port (0: any free one) on the host address ("" for all); returns the port held. */
+  hold(proto: 'tcp' | 'udp', hostIp: string, port: number, family: 4 | 6): Promise<number>;
+  release(proto: 'tcp' | 'udp', hostIp: string, port: number, family: 4 | 6): Promise<void>;
 }
 
 export interface Firewall {

@@ -2,7 +2,7 @@
 // the way the kernel would, including a veth pair vanishing as one.
 import { TetherError } from '../errors.js';
 import type { IpPrefix } from '../net/ip.js';
-import type { BridgeSpec, Firewall, FirewallNetwork, Link, LinkPlane, VethSpec } from './dataplane.js';
+import type { BridgeSpec, Firewall, FirewallNetwork, Link, LinkPlane, PortKeeper, VethSpec } from './dataplane.js';
 
 type MutableLink = { -readonly [K in keyof Link]: Link[K] } & { peer?: string };
 
@@ -67,5 +67,22 @@ export class FakeFirewall implements Firewall {
 
   async verify(networks: readonly FirewallNetwork[]): Promise<string[]> {
     return JSON.stringify(networks) === JSON.stringify(this.networks) ? [] : ['firewall rules are not those of the networks'];
+  }
+}
+
+export class FakePortKeeper implements PortKeeper {
+  readonly held = new Set<string>();
+  private nextFree = 49153;
+
+  async hold(proto: 'tcp' | 'udp', hostIp: string, port: number, family: 4 | 6): Promise<number> {
+    const actual = port || this.nextFree++;
+    const key = `${proto}/${hostIp || family}/${actual}`;
+    if (this.held.has(key)) throw new TetherError('CONFLICT', `host port ${actual}/${proto} is not available: EADDRINUSE`);
+    this.held.add(key);
+    return actual;
+  }
+
+  async release(proto: 'tcp' | 'udp', hostIp: string, port: number, family: 4 | 6): Promise<void> {
+    this.held.delete(`${proto}/${hostIp || family}/${port}`);
   }
 }

@@ -1,78 +1,155 @@
 // Firewall on iptables (and ip6tables), in chains of tether's own. Docker sets
 // FORWARD's policy to DROP and an accept in a separate nftables table cannot
-// override that (test-environment.md), so the one rule tether puts in a chain
-// not its own is a jump from FORWARD. Every sync rewrites tether's chains
-// whole in one iptables-restore run, which is atomic and can never duplicate.
+// override that (test-environment.md), so tether's only rules in chains not its
+// own are jumps into its chains. Every sync rewrites tether's chains whole in
+// one iptables-restore run per family, which is atomic and never duplicates.
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { parseCidr } from '../net/ip.js';
 import { run } from '../util/exec.js';
 import type { Firewall, FirewallNetwork } from './dataplane.js';
 
-export const FORWARD_CHAIN = 'TETHER-FORWARD';
-export const ISOLATION_CHAIN = 'TETHER-ISOLATION';
+export interface Chains {
+  readonly forward: string;
+  readonly isolation: string;
+  readonly dnat: string;
+  readonly postrouting: string;
+}
 
-/** The filter-table rules for these networks, in iptables-restore syntax. */
-export function forwardRules(networks: readonly FirewallNetwork[]): string[] {
-  const rules: string[] = [];
-  for (const { bridge } of networks) rules.push(`-A ${FORWARD_CHAIN} -i ${bridge} -o ${bridge} -j ACCEPT`);
+/**
+ * Each daemon owns its chains: two tether instances on one host (tether.sock, blue.sock) must not
+ * rewrite each other's. The default instance keeps the plain names; iptables allows 28 characters.
+ */
+export function chainsFor(instance: string): Chains {
+  const base = instance === 'tether' ? 'TETHER'
+    : /^[A-Za-z0-9_-]{1,9}$/.test(instance) ? `TETHER-${instance}` : `TETHER-${createHash('sha256').update(instance).digest('hex').slice(0, 8)}`;
+  return { forward: `${base}-FORWARD`, isolation: `${base}-ISOLATION`, dnat: `${base}-DNAT`, postrouting: `${base}-POSTROUTING` };
+}
+
+export const DEFAULT_CHAINS = chainsFor('tether');
+
+type Family = 4 | 6;
+const familyOf = (address: string): Family | undefined =>
+  (parseCidr(address.includes('/') ? address : `${address}/${address.includes(':') ? 128 : 32}`)?.address.version);
+
+/** Jumps from the built-in chains into tether's: table, chain, and the rule's match. */
+const jumps = (c: Chains) => [
+  { table: 'filter', chain: 'FORWARD', args: ['-j', c.forward] },
+  { table: 'nat', chain: 'PREROUTING', args: ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.dnat] },
+  { table: 'nat', chain: 'OUTPUT', args: ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.dnat] },
+  { table: 'nat', chain: 'POSTROUTING', args: ['-j', c.postrouting] },
+];
+
+export interface FamilyRules {
+  readonly filter: string[];
+  readonly nat: string[];
+}
+
+/** The rules for these networks in one address family, in iptables-restore syntax. */
+export function familyRules(networks: readonly FirewallNetwork[], family: Family, c: Chains = DEFAULT_CHAINS): FamilyRules {
+  const filter: string[] = [];
+  const nat: string[] = [];
+  const open = networks.filter((n) => !n.internal);
+  for (const { bridge } of networks) filter.push(`-A ${c.forward} -i ${bridge} -o ${bridge} -j ACCEPT`);
   for (const { bridge, internal } of networks) {
-    if (internal) rules.push(`-A ${FORWARD_CHAIN} -i ${bridge} -j DROP`, `-A ${FORWARD_CHAIN} -o ${bridge} -j DROP`);
-    else rules.push(`-A ${FORWARD_CHAIN} -i ${bridge} -j ${ISOLATION_CHAIN}`);
+    if (internal) filter.push(`-A ${c.forward} -i ${bridge} -j DROP`, `-A ${c.forward} -o ${bridge} -j DROP`);
+    else filter.push(`-A ${c.forward} -i ${bridge} -j ${c.isolation}`);
   }
-  for (const { bridge, internal } of networks) {
-    if (!internal) rules.push(`-A ${ISOLATION_CHAIN} -o ${bridge} -j DROP`);
+  for (const { bridge } of open) filter.push(`-A ${c.isolation} -o ${bridge} -j DROP`);
+  for (const network of open) {
+    const { bridge } = network;
+    const ports = network.ports.filter((p) => familyOf(p.containerIp) === family);
+    // Written as `iptables -S` prints them, so that verify can compare text with text.
+    const host = family === 4 ? 32 : 128;
+    for (const port of ports) {
+      const match = `-p ${port.proto} -m ${port.proto}`;
+      filter.push(`-A ${c.forward} -d ${port.containerIp}/${host} -o ${bridge} ${match} --dport ${port.containerPort} -j ACCEPT`);
+      const destination = port.hostIp ? `-d ${port.hostIp}/${host} ` : '';
+      const target = family === 4 ? `${port.containerIp}:${port.containerPort}` : `[${port.containerIp}]:${port.containerPort}`;
+      nat.push(`-A ${c.dnat} ${destination}${match} --dport ${port.hostPort} -j DNAT --to-destination ${target}`);
+    }
+    filter.push(`-A ${c.forward} -i ${bridge} -j ACCEPT`);
+    filter.push(`-A ${c.forward} -o ${bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
+    // Without NAT the network is routed: other hosts reach it through this one.
+    if (!network.nat) filter.push(`-A ${c.forward} -o ${bridge} -j ACCEPT`);
+    if (network.nat) {
+      for (const subnet of network.subnets.filter((s) => familyOf(s) === family)) {
+        nat.push(`-A ${c.postrouting} -s ${subnet} ! -o ${bridge} -j MASQUERADE`);
+      }
+    }
+    // Published on 127.0.0.1: the DNATed packet keeps its loopback source, which the container could
+    // not answer; it leaves with the bridge's address instead (route_localnet lets it out at all).
+    if (family === 4 && ports.length > 0) nat.push(`-A ${c.postrouting} -s 127.0.0.0/8 -o ${bridge} -j MASQUERADE`);
   }
-  for (const { bridge, internal } of networks) {
-    if (internal) continue;
-    rules.push(
-      `-A ${FORWARD_CHAIN} -i ${bridge} -j ACCEPT`,
-      `-A ${FORWARD_CHAIN} -o ${bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
-    );
-  }
-  return rules;
+  return { filter, nat };
 }
 
 export class IpTables implements Firewall {
+  constructor(private readonly chains: Chains = DEFAULT_CHAINS) {}
+
   async sync(networks: readonly FirewallNetwork[]): Promise<void> {
-    for (const tool of ['iptables', 'ip6tables']) {
-      if (networks.length === 0) await this.remove(tool);
-      else await this.apply(tool, networks);
+    for (const family of [4, 6] as const) {
+      if (networks.length === 0) await this.remove(family);
+      else await this.apply(family, networks);
     }
+    const open = networks.filter((n) => !n.internal);
+    if (open.length > 0) await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
+    for (const { bridge } of open) await writeFile(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, '1').catch(() => undefined);
   }
 
   async verify(networks: readonly FirewallNetwork[]): Promise<string[]> {
     const problems: string[] = [];
-    const expected = forwardRules(networks);
-    for (const tool of ['iptables', 'ip6tables']) {
-      const jumps = (await run(tool, ['--wait', '-S', 'FORWARD'])).split('\n').filter((l) => l === `-A FORWARD -j ${FORWARD_CHAIN}`).length;
-      if (jumps !== (networks.length ? 1 : 0)) problems.push(`${tool}: FORWARD jumps to ${FORWARD_CHAIN} ${jumps} times`);
-      const actual: string[] = [];
-      for (const chain of [FORWARD_CHAIN, ISOLATION_CHAIN]) {
-        const listed = await run(tool, ['--wait', '-S', chain]).catch(() => '');
-        actual.push(...listed.split('\n').filter((l) => l.startsWith('-A ')));
+    for (const family of [4, 6] as const) {
+      const tool = family === 4 ? 'iptables' : 'ip6tables';
+      const expected = familyRules(networks, family, this.chains);
+      for (const jump of jumps(this.chains)) {
+        const rule = `-A ${jump.chain} ${jump.args.join(' ')}`;
+        const count = (await run(tool, ['--wait', '-t', jump.table, '-S', jump.chain])).split('\n').filter((l) => l === rule).length;
+        if (count !== (networks.length ? 1 : 0)) problems.push(`${tool}: ${jump.table} ${jump.chain} jumps to tether ${count} times`);
       }
-      const wanted = [...expected.filter((r) => r.startsWith(`-A ${FORWARD_CHAIN} `)), ...expected.filter((r) => r.startsWith(`-A ${ISOLATION_CHAIN} `))];
-      if (actual.join('\n') !== wanted.join('\n')) {
-        problems.push(`${tool}: tether's chains hold ${actual.length} rules, ${wanted.length} expected, or in another order`);
+      for (const [table, chains, rules] of [
+        ['filter', [this.chains.forward, this.chains.isolation], expected.filter],
+        ['nat', [this.chains.dnat, this.chains.postrouting], expected.nat],
+      ] as const) {
+        const actual: string[] = [];
+        for (const chain of chains) {
+          const listed = await run(tool, ['--wait', '-t', table, '-S', chain]).catch(() => '');
+          actual.push(...listed.split('\n').filter((l) => l.startsWith('-A ')));
+        }
+        const wanted = chains.flatMap((chain) => rules.filter((r) => r.startsWith(`-A ${chain} `)));
+        if (actual.join('\n') !== wanted.join('\n')) {
+          problems.push(`${tool}: tether's ${table} chains hold ${actual.length} rules, ${wanted.length} expected, or in another order`);
+        }
       }
     }
     return problems;
   }
 
-  private async apply(tool: string, networks: readonly FirewallNetwork[]): Promise<void> {
+  private async apply(family: Family, networks: readonly FirewallNetwork[]): Promise<void> {
+    const tool = family === 4 ? 'iptables' : 'ip6tables';
+    const { filter, nat } = familyRules(networks, family, this.chains);
     // Declaring a chain in a --noflush restore empties it (or creates it) in the same commit.
-    const script = ['*filter', `:${FORWARD_CHAIN} - [0:0]`, `:${ISOLATION_CHAIN} - [0:0]`, ...forwardRules(networks), 'COMMIT', ''];
+    const script = [
+      '*filter', `:${this.chains.forward} - [0:0]`, `:${this.chains.isolation} - [0:0]`, ...filter, 'COMMIT',
+      '*nat', `:${this.chains.dnat} - [0:0]`, `:${this.chains.postrouting} - [0:0]`, ...nat, 'COMMIT', '',
+    ];
     await run(`${tool}-restore`, ['--wait', '--noflush'], script.join('\n'));
-    if (!(await this.hasJump(tool))) await run(tool, ['--wait', '-I', 'FORWARD', '1', '-j', FORWARD_CHAIN]);
-  }
-
-  private async remove(tool: string): Promise<void> {
-    while (await this.hasJump(tool)) await run(tool, ['--wait', '-D', 'FORWARD', '-j', FORWARD_CHAIN]);
-    for (const chain of [FORWARD_CHAIN, ISOLATION_CHAIN]) {
-      await run(tool, ['--wait', '-F', chain]).catch(() => undefined);
-      await run(tool, ['--wait', '-X', chain]).catch(() => undefined);
+    for (const jump of jumps(this.chains)) {
+      const present = await run(tool, ['--wait', '-t', jump.table, '-C', jump.chain, ...jump.args]).then(() => true, () => false);
+      if (!present) await run(tool, ['--wait', '-t', jump.table, '-I', jump.chain, '1', ...jump.args]);
     }
   }
 
-  private hasJump(tool: string): Promise<boolean> {
-    return run(tool, ['--wait', '-C', 'FORWARD', '-j', FORWARD_CHAIN]).then(() => true, () => false);
+  private async remove(family: Family): Promise<void> {
+    const tool = family === 4 ? 'iptables' : 'ip6tables';
+    for (const jump of jumps(this.chains)) {
+      const remove = ['--wait', '-t', jump.table, '-D', jump.chain, ...jump.args];
+      while (await run(tool, remove).then(() => true, () => false));
+    }
+    const { forward, isolation, dnat, postrouting } = this.chains;
+    for (const [table, chain] of [['filter', forward], ['filter', isolation], ['nat', dnat], ['nat', postrouting]] as const) {
+      await run(tool, ['--wait', '-t', table, '-F', chain]).catch(() => undefined);
+      await run(tool, ['--wait', '-t', table, '-X', chain]).catch(() => undefined);
+    }
   }
 }

@@ -23,7 +23,6 @@ export function findDrift(
   endpoints: Iterable<EndpointRecord>,
   linkList: readonly Link[],
   owner: { prefix: string; bridgeAlias: string },
-  sandboxExists: (sandboxKey: string) => boolean,
 ): Drift {
   const links = new Map(linkList.map((l) => [l.name, l]));
   const drift: Drift = { brokenBridges: [], goneEndpoints: [], missingVeths: [], detachedVeths: [], orphanLinks: [] };
@@ -38,10 +37,8 @@ export function findDrift(
     const network = networks.get(endpoint.networkId);
     const host = links.get(endpoint.hostName);
     // A joined endpoint's peer lives in the container. The pair vanishes with the container's
-    // namespace; after a Leave tether never heard, the peer is back on the host and the namespace
-    // file is gone. A peer on the host beside a live namespace is one Docker is about to move in.
-    const gone = endpoint.sandboxKey !== undefined
-      && (!host || (links.has(endpoint.peerName) && !sandboxExists(endpoint.sandboxKey)));
+    // namespace; after a Leave tether never heard, Docker puts the peer back on the host.
+    const gone = endpoint.sandboxKey !== undefined && (!host || links.has(endpoint.peerName));
     if (!network || gone) drift.goneEndpoints.push(endpoint);
     else if (!host) drift.missingVeths.push(endpoint);
     else if (host.master !== network.bridge || !host.up) drift.detachedVeths.push({ endpoint, bridge: network.bridge });

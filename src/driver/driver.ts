@@ -2,14 +2,14 @@
 // firewall rules for isolation. The store is written before the kernel, so a
 // crash between the two leaves a record the start-up reconcile can finish or
 // undo, never a kernel object nobody knows about.
-import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { FirewallNetwork, Firewall, LinkPlane } from '../dataplane/dataplane.js';
+import type { FirewallNetwork, Firewall, LinkPlane, PortKeeper, PublishedPort } from '../dataplane/dataplane.js';
 import { TetherError, conflict, invalidOption, notFound } from '../errors.js';
 import { type IpAddress, contains, formatIp, formatPrefix, parseCidr, prefixOf, subnetContaining } from '../net/ip.js';
 import type {
   AllocateNetworkRequest, Capabilities, CreateEndpointRequest, CreateNetworkRequest, DiscoveryRequest,
-  EndpointRef, ExternalConnectivityRequest, GwAllocCheckRequest, JoinRequest, JoinResponse, NetworkDriver, NetworkRef,
+  EndpointRef, ExternalConnectivityRequest, GwAllocCheckRequest, JoinRequest, JoinResponse, NetworkDriver, NetworkRef, PortRequest,
 } from '../protocol/network.js';
 import { KeyedSerial, Serial } from '../util/serial.js';
 import { type Drift, describeDrift, findDrift } from './drift.js';
@@ -29,11 +29,16 @@ export interface DriverDeps {
   readonly state: DriverState;
   readonly links: LinkPlane;
   readonly firewall: Firewall;
+  readonly ports: PortKeeper;
   readonly log: Logger;
   /** Frees an address tether's IPAM handed out for a container, when Docker never released it. */
   readonly releaseContainerAddress: (address: IpAddress) => Promise<boolean>;
-  /** Whether a container's network namespace file still exists (tests replace the file system). */
-  readonly sandboxExists?: (sandboxKey: string) => boolean;
+  /**
+   * How long a joined endpoint's peer must stay on the host before the reconcile calls its container
+   * gone. A crash right after a Join reply leaves the peer on the host for the few milliseconds Docker
+   * takes to move it in; a second look after this long tells the two apart.
+   */
+  readonly settleMs?: number;
 }
 
 export class Driver implements NetworkDriver {
@@ -73,6 +78,7 @@ export class Driver implements NetworkDriver {
       bridge,
       mtu: options.mtu ?? this.config.defaultMtu,
       internal: request.internal,
+      nat: !request.internal && (options.nat ?? true),
       gateways: data.flatMap((d) => (d.gateway ? [d.gateway] : [])),
       auxAddresses: data.flatMap((d) => Object.values(d.auxAddresses)),
       subnets: data.map((d) => formatPrefix(d.pool)),
@@ -149,6 +155,7 @@ export class Driver implements NetworkDriver {
       hostName: vethHostName(this.config.prefix, request.endpointId),
       peerName: vethPeerName(this.config.prefix, request.endpointId),
       mac: request.mac ?? macFor(v4 ?? v6),
+      ports: [],
       ...(request.address ? { address: request.address } : {}),
       ...(request.addressIpv6 ? { addressIpv6: request.addressIpv6 } : {}),
     };
@@ -198,6 +205,7 @@ export class Driver implements NetworkDriver {
   }
 
   private async removeEndpoint(endpoint: EndpointRecord): Promise<void> {
+    for (const port of endpoint.ports) await this.releasePort(port);
     await this.deps.links.deleteLink(endpoint.hostName);
     this.endpoints.delete(endpoint.id);
     await this.deps.state.deleteEndpoint(endpoint.id);
@@ -231,16 +239,87 @@ export class Driver implements NetworkDriver {
     });
   }
 
-  async programExternalConnectivity(request: ExternalConnectivityRequest): Promise<void> {
-    // Published ports are not programmed yet; an endpoint that asks for them is told so.
-    this.endpoint(request);
-    if (Array.isArray(request.options['com.docker.network.portmap']) && request.options['com.docker.network.portmap'].length > 0) {
-      throw new TetherError('INVALID_OPTION', 'tether does not publish ports yet (-p); remove -p/-P or use another network');
+  /** Publishes the endpoint's ports (-p, -P): holds each host port, then DNAT rules in one firewall sync. */
+  programExternalConnectivity(request: ExternalConnectivityRequest): Promise<void> {
+    return this.locks.run(`endpoint:${request.endpointId}`, async () => {
+      const endpoint = this.endpoint(request);
+      const network = this.network(request.networkId);
+      const republished = endpoint.ports.length > 0;
+      if (republished) await this.unpublish(endpoint);
+      if (network.internal || request.ports.length === 0) {
+        if (republished) await this.syncFirewall();
+        return;
+      }
+      const published: PublishedPort[] = [];
+      try {
+        for (const binding of request.ports) published.push(...(await this.hold(endpoint, binding)));
+      } catch (error) {
+        for (const port of published) await this.releasePort(port);
+        if (republished) await this.syncFirewall();
+        throw error;
+      }
+      await this.saveEndpoint({ ...endpoint, ports: published });
+      await this.syncFirewall();
+      this.deps.log.info({ endpoint: endpoint.id, ports: published.map(describePort) }, 'ports published');
+    });
+  }
+
+  /** Holds a host port for each address family the binding covers; a range takes its first free port. */
+  private async hold(endpoint: EndpointRecord, binding: PortRequest): Promise<PublishedPort[]> {
+    const proto = binding.proto === 6 ? 'tcp' : binding.proto === 17 ? 'udp' : undefined;
+    if (!proto) throw invalidOption(`tether publishes TCP and UDP ports, not protocol ${binding.proto}`);
+    const bindingFamily = binding.hostIp ? (binding.hostIp.includes(':') ? 6 : 4) : undefined;
+    const targets = ([[4, endpoint.address], [6, endpoint.addressIpv6]] as const)
+      .filter(([family, cidr]) => cidr && (bindingFamily === undefined || bindingFamily === family));
+    if (targets.length === 0) throw invalidOption(`cannot publish on ${binding.hostIp}: the container has no address of that family`);
+    const held: PublishedPort[] = [];
+    try {
+      for (const [family, cidr] of targets) {
+        const containerIp = formatIp(parseCidr(cidr ?? '')?.address ?? { version: family, value: 0n });
+        // Both families of one binding share the host port that the first one got.
+        const first = held[0]?.hostPort ?? binding.hostPort;
+        const last = held[0]?.hostPort ?? binding.hostPortEnd;
+        const hostPort = await this.holdInRange(proto, binding.hostIp, first, last, family);
+        held.push({ proto, hostIp: binding.hostIp, hostPort, containerIp, containerPort: binding.containerPort });
+      }
+    } catch (error) {
+      for (const port of held) await this.releasePort(port);
+      throw error;
+    }
+    return held;
+  }
+
+  private async holdInRange(proto: 'tcp' | 'udp', hostIp: string, first: number, last: number, family: 4 | 6): Promise<number> {
+    for (let port = first; ; port++) {
+      try {
+        return await this.deps.ports.hold(proto, hostIp, port, family);
+      } catch (error) {
+        if (port >= last) throw error;
+      }
     }
   }
 
-  async revokeExternalConnectivity(request: EndpointRef): Promise<void> {
-    this.endpoint(request);
+  private releasePort(port: PublishedPort): Promise<void> {
+    return this.deps.ports.release(port.proto, port.hostIp, port.hostPort, port.containerIp.includes(':') ? 6 : 4);
+  }
+
+  private async unpublish(endpoint: EndpointRecord): Promise<void> {
+    for (const port of endpoint.ports) await this.releasePort(port);
+    await this.saveEndpoint({ ...endpoint, ports: [] });
+  }
+
+  revokeExternalConnectivity(request: EndpointRef): Promise<void> {
+    return this.locks.run(`endpoint:${request.endpointId}`, async () => {
+      const endpoint = this.endpoints.get(request.endpointId);
+      if (!endpoint || endpoint.ports.length === 0) return;
+      await this.unpublish(endpoint);
+      await this.syncFirewall();
+    });
+  }
+
+  private async saveEndpoint(endpoint: EndpointRecord): Promise<void> {
+    await this.deps.state.putEndpoint(endpoint);
+    this.endpoints.set(endpoint.id, endpoint);
   }
 
   async discoverNew(request: DiscoveryRequest): Promise<void> {
@@ -271,7 +350,13 @@ export class Driver implements NetworkDriver {
    */
   async reconcile(): Promise<{ bridgesRepaired: number; endpointsFreed: number; linksRemoved: number }> {
     const log = this.deps.log;
-    const drift = await this.drift();
+    let drift = await this.drift();
+    if (drift.goneEndpoints.some((e) => this.networks.has(e.networkId))) {
+      await sleep(this.deps.settleMs ?? 1000);
+      const again = await this.drift();
+      const stillGone = new Set(again.goneEndpoints.map((e) => e.id));
+      drift = { ...again, goneEndpoints: drift.goneEndpoints.filter((e) => stillGone.has(e.id)) };
+    }
     for (const network of drift.brokenBridges) await this.deps.links.ensureBridge(this.bridgeSpec(network));
     for (const endpoint of drift.goneEndpoints) {
       await this.removeEndpoint(endpoint);
@@ -288,6 +373,13 @@ export class Driver implements NetworkDriver {
       });
     }
     for (const { endpoint, bridge } of drift.detachedVeths) await this.deps.links.attach(endpoint.hostName, bridge);
+    for (const endpoint of this.endpoints.values()) {
+      for (const port of endpoint.ports) {
+        const family = port.containerIp.includes(':') ? 6 : 4;
+        await this.deps.ports.hold(port.proto, port.hostIp, port.hostPort, family).catch((error: unknown) =>
+          log.warn({ port: describePort(port), err: (error as Error).message }, 'a published port is taken by another process; its rules stay'));
+      }
+    }
     for (const name of drift.orphanLinks) {
       await this.deps.links.deleteLink(name);
       log.info({ link: name }, 'removed an interface no network or endpoint owns');
@@ -303,12 +395,18 @@ export class Driver implements NetworkDriver {
 
   private async drift(): Promise<Drift> {
     const links = await this.deps.links.listLinks();
-    return findDrift(this.networks, this.endpoints.values(), links, { prefix: this.config.prefix, bridgeAlias: this.bridgeAlias },
-      this.deps.sandboxExists ?? existsSync);
+    return findDrift(this.networks, this.endpoints.values(), links, { prefix: this.config.prefix, bridgeAlias: this.bridgeAlias });
   }
 
   private firewallNetworks(): FirewallNetwork[] {
-    return [...this.networks.values()].map((n) => ({ bridge: n.bridge, internal: n.internal }));
+    const endpoints = [...this.endpoints.values()];
+    return [...this.networks.values()].map((n) => ({
+      bridge: n.bridge,
+      internal: n.internal,
+      nat: n.nat,
+      subnets: n.subnets,
+      ports: endpoints.filter((e) => e.networkId === n.id).flatMap((e) => e.ports),
+    }));
   }
 
   private syncFirewall(): Promise<void> {
@@ -327,6 +425,9 @@ export class Driver implements NetworkDriver {
     return endpoint;
   }
 }
+
+const describePort = (p: PublishedPort) =>
+  `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${p.hostPort}->${p.containerIp.includes(':') ? `[${p.containerIp}]` : p.containerIp}:${p.containerPort}/${p.proto}`;
 
 /** The gateway of the subnet holding the address, as the plain IP Join must return. */
 function gatewayFor(network: NetworkRecord, address: string | undefined): string | undefined {

@@ -6,11 +6,13 @@ import { invalidOption } from '../errors.js';
 export interface NetworkOptions {
   readonly mtu?: number;
   readonly bridge?: string;
+  readonly nat?: boolean;
 }
 
 const MTU_KEYS = ['com.docker.network.driver.mtu', 'mtu'];
 const BRIDGE_KEYS = ['com.docker.network.bridge.name', 'bridge'];
-export const KNOWN_NETWORK_OPTIONS = [...MTU_KEYS, ...BRIDGE_KEYS];
+const NAT_KEYS = ['tether.nat', 'com.docker.network.bridge.enable_ip_masquerade'];
+export const KNOWN_NETWORK_OPTIONS = [...MTU_KEYS, ...BRIDGE_KEYS, ...NAT_KEYS];
 
 /** Linux interface names: at most 15 bytes, no slash, no whitespace; kept to a safe alphabet. */
 export const INTERFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
@@ -18,6 +20,7 @@ export const INTERFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
 export function parseNetworkOptions(generic: Readonly<Record<string, string>>): NetworkOptions {
   let mtu: number | undefined;
   let bridge: string | undefined;
+  let nat: boolean | undefined;
   for (const [key, value] of Object.entries(generic)) {
     if (MTU_KEYS.includes(key)) {
       mtu = Number(value);
@@ -29,9 +32,12 @@ export function parseNetworkOptions(generic: Readonly<Record<string, string>>): 
         throw invalidOption(`option ${key}: "${value}" is not a valid interface name (letters, digits, "_.-", at most 15)`);
       }
       bridge = value;
+    } else if (NAT_KEYS.includes(key)) {
+      if (value !== 'true' && value !== 'false') throw invalidOption(`option ${key}: expected true or false, not "${value}"`);
+      nat = value === 'true';
     } else {
       throw invalidOption(`unknown option "${key}" (tether knows ${KNOWN_NETWORK_OPTIONS.join(', ')})`);
     }
   }
-  return { ...(mtu !== undefined ? { mtu } : {}), ...(bridge !== undefined ? { bridge } : {}) };
+  return { ...(mtu !== undefined ? { mtu } : {}), ...(bridge !== undefined ? { bridge } : {}), ...(nat !== undefined ? { nat } : {}) };
 }

@@ -9,6 +9,8 @@ export const networkRecord = z.object({
   internal: z.boolean(),
   /** Gateway addresses on the bridge, CIDR form, both families. */
   gateways: z.array(z.string()),
+  /** Masquerade traffic leaving the network (-o tether.nat). */
+  nat: z.boolean().default(true),
   /** Addresses reserved with --aux-address, CIDR form. */
   auxAddresses: z.array(z.string()).default([]),
   /** Subnets the network serves, CIDR form. */
@@ -24,6 +26,14 @@ export const endpointRecord = z.object({
   mac: z.string(),
   address: z.string().optional(),
   addressIpv6: z.string().optional(),
+  /** Host ports forwarded to this endpoint, set by ProgramExternalConnectivity. */
+  ports: z.array(z.object({
+    proto: z.enum(['tcp', 'udp']),
+    hostIp: z.string(),
+    hostPort: z.number().int(),
+    containerIp: z.string(),
+    containerPort: z.number().int(),
+  })).default([]),
   /** Set by Join: from then on the peer lives in the container's namespace. */
   sandboxKey: z.string().optional(),
 });

@@ -2,7 +2,8 @@
 // the typed value each turns into, and the driver contract tether implements.
 import { z } from 'zod';
 import type { Route } from './route.js';
-import { cidrAddress, emptyOr, id, optionalMap, prefix, stringMap, text } from './schemas.js';
+import { formatIp } from '../net/ip.js';
+import { cidrAddress, emptyOr, id, ipAddress, optionalMap, prefix, stringMap, text } from './schemas.js';
 
 const ipamData = z.object({
   AddressSpace: text.optional(),
@@ -27,6 +28,23 @@ const networkOptions = z.looseObject({
 const networkRef = z.object({ NetworkID: id }).transform((r) => ({ networkId: r.NetworkID }));
 const endpointRef = z.object({ NetworkID: id, EndpointID: id })
   .transform((r) => ({ networkId: r.NetworkID, endpointId: r.EndpointID }));
+
+const portNumber = z.number().int().min(0).max(65535);
+/** One `-p` binding as Docker sends it (Proto 6 is TCP, 17 UDP, 132 SCTP; a HostPort of 0 means any). */
+const portBinding = z.object({
+  Proto: z.number().int(),
+  Port: portNumber,
+  HostIP: z.union([ipAddress, z.literal('')]).nullish(),
+  HostPort: portNumber,
+  HostPortEnd: portNumber.optional(),
+}).transform((b) => ({
+  proto: b.Proto,
+  containerPort: b.Port,
+  hostIp: b.HostIP ? formatIp(b.HostIP) : '',
+  hostPort: b.HostPort,
+  hostPortEnd: Math.max(b.HostPort, b.HostPortEnd ?? 0),
+}));
+export type PortRequest = z.output<typeof portBinding>;
 
 /** Per-endpoint options: the user's `--driver-opt` keys at the top, Docker's own under com.docker.*. */
 const endpointOptions = optionalMap(z.record(text, z.unknown()));
@@ -72,8 +90,11 @@ export const schemas = {
     Options: endpointOptions,
   }).transform((r) => ({ networkId: r.NetworkID, endpointId: r.EndpointID, sandboxKey: r.SandboxKey, options: r.Options })),
   Leave: endpointRef,
-  ProgramExternalConnectivity: z.object({ NetworkID: id, EndpointID: id, Options: endpointOptions })
-    .transform((r) => ({ networkId: r.NetworkID, endpointId: r.EndpointID, options: r.Options })),
+  ProgramExternalConnectivity: z.object({
+    NetworkID: id,
+    EndpointID: id,
+    Options: z.looseObject({ 'com.docker.network.portmap': z.array(portBinding).max(4096).nullish() }).nullish(),
+  }).transform((r) => ({ networkId: r.NetworkID, endpointId: r.EndpointID, ports: r.Options?.['com.docker.network.portmap'] ?? [] })),
   RevokeExternalConnectivity: endpointRef,
   DiscoverNew: z.object({ DiscoveryType: z.number().int(), DiscoveryData: z.unknown() })
     .transform((r) => ({ type: r.DiscoveryType, data: r.DiscoveryData })),

@@ -72,7 +72,51 @@ export function pluginCall(socket: string, method: string, body?: string | Buffe
   });
 }
 
+/**
+ * A host "outside" Docker: a network namespace of the test's own, linked to the host by a veth
+ * pair on a /24 of the test range, with its default route through the host.
+ */
+export class Outside {
+  readonly namespace: string;
+  readonly link: string;
+
+  constructor(readonly id: number, readonly hostAddress = `10.230.${250 + id}.1`, readonly address = `10.230.${250 + id}.2`) {
+    this.namespace = `tether-e2e-out${id}-${process.pid}`;
+    this.link = `tteout${id}`;
+  }
+
+  async create(): Promise<void> {
+    await must('ip', 'netns', 'add', this.namespace);
+    await must('ip', 'link', 'add', this.link, 'type', 'veth', 'peer', 'name', `${this.link}p`, 'netns', this.namespace);
+    await must('ip', 'address', 'add', `${this.hostAddress}/24`, 'dev', this.link);
+    await must('ip', 'link', 'set', this.link, 'up');
+    await this.exec('ip', 'address', 'add', `${this.address}/24`, 'dev', `${this.link}p`);
+    await this.exec('ip', 'link', 'set', `${this.link}p`, 'up');
+    await this.exec('ip', 'link', 'set', 'lo', 'up');
+    await this.exec('ip', 'route', 'add', 'default', 'via', this.hostAddress);
+  }
+
+  exec(...command: string[]): Promise<string> {
+    return must('ip', 'netns', 'exec', this.namespace, ...command);
+  }
+
+  try(...command: string[]): Promise<Result> {
+    return sh('ip', ['netns', 'exec', this.namespace, ...command]);
+  }
+
+  /** Runs a command in the namespace in the background; returns it, to be killed by pid. */
+  spawn(...command: string[]): ChildProcess {
+    return spawn('ip', ['netns', 'exec', this.namespace, ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
+  async delete(): Promise<void> {
+    await sh('ip', ['link', 'del', this.link]);
+    await sh('ip', ['netns', 'del', this.namespace]);
+  }
+}
+
 interface Snapshot {
+  links: string[];
   tables: string[];
   iptables: string;
   ip6tables: string;
@@ -81,7 +125,7 @@ interface Snapshot {
 
 export interface DaemonState {
   networks: { id: string; bridge: string }[];
-  endpoints: { id: string; networkId: string; address?: string }[];
+  endpoints: { id: string; networkId: string; address?: string; ports: { proto: string; hostIp: string; hostPort: number; containerPort: number }[] }[];
   pools: { id: string; refs: number; used: number }[];
 }
 
@@ -155,6 +199,7 @@ export class Environment {
   async start(): Promise<void> {
     if (process.getuid?.() !== 0) throw new Error('the end-to-end tests need root');
     this.snapshot = {
+      links: await listLinks(),
       tables: await listTables(),
       iptables: await must('iptables-save'),
       ip6tables: await must('ip6tables-save'),
@@ -215,7 +260,7 @@ export class Environment {
     const dir = join(this.work, 'image');
     mkdirSync(join(dir, 'bin'), { recursive: true });
     copyFileSync('/bin/busybox', join(dir, 'bin/busybox'));
-    for (const applet of ['sh', 'ping', 'ping6', 'ip', 'nc', 'sleep', 'wget', 'hostname', 'cat', 'true', 'ifconfig', 'grep', 'nslookup']) {
+    for (const applet of ['sh', 'ping', 'ping6', 'ip', 'nc', 'sleep', 'wget', 'hostname', 'cat', 'true', 'ifconfig', 'grep', 'nslookup', 'httpd', 'mkdir']) {
       symlinkSync('busybox', join(dir, 'bin', applet));
     }
     mkdirSync(join(dir, 'etc'));
@@ -260,7 +305,8 @@ export class Environment {
     if (this.dockerd) {
       const ids = (await this.docker('ps', '-aq')).stdout.split('\n').filter(Boolean);
       if (ids.length) await this.docker('rm', '-f', ...ids);
-      const networks = (await this.docker('network', 'ls', '-q', '--filter', `driver=${this.driver}`)).stdout.split('\n').filter(Boolean);
+      // Every user-defined network, Docker's own bridge networks too: dockerd leaves their bridges behind.
+      const networks = (await this.docker('network', 'ls', '-q', '--filter', 'type=custom')).stdout.split('\n').filter(Boolean);
       for (const id of networks) await this.docker('network', 'rm', id);
     }
     await stopProcess(this.dockerd);
@@ -295,10 +341,8 @@ export class Environment {
   /** What a finished run must not leave: each entry names a leftover. */
   async leftovers(): Promise<string[]> {
     const found: string[] = [];
-    const links = await must('ip', '-o', 'link', 'show');
-    for (const line of links.split('\n')) {
-      const name = line.split(': ')[1]?.split('@')[0];
-      if (name?.startsWith(PREFIX) || name?.startsWith(FUZZ_PREFIX)) found.push(`interface ${name}`);
+    for (const name of await listLinks()) {
+      if (!this.snapshot?.links.includes(name)) found.push(`interface ${name}`);
     }
     const rules = (await must('iptables-save')) + (await must('ip6tables-save'));
     for (const chain of ['TETHER', GUARD, 'DOCKER']) if (rules.includes(chain)) found.push(`firewall chain ${chain}*`);
@@ -309,9 +353,13 @@ export class Environment {
     for (const line of processes.split('\n')) {
       if (line.includes(this.work) || line.includes(this.tether.socket)) found.push(`process ${line.trim()}`);
     }
-    if ((await sh('ip', ['netns', 'list'])).stdout.trim()) found.push('network namespaces');
+    if ((await sh('ip', ['netns', 'list'])).stdout.includes('tether-e2e')) found.push('network namespaces');
     return found;
   }
+}
+
+async function listLinks(): Promise<string[]> {
+  return (await must('ip', '-o', 'link', 'show')).split('\n').map((line) => line.split(': ')[1]?.split('@')[0] ?? '').filter(Boolean);
 }
 
 async function listTables(): Promise<string[]> {

@@ -96,9 +96,13 @@ describe('torture', { concurrency: false }, () => {
         assert.equal(typeof parsed, 'object', `${method} answered ${response.body}`);
         if (response.status !== 200) assert.equal(typeof (parsed as { Err?: unknown }).Err, 'string', `${method}: ${response.body}`);
       }
+      // A 2 MiB body is refused at the 1 MiB limit: with a 413, or, when the refusal closes the
+      // connection while the body is still being written, with a broken pipe. Either way tether lives on.
       for (let i = 0; i < 3; i++) {
-        const huge = await pluginCall(tether.socket, 'NetworkDriver.CreateNetwork', 'x'.repeat(2 * 1024 * 1024));
-        assert.equal(huge.status, 413);
+        const huge = await pluginCall(tether.socket, 'NetworkDriver.CreateNetwork', 'x'.repeat(2 * 1024 * 1024))
+          .catch((error: NodeJS.ErrnoException) => ({ status: error.code ?? 'error', body: '{"Err":"closed"}' }));
+        assert.ok(huge.status === 413 || huge.status === 'EPIPE' || huge.status === 'ECONNRESET', String(huge.status));
+        assert.equal((await pluginCall(tether.socket, 'Plugin.Activate')).status, 200);
       }
       assert.ok(tether.running, 'tether is still alive');
       assert.ok((statuses.get(200) ?? 0) > 100, `some requests were valid: ${JSON.stringify([...statuses])}`);

@@ -1,0 +1,157 @@
+// Published ports, outbound NAT and host reachability, with a real dockerd.
+// The "outside" is a namespace of the test's own, linked to the host; no
+// packet goes anywhere else.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Environment, IMAGE, Outside, must, sh } from './harness.js';
+
+const env = new Environment();
+const client = new Outside(0);
+const listener = new Outside(1);
+const background: ChildProcess[] = [];
+
+/** A container serving "hello from NAME" over HTTP on port 80. */
+async function webServer(name: string, ...args: string[]): Promise<void> {
+  await env.dockerOk('run', '-d', '--name', name, ...args, IMAGE, 'sh', '-c',
+    `mkdir -p /www && echo hello from ${name} > /www/index.html && exec httpd -f -p 80 -h /www`);
+}
+
+async function fetchFrom(where: 'host' | Outside, url: string): Promise<string | undefined> {
+  // busybox wget's own -T prints nothing at all on this build, so the time limit comes from timeout(1).
+  const command = ['timeout', '5', 'busybox', 'wget', '-q', '-O', '-', url];
+  const result = where === 'host' ? await sh(command[0] ?? '', command.slice(1)) : await where.try(...command);
+  return result.code === 0 ? result.stdout.trim() : undefined;
+}
+
+async function publishedPorts(container: string) {
+  const id = await env.dockerOk('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.EndpointID}}{{end}}', container);
+  const { endpoints } = await env.tether.state();
+  return endpoints.find((e) => e.id === id)?.ports ?? [];
+}
+
+describe('published ports and NAT', { concurrency: false }, () => {
+  before(async () => {
+    await env.start();
+    await client.create();
+    await listener.create();
+    await env.network('web', '--subnet', '10.230.60.0/24');
+  });
+  after(async () => {
+    for (const child of background) child.kill();
+    await client.delete();
+    await listener.delete();
+    await env.stop();
+    await env.restoreHost();
+  });
+
+  test('-p answers on 127.0.0.1 and, from another host, on the host address; tether ls shows the mapping', async () => {
+    await webServer('web-a', '--net', 'web', '-p', '8080:80');
+    assert.equal(await fetchFrom('host', 'http://127.0.0.1:8080/'), 'hello from web-a');
+    assert.equal(await fetchFrom(client, `http://${client.hostAddress}:8080/`), 'hello from web-a');
+    assert.deepEqual((await publishedPorts('web-a')).map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.proto}`), [':8080->80/tcp']);
+  });
+
+  test('a port bound to 127.0.0.1 does not answer on other addresses', async () => {
+    await webServer('web-local', '--net', 'web', '-p', '127.0.0.1:8081:80');
+    assert.equal(await fetchFrom('host', 'http://127.0.0.1:8081/'), 'hello from web-local');
+    assert.equal(await fetchFrom(client, `http://${client.hostAddress}:8081/`), undefined);
+  });
+
+  test('UDP, a port range, and -P', async () => {
+    // busybox has no UDP server, so the container listens on nothing: the datagram must reach the
+    // container, whose kernel answers "port unreachable". Without the DNAT the host's own held
+    // socket would swallow it silently.
+    await env.dockerOk('run', '-d', '--name', 'udp', '--net', 'web', '-p', '5353:53/udp', IMAGE, 'sleep', '600');
+    const probe = `const s = require('dgram').createSocket('udp4');
+      s.on('error', (e) => { console.log(e.code); process.exit(0); });
+      s.connect(5353, '${client.hostAddress}', () => { s.send('hello-udp'); setTimeout(() => s.send('again'), 300); });
+      setTimeout(() => { console.log('no answer'); process.exit(0); }, 2000);`;
+    assert.equal((await client.exec(process.execPath, '-e', probe)).trim(), 'ECONNREFUSED');
+    const counters = await must('iptables', '-t', 'nat', '-L', '-v', '-x', '-n');
+    assert.match(counters, /^\s*[1-9]\d*\s+\d+\s+DNAT\s+(udp|17)\s.*dpt:5353 to:10\.230\.60\.\d+:53$/m);
+
+    await webServer('range-a', '--net', 'web', '-p', '8090-8092:80');
+    await webServer('range-b', '--net', 'web', '-p', '8090-8092:80');
+    const [a, b] = [(await publishedPorts('range-a'))[0]?.hostPort, (await publishedPorts('range-b'))[0]?.hostPort];
+    assert.deepEqual([a, b], [8090, 8091]);
+    assert.equal(await fetchFrom(client, `http://${client.hostAddress}:8091/`), 'hello from range-b');
+
+    await webServer('all', '--net', 'web', '--expose', '80', '-P');
+    const port = (await publishedPorts('all'))[0]?.hostPort;
+    assert.ok(port && port > 1024, `an automatic host port, not ${port}`);
+    assert.equal(await fetchFrom(client, `http://${client.hostAddress}:${port}/`), 'hello from all');
+  });
+
+  test('a host port already taken, by tether or by another process, is a clear error and leaves nothing half-done', async () => {
+    const taken = await env.docker('run', '-d', '--name', 'clash', '--net', 'web', '-p', '8080:80', IMAGE, 'sleep', '60');
+    assert.notEqual(taken.code, 0);
+    assert.match(taken.stderr, /host port 8080\/tcp is not available/);
+    await env.docker('rm', '-f', 'clash');
+    const server = createServer().listen(8085, '0.0.0.0');
+    await new Promise((done) => server.once('listening', done));
+    try {
+      const busy = await env.docker('run', '-d', '--name', 'busy', '--net', 'web', '-p', '8085:80', '-p', '8086:80', IMAGE, 'sleep', '60');
+      assert.match(busy.stderr, /host port 8085\/tcp is not available/);
+      await env.docker('rm', '-f', 'busy');
+    } finally {
+      server.close();
+    }
+    assert.doesNotMatch(await must('iptables-save', '-t', 'nat'), /--dport 808[56]/, 'no rule for the failed container');
+    assert.deepEqual(await env.audit(), []);
+  });
+
+  test('after stop the port is closed; after kill -9 and a restart it answers, with no rule twice', async () => {
+    await env.dockerOk('stop', '-t', '0', 'web-local');
+    assert.equal(await fetchFrom('host', 'http://127.0.0.1:8081/'), undefined);
+    assert.doesNotMatch(await must('iptables-save', '-t', 'nat'), /--dport 8081/);
+
+    await env.killTether();
+    await env.startTether();
+    assert.equal(await fetchFrom('host', 'http://127.0.0.1:8080/'), 'hello from web-a');
+    assert.equal(await fetchFrom(client, `http://${client.hostAddress}:8080/`), 'hello from web-a');
+    const rules = (await must('iptables-save', '-t', 'nat')).split('\n').filter((l) => l.includes('--dport 8080'));
+    assert.equal(rules.length, 1);
+    assert.deepEqual(await env.audit(), []);
+  });
+
+  test('outbound NAT: the outside sees the host; with tether.nat=false it sees the container and can route to it', async () => {
+    const seen = listener.spawn(process.execPath, '-e',
+      "require('net').createServer((s) => s.end(s.remoteAddress.replace('::ffff:', '') + '\\n')).listen(7000)");
+    background.push(seen);
+    await sleep(500);
+    await env.run('nat-a', '--net', 'web');
+    assert.equal((await env.exec('nat-a', 'nc', '-w', '3', listener.address, '7000')).stdout.trim(), listener.hostAddress);
+
+    await env.network('routed', '--subnet', '10.230.61.0/24', '-o', 'tether.nat=false');
+    await env.run('routed-a', '--net', 'routed');
+    const own = await env.address('routed-a', 'routed');
+    assert.equal((await env.exec('routed-a', 'nc', '-w', '3', listener.address, '7000')).stdout.trim(), own);
+    // Another host routes to the no-NAT network through this one.
+    await client.exec('ip', 'route', 'add', '10.230.61.0/24', 'via', client.hostAddress);
+    assert.equal((await client.try('busybox', 'ping', '-c', '1', '-W', '2', own)).code, 0);
+
+    const internal = await env.docker('network', 'create', '-d', env.driver, '--ipam-driver', env.driver, '--internal', '-o', 'tether.nat=true', '--subnet', '10.230.62.0/24', 'inner');
+    assert.equal(internal.code, 0);
+    await env.run('inner-a', '--net', 'inner');
+    assert.notEqual((await env.exec('inner-a', 'nc', '-w', '2', listener.address, '7000')).code, 0, 'internal: no way out');
+    assert.doesNotMatch(await must('iptables-save', '-t', 'nat'), /10\.230\.62\.0\/24/, 'internal networks are never masqueraded');
+  });
+
+  test('the host reaches containers on every non-internal network by address', async () => {
+    for (const [container, network] of [['web-a', 'web'], ['routed-a', 'routed']] as const) {
+      assert.equal((await sh('busybox', ['ping', '-c', '1', '-W', '2', await env.address(container, network)])).code, 0, container);
+    }
+  });
+
+  test('nothing is left behind', async () => {
+    for (const child of background) child.kill();
+    await client.delete();
+    await listener.delete();
+    await env.stop();
+    await env.restoreHost();
+    assert.deepEqual(await env.leftovers(), []);
+  });
+});
