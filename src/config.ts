@@ -5,8 +5,15 @@ import { type DefaultPool, parseDefaultPool } from './ipam/auto-pool.js';
 
 export interface Config {
   readonly socket: string;
-  /** The driver name Docker knows: the socket's base name. */
+  /** The driver name Docker knows: --name, or the socket's base name. */
   readonly name: string;
+  /** Serve the protocol over TCP too: with mutual TLS, or (loopback only, asked for) in plain HTTP. */
+  readonly tcp?: { readonly host: string; readonly port: number; readonly tls?: TlsFiles };
+  /** Where to write NAME.json (for --tcp) or NAME.spec (pointing at the UNIX socket) for Docker to find. */
+  readonly specDir?: string;
+  /** The certificate and key Docker presents to tether, named in the .json spec. */
+  readonly dockerCert?: { readonly cert: string; readonly key: string };
+  readonly metrics?: { readonly host: string; readonly port: number };
   readonly stateDir: string;
   readonly logLevel: string;
   readonly interfacePrefix: string;
@@ -18,8 +25,24 @@ export interface Config {
   readonly defaultPool6?: DefaultPool;
 }
 
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+}
+
 export interface RawConfig {
   socket: string;
+  name?: string;
+  tcp?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  insecureTcp?: boolean;
+  specDir?: string;
+  dockerCert?: string;
+  dockerKey?: string;
+  metricsAddr?: string;
   stateDir: string;
   logLevel: string;
   interfacePrefix: string;
@@ -40,13 +63,27 @@ export function parseConfig(raw: RawConfig): Config {
   const mtu = Number(raw.mtu);
   if (!/^\d+$/.test(raw.mtu) || mtu < 1280 || mtu > 65535) fail('--mtu must be a whole number from 1280 to 65535');
   if (!/^\d+$/.test(raw.orphanGrace)) fail('--orphan-grace must be a whole number of seconds');
+  const name = raw.name ?? basename(raw.socket, '.sock');
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) fail(`--name ${name}: letters, digits and "_.-" only`);
+  const tcp = raw.tcp ? parseHostPort('--tcp', raw.tcp, fail) : undefined;
+  const tlsGiven = [raw.tlsCert, raw.tlsKey, raw.tlsCa].filter(Boolean).length;
+  if (tlsGiven !== 0 && tlsGiven !== 3) fail('--tls-cert, --tls-key and --tls-ca go together');
+  if (tlsGiven && !tcp) fail('--tls-* need --tcp');
+  if (tcp && !tlsGiven && !raw.insecureTcp) fail('--tcp needs --tls-cert, --tls-key and --tls-ca (or --insecure-tcp on a loopback address)');
+  if (tcp && !tlsGiven && !/^(127\.|::1$|localhost$)/.test(tcp.host)) fail('--insecure-tcp serves plain HTTP, so only on a loopback address');
+  if (Boolean(raw.dockerCert) !== Boolean(raw.dockerKey)) fail('--docker-cert and --docker-key go together');
+  const metrics = raw.metricsAddr ? parseHostPort('--metrics-addr', raw.metricsAddr, fail) : undefined;
   const defaultPool = parseDefaultPool(raw.defaultPool);
   if (defaultPool?.range.version !== 4) fail(`--default-pool ${raw.defaultPool}: expected an IPv4 range and pool size, such as 10.200.0.0/13:24`);
   const defaultPool6 = raw.defaultPool6 ? parseDefaultPool(raw.defaultPool6) : undefined;
   if (raw.defaultPool6 && defaultPool6?.range.version !== 6) fail(`--default-pool6 ${raw.defaultPool6}: expected an IPv6 range and pool size, such as fd00:1::/48:64`);
   return Object.freeze({
     socket: raw.socket,
-    name: basename(raw.socket, '.sock'),
+    name,
+    ...(tcp ? { tcp: { ...tcp, ...(tlsGiven ? { tls: { cert: raw.tlsCert ?? '', key: raw.tlsKey ?? '', ca: raw.tlsCa ?? '' } } : {}) } } : {}),
+    ...(raw.specDir ? { specDir: raw.specDir } : {}),
+    ...(raw.dockerCert && raw.dockerKey ? { dockerCert: { cert: raw.dockerCert, key: raw.dockerKey } } : {}),
+    ...(metrics ? { metrics } : {}),
     stateDir: raw.stateDir,
     logLevel: raw.logLevel,
     interfacePrefix: raw.interfacePrefix,
@@ -55,4 +92,12 @@ export function parseConfig(raw: RawConfig): Config {
     defaultPool: defaultPool as DefaultPool,
     ...(defaultPool6 ? { defaultPool6 } : {}),
   });
+}
+
+/** "HOST:PORT" or "[V6]:PORT". */
+function parseHostPort(flag: string, text: string, fail: (message: string) => never): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || port < 1 || port > 65535) fail(`${flag} ${text}: expected HOST:PORT`);
+  return { host: match?.[1] ?? match?.[2] ?? '', port };
 }

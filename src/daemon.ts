@@ -1,5 +1,5 @@
 // Wires the daemon together: store, IPAM, driver, reconcile, then the socket.
-import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -17,14 +17,19 @@ import { parseIp } from './net/ip.js';
 import { registerOperatorApi } from './operator-api.js';
 import { ipamRoutes } from './protocol/ipam.js';
 import { networkRoutes } from './protocol/network.js';
-import { buildServer } from './protocol/server.js';
+import { type ServerOptions, buildServer } from './protocol/server.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 
 export interface Daemon {
+  /** The server for the UNIX socket. */
   readonly app: FastifyInstance;
   readonly driver: Driver;
   readonly ipam: Ipam;
+  /** Another server with the same routes (the TCP transport), closed with the daemon. */
+  server(https?: ServerOptions['https']): FastifyInstance;
+  /** Sets who hears of each call (metrics). */
+  observe(onCall: (call: string, ok: boolean, seconds: number) => void): void;
   close(): Promise<void>;
 }
 
@@ -56,12 +61,31 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
   const reconciled = await driver.reconcile();
   log.info({ ...reconciled, ms: Math.round(performance.now() - started) }, 'reconciled the kernel with the store');
   const sweep = scheduleOrphanSweep(driver, ipam, log, config.orphanGraceMs);
-  const app = buildServer({
-    logger: log,
-    routes: [...networkRoutes(driver), ...ipamRoutes(ipam)],
-    extend: (server) => registerOperatorApi(server, { driver, ipam }),
-  });
-  return { app, driver, ipam, close: async () => { clearTimeout(await sweep); await app.close(); await store.close(); } };
+  let onCall: ((call: string, ok: boolean, seconds: number) => void) | undefined;
+  const servers: FastifyInstance[] = [];
+  const server = (https?: ServerOptions['https']) => {
+    const built = buildServer({
+      logger: log,
+      routes: [...networkRoutes(driver), ...ipamRoutes(ipam)],
+      extend: (app) => registerOperatorApi(app, { driver, ipam, storeReachable: async () => { await store.get('meta/default-pool6'); return true; } }),
+      onCall: (...call) => onCall?.(...call),
+      ...(https ? { https } : {}),
+    });
+    servers.push(built);
+    return built;
+  };
+  return {
+    app: server(),
+    driver,
+    ipam,
+    server,
+    observe: (listener) => { onCall = listener; },
+    close: async () => {
+      clearTimeout(await sweep);
+      for (const built of servers) await built.close();
+      await store.close();
+    },
+  };
 }
 
 /**
@@ -113,17 +137,56 @@ export async function serve(config: Config): Promise<void> {
     process.umask(umask);
   }
   await chmod(config.socket, 0o600);
-  log.info({ socket: config.socket, stateDir: config.stateDir }, 'tether is serving');
+  if (config.tcp) {
+    const tls = config.tcp.tls;
+    const https = tls && { key: await readFile(tls.key), cert: await readFile(tls.cert), ca: await readFile(tls.ca) };
+    await daemon.server(https).listen({ host: config.tcp.host, port: config.tcp.port });
+  }
+  const spec = config.specDir ? await writeSpec(config) : undefined;
+  const metrics = config.metrics && (await import('./observe/metrics.js').then((m) => m.startMetrics(config.metrics ?? { host: '', port: 0 }, daemon)));
+  if (metrics) daemon.observe((call, ok, seconds) => metrics.observe(call, ok, seconds));
+  log.info({ socket: config.socket, tcp: config.tcp && `${config.tcp.host}:${config.tcp.port}`, tls: Boolean(config.tcp?.tls), spec, metrics: metrics?.address, stateDir: config.stateDir }, 'tether is serving');
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down; networks stay in place');
+    await metrics?.close();
     await daemon.close();
     await unlink(config.socket).catch(() => undefined);
+    if (spec) await unlink(spec).catch(() => undefined);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/**
+ * Tells Docker where tether is when it is not a socket in /run/docker/plugins: NAME.json with the TLS
+ * files for TCP, NAME.spec with the socket's URL otherwise. Returns the file written.
+ */
+async function writeSpec(config: Config): Promise<string> {
+  const dir = config.specDir ?? '';
+  await mkdir(dir, { recursive: true });
+  if (!config.tcp) {
+    const path = join(dir, `${config.name}.spec`);
+    await writeFile(path, `unix://${config.socket}\n`);
+    return path;
+  }
+  const host = config.tcp.host.includes(':') ? `[${config.tcp.host}]` : config.tcp.host;
+  const path = join(dir, `${config.name}.json`);
+  const tls = config.tcp.tls;
+  await writeFile(path, `${JSON.stringify({
+    Name: config.name,
+    Addr: `${tls ? 'https' : 'http'}://${host}:${config.tcp.port}`,
+    ...(tls ? {
+      TLSConfig: {
+        InsecureSkipVerify: false,
+        CAFile: tls.ca,
+        ...(config.dockerCert ? { CertFile: config.dockerCert.cert, KeyFile: config.dockerCert.key } : {}),
+      },
+    } : {}),
+  }, null, 2)}\n`);
+  return path;
 }

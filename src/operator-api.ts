@@ -7,8 +7,14 @@ import type { Ipam } from './ipam/ipam.js';
 
 export const STATE_PATH = '/tether/v1/state';
 export const AUDIT_PATH = '/tether/v1/audit';
+export const STATUS_PATH = '/tether/v1/status';
 
-export function registerOperatorApi(app: FastifyInstance, parts: { driver: Driver; ipam: Ipam }): void {
+export function registerOperatorApi(app: FastifyInstance, parts: { driver: Driver; ipam: Ipam; storeReachable: () => Promise<boolean> }): void {
+  app.get(STATUS_PATH, async () => {
+    const { networks, endpoints } = parts.driver.snapshot();
+    const store = await parts.storeReachable().then((ok) => (ok ? 'ok' : 'unreachable'), (error: Error) => error.message);
+    return { store, networks: networks.length, endpoints: endpoints.length, pools: parts.ipam.usage().length };
+  });
   app.get(STATE_PATH, async () => ({ ...parts.driver.snapshot(), pools: parts.ipam.usage() }));
   app.get(AUDIT_PATH, async () => audit(parts.driver, parts.ipam));
 }

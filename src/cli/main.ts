@@ -1,27 +1,14 @@
-// The tether command: `serve` runs the daemon; `ls` shows what it holds.
+// The tether command: `serve` runs the daemon; the others show what a running
+// daemon holds and whether the host is fit for it. Each finds the daemon with
+// --socket, as `serve` does, and prints a table or, with --json, JSON.
 import { Command, Option } from 'commander';
 import { basename } from 'node:path';
-import { z } from 'zod';
 import { LOG_LEVELS, parseConfig } from '../config.js';
 import { serve } from '../daemon.js';
-import { AUDIT_PATH, STATE_PATH } from '../operator-api.js';
+import { type DaemonState, formatPort, readAudit, readState, readStatus } from './client.js';
 import { compareWithDocker, dockerEndpoints } from './docker-view.js';
-import { getJson } from './http.js';
-
-const daemonState = z.object({
-  networks: z.array(z.object({ id: z.string(), bridge: z.string(), subnets: z.array(z.string()), internal: z.boolean() })),
-  endpoints: z.array(z.object({
-    id: z.string(), networkId: z.string(), hostName: z.string(), mac: z.string(),
-    address: z.string().optional(), addressIpv6: z.string().optional(),
-    ports: z.array(z.object({
-      proto: z.string(), hostIp: z.string(), hostPort: z.number(), containerIp: z.string(), containerPort: z.number(),
-    })).default([]),
-  })),
-  pools: z.array(z.object({ id: z.string(), refs: z.number(), used: z.number(), capacity: z.string() })),
-});
-const auditReport = z.object({
-  problems: z.array(z.string()), networks: z.number(), endpoints: z.number(), pools: z.number(), addresses: z.number(),
-});
+import { diagnose } from './doctor.js';
+import { printJson, printTable } from './output.js';
 
 const DEFAULT_SOCKET = '/run/docker/plugins/tether.sock';
 const socketOption = () => new Option('--socket <path>', 'the plugin socket; its base name is the driver name')
@@ -29,9 +16,15 @@ const socketOption = () => new Option('--socket <path>', 'the plugin socket; its
 
 const program = new Command('tether').description('Docker network and IPAM plugin').showHelpAfterError();
 
+/** A read-only command: --socket, --json, and an action that prints. */
+function query(parent: Command, name: string, description: string) {
+  return parent.command(name).description(description).addOption(socketOption()).option('--json', 'print JSON');
+}
+
 program.command('serve')
   .description('run the plugin daemon in the foreground')
   .addOption(socketOption())
+  .addOption(new Option('--name <name>', 'the driver name (default: the socket base name)').env('TETHER_NAME'))
   .addOption(new Option('--state-dir <dir>', 'where the state database lives').env('TETHER_STATE_DIR').default('/var/lib/tether'))
   .addOption(new Option('--log-level <level>', 'log level').env('TETHER_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
   .addOption(new Option('--interface-prefix <prefix>', 'prefix of the interfaces tether creates').env('TETHER_INTERFACE_PREFIX').default('tth'))
@@ -39,24 +32,98 @@ program.command('serve')
   .addOption(new Option('--orphan-grace <seconds>', 'free addresses nothing has used for this long after start-up').env('TETHER_ORPHAN_GRACE').default('60'))
   .addOption(new Option('--default-pool <range:size>', 'where IPv4 subnets come from when none is given').env('TETHER_DEFAULT_POOL').default('10.200.0.0/13:24'))
   .addOption(new Option('--default-pool6 <range:size>', 'where IPv6 subnets come from (default: a random unique local /48 split into /64s)').env('TETHER_DEFAULT_POOL6'))
+  .addOption(new Option('--tcp <host:port>', 'also serve the protocol over TCP (mutual TLS)').env('TETHER_TCP'))
+  .addOption(new Option('--tls-cert <file>', "tether's certificate for --tcp").env('TETHER_TLS_CERT'))
+  .addOption(new Option('--tls-key <file>', "tether's key for --tcp").env('TETHER_TLS_KEY'))
+  .addOption(new Option('--tls-ca <file>', 'the CA that client certificates must be signed by').env('TETHER_TLS_CA'))
+  .addOption(new Option('--insecure-tcp', 'plain HTTP on --tcp; loopback addresses only'))
+  .addOption(new Option('--spec-dir <dir>', 'write NAME.json (with --tcp) or NAME.spec here, e.g. /etc/docker/plugins').env('TETHER_SPEC_DIR'))
+  .addOption(new Option('--docker-cert <file>', 'the client certificate Docker presents, written into NAME.json').env('TETHER_DOCKER_CERT'))
+  .addOption(new Option('--docker-key <file>', "the key of Docker's client certificate").env('TETHER_DOCKER_KEY'))
+  .addOption(new Option('--metrics-addr <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics').env('TETHER_METRICS_ADDR'))
   .action(async (options) => {
     await serve(parseConfig(options));
   });
 
-program.command('audit')
-  .description('check that Docker, the store and the kernel agree; exits 1 when they do not')
-  .addOption(socketOption())
+query(program, 'status', 'is the daemon healthy? exits 1 when it is not')
+  .action(async (options: { socket: string; json?: boolean }) => {
+    const report = await readStatus(options.socket).then(
+      (status) => ({ healthy: status.store === 'ok', ...status }),
+      (error: Error) => ({ healthy: false, error: error.message }),
+    );
+    if (options.json) printJson(report);
+    else if ('error' in report) console.log(`unhealthy: ${report.error}`);
+    else console.log(`${report.healthy ? 'healthy' : 'unhealthy'}: store ${report.store}, ${report.networks} networks, ${report.endpoints} endpoints, ${report.pools} pools`);
+    process.exitCode = report.healthy ? 0 : 1;
+  });
+
+const networkRows = (state: DaemonState) => state.networks.map((n) => [
+  n.id.slice(0, 12), n.bridge, n.subnets.join(','), n.internal ? 'internal' : n.nat ? 'nat' : 'routed',
+  String(state.endpoints.filter((e) => e.networkId === n.id).length)]);
+const NETWORK_HEADER = ['NETWORK', 'BRIDGE', 'SUBNETS', 'MODE', 'ENDPOINTS'];
+
+const endpointRows = (state: DaemonState) => state.endpoints.map((e) => [
+  e.id.slice(0, 12), e.networkId.slice(0, 12), e.hostName, e.mac, [e.address, e.addressIpv6].filter(Boolean).join(','),
+  e.ports.map(formatPort).join(',')]);
+const ENDPOINT_HEADER = ['ENDPOINT', 'NETWORK', 'INTERFACE', 'MAC', 'ADDRESSES', 'PORTS'];
+
+const poolRows = (state: DaemonState) => state.pools.map((p) => [p.id, p.range ?? '', String(p.refs), String(p.used), p.capacity,
+  `${((p.used / Math.max(1, Number(p.capacity))) * 100).toFixed(1)}%`]);
+const POOL_HEADER = ['POOL', 'IP-RANGE', 'REFS', 'USED', 'CAPACITY', 'USE'];
+
+const network = program.command('network').description('the networks tether holds');
+query(network, 'ls', 'list networks').action(async (options: { socket: string; json?: boolean }) => {
+  const state = await readState(options.socket);
+  if (options.json) printJson(state.networks);
+  else printTable(NETWORK_HEADER, networkRows(state));
+});
+query(network, 'inspect', 'one network (an ID or its prefix) with its endpoints')
+  .argument('<id>', 'network ID or unique prefix')
+  .action(async (id: string, options: { socket: string; json?: boolean }) => {
+    const state = await readState(options.socket);
+    const matches = state.networks.filter((n) => n.id.startsWith(id));
+    if (matches.length !== 1) throw new Error(matches.length ? `"${id}" matches ${matches.length} networks` : `no network ${id}`);
+    const found = matches[0] as DaemonState['networks'][number];
+    const endpoints = state.endpoints.filter((e) => e.networkId === found.id);
+    printJson({ ...found, endpoints });
+  });
+
+const endpoint = program.command('endpoint').description('the endpoints tether holds');
+query(endpoint, 'ls', 'list endpoints with addresses, MAC, host interface and published ports')
+  .action(async (options: { socket: string; json?: boolean }) => {
+    const state = await readState(options.socket);
+    if (options.json) printJson(state.endpoints);
+    else printTable(ENDPOINT_HEADER, endpointRows(state));
+  });
+
+const pool = program.command('pool').description("tether IPAM's pools");
+query(pool, 'ls', 'list pools with their use').action(async (options: { socket: string; json?: boolean }) => {
+  const state = await readState(options.socket);
+  if (options.json) printJson(state.pools);
+  else printTable(POOL_HEADER, poolRows(state));
+});
+
+query(program, 'ls', 'networks, endpoints and pools at once').action(async (options: { socket: string; json?: boolean }) => {
+  const state = await readState(options.socket);
+  if (options.json) return printJson(state);
+  printTable(NETWORK_HEADER, networkRows(state));
+  console.log();
+  printTable(ENDPOINT_HEADER, endpointRows(state));
+  console.log();
+  printTable(POOL_HEADER, poolRows(state));
+});
+
+query(program, 'audit', 'check that Docker, the store and the kernel agree; exits 1 when they do not')
   .addOption(new Option('--docker-socket <path>', "Docker's API socket, to compare Docker's view too").env('TETHER_DOCKER_SOCKET').default('/var/run/docker.sock'))
   .option('--no-docker', "leave Docker's view out")
-  .option('--json', 'print JSON')
   .action(async (options: { socket: string; dockerSocket: string; docker: boolean; json?: boolean }) => {
-    const report = auditReport.parse(await getJson(options.socket, AUDIT_PATH));
+    const report = await readAudit(options.socket);
     const problems = [...report.problems];
     if (options.docker) {
-      const state = daemonState.parse(await getJson(options.socket, STATE_PATH));
+      const state = await readState(options.socket);
       problems.push(...compareWithDocker(await dockerEndpoints(options.dockerSocket, basename(options.socket, '.sock')), state));
     }
-    if (options.json) console.log(JSON.stringify({ ...report, problems }, null, 2));
+    if (options.json) printJson({ ...report, problems });
     else {
       console.log(`${report.networks} networks, ${report.endpoints} endpoints, ${report.pools} pools, ${report.addresses} addresses allocated`);
       for (const problem of problems) console.log(`problem: ${problem}`);
@@ -65,26 +132,12 @@ program.command('audit')
     process.exitCode = problems.length === 0 ? 0 : 1;
   });
 
-program.command('ls')
-  .description('list the networks, endpoints and pools the daemon holds')
-  .addOption(socketOption())
-  .option('--json', 'print JSON')
+query(program, 'doctor', 'check the host for what tether needs, with the fix for each problem; exits 1 on a problem')
   .action(async (options: { socket: string; json?: boolean }) => {
-    const state = daemonState.parse(await getJson(options.socket, STATE_PATH));
-    if (options.json) return void console.log(JSON.stringify(state, null, 2));
-    const table = (rows: string[][]) => {
-      const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-      for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
-    };
-    table([['NETWORK', 'BRIDGE', 'SUBNETS', 'INTERNAL'],
-      ...state.networks.map((n) => [n.id.slice(0, 12), n.bridge, n.subnets.join(','), String(n.internal)])]);
-    console.log();
-    table([['ENDPOINT', 'NETWORK', 'INTERFACE', 'MAC', 'ADDRESSES', 'PORTS'],
-      ...state.endpoints.map((e) => [e.id.slice(0, 12), e.networkId.slice(0, 12), e.hostName, e.mac,
-        [e.address, e.addressIpv6].filter(Boolean).join(','),
-        e.ports.map((p) => `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${p.hostPort}->${p.containerPort}/${p.proto}`).join(',')])]);
-    console.log();
-    table([['POOL', 'REFS', 'USED', 'CAPACITY'], ...state.pools.map((p) => [p.id, String(p.refs), String(p.used), p.capacity])]);
+    const findings = await diagnose(options.socket);
+    if (options.json) printJson(findings);
+    else printTable(['CHECK', 'OK', 'DETAIL', 'FIX'], findings.map((f) => [f.check, f.ok ? 'ok' : 'PROBLEM', f.detail, f.fix ?? '']));
+    process.exitCode = findings.every((f) => f.ok) ? 0 : 1;
   });
 
 program.parseAsync().catch((error: unknown) => {

@@ -87,13 +87,14 @@ export function familyRules(networks: readonly FirewallNetwork[], family: Family
 export class IpTables implements Firewall {
   constructor(private readonly chains: Chains = DEFAULT_CHAINS) {}
 
+  /** Families whose jumps this process has put in place; checked once, not on every sync. */
+  private readonly jumpsInPlace = new Set<Family>();
+
   async sync(networks: readonly FirewallNetwork[]): Promise<void> {
-    for (const family of [4, 6] as const) {
-      if (networks.length === 0) await this.remove(family);
-      else await this.apply(family, networks);
-    }
+    await Promise.all(([4, 6] as const).map((family) => (networks.length === 0 ? this.remove(family) : this.apply(family, networks))));
     const open = networks.filter((n) => !n.internal);
-    if (open.length > 0) await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
+    // Where /proc/sys is read-only (a managed plugin), `tether doctor` reports forwarding instead.
+    if (open.length > 0) await writeFile('/proc/sys/net/ipv4/ip_forward', '1').catch(() => undefined);
     for (const { bridge } of open) await writeFile(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, '1').catch(() => undefined);
   }
 
@@ -134,14 +135,17 @@ export class IpTables implements Firewall {
       '*nat', `:${this.chains.dnat} - [0:0]`, `:${this.chains.postrouting} - [0:0]`, ...nat, 'COMMIT', '',
     ];
     await run(`${tool}-restore`, ['--wait', '--noflush'], script.join('\n'));
-    for (const jump of jumps(this.chains)) {
+    if (this.jumpsInPlace.has(family)) return;
+    await Promise.all(jumps(this.chains).map(async (jump) => {
       const present = await run(tool, ['--wait', '-t', jump.table, '-C', jump.chain, ...jump.args]).then(() => true, () => false);
       if (!present) await run(tool, ['--wait', '-t', jump.table, '-I', jump.chain, '1', ...jump.args]);
-    }
+    }));
+    this.jumpsInPlace.add(family);
   }
 
   private async remove(family: Family): Promise<void> {
     const tool = family === 4 ? 'iptables' : 'ip6tables';
+    this.jumpsInPlace.delete(family);
     for (const jump of jumps(this.chains)) {
       const remove = ['--wait', '-t', jump.table, '-D', jump.chain, ...jump.args];
       while (await run(tool, remove).then(() => true, () => false));

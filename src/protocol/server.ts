@@ -16,11 +16,23 @@ export interface ServerOptions {
   readonly routes: readonly Route[];
   /** Extra routes (the operator API) registered on the same server. */
   readonly extend?: (app: FastifyInstance) => void;
+  /** Told of every plugin call once it is answered (metrics). */
+  readonly onCall?: (call: string, ok: boolean, seconds: number) => void;
+  /** Serve HTTPS with client certificates checked against this CA (TCP transport). */
+  readonly https?: { readonly key: Buffer; readonly cert: Buffer; readonly ca: Buffer };
 }
 
 export function buildServer(options: ServerOptions): FastifyInstance {
-  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: BODY_LIMIT });
+  const https = options.https && { ...options.https, requestCert: true, rejectUnauthorized: true };
+  // Fastify types an HTTPS server apart from an HTTP one; the routes and hooks are the same.
+  const app = (https ? Fastify({ logger: false, bodyLimit: BODY_LIMIT, https }) : Fastify({ logger: false, bodyLimit: BODY_LIMIT })) as unknown as FastifyInstance;
   const log = options.logger;
+  const onCall = options.onCall;
+  if (onCall) {
+    app.addHook('onResponse', async (request, reply) => {
+      if (request.method === 'POST') onCall(request.url.slice(1), reply.statusCode === 200, reply.elapsedTime / 1000);
+    });
+  }
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));

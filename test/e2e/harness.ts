@@ -134,8 +134,9 @@ export class Tether {
   readonly socket: string;
   private process?: ChildProcess;
 
-  constructor(private readonly work: string, readonly name: string, readonly prefix: string, private readonly extraArgs: string[] = []) {
-    this.socket = `/run/docker/plugins/${name}.sock`;
+  constructor(private readonly work: string, readonly name: string, readonly prefix: string, private readonly extraArgs: string[] = [],
+    socket = `/run/docker/plugins/${name}.sock`) {
+    this.socket = socket;
   }
 
   private get logPath(): string {
@@ -144,7 +145,7 @@ export class Tether {
 
   async start(): Promise<void> {
     const log = openSync(this.logPath, 'a');
-    this.process = spawn(process.execPath, [join(ROOT, 'bin/tether.js'), 'serve', '--socket', this.socket,
+    this.process = spawn(process.execPath, [join(ROOT, 'bin/tether.js'), 'serve', '--socket', this.socket, '--name', this.name,
       '--state-dir', join(this.work, `${this.name}-state`), '--log-level', 'debug', '--interface-prefix', this.prefix,
       ...this.extraArgs], { stdio: ['ignore', log, log] });
     closeSync(log);
@@ -177,6 +178,11 @@ export class Tether {
   /** What `tether ls --json` prints. */
   async state(): Promise<DaemonState> {
     return JSON.parse(await must(process.execPath, join(ROOT, 'bin/tether.js'), 'ls', '--json', '--socket', this.socket)) as DaemonState;
+  }
+
+  /** Runs a tether CLI command against this daemon. */
+  cli(...args: string[]): Promise<Result> {
+    return sh(process.execPath, [join(ROOT, 'bin/tether.js'), ...args, '--socket', this.socket]);
   }
 
   async audit(dockerSocket?: string): Promise<string[]> {

@@ -1,0 +1,69 @@
+// The opt-in Prometheus endpoint (--metrics-addr). prom-client is loaded only
+// when it is asked for, so a daemon without metrics does not carry it.
+import { createServer } from 'node:http';
+import type { Driver } from '../driver/driver.js';
+import type { Ipam } from '../ipam/ipam.js';
+
+export interface Metrics {
+  /** Records one plugin call: its path without the slash, whether it succeeded, and how long it took. */
+  observe(call: string, ok: boolean, seconds: number): void;
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+export async function startMetrics(listen: { host: string; port: number }, parts: { driver: Driver; ipam: Ipam }): Promise<Metrics> {
+  const client = await import('prom-client');
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'tether_process_' });
+  const calls = new client.Counter({
+    name: 'tether_calls_total', help: 'Plugin calls by method and result', labelNames: ['method', 'result'], registers: [registry],
+  });
+  const latency = new client.Histogram({
+    name: 'tether_call_duration_seconds', help: 'Plugin call latency by method', labelNames: ['method'], registers: [registry],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+  });
+  const allocations = new client.Counter({
+    name: 'tether_address_allocations_total', help: 'Addresses handed out by the IPAM', registers: [registry],
+  });
+  new client.Gauge({
+    name: 'tether_pool_addresses_used', help: 'Addresses taken per pool', labelNames: ['pool'], registers: [registry],
+    collect() { this.reset(); for (const p of parts.ipam.usage()) this.set({ pool: p.id }, p.used); },
+  });
+  new client.Gauge({
+    name: 'tether_pool_addresses_capacity', help: 'Addresses dynamic requests may take per pool', labelNames: ['pool'], registers: [registry],
+    collect() { this.reset(); for (const p of parts.ipam.usage()) this.set({ pool: p.id }, Number(p.capacity)); },
+  });
+  new client.Gauge({
+    name: 'tether_endpoints', help: 'Endpoints tether holds', registers: [registry],
+    collect() { this.set(parts.driver.snapshot().endpoints.length); },
+  });
+  new client.Gauge({
+    name: 'tether_networks', help: 'Networks tether holds', registers: [registry],
+    collect() { this.set(parts.driver.snapshot().networks.length); },
+  });
+
+  const server = createServer((request, response) => {
+    if (request.method !== 'GET' || request.url !== '/metrics') {
+      response.writeHead(404).end('metrics are at /metrics\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => response.writeHead(200, { 'Content-Type': registry.contentType }).end(text),
+      (error: Error) => response.writeHead(500).end(`${error.message}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, resolve);
+  });
+  const bound = server.address();
+  return {
+    address: typeof bound === 'object' && bound ? `${bound.address}:${bound.port}` : `${listen.host}:${listen.port}`,
+    observe(call, ok, seconds) {
+      calls.inc({ method: call, result: ok ? 'ok' : 'error' });
+      latency.observe({ method: call }, seconds);
+      if (ok && call === 'IpamDriver.RequestAddress') allocations.inc();
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
