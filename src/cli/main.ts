@@ -3,6 +3,7 @@
 // --socket, as `serve` does, and prints a table or, with --json, JSON.
 import { Command, Option } from 'commander';
 import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LOG_LEVELS, parseConfig } from '../config.js';
 import { serve } from '../daemon.js';
 import { type DaemonState, formatPort, readAudit, readState, readStatus } from './client.js';
@@ -11,6 +12,8 @@ import { diagnose } from './doctor.js';
 import { printJson, printTable } from './output.js';
 
 const DEFAULT_SOCKET = '/run/docker/plugins/tether.sock';
+/** The checkout this command runs from: dist/cli/main.js is two levels down. */
+const PROJECT = fileURLToPath(new URL('../..', import.meta.url));
 const socketOption = () => new Option('--socket <path>', 'the plugin socket; its base name is the driver name')
   .env('TETHER_SOCKET').default(DEFAULT_SOCKET);
 
@@ -138,6 +141,31 @@ query(program, 'doctor', 'check the host for what tether needs, with the fix for
     if (options.json) printJson(findings);
     else printTable(['CHECK', 'OK', 'DETAIL', 'FIX'], findings.map((f) => [f.check, f.ok ? 'ok' : 'PROBLEM', f.detail, f.fix ?? '']));
     process.exitCode = findings.every((f) => f.ok) ? 0 : 1;
+  });
+
+const plugin = program.command('plugin').description('the Docker managed (v2) plugin');
+plugin.command('create')
+  .description('build the plugin from this checkout (offline), docker plugin create it and enable it')
+  .requiredOption('--name <name>', 'the plugin name; networks then use -d NAME:latest --ipam-driver NAME:latest')
+  .option('--state-dir <dir>', 'host directory for the plugin state', '/var/lib/tether-plugin')
+  .option('--docker-host <address>', 'the Docker daemon to create it on (docker -H)')
+  .action(async (options: { name: string; stateDir: string; dockerHost?: string }) => {
+    const { createPlugin } = await import('../packaging/plugin.js');
+    const result = createPlugin({ name: options.name, project: PROJECT, stateDir: options.stateDir, ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}) });
+    console.log(`plugin ${options.name} created (${(result.createMs / 1000).toFixed(1)} s) and enabled (${(result.enableMs / 1000).toFixed(1)} s); rootfs ${(result.rootfsBytes / 1048576).toFixed(1)} MiB`);
+    console.log(`use it with: docker network create -d ${options.name}:latest --ipam-driver ${options.name}:latest ...`);
+  });
+
+const image = program.command('image').description('the tether container image');
+image.command('build')
+  .description('build a FROM-scratch image of tether from this checkout (offline)')
+  .option('--tag <tag>', 'image tag', 'tether:latest')
+  .option('--docker-host <address>', 'the Docker daemon to import it into (docker -H)')
+  .action(async (options: { tag: string; dockerHost?: string }) => {
+    const { buildImage } = await import('../packaging/plugin.js');
+    const { rootfsBytes } = buildImage(PROJECT, options.tag, options.dockerHost);
+    console.log(`image ${options.tag} built; rootfs ${(rootfsBytes / 1048576).toFixed(1)} MiB`);
+    console.log(`run it with: docker run -d --net=host --privileged -v /run/docker/plugins:/run/docker/plugins -v /var/lib/tether:/var/lib/tether ${options.tag}`);
   });
 
 program.parseAsync().catch((error: unknown) => {

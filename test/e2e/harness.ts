@@ -340,7 +340,10 @@ export class Environment {
     // TETHER_E2E_LOGS=DIR keeps the daemons' logs of a run for reading afterwards.
     const keep = process.env['TETHER_E2E_LOGS'];
     if (keep) await sh('sh', ['-c', 'mkdir -p "$1" && cp "$2"/*.log "$1"/', 'sh', keep, this.work]);
-    await sh('umount', ['-R', '-l', this.work]);
+    // dockerd leaves bind mounts under its exec root (netns/default for --net=host containers).
+    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((line) => line.split(' ')[1] ?? '')
+      .filter((point) => point.startsWith(`${this.work}/`)).sort().reverse();
+    for (const point of mounts) await sh('umount', ['-l', point]);
     rmSync(this.work, { recursive: true, force: true });
   }
 

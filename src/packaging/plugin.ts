@@ -1,0 +1,83 @@
+// `tether plugin create` and `tether image build`: the managed (v2) plugin and
+// the container image, both from the rootfs assembled on this host, offline.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { APP_DIR, buildRootfs } from './rootfs.js';
+
+const ENTRYPOINT = ['/usr/bin/node', `${APP_DIR}/bin/tether.js`, 'serve'];
+const PATH = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface PluginOptions {
+  readonly name: string;
+  readonly project: string;
+  /** The host directory holding the plugin's state (mounted at /var/lib/tether). */
+  readonly stateDir: string;
+  /** A Docker API address for the docker CLI (-H), or undefined for its default. */
+  readonly dockerHost?: string;
+}
+
+/** The plugin's config.json: both interfaces, host network, only CAP_NET_ADMIN, settable env and state. */
+export function pluginConfig(stateDir: string): object {
+  const env = (name: string, description: string, value: string) => ({ name, description, value, settable: ['value'] });
+  return {
+    description: 'tether: Docker network and IPAM driver (bridges, veth pairs, IPv4 and IPv6)',
+    documentation: 'README.md in the tether repository',
+    entrypoint: ENTRYPOINT,
+    workdir: '/',
+    interface: { types: ['docker.networkdriver/1.0', 'docker.ipamdriver/1.0'], socket: 'tether.sock' },
+    network: { type: 'host' },
+    linux: { capabilities: ['CAP_NET_ADMIN'] },
+    mounts: [{ name: 'state', description: 'where the state database lives', source: stateDir, destination: '/var/lib/tether',
+      type: 'bind', options: ['rbind'], settable: ['source'] }],
+    env: [
+      { name: 'PATH', description: 'where tether finds ip and iptables', value: PATH.slice('PATH='.length) },
+      env('TETHER_LOG_LEVEL', 'log level', 'info'),
+      env('TETHER_INTERFACE_PREFIX', 'prefix of the interfaces tether creates', 'tth'),
+      env('TETHER_DEFAULT_POOL', 'where IPv4 subnets come from', '10.200.0.0/13:24'),
+      env('TETHER_DEFAULT_POOL6', 'where IPv6 subnets come from (empty: a random ULA /48)', ''),
+      env('TETHER_MTU', 'MTU of networks that set none', '1500'),
+    ],
+  };
+}
+
+function docker(host: string | undefined, ...args: string[]): string {
+  const result = spawnSync('docker', [...(host ? ['-H', host] : []), ...args], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`docker ${args.join(' ')}: ${result.stderr.trim() || result.error?.message}`);
+  return result.stdout;
+}
+
+/** Builds the rootfs, creates the plugin and enables it; returns what the operator wants to know. */
+export function createPlugin(options: PluginOptions): { rootfsBytes: number; createMs: number; enableMs: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'tether-plugin-'));
+  try {
+    const { bytes } = buildRootfs(options.project, join(dir, 'rootfs'));
+    writeFileSync(join(dir, 'config.json'), `${JSON.stringify(pluginConfig(options.stateDir), null, 2)}\n`);
+    execFileSync('mkdir', ['-p', options.stateDir]);
+    let started = performance.now();
+    docker(options.dockerHost, 'plugin', 'create', options.name, dir);
+    const createMs = performance.now() - started;
+    started = performance.now();
+    docker(options.dockerHost, 'plugin', 'enable', options.name);
+    return { rootfsBytes: bytes, createMs, enableMs: performance.now() - started };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Builds a FROM-scratch image of the same rootfs, to run with --net=host --privileged. */
+export function buildImage(project: string, tag: string, dockerHost?: string): { rootfsBytes: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'tether-image-'));
+  try {
+    const { bytes } = buildRootfs(project, dir);
+    const tar = spawnSync('tar', ['-C', dir, '-c', '.'], { maxBuffer: 1 << 30 });
+    if (tar.status !== 0) throw new Error(`tar: ${tar.stderr.toString()}`);
+    const imported = spawnSync('docker', [...(dockerHost ? ['-H', dockerHost] : []), 'import',
+      '--change', `ENTRYPOINT ${JSON.stringify(ENTRYPOINT)}`, '--change', `ENV ${PATH}`, '-', tag], { input: tar.stdout, encoding: 'utf8' });
+    if (imported.status !== 0) throw new Error(`docker import: ${imported.stderr}`);
+    return { rootfsBytes: bytes };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
