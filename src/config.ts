@@ -2,6 +2,7 @@
 // that is passed down; no other module reads flags or the environment.
 import { basename } from 'node:path';
 import { type DefaultPool, parseDefaultPool } from './ipam/auto-pool.js';
+import { parseEtcdUrl } from './store/etcd-url.js';
 
 export interface Config {
   readonly socket: string;
@@ -14,6 +15,8 @@ export interface Config {
   /** The certificate and key Docker presents to tether, named in the .json spec. */
   readonly dockerCert?: { readonly cert: string; readonly key: string };
   readonly metrics?: { readonly host: string; readonly port: number };
+  /** The embedded SQLite store under --state-dir, or etcd members (one host per store until cluster mode). */
+  readonly store: { readonly kind: 'sqlite' } | { readonly kind: 'etcd'; readonly hosts: string[]; readonly tls?: TlsFiles };
   readonly stateDir: string;
   readonly logLevel: string;
   readonly interfacePrefix: string;
@@ -43,6 +46,10 @@ export interface RawConfig {
   dockerCert?: string;
   dockerKey?: string;
   metricsAddr?: string;
+  store: string;
+  etcdCert?: string;
+  etcdKey?: string;
+  etcdCa?: string;
   stateDir: string;
   logLevel: string;
   interfacePrefix: string;
@@ -73,6 +80,17 @@ export function parseConfig(raw: RawConfig): Config {
   if (tcp && !tlsGiven && !/^(127\.|::1$|localhost$)/.test(tcp.host)) fail('--insecure-tcp serves plain HTTP, so only on a loopback address');
   if (Boolean(raw.dockerCert) !== Boolean(raw.dockerKey)) fail('--docker-cert and --docker-key go together');
   const metrics = raw.metricsAddr ? parseHostPort('--metrics-addr', raw.metricsAddr, fail) : undefined;
+  const etcdTls = [raw.etcdCert, raw.etcdKey, raw.etcdCa].filter(Boolean).length;
+  if (etcdTls !== 0 && etcdTls !== 3) fail('--etcd-cert, --etcd-key and --etcd-ca go together');
+  let store: Config['store'] = { kind: 'sqlite' };
+  if (raw.store !== 'sqlite') {
+    try {
+      store = { kind: 'etcd', hosts: parseEtcdUrl(raw.store),
+        ...(etcdTls ? { tls: { cert: raw.etcdCert ?? '', key: raw.etcdKey ?? '', ca: raw.etcdCa ?? '' } } : {}) };
+    } catch (error) {
+      fail((error as Error).message);
+    }
+  }
   const defaultPool = parseDefaultPool(raw.defaultPool);
   if (defaultPool?.range.version !== 4) fail(`--default-pool ${raw.defaultPool}: expected an IPv4 range and pool size, such as 10.200.0.0/13:24`);
   const defaultPool6 = raw.defaultPool6 ? parseDefaultPool(raw.defaultPool6) : undefined;
@@ -84,6 +102,7 @@ export function parseConfig(raw: RawConfig): Config {
     ...(raw.specDir ? { specDir: raw.specDir } : {}),
     ...(raw.dockerCert && raw.dockerKey ? { dockerCert: { cert: raw.dockerCert, key: raw.dockerKey } } : {}),
     ...(metrics ? { metrics } : {}),
+    store,
     stateDir: raw.stateDir,
     logLevel: raw.logLevel,
     interfacePrefix: raw.interfacePrefix,

@@ -17,7 +17,7 @@ const NET = 'a'.repeat(64);
 const EP = 'b'.repeat(64);
 const config = parseConfig({
   socket: '/run/docker/plugins/unit.sock', stateDir: '/unused', logLevel: 'info', interfacePrefix: 'tth',
-  mtu: '1500', orphanGrace: '60', defaultPool: '10.50.0.0/16:24', defaultPool6: 'fd00:1::/48:64',
+  mtu: '1500', orphanGrace: '60', store: 'sqlite', defaultPool: '10.50.0.0/16:24', defaultPool6: 'fd00:1::/48:64',
 });
 
 let dir: string;

@@ -1,5 +1,6 @@
 // Wires the daemon together: store, IPAM, driver, reconcile, then the socket.
 import { chmod, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -50,7 +51,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
     hostRoutes: () => links.hostRoutes(),
   });
   const driver = await Driver.open(
-    { state: new DriverState(store), links, firewall, ports, log, releaseContainerAddress: (a) => ipam.releaseContainerAddress(a) },
+    { state: new DriverState(store, config.store.kind === 'sqlite' ? 'driver/' : `hosts/${hostname()}/driver/`), links, firewall, ports, log, releaseContainerAddress: (a) => ipam.releaseContainerAddress(a) },
     { prefix: config.interfacePrefix, instance: config.name, defaultMtu: config.mtu },
   );
   ipam.setHolderOf((address) => {
@@ -126,7 +127,7 @@ export async function serve(config: Config): Promise<void> {
   const log = pino({ level: config.logLevel, base: { driver: config.name } });
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   await mkdir(dirname(config.socket), { recursive: true });
-  const store = new SqliteStore(join(config.stateDir, 'tether.db'));
+  const store = await openStore(config);
   const daemon = await createDaemon(config, { store, links: new IpRoute(), firewall: new IpTables(chainsFor(config.name)), ports: new SocketPortKeeper(), log });
   // A socket left by a killed daemon would make listen fail; nobody else may own this path.
   await unlink(config.socket).catch(() => undefined);
@@ -160,6 +161,16 @@ export async function serve(config: Config): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+async function openStore(config: Config): Promise<Store> {
+  if (config.store.kind === 'sqlite') return new SqliteStore(join(config.stateDir, 'tether.db'));
+  const tls = config.store.tls;
+  const { EtcdStore } = await import('./store/etcd.js');
+  return new EtcdStore({
+    hosts: config.store.hosts.map((h) => (tls ? h.replace(/^http:/, 'https:') : h)),
+    ...(tls ? { credentials: { rootCertificate: await readFile(tls.ca), certChain: await readFile(tls.cert), privateKey: await readFile(tls.key) } } : {}),
+  });
 }
 
 /**

@@ -43,6 +43,10 @@ program.command('serve')
   .addOption(new Option('--spec-dir <dir>', 'write NAME.json (with --tcp) or NAME.spec here, e.g. /etc/docker/plugins').env('TETHER_SPEC_DIR'))
   .addOption(new Option('--docker-cert <file>', 'the client certificate Docker presents, written into NAME.json').env('TETHER_DOCKER_CERT'))
   .addOption(new Option('--docker-key <file>', "the key of Docker's client certificate").env('TETHER_DOCKER_KEY'))
+  .addOption(new Option('--store <url>', 'sqlite (under --state-dir), or etcd://host:port[,host:port...] (one host per store for now)').env('TETHER_STORE').default('sqlite'))
+  .addOption(new Option('--etcd-cert <file>', 'client certificate for etcd').env('TETHER_ETCD_CERT'))
+  .addOption(new Option('--etcd-key <file>', 'client key for etcd').env('TETHER_ETCD_KEY'))
+  .addOption(new Option('--etcd-ca <file>', 'the CA of the etcd members').env('TETHER_ETCD_CA'))
   .addOption(new Option('--metrics-addr <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics').env('TETHER_METRICS_ADDR'))
   .action(async (options) => {
     await serve(parseConfig(options));

@@ -39,36 +39,39 @@ export const endpointRecord = z.object({
 });
 export type EndpointRecord = z.infer<typeof endpointRecord>;
 
-const NETWORKS = 'driver/networks/';
-const ENDPOINTS = 'driver/endpoints/';
-
-/** Typed access to the driver's keys. */
+/** Typed access to the driver's keys, under a scope of their own (one per host in a shared store). */
 export class DriverState {
-  constructor(private readonly store: Store) {}
+  private readonly networksPrefix: string;
+  private readonly endpointsPrefix: string;
+
+  constructor(private readonly store: Store, scope = 'driver/') {
+    this.networksPrefix = `${scope}networks/`;
+    this.endpointsPrefix = `${scope}endpoints/`;
+  }
 
   async networks(): Promise<NetworkRecord[]> {
-    return (await this.store.list(NETWORKS)).map((e) => networkRecord.parse(JSON.parse(e.value)));
+    return (await this.store.list(this.networksPrefix)).map((e) => networkRecord.parse(JSON.parse(e.value)));
   }
 
   async endpoints(): Promise<EndpointRecord[]> {
-    return (await this.store.list(ENDPOINTS)).map((e) => endpointRecord.parse(JSON.parse(e.value)));
+    return (await this.store.list(this.endpointsPrefix)).map((e) => endpointRecord.parse(JSON.parse(e.value)));
   }
 
   /** Creates the network's record; false if one already exists. */
   createNetwork(record: NetworkRecord): Promise<boolean> {
-    const key = NETWORKS + record.id;
+    const key = this.networksPrefix + record.id;
     return this.store.commit([{ key, revision: 0 }], [{ type: 'put', key, value: JSON.stringify(record) }]);
   }
 
   async deleteNetwork(id: string): Promise<void> {
-    await this.store.commit([], [{ type: 'delete', key: NETWORKS + id }]);
+    await this.store.commit([], [{ type: 'delete', key: this.networksPrefix + id }]);
   }
 
   async putEndpoint(record: EndpointRecord): Promise<void> {
-    await this.store.commit([], [{ type: 'put', key: ENDPOINTS + record.id, value: JSON.stringify(record) }]);
+    await this.store.commit([], [{ type: 'put', key: this.endpointsPrefix + record.id, value: JSON.stringify(record) }]);
   }
 
   async deleteEndpoint(id: string): Promise<void> {
-    await this.store.commit([], [{ type: 'delete', key: ENDPOINTS + id }]);
+    await this.store.commit([], [{ type: 'delete', key: this.endpointsPrefix + id }]);
   }
 }
