@@ -21,8 +21,10 @@ export interface Config {
   readonly logLevel: string;
   readonly interfacePrefix: string;
   readonly mtu: number;
-  /** How long an allocated address may go unused after start-up before it counts as orphaned. */
+  /** How long an address may go unused after start-up, or a joined peer stay on the host, before tether frees it. */
   readonly orphanGraceMs: number;
+  /** How often to look for endpoints whose container vanished without Docker saying so. */
+  readonly gcIntervalMs: number;
   readonly defaultPool: DefaultPool;
   /** Undefined: a random unique local /48, chosen once and kept in the store. */
   readonly defaultPool6?: DefaultPool;
@@ -55,6 +57,7 @@ export interface RawConfig {
   interfacePrefix: string;
   mtu: string;
   orphanGrace: string;
+  gcInterval: string;
   defaultPool: string;
   defaultPool6?: string;
 }
@@ -70,6 +73,7 @@ export function parseConfig(raw: RawConfig): Config {
   const mtu = Number(raw.mtu);
   if (!/^\d+$/.test(raw.mtu) || mtu < 1280 || mtu > 65535) fail('--mtu must be a whole number from 1280 to 65535');
   if (!/^\d+$/.test(raw.orphanGrace)) fail('--orphan-grace must be a whole number of seconds');
+  if (!/^\d+$/.test(raw.gcInterval) || Number(raw.gcInterval) < 1) fail('--gc-interval must be a whole number of seconds, at least 1');
   const name = raw.name ?? basename(raw.socket, '.sock');
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) fail(`--name ${name}: letters, digits and "_.-" only`);
   const tcp = raw.tcp ? parseHostPort('--tcp', raw.tcp, fail) : undefined;
@@ -108,6 +112,7 @@ export function parseConfig(raw: RawConfig): Config {
     interfacePrefix: raw.interfacePrefix,
     mtu,
     orphanGraceMs: Number(raw.orphanGrace) * 1000,
+    gcIntervalMs: Number(raw.gcInterval) * 1000,
     defaultPool: defaultPool as DefaultPool,
     ...(defaultPool6 ? { defaultPool6 } : {}),
   });

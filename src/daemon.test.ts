@@ -17,7 +17,7 @@ const NET = 'a'.repeat(64);
 const EP = 'b'.repeat(64);
 const config = parseConfig({
   socket: '/run/docker/plugins/unit.sock', stateDir: '/unused', logLevel: 'info', interfacePrefix: 'tth',
-  mtu: '1500', orphanGrace: '60', store: 'sqlite', defaultPool: '10.50.0.0/16:24', defaultPool6: 'fd00:1::/48:64',
+  mtu: '1500', orphanGrace: '0', gcInterval: '30', store: 'sqlite', defaultPool: '10.50.0.0/16:24', defaultPool6: 'fd00:1::/48:64',
 });
 
 let dir: string;
@@ -303,6 +303,8 @@ describe('reconcile at start', () => {
     await ok('NetworkDriver.CreateEndpoint', {
       NetworkID: NET, EndpointID: 'e'.repeat(64), Interface: { Address: reused['Address'] }, Options: {},
     });
+    await ok('NetworkDriver.Join', { NetworkID: NET, EndpointID: 'e'.repeat(64), SandboxKey: '/var/run/docker/netns/y', Options: {} });
+    links.moveToContainer(`tth${'e'.repeat(11)}p`);
     assert.deepEqual((await audit(daemon.driver, daemon.ipam)).problems, []);
   });
 });

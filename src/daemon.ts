@@ -51,7 +51,8 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
     hostRoutes: () => links.hostRoutes(),
   });
   const driver = await Driver.open(
-    { state: new DriverState(store, config.store.kind === 'sqlite' ? 'driver/' : `hosts/${hostname()}/driver/`), links, firewall, ports, log, releaseContainerAddress: (a) => ipam.releaseContainerAddress(a) },
+    { state: new DriverState(store, config.store.kind === 'sqlite' ? 'driver/' : `hosts/${hostname()}/driver/`), links, firewall, ports, log,
+      abandonGraceMs: config.orphanGraceMs, releaseContainerAddress: (a) => ipam.releaseContainerAddress(a) },
     { prefix: config.interfacePrefix, instance: config.name, defaultMtu: config.mtu },
   );
   ipam.setHolderOf((address) => {
@@ -62,6 +63,10 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
   const reconciled = await driver.reconcile();
   log.info({ ...reconciled, ms: Math.round(performance.now() - started) }, 'reconciled the kernel with the store');
   const sweep = scheduleOrphanSweep(driver, ipam, log, config.orphanGraceMs);
+  const collector = setInterval(() => {
+    driver.freeGoneEndpoints().catch((error: unknown) => log.error({ err: error }, 'freeing gone endpoints failed'));
+  }, config.gcIntervalMs);
+  collector.unref();
   let onCall: ((call: string, ok: boolean, seconds: number) => void) | undefined;
   const servers: FastifyInstance[] = [];
   const server = (https?: ServerOptions['https']) => {
@@ -83,6 +88,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
     observe: (listener) => { onCall = listener; },
     close: async () => {
       clearTimeout(await sweep);
+      clearInterval(collector);
       for (const built of servers) await built.close();
       await store.close();
     },

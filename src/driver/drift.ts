@@ -8,7 +8,7 @@ import type { EndpointRecord, NetworkRecord } from './records.js';
 export interface Drift {
   /** Bridges missing, down or without their gateway addresses. */
   readonly brokenBridges: NetworkRecord[];
-  /** Joined endpoints whose container is gone. */
+  /** Endpoints whose container is gone, or that Docker abandoned before Join. */
   readonly goneEndpoints: EndpointRecord[];
   /** Endpoints not joined yet whose veth pair is missing. */
   readonly missingVeths: EndpointRecord[];
@@ -23,6 +23,8 @@ export function findDrift(
   endpoints: Iterable<EndpointRecord>,
   linkList: readonly Link[],
   owner: { prefix: string; bridgeAlias: string },
+  /** How long Docker may take between calls of one container start (see the rules below). */
+  grace: { now: number; ms: number },
 ): Drift {
   const links = new Map(linkList.map((l) => [l.name, l]));
   const drift: Drift = { brokenBridges: [], goneEndpoints: [], missingVeths: [], detachedVeths: [], orphanLinks: [] };
@@ -36,9 +38,16 @@ export function findDrift(
     owned.add(endpoint.hostName).add(endpoint.peerName);
     const network = networks.get(endpoint.networkId);
     const host = links.get(endpoint.hostName);
-    // A joined endpoint's peer lives in the container. The pair vanishes with the container's
-    // namespace; after a Leave tether never heard, Docker puts the peer back on the host.
-    const gone = endpoint.sandboxKey !== undefined && (!host || links.has(endpoint.peerName));
+    // A joined endpoint's peer lives in the container, and the pair vanishes with the container's
+    // namespace. After a Leave tether never heard, Docker puts the peer back on the host (and keeps
+    // the namespace file), which looks like the time between Join and Docker moving the peer in;
+    // that takes seconds at most, so only a peer on the host long after Join means a gone container.
+    // An endpoint never joined long after CreateEndpoint was abandoned: Docker gave up on the start
+    // (its retry of a call cut short by a crash carries an empty body) and will not delete it.
+    const old = (since: number | undefined) => grace.now - (since ?? 0) >= grace.ms;
+    const gone = endpoint.sandboxKey !== undefined
+      ? !host || (links.has(endpoint.peerName) && old(endpoint.joinedAt))
+      : old(endpoint.createdAt);
     if (!network || gone) drift.goneEndpoints.push(endpoint);
     else if (!host) drift.missingVeths.push(endpoint);
     else if (host.master !== network.bridge || !host.up) drift.detachedVeths.push({ endpoint, bridge: network.bridge });
@@ -56,7 +65,7 @@ export function findDrift(
 export function describeDrift(drift: Drift): string[] {
   return [
     ...drift.brokenBridges.map((n) => `bridge ${n.bridge} of network ${n.id.slice(0, 12)} is missing, down or lacks its gateway`),
-    ...drift.goneEndpoints.map((e) => `endpoint ${e.id.slice(0, 12)} (${e.address ?? e.addressIpv6 ?? 'no address'}) has no container any more`),
+    ...drift.goneEndpoints.map((e) => `endpoint ${e.id.slice(0, 12)} (${e.address ?? e.addressIpv6 ?? 'no address'}) has no container any more, or was abandoned before Join`),
     ...drift.missingVeths.map((e) => `endpoint ${e.id.slice(0, 12)} has no veth ${e.hostName}`),
     ...drift.detachedVeths.map(({ endpoint, bridge }) => `veth ${endpoint.hostName} is not up on bridge ${bridge}`),
     ...drift.orphanLinks.map((name) => `interface ${name} belongs to no network or endpoint`),

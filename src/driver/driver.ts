@@ -2,7 +2,6 @@
 // firewall rules for isolation. The store is written before the kernel, so a
 // crash between the two leaves a record the start-up reconcile can finish or
 // undo, never a kernel object nobody knows about.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { FirewallNetwork, Firewall, LinkPlane, PortKeeper, PublishedPort } from '../dataplane/dataplane.js';
 import { TetherError, conflict, invalidOption, notFound } from '../errors.js';
@@ -33,12 +32,8 @@ export interface DriverDeps {
   readonly log: Logger;
   /** Frees an address tether's IPAM handed out for a container, when Docker never released it. */
   readonly releaseContainerAddress: (address: IpAddress) => Promise<boolean>;
-  /**
-   * How long a joined endpoint's peer must stay on the host before the reconcile calls its container
-   * gone. A crash right after a Join reply leaves the peer on the host for the few milliseconds Docker
-   * takes to move it in; a second look after this long tells the two apart.
-   */
-  readonly settleMs?: number;
+  /** How long a container start may take between Docker's calls before its endpoint counts as abandoned (see findDrift). */
+  readonly abandonGraceMs: number;
 }
 
 export class Driver implements NetworkDriver {
@@ -155,6 +150,7 @@ export class Driver implements NetworkDriver {
       hostName: vethHostName(this.config.prefix, request.endpointId),
       peerName: vethPeerName(this.config.prefix, request.endpointId),
       mac: request.mac ?? macFor(v4 ?? v6),
+      createdAt: Date.now(),
       ports: [],
       ...(request.address ? { address: request.address } : {}),
       ...(request.addressIpv6 ? { addressIpv6: request.addressIpv6 } : {}),
@@ -216,7 +212,7 @@ export class Driver implements NetworkDriver {
     return this.locks.run(`endpoint:${request.endpointId}`, async () => {
       const endpoint = this.endpoint(request);
       const network = this.network(request.networkId);
-      const joined = { ...endpoint, sandboxKey: request.sandboxKey };
+      const joined = { ...endpoint, sandboxKey: request.sandboxKey, joinedAt: Date.now() };
       await this.deps.state.putEndpoint(joined);
       this.endpoints.set(joined.id, joined);
       const response: JoinResponse = { InterfaceName: { SrcName: endpoint.peerName, DstPrefix: 'eth' } };
@@ -233,7 +229,7 @@ export class Driver implements NetworkDriver {
     return this.locks.run(`endpoint:${request.endpointId}`, async () => {
       const known = this.endpoints.get(request.endpointId);
       if (!known) return; // Docker only logs Leave errors; a repeated Leave has nothing left to do.
-      const { sandboxKey: _left, ...endpoint } = known;
+      const { sandboxKey: _left, joinedAt: _at, ...endpoint } = known;
       await this.deps.state.putEndpoint(endpoint);
       this.endpoints.set(endpoint.id, endpoint);
     });
@@ -350,22 +346,9 @@ export class Driver implements NetworkDriver {
    */
   async reconcile(): Promise<{ bridgesRepaired: number; endpointsFreed: number; linksRemoved: number }> {
     const log = this.deps.log;
-    let drift = await this.drift();
-    if (drift.goneEndpoints.some((e) => this.networks.has(e.networkId))) {
-      await sleep(this.deps.settleMs ?? 1000);
-      const again = await this.drift();
-      const stillGone = new Set(again.goneEndpoints.map((e) => e.id));
-      drift = { ...again, goneEndpoints: drift.goneEndpoints.filter((e) => stillGone.has(e.id)) };
-    }
+    const endpointsFreed = await this.freeGoneEndpoints();
+    const drift = await this.drift();
     for (const network of drift.brokenBridges) await this.deps.links.ensureBridge(this.bridgeSpec(network));
-    for (const endpoint of drift.goneEndpoints) {
-      await this.removeEndpoint(endpoint);
-      for (const cidr of [endpoint.address, endpoint.addressIpv6]) {
-        const address = cidr ? parseCidr(cidr)?.address : undefined;
-        if (address) await this.deps.releaseContainerAddress(address);
-      }
-      log.info({ endpoint: endpoint.id, address: endpoint.address }, 'freed an endpoint whose container is gone');
-    }
     for (const endpoint of drift.missingVeths) {
       const network = this.network(endpoint.networkId);
       await this.deps.links.createVeth({
@@ -385,7 +368,31 @@ export class Driver implements NetworkDriver {
       log.info({ link: name }, 'removed an interface no network or endpoint owns');
     }
     await this.syncFirewall();
-    return { bridgesRepaired: drift.brokenBridges.length, endpointsFreed: drift.goneEndpoints.length, linksRemoved: drift.orphanLinks.length };
+    return { bridgesRepaired: drift.brokenBridges.length, endpointsFreed, linksRemoved: drift.orphanLinks.length };
+  }
+
+  /**
+   * Frees joined endpoints whose container is gone although Docker never said so: it stopped while
+   * tether was down, or Docker's retry of a DeleteEndpoint cut short by a crash arrived with an empty
+   * body (Docker does not resend it). Run at start and periodically; each endpoint is freed under its
+   * lock, and only if it has not changed since it was judged.
+   */
+  async freeGoneEndpoints(): Promise<number> {
+    let freed = 0;
+    for (const candidate of (await this.drift()).goneEndpoints) {
+      await this.locks.run(`endpoint:${candidate.id}`, async () => {
+        const endpoint = this.endpoints.get(candidate.id);
+        if (!endpoint || endpoint.sandboxKey !== candidate.sandboxKey) return;
+        await this.removeEndpoint(endpoint);
+        for (const cidr of [endpoint.address, endpoint.addressIpv6]) {
+          const address = cidr ? parseCidr(cidr)?.address : undefined;
+          if (address) await this.deps.releaseContainerAddress(address);
+        }
+        freed++;
+        this.deps.log.info({ endpoint: endpoint.id, address: endpoint.address }, 'freed an endpoint whose container is gone');
+      });
+    }
+    return freed;
   }
 
   /** Where the kernel differs from the store, links and firewall alike, in words. */
@@ -395,7 +402,8 @@ export class Driver implements NetworkDriver {
 
   private async drift(): Promise<Drift> {
     const links = await this.deps.links.listLinks();
-    return findDrift(this.networks, this.endpoints.values(), links, { prefix: this.config.prefix, bridgeAlias: this.bridgeAlias });
+    return findDrift(this.networks, this.endpoints.values(), links, { prefix: this.config.prefix, bridgeAlias: this.bridgeAlias },
+      { now: Date.now(), ms: this.deps.abandonGraceMs });
   }
 
   private firewallNetworks(): FirewallNetwork[] {

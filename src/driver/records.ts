@@ -26,6 +26,8 @@ export const endpointRecord = z.object({
   mac: z.string(),
   address: z.string().optional(),
   addressIpv6: z.string().optional(),
+  /** When CreateEndpoint was answered (ms since the epoch). */
+  createdAt: z.number().optional(),
   /** Host ports forwarded to this endpoint, set by ProgramExternalConnectivity. */
   ports: z.array(z.object({
     proto: z.enum(['tcp', 'udp']),
@@ -36,6 +38,8 @@ export const endpointRecord = z.object({
   })).default([]),
   /** Set by Join: from then on the peer lives in the container's namespace. */
   sandboxKey: z.string().optional(),
+  /** When Join was answered (ms since the epoch): Docker moves the peer in some time after. */
+  joinedAt: z.number().optional(),
 });
 export type EndpointRecord = z.infer<typeof endpointRecord>;
 

@@ -198,7 +198,7 @@ export class Environment {
   readonly driver = `tethere2e${process.pid}`;
   readonly dockerHost = `unix://${this.work}/docker.sock`;
   private dockerd?: ChildProcess;
-  readonly tether = new Tether(this.work, this.driver, PREFIX, ['--default-pool', AUTO_POOL, '--default-pool6', AUTO_POOL6, '--orphan-grace', '3']);
+  readonly tether = new Tether(this.work, this.driver, PREFIX, ['--default-pool', AUTO_POOL, '--default-pool6', AUTO_POOL6, '--orphan-grace', '15', '--gc-interval', '2']);
   private snapshot?: Snapshot;
 
   /** Everything up: guard, tether, dockerd, test image. */
@@ -251,6 +251,19 @@ export class Environment {
   /** `tether audit` with Docker's view: the problems it finds (none when Docker, store and kernel agree). */
   async audit(): Promise<string[]> {
     return this.tether.audit(join(this.work, 'docker.sock'));
+  }
+
+  /**
+   * The audit once tether has had time to free what a crash left behind (the orphan grace plus a
+   * collection round): polls until it is clean, or returns the last problems after the deadline.
+   */
+  async settledAudit(timeoutMs = 40_000): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const problems = await this.audit();
+      if (problems.length === 0 || Date.now() > deadline) return problems;
+      await sleep(1000);
+    }
   }
 
   private async startDockerd(): Promise<void> {

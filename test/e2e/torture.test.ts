@@ -165,9 +165,9 @@ describe('torture', { concurrency: false }, () => {
     }
     running = false;
     await Promise.all(workers);
-    // Let the orphan sweep (3 s in the tests) free what a crash between RequestAddress and its reply left.
-    await sleep(4000);
-    const problems = await env.audit();
+    // What a crash left half-done (an address requested but never bound, an endpoint Docker dropped
+    // after its retry arrived with an empty body) is freed after the orphan grace, 15 s in the tests.
+    const problems = await env.settledAudit();
     assert.deepEqual(problems, [], `after 8 crashes (${failures} docker run failures along the way)`);
     const ids = (await env.docker('ps', '-aq', '--filter', 'name=chaos-')).stdout.split('\n').filter(Boolean);
     const addresses = await Promise.all(ids.map((id) => env.address(id, 'chaos').catch(() => '')));
