@@ -136,10 +136,11 @@ async function ipamFill(tether: Tether): Promise<void> {
   });
   const overall = total / ((performance.now() - started) / 1000);
   const rss = rssMb(tether.pid);
-  const flat = Math.min(...rates) / Math.max(...rates);
+  // The first tenth includes the JIT warming up; a pool that slowed as it filled would show in the last.
+  const flat = (rates.at(-1) ?? 0) / (rates[1] ?? 1);
   figures.push(
     { name: 'IPAM: fill a /16, 8 in flight, persisted', value: `${overall.toFixed(0)} allocations/s`, goal: '>= 10,000/s', met: overall >= 10000 },
-    { name: 'IPAM: rate per tenth of the /16 (first .. last)', value: rates.map((r) => r.toFixed(0)).join(', '), goal: 'flat as the pool fills', met: flat >= 0.7 },
+    { name: 'IPAM: rate per tenth of the /16 (first .. last)', value: rates.map((r) => r.toFixed(0)).join(', '), goal: 'flat as the pool fills (last tenth >= 0.8 x second)', met: flat >= 0.8 },
     { name: 'IPAM: daemon RSS with a full /16', value: `${rss.toFixed(1)} MB`, goal: '< 100 MB', met: rss < 100 },
   );
   await call(tether, 'IpamDriver.ReleasePool', { PoolID: poolId });

@@ -89,6 +89,8 @@ export class IpTables implements Firewall {
 
   /** Families whose jumps this process has put in place; checked once, not on every sync. */
   private readonly jumpsInPlace = new Set<Family>();
+  /** The last script applied per family, so that an unchanged family is not rewritten. */
+  private readonly applied = new Map<Family, string>();
 
   async sync(networks: readonly FirewallNetwork[]): Promise<void> {
     await Promise.all(([4, 6] as const).map((family) => (networks.length === 0 ? this.remove(family) : this.apply(family, networks))));
@@ -134,7 +136,11 @@ export class IpTables implements Firewall {
       '*filter', `:${this.chains.forward} - [0:0]`, `:${this.chains.isolation} - [0:0]`, ...filter, 'COMMIT',
       '*nat', `:${this.chains.dnat} - [0:0]`, `:${this.chains.postrouting} - [0:0]`, ...nat, 'COMMIT', '',
     ];
-    await run(`${tool}-restore`, ['--wait', '--noflush'], script.join('\n'));
+    const text = script.join('\n');
+    // A change to one endpoint's ports usually leaves the other family's rules as they were.
+    if (this.applied.get(family) === text && this.jumpsInPlace.has(family)) return;
+    await run(`${tool}-restore`, ['--wait', '--noflush'], text);
+    this.applied.set(family, text);
     if (this.jumpsInPlace.has(family)) return;
     await Promise.all(jumps(this.chains).map(async (jump) => {
       const present = await run(tool, ['--wait', '-t', jump.table, '-C', jump.chain, ...jump.args]).then(() => true, () => false);
@@ -146,6 +152,7 @@ export class IpTables implements Firewall {
   private async remove(family: Family): Promise<void> {
     const tool = family === 4 ? 'iptables' : 'ip6tables';
     this.jumpsInPlace.delete(family);
+    this.applied.delete(family);
     for (const jump of jumps(this.chains)) {
       const remove = ['--wait', '-t', jump.table, '-D', jump.chain, ...jump.args];
       while (await run(tool, remove).then(() => true, () => false));
