@@ -200,7 +200,7 @@ async function buildIperfImage(): Promise<string> {
   return image;
 }
 
-/** One 5 s iperf3 run from a new container, in Gbit/s; a busy server (the last client still closing) is asked again. */
+/** One 5 s iperf3 run (five per network, interleaved) from a new container, in Gbit/s; a busy server (the last client still closing) is asked again. */
 async function iperf(image: string, net: string, server: string): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     const out = await env.dockerOk('run', '--rm', '--net', net, image, 'iperf3', '-c', server, '-t', '5', '-J', '--connect-timeout', '3000');
@@ -217,7 +217,7 @@ async function throughput(): Promise<void> {
   const samples: Record<string, number[]> = { 'bench-tether': [], 'bench-bridge': [] };
   for (const net of ['bench-tether', 'bench-bridge']) await env.dockerOk('run', '-d', '--name', `iperf-${net}`, '--net', net, image, 'iperf3', '-s');
   await sleep(500);
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < 5; round++) {
     for (const net of round % 2 ? ['bench-bridge', 'bench-tether'] : ['bench-tether', 'bench-bridge']) {
       const server = await env.address(`iperf-${net}`, net);
       samples[net]?.push(await iperf(image, net, server));

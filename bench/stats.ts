@@ -56,6 +56,8 @@ export function markdown(comparisons: readonly Comparison[], figures: readonly F
   return lines.join('\n');
 }
 
+const xml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
 /** A horizontal bar per comparison: the ratio, with the goal marked at 1.0 (or the goal's own line). */
 export function svgChart(comparisons: readonly Comparison[]): string {
   const width = 760;
@@ -65,17 +67,18 @@ export function svgChart(comparisons: readonly Comparison[]): string {
   const rows = comparisons.map((c, i) => {
     const y = 40 + i * rowHeight;
     const barWidth = Math.min(2, c.ratio) * scale;
-    const colour = c.met ? '#2e7d32' : '#c62828';
-    const label = c.name.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-    return `<text x="${left - 8}" y="${y + 16}" text-anchor="end" font-size="13">${label}</text>`
+    const reported = c.goal.startsWith('(');
+    const colour = reported ? '#78909c' : c.met ? '#2e7d32' : '#c62828';
+    const goal = reported ? 'no goal' : c.goal;
+    return `<text x="${left - 8}" y="${y + 16}" text-anchor="end" font-size="13">${xml(c.name)}</text>`
       + `<rect x="${left}" y="${y + 4}" width="${barWidth.toFixed(1)}" height="18" fill="${colour}"/>`
-      + `<text x="${left + barWidth + 6}" y="${y + 18}" font-size="12">${c.ratio.toFixed(2)} (${c.goal})</text>`;
+      + `<text x="${left + barWidth + 6}" y="${y + 18}" font-size="12">${c.ratio.toFixed(2)} (${xml(goal)})</text>`;
   });
   const height = 60 + comparisons.length * rowHeight;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="10" y="22" font-size="15" font-weight="bold">tether / baseline (green: goal met, red: not met)</text>`,
+    `<text x="10" y="22" font-size="15" font-weight="bold">tether / baseline (green: goal met, red: not met, grey: no goal)</text>`,
     ...rows,
     `<line x1="${left + scale}" y1="32" x2="${left + scale}" y2="${height - 10}" stroke="#555" stroke-dasharray="4 3"/>`,
     `<text x="${left + scale + 4}" y="${height - 12}" font-size="11">1.0</text>`,

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The run command: installs what tether needs on Debian 12 (as root), builds it
-# and runs it next to Docker. With systemd, tether becomes a unit ordered
-# before docker.service; without it (a container, a minimal VM), tether and,
-# if none is running, dockerd are started in the background.
+# and runs it next to Docker in one of three forms:
+#   bash scripts/install.sh            a daemon (systemd unit ordered before docker.service,
+#                                      or a background process where there is no systemd)
+#   bash scripts/install.sh container  the FROM-scratch image, --net=host --privileged
+#   bash scripts/install.sh plugin     a Docker managed (v2) plugin named tether:latest
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+mode=${1:-daemon}
+case "$mode" in daemon|container|plugin) ;; *) echo "usage: $0 [daemon|container|plugin]" >&2; exit 2 ;; esac
 
 . scripts/lib.sh
 require_root_and_node
@@ -14,28 +18,56 @@ ensure_packages docker.io iptables iproute2
 npm ci --no-audit --no-fund
 npm run build
 
-socket=${TETHER_SOCKET:-/run/docker/plugins/tether.sock}
-if [ -d /run/systemd/system ]; then
-  sed "s#@ROOT@#$root#g" packaging/tether.service > /etc/systemd/system/tether.service
-  systemctl daemon-reload
-  systemctl enable --now tether.service
-  systemctl restart docker.service
-else
-  if [ -f /run/tether.pid ] && kill -0 "$(cat /run/tether.pid)" 2>/dev/null; then kill "$(cat /run/tether.pid)"; sleep 1; fi
-  nohup "$root/bin/tether.js" serve --socket "$socket" >> /var/log/tether.log 2>&1 &
-  echo $! > /run/tether.pid
-  if ! docker version >/dev/null 2>&1; then
+systemd=false
+[ -d /run/systemd/system ] && systemd=true
+
+start_docker() {
+  docker version >/dev/null 2>&1 && return
+  if $systemd; then systemctl start docker.service; else
     nohup dockerd >> /var/log/dockerd.log 2>&1 &
     echo $! > /run/dockerd-started-by-tether.pid
   fi
-fi
+  for _ in $(seq 100); do docker version >/dev/null 2>&1 && return; sleep 0.2; done
+  echo "dockerd did not come up; see /var/log/dockerd.log or journalctl -u docker" >&2
+  exit 1
+}
+
+socket=${TETHER_SOCKET:-/run/docker/plugins/tether.sock}
+driver=tether
+case "$mode" in
+  daemon)
+    if $systemd; then
+      sed "s#@ROOT@#$root#g" packaging/tether.service > /etc/systemd/system/tether.service
+      systemctl daemon-reload
+      systemctl enable --now tether.service
+      systemctl restart docker.service
+    else
+      if [ -f /run/tether.pid ] && kill -0 "$(cat /run/tether.pid)" 2>/dev/null; then kill "$(cat /run/tether.pid)"; sleep 1; fi
+      nohup "$root/bin/tether.js" serve --socket "$socket" >> /var/log/tether.log 2>&1 &
+      echo $! > /run/tether.pid
+      start_docker
+    fi
+    ;;
+  container)
+    start_docker
+    "$root/bin/tether.js" image build --tag tether:latest
+    docker rm -f tether >/dev/null 2>&1 || true
+    docker run -d --name tether --restart always --net=host --privileged \
+      -v /run/docker/plugins:/run/docker/plugins -v /var/lib/tether:/var/lib/tether tether:latest
+    ;;
+  plugin)
+    start_docker
+    "$root/bin/tether.js" plugin create --name tether
+    driver=tether:latest
+    ;;
+esac
 
 for _ in $(seq 100); do
-  if [ -S "$socket" ] && docker version >/dev/null 2>&1; then
-    echo "tether is serving on $socket; try: docker network create -d tether --ipam-driver tether web"
+  if docker version >/dev/null 2>&1 && { [ "$mode" = plugin ] || [ -S "$socket" ]; }; then
+    echo "tether is running ($mode); try: docker network create -d $driver --ipam-driver $driver web"
     exit 0
   fi
   sleep 0.2
 done
-echo "tether or dockerd did not come up; see /var/log/tether.log (or journalctl -u tether)" >&2
+echo "tether did not come up; see /var/log/tether.log, docker logs tether, or journalctl -u tether" >&2
 exit 1

@@ -18,7 +18,7 @@ describe('packaging', { concurrency: false }, () => {
     await env.restoreHost();
   });
 
-  test('the managed plugin is built offline, carries two containers that reach each other by name, and survives disable/enable', async () => {
+  test('the managed plugin is built offline, carries two containers that reach each other by name, and survives a crash and disable/enable', async () => {
     const created = await cli('plugin', 'create', '--name', 'tetherv2', '--docker-host', env.dockerHost, '--state-dir', join(env.work, 'v2-state'));
     assert.equal(created.code, 0, created.stderr);
     console.log(`# ${created.stdout.trim().split('\n')[0]}`);
@@ -28,8 +28,23 @@ describe('packaging', { concurrency: false }, () => {
     await env.run('v2-b', '--net', 'managed');
     assert.ok(await env.ping('v2-a', 'v2-b'));
 
+    // kill -9 of the plugin's process: dockerd restarts it, and its state is on the mount.
+    const pluginPid = async () => (await sh('pgrep', ['-f', '^/usr/bin/node /opt/tether/bin/tether.js serve'])).stdout.trim();
+    const before = await pluginPid();
+    assert.match(before, /^\d+$/, 'one plugin process');
+    await must('kill', '-9', before);
+    let after = '';
+    for (let i = 0; i < 100 && !/^\d+$/.test(after); i++) {
+      await sleep(100);
+      after = await pluginPid();
+    }
+    assert.match(after, /^\d+$/, 'dockerd restarted the plugin');
+    assert.notEqual(after, before);
+    await env.run('v2-e', '--net', 'managed');
+    assert.ok(await env.ping('v2-e', 'v2-a'), 'after the crash the network carries a new container');
+
     // Docker refuses to disable a plugin in use; -f does it anyway, as after an upgrade.
-    await env.dockerOk('rm', '-f', 'v2-a', 'v2-b');
+    await env.dockerOk('rm', '-f', 'v2-a', 'v2-b', 'v2-e');
     await env.dockerOk('plugin', 'disable', '-f', 'tetherv2');
     const started = performance.now();
     await env.dockerOk('plugin', 'enable', 'tetherv2');
