@@ -35,7 +35,6 @@ export class TetherError extends Error {
   }
 }
 
-export const invalidRequest = (message: string) => new TetherError('INVALID_REQUEST', message);
 export const invalidOption = (message: string) => new TetherError('INVALID_OPTION', message);
 export const notFound = (message: string) => new TetherError('NOT_FOUND', message);
 export const conflict = (message: string) => new TetherError('CONFLICT', message);

@@ -58,11 +58,9 @@ export class FakeLinks implements LinkPlane {
 
 export class FakeFirewall implements Firewall {
   networks: readonly FirewallNetwork[] = [];
-  syncs = 0;
 
   async sync(networks: readonly FirewallNetwork[]): Promise<void> {
     this.networks = networks;
-    this.syncs++;
   }
 
   async verify(networks: readonly FirewallNetwork[]): Promise<string[]> {
