@@ -135,6 +135,15 @@ export async function serve(config: Config): Promise<void> {
   await mkdir(dirname(config.socket), { recursive: true });
   const store = await openStore(config);
   const daemon = await createDaemon(config, { store, links: new IpRoute(), firewall: new IpTables(chainsFor(config.name)), ports: new SocketPortKeeper(), log });
+  if (config.tcp) {
+    const tls = config.tcp.tls;
+    const https = tls && { key: await readFile(tls.key), cert: await readFile(tls.cert), ca: await readFile(tls.ca) };
+    await daemon.server(https).listen({ host: config.tcp.host, port: config.tcp.port });
+  }
+  const spec = config.specDir ? await writeSpec(config) : undefined;
+  const metrics = config.metrics && (await import('./observe/metrics.js').then((m) => m.startMetrics(config.metrics ?? { host: '', port: 0 }, daemon)));
+  if (metrics) daemon.observe((call, ok, seconds) => metrics.observe(call, ok, seconds));
+  // The UNIX socket comes last: once it answers, the TCP transport, spec file and metrics are up too.
   // A socket left by a killed daemon would make listen fail; nobody else may own this path.
   await unlink(config.socket).catch(() => undefined);
   const umask = process.umask(0o177);
@@ -144,14 +153,6 @@ export async function serve(config: Config): Promise<void> {
     process.umask(umask);
   }
   await chmod(config.socket, 0o600);
-  if (config.tcp) {
-    const tls = config.tcp.tls;
-    const https = tls && { key: await readFile(tls.key), cert: await readFile(tls.cert), ca: await readFile(tls.ca) };
-    await daemon.server(https).listen({ host: config.tcp.host, port: config.tcp.port });
-  }
-  const spec = config.specDir ? await writeSpec(config) : undefined;
-  const metrics = config.metrics && (await import('./observe/metrics.js').then((m) => m.startMetrics(config.metrics ?? { host: '', port: 0 }, daemon)));
-  if (metrics) daemon.observe((call, ok, seconds) => metrics.observe(call, ok, seconds));
   log.info({ socket: config.socket, tcp: config.tcp && `${config.tcp.host}:${config.tcp.port}`, tls: Boolean(config.tcp?.tls), spec, metrics: metrics?.address, stateDir: config.stateDir }, 'tether is serving');
 
   let stopping = false;

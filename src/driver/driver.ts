@@ -4,7 +4,7 @@
 // undo, never a kernel object nobody knows about.
 import type { Logger } from 'pino';
 import type { FirewallNetwork, Firewall, LinkPlane, PortKeeper, PublishedPort } from '../dataplane/dataplane.js';
-import { TetherError, conflict, invalidOption, notFound } from '../errors.js';
+import { conflict, invalidOption, notFound } from '../errors.js';
 import { type IpAddress, contains, formatIp, formatPrefix, parseCidr, prefixOf, subnetContaining } from '../net/ip.js';
 import type {
   AllocateNetworkRequest, Capabilities, CreateEndpointRequest, CreateNetworkRequest, DiscoveryRequest,

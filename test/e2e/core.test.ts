@@ -1,9 +1,8 @@
 // End to end: a real dockerd (--bridge=none, FORWARD policy DROP), a real
 // tether on its own socket, busybox containers, checked with the docker CLI.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Environment, IMAGE, must } from './harness.js';
+import { describe, test } from 'node:test';
+import { Environment, IMAGE, must, useEnvironment } from './harness.js';
 
 const env = new Environment();
 
@@ -22,11 +21,7 @@ async function bridgeOf(network: string): Promise<string> {
 }
 
 describe('tether with a real Docker daemon', { concurrency: false }, () => {
-  before(async () => { await env.start(); });
-  after(async () => {
-    await env.stop();
-    await env.restoreHost();
-  });
+  const tearDown = useEnvironment(env);
 
   test('two containers reach each other by name and by address, over IPv4 and IPv6', async () => {
     await env.network('dual', '--ipv6', '--subnet', '10.230.1.0/24', '--subnet', 'fd7e:7e7e:1::/64');
@@ -194,9 +189,7 @@ describe('tether with a real Docker daemon', { concurrency: false }, () => {
     assert.ok((await hostLinks()).some((name) => name.startsWith('ttebr')), 'SIGTERM keeps the bridges');
     await env.startTether();
     assert.deepEqual(await env.audit(), []);
-    await env.stop();
-    await sleep(100);
-    await env.restoreHost();
+    await tearDown();
     assert.deepEqual(await env.leftovers(), []);
   });
 });

@@ -8,7 +8,9 @@ import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import assert from 'node:assert/strict';
 
 export const TEST_RANGE = '10.230.0.0/15';
 export const TEST_RANGE6 = 'fd7e:7e7e::/32';
@@ -386,4 +388,31 @@ async function listLinks(): Promise<string[]> {
 
 async function listTables(): Promise<string[]> {
   return (await must('nft', 'list', 'tables')).split('\n').filter(Boolean).sort();
+}
+
+/**
+ * Registers a suite's environment: started before its tests and torn down after them. `extra` adds
+ * the suite's own parts (namespaces, say): set up after the environment starts, removed before it
+ * stops. Returns the tear-down, which may run more than once.
+ */
+export function useEnvironment(env: Environment, extra?: { setUp(): Promise<void>; tearDown(): Promise<void> }): () => Promise<void> {
+  const tearDown = async () => {
+    await extra?.tearDown();
+    await env.stop();
+    await env.restoreHost();
+  };
+  before(async () => {
+    await env.start();
+    await extra?.setUp();
+  });
+  after(tearDown);
+  return tearDown;
+}
+
+/** A suite's last test: tear everything down, then nothing may be left. */
+export function nothingLeftBehind(env: Environment, tearDown: () => Promise<void>): void {
+  test('nothing is left behind', async () => {
+    await tearDown();
+    assert.deepEqual(await env.leftovers(), []);
+  });
 }

@@ -5,8 +5,8 @@ import { existsSync, readFileSync, rmdirSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { Environment, Tether, must } from './harness.js';
+import { describe, test } from 'node:test';
+import { Environment, Tether, must, nothingLeftBehind, useEnvironment } from './harness.js';
 
 const env = new Environment();
 const TLS_PORT = 19443;
@@ -50,11 +50,7 @@ function plainHttp(port: number, path: string, method = 'GET'): Promise<{ status
 }
 
 describe('operating tether', { concurrency: false }, () => {
-  before(async () => { await env.start(); });
-  after(async () => {
-    await env.stop();
-    await env.restoreHost();
-  });
+  const tearDown = useEnvironment(env);
 
   test('the CLI shows networks, endpoints, pools and health as they are', async () => {
     await env.network('ops', '--subnet', '10.230.80.0/24', '--ip-range', '10.230.80.128/25');
@@ -134,9 +130,5 @@ describe('operating tether', { concurrency: false }, () => {
     if (!specDirExisted) rmdirSync('/etc/docker/plugins');
   });
 
-  test('nothing is left behind', async () => {
-    await env.stop();
-    await env.restoreHost();
-    assert.deepEqual(await env.leftovers(), []);
-  });
+  nothingLeftBehind(env, tearDown);
 });

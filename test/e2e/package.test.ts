@@ -2,21 +2,17 @@
 // offline from this checkout and carrying real containers.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Environment, must, pluginCall, sh } from './harness.js';
+import { Environment, must, pluginCall, sh, nothingLeftBehind, useEnvironment } from './harness.js';
 
 const env = new Environment();
 const ROOT = join(import.meta.dirname, '../..');
 const cli = (...args: string[]) => sh(process.execPath, [join(ROOT, 'bin/tether.js'), ...args]);
 
 describe('packaging', { concurrency: false }, () => {
-  before(async () => { await env.start(); });
-  after(async () => {
-    await env.stop();
-    await env.docker('plugin', 'rm', '-f', 'tetherv2');
-    await env.restoreHost();
-  });
+  // A plugin a failed test left enabled is removed before dockerd stops.
+  const tearDown = useEnvironment(env, { setUp: async () => undefined, tearDown: async () => { await env.docker('plugin', 'rm', '-f', 'tetherv2'); } });
 
   test('the managed plugin is built offline, carries two containers that reach each other by name, and survives a crash and disable/enable', async () => {
     const created = await cli('plugin', 'create', '--name', 'tetherv2', '--docker-host', env.dockerHost, '--state-dir', join(env.work, 'v2-state'));
@@ -81,9 +77,5 @@ describe('packaging', { concurrency: false }, () => {
     assert.doesNotMatch(await must('ip', '-o', 'link'), /: tti/);
   });
 
-  test('nothing is left behind', async () => {
-    await env.stop();
-    await env.restoreHost();
-    assert.deepEqual(await env.leftovers(), []);
-  });
+  nothingLeftBehind(env, tearDown);
 });

@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Environment, IMAGE, Outside, must, sh } from './harness.js';
+import { Environment, IMAGE, Outside, must, sh, nothingLeftBehind, useEnvironment } from './harness.js';
 
 const env = new Environment();
 const client = new Outside(0);
@@ -33,18 +33,17 @@ async function publishedPorts(container: string) {
 }
 
 describe('published ports and NAT', { concurrency: false }, () => {
-  before(async () => {
-    await env.start();
-    await client.create();
-    await listener.create();
-    await env.network('web', '--subnet', '10.230.60.0/24');
-  });
-  after(async () => {
-    for (const child of background) child.kill();
-    await client.delete();
-    await listener.delete();
-    await env.stop();
-    await env.restoreHost();
+  const tearDown = useEnvironment(env, {
+    setUp: async () => {
+      await client.create();
+      await listener.create();
+      await env.network('web', '--subnet', '10.230.60.0/24');
+    },
+    tearDown: async () => {
+      for (const child of background) child.kill();
+      await client.delete();
+      await listener.delete();
+    },
   });
 
   test('-p answers on 127.0.0.1 and, from another host, on the host address; tether ls shows the mapping', async () => {
@@ -146,12 +145,5 @@ describe('published ports and NAT', { concurrency: false }, () => {
     }
   });
 
-  test('nothing is left behind', async () => {
-    for (const child of background) child.kill();
-    await client.delete();
-    await listener.delete();
-    await env.stop();
-    await env.restoreHost();
-    assert.deepEqual(await env.leftovers(), []);
-  });
+  nothingLeftBehind(env, tearDown);
 });

@@ -3,9 +3,9 @@
 // the kernel must agree exactly, with nothing leaked and nothing duplicated.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Environment, FUZZ_PREFIX, IMAGE, Tether, must, pluginCall } from './harness.js';
+import { Environment, FUZZ_PREFIX, IMAGE, Tether, must, pluginCall, nothingLeftBehind, useEnvironment } from './harness.js';
 
 const env = new Environment();
 
@@ -76,11 +76,7 @@ function fuzzer(seed: number) {
 }
 
 describe('torture', { concurrency: false }, () => {
-  before(async () => { await env.start(); });
-  after(async () => {
-    await env.stop();
-    await env.restoreHost();
-  });
+  const tearDown = useEnvironment(env);
 
   test('fuzz: thousands of random, malformed and hostile requests; tether answers each with JSON and leaks nothing', async () => {
     const tether = new Tether(env.work, 'tetherfuzz', FUZZ_PREFIX);
@@ -178,9 +174,5 @@ describe('torture', { concurrency: false }, () => {
     await env.dockerOk('network', 'rm', 'chaos');
   });
 
-  test('nothing is left behind', async () => {
-    await env.stop();
-    await env.restoreHost();
-    assert.deepEqual(await env.leftovers(), []);
-  });
+  nothingLeftBehind(env, tearDown);
 });
