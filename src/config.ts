@@ -1,6 +1,8 @@
 // Daemon configuration, parsed and checked once at start into a frozen value
 // that is passed down; no other module reads flags or the environment.
+import { hostname } from 'node:os';
 import { basename } from 'node:path';
+import { parseIp } from './net/ip.js';
 import { type DefaultPool, parseDefaultPool } from './ipam/auto-pool.js';
 import { parseEtcdUrl } from './store/etcd-url.js';
 
@@ -15,7 +17,7 @@ export interface Config {
   /** The certificate and key Docker presents to tether, named in the .json spec. */
   readonly dockerCert?: { readonly cert: string; readonly key: string };
   readonly metrics?: { readonly host: string; readonly port: number };
-  /** The embedded SQLite store under --state-dir, or etcd members (one host per store until cluster mode). */
+  /** The embedded SQLite store under --state-dir, or etcd members: cluster mode. */
   readonly store: { readonly kind: 'sqlite' } | { readonly kind: 'etcd'; readonly hosts: string[]; readonly tls?: TlsFiles };
   readonly stateDir: string;
   readonly logLevel: string;
@@ -28,6 +30,21 @@ export interface Config {
   readonly defaultPool: DefaultPool;
   /** Undefined: a random unique local /48, chosen once and kept in the store. */
   readonly defaultPool6?: DefaultPool;
+  /** This host's name in the cluster (--host-name, default the machine's). */
+  readonly hostName: string;
+  readonly cluster: ClusterConfig;
+}
+
+export interface ClusterConfig {
+  /** The VXLAN tunnel address other hosts send to; undefined: the source of the route towards etcd. */
+  readonly advertiseAddress?: string;
+  /** How long a host's registration outlives its last renewal. */
+  readonly hostTtlSeconds: number;
+  /** How long after a host's registration expires its endpoints and addresses are given back. */
+  readonly deadHostGraceMs: number;
+  readonly vxlanPort: number;
+  /** Docker's API on this host: tether creates the cluster's networks there. */
+  readonly dockerSocket: string;
 }
 
 export interface TlsFiles {
@@ -60,6 +77,12 @@ export interface RawConfig {
   gcInterval: string;
   defaultPool: string;
   defaultPool6?: string;
+  hostName?: string;
+  advertiseAddress?: string;
+  hostTtl: string;
+  deadHostGrace: string;
+  vxlanPort: string;
+  dockerSocket: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
@@ -99,7 +122,22 @@ export function parseConfig(raw: RawConfig): Config {
   if (defaultPool?.range.version !== 4) fail(`--default-pool ${raw.defaultPool}: expected an IPv4 range and pool size, such as 10.200.0.0/13:24`);
   const defaultPool6 = raw.defaultPool6 ? parseDefaultPool(raw.defaultPool6) : undefined;
   if (raw.defaultPool6 && defaultPool6?.range.version !== 6) fail(`--default-pool6 ${raw.defaultPool6}: expected an IPv6 range and pool size, such as fd00:1::/48:64`);
+  const hostName = raw.hostName ?? hostname();
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(hostName)) fail(`--host-name ${hostName}: letters, digits and "_.-" only`);
+  if (raw.advertiseAddress && !parseIp(raw.advertiseAddress)) fail(`--advertise-address ${raw.advertiseAddress}: expected an IP address`);
+  if (!/^\d+$/.test(raw.hostTtl) || Number(raw.hostTtl) < 2) fail('--host-ttl must be a whole number of seconds, at least 2');
+  if (!/^\d+$/.test(raw.deadHostGrace)) fail('--dead-host-grace must be a whole number of seconds');
+  const vxlanPort = Number(raw.vxlanPort);
+  if (!/^\d+$/.test(raw.vxlanPort) || vxlanPort < 1 || vxlanPort > 65535) fail('--vxlan-port must be a UDP port number');
   return Object.freeze({
+    hostName,
+    cluster: {
+      ...(raw.advertiseAddress ? { advertiseAddress: raw.advertiseAddress } : {}),
+      hostTtlSeconds: Number(raw.hostTtl),
+      deadHostGraceMs: Number(raw.deadHostGrace) * 1000,
+      vxlanPort,
+      dockerSocket: raw.dockerSocket,
+    },
     socket: raw.socket,
     name,
     ...(tcp ? { tcp: { ...tcp, ...(tlsGiven ? { tls: { cert: raw.tlsCert ?? '', key: raw.tlsKey ?? '', ca: raw.tlsCa ?? '' } } : {}) } } : {}),

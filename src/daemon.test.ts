@@ -18,6 +18,7 @@ const EP = 'b'.repeat(64);
 const config = parseConfig({
   socket: '/run/docker/plugins/unit.sock', stateDir: '/unused', logLevel: 'info', interfacePrefix: 'tth',
   mtu: '1500', orphanGrace: '0', gcInterval: '30', store: 'sqlite', defaultPool: '10.50.0.0/16:24', defaultPool6: 'fd00:1::/48:64',
+  hostTtl: '10', deadHostGrace: '0', vxlanPort: '4789', dockerSocket: '/nonexistent/docker.sock',
 });
 
 let dir: string;

@@ -1,9 +1,12 @@
 // Wires the daemon together: store, IPAM, driver, reconcile, then the socket.
 import { chmod, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { lookup } from 'node:dns/promises';
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { Cluster, type ClusterDeps } from './cluster/cluster.js';
+import { syncDockerNetworks } from './cluster/docker-networks.js';
+import { NETWORKS, hostScope } from './cluster/records.js';
 import type { Config } from './config.js';
 import type { Firewall, LinkPlane, PortKeeper } from './dataplane/dataplane.js';
 import { SocketPortKeeper } from './dataplane/port-keeper.js';
@@ -20,7 +23,8 @@ import { ipamRoutes } from './protocol/ipam.js';
 import { networkRoutes } from './protocol/network.js';
 import { type ServerOptions, buildServer } from './protocol/server.js';
 import { SqliteStore } from './store/sqlite.js';
-import type { Store } from './store/store.js';
+import type { Leases, Store } from './store/store.js';
+import { Coalesced } from './util/serial.js';
 
 export interface Daemon {
   /** The server for the UNIX socket. */
@@ -36,6 +40,8 @@ export interface Daemon {
 
 export interface DaemonParts {
   readonly store: Store;
+  /** Cluster mode: the store's leases (etcd's), for the hosts' registrations. */
+  readonly leases?: Leases;
   readonly links: LinkPlane;
   readonly firewall: Firewall;
   readonly ports: PortKeeper;
@@ -44,15 +50,19 @@ export interface DaemonParts {
 
 /** Builds the daemon on the given parts and reconciles the kernel; does not listen. */
 export async function createDaemon(config: Config, parts: DaemonParts): Promise<Daemon> {
-  const { store, links, firewall, ports, log } = parts;
+  const { store, links, firewall, ports, log, leases } = parts;
   const ipam = await Ipam.open(store, {
     defaultPool: config.defaultPool,
     defaultPool6: config.defaultPool6 ?? (await ulaPool(store)),
     hostRoutes: () => links.hostRoutes(),
+    host: config.hostName,
+    shared: config.store.kind === 'etcd',
   });
+  const cluster = leases && await openCluster(config, { store, leases, links, log, forgetHost: (host) => ipam.forgetHost(host) });
   const driver = await Driver.open(
-    { state: new DriverState(store, config.store.kind === 'sqlite' ? 'driver/' : `hosts/${hostname()}/driver/`), links, firewall, ports, log,
-      abandonGraceMs: config.orphanGraceMs, releaseContainerAddress: (a) => ipam.releaseContainerAddress(a) },
+    { state: new DriverState(store, cluster ? `${hostScope(config.hostName)}driver/` : 'driver/'), links, firewall, ports, log,
+      abandonGraceMs: config.orphanGraceMs, releaseContainerAddress: (a) => ipam.releaseContainerAddress(a),
+      poolRange: (space, subnet) => ipam.rangeOf(space, subnet), ...(cluster ? { cluster } : {}) },
     { prefix: config.interfacePrefix, instance: config.name, defaultMtu: config.mtu },
   );
   ipam.setHolderOf((address) => {
@@ -63,8 +73,18 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
   const reconciled = await driver.reconcile();
   log.info({ ...reconciled, ms: Math.round(performance.now() - started) }, 'reconciled the kernel with the store');
   const sweep = scheduleOrphanSweep(driver, ipam, log, config.orphanGraceMs);
+  const dockerNetworks = cluster && followClusterNetworks(config, cluster, driver, store, log);
+  if (cluster) {
+    cluster.setLocalNetworks(() => driver.clusterNetworks().flatMap((n) => (n.vxlan ? [{ name: n.name, vxlan: n.vxlan }] : [])));
+    await cluster.republish(driver.clusterEndpoints());
+    await cluster.start();
+    cluster.requestOverlaySync();
+  }
   const collector = setInterval(() => {
     driver.freeGoneEndpoints().catch((error: unknown) => log.error({ err: error }, 'freeing gone endpoints failed'));
+    // Watches bring changes at once; the rounds catch up on anything missed while etcd was away.
+    cluster?.requestOverlaySync();
+    dockerNetworks?.sync.request();
   }, config.gcIntervalMs);
   collector.unref();
   let onCall: ((call: string, ok: boolean, seconds: number) => void) | undefined;
@@ -90,6 +110,9 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
       clearTimeout(await sweep);
       clearInterval(collector);
       for (const built of servers) await built.close();
+      dockerNetworks?.stop();
+      await cluster?.close();
+      ipam.close();
       await store.close();
     },
   };
@@ -117,6 +140,41 @@ async function scheduleOrphanSweep(driver: Driver, ipam: Ipam, log: Logger, grac
   return timer;
 }
 
+/** Cluster mode: finds this host's tunnel address and the underlay's MTU, then joins. */
+async function openCluster(config: Config, deps: ClusterDeps): Promise<Cluster> {
+  const { advertiseAddress } = config.cluster;
+  let underlay: { source: string; mtu: number };
+  if (advertiseAddress) {
+    const link = (await deps.links.listLinks()).find((l) => l.addresses.some((a) => a.startsWith(`${advertiseAddress}/`)));
+    if (!link) throw new Error(`--advertise-address ${advertiseAddress} is not an address of this host`);
+    underlay = { source: advertiseAddress, mtu: link.mtu };
+  } else {
+    // The address the host reaches etcd from is the one the other hosts can reach it at.
+    const etcd = config.store.kind === 'etcd' ? new URL(config.store.hosts[0] ?? '').hostname.replace(/^\[|\]$/g, '') : '';
+    underlay = await deps.links.routeTowards((await lookup(etcd)).address);
+  }
+  const { hostTtlSeconds, deadHostGraceMs, vxlanPort } = config.cluster;
+  deps.log.info({ host: config.hostName, vtep: underlay.source, underlayMtu: underlay.mtu }, 'cluster mode');
+  return new Cluster(deps, {
+    host: config.hostName, vtep: underlay.source, underlayMtu: underlay.mtu, vxlanPort, hostTtlSeconds, deadHostGraceMs,
+  });
+}
+
+/** Creates the cluster's networks in this host's Docker, on each change and each collection round. */
+function followClusterNetworks(config: Config, cluster: Cluster, driver: Driver, store: Store, log: Logger): { sync: Coalesced; stop: () => void } {
+  const reported = new Map<string, string>();
+  const sync = new Coalesced(() => syncDockerNetworks({
+    wanted: () => cluster.networks(),
+    local: () => driver.clusterNetworks(),
+    dockerSocket: config.cluster.dockerSocket,
+    driver: config.name,
+    log,
+  }, reported), (error) => log.warn({ err: error.message }, 'following the cluster\'s networks failed; will retry'));
+  const stop = store.watch(NETWORKS, () => sync.request());
+  sync.request();
+  return { sync, stop };
+}
+
 /** The unique local range of this host: chosen at random once, then kept. */
 async function ulaPool(store: Store): Promise<DefaultPool> {
   const key = 'meta/default-pool6';
@@ -134,7 +192,7 @@ export async function serve(config: Config): Promise<void> {
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   await mkdir(dirname(config.socket), { recursive: true });
   const store = await openStore(config);
-  const daemon = await createDaemon(config, { store, links: new IpRoute(), firewall: new IpTables(chainsFor(config.name)), ports: new SocketPortKeeper(), log });
+  const daemon = await createDaemon(config, { store, ...(isLeases(store) ? { leases: store } : {}), links: new IpRoute(), firewall: new IpTables(chainsFor(config.name)), ports: new SocketPortKeeper(), log });
   if (config.tcp) {
     const tls = config.tcp.tls;
     const https = tls && { key: await readFile(tls.key), cert: await readFile(tls.cert), ca: await readFile(tls.ca) };
@@ -169,6 +227,8 @@ export async function serve(config: Config): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }
+
+const isLeases = (store: Store): store is Store & Leases => 'putLeased' in store;
 
 async function openStore(config: Config): Promise<Store> {
   if (config.store.kind === 'sqlite') return new SqliteStore(join(config.stateDir, 'tether.db'));

@@ -1,7 +1,7 @@
 // What the CLI reads from a running daemon, parsed at the edge like any input.
 import { z } from 'zod';
 import { AUDIT_PATH, STATE_PATH, STATUS_PATH } from '../operator-api.js';
-import { getJson } from './http.js';
+import { getJson } from '../util/http.js';
 
 const port = z.object({ proto: z.string(), hostIp: z.string(), hostPort: z.number(), containerIp: z.string(), containerPort: z.number() });
 export type Port = z.infer<typeof port>;

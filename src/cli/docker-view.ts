@@ -1,7 +1,7 @@
 // Docker's own view of tether's networks, read from its API, compared with
 // what tether holds: the third leg of the audit (kernel and store are the others).
 import { z } from 'zod';
-import { getJson } from './http.js';
+import { getJson } from '../util/http.js';
 
 const networkList = z.array(z.object({ Id: z.string(), Name: z.string(), Driver: z.string() }));
 const networkInspect = z.object({

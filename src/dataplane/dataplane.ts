@@ -21,6 +21,25 @@ export interface BridgeSpec {
   readonly alias: string;
   /** Gateway addresses in CIDR form. */
   readonly addresses: readonly string[];
+  /** A network spanning the cluster also has a VXLAN device on the bridge. */
+  readonly vxlan?: VxlanSpec;
+}
+
+export interface VxlanSpec {
+  readonly name: string;
+  readonly vni: number;
+  /** This host's tunnel address. */
+  readonly local: string;
+  readonly port: number;
+}
+
+/** An endpoint on another host, as a VXLAN device must know it. */
+export interface OverlayPeer {
+  readonly mac: string;
+  /** The tunnel address of the endpoint's host. */
+  readonly vtep: string;
+  /** The endpoint's addresses, without prefix length. */
+  readonly addresses: readonly string[];
 }
 
 export interface VethSpec {
@@ -42,6 +61,13 @@ export interface LinkPlane {
   attach(hostName: string, bridge: string): Promise<void>;
   /** Deletes a link; a link already gone is not an error. */
   deleteLink(name: string): Promise<void>;
+  /**
+   * Makes the VXLAN device's forwarding entries (MAC to tunnel address) and neighbour entries
+   * (address to MAC) exactly those of the peers.
+   */
+  syncOverlay(device: string, peers: readonly OverlayPeer[]): Promise<void>;
+  /** The address this host would send from towards the destination, and the MTU of that link. */
+  routeTowards(destination: string): Promise<{ source: string; mtu: number }>;
   /** Every prefix the host routes (unicast routes, main table), for choosing free pools. */
   hostRoutes(): Promise<IpPrefix[]>;
 }

@@ -2,13 +2,16 @@
 // the way the kernel would, including a veth pair vanishing as one.
 import { TetherError } from '../errors.js';
 import type { IpPrefix } from '../net/ip.js';
-import type { BridgeSpec, Firewall, FirewallNetwork, Link, LinkPlane, PortKeeper, VethSpec } from './dataplane.js';
+import type { BridgeSpec, Firewall, FirewallNetwork, Link, LinkPlane, OverlayPeer, PortKeeper, VethSpec } from './dataplane.js';
 
 type MutableLink = { -readonly [K in keyof Link]: Link[K] } & { peer?: string };
 
 export class FakeLinks implements LinkPlane {
   readonly links = new Map<string, MutableLink>();
   routes: IpPrefix[] = [];
+  /** Each VXLAN device's peers, as last programmed. */
+  readonly overlays = new Map<string, readonly OverlayPeer[]>();
+  underlay = { source: '192.0.2.1', mtu: 1500 };
 
   async listLinks(): Promise<Link[]> {
     return [...this.links.values()].map(({ peer: _peer, ...link }) => ({ ...link, addresses: [...link.addresses] }));
@@ -19,6 +22,18 @@ export class FakeLinks implements LinkPlane {
     if (existing && existing.kind !== 'bridge') throw new TetherError('CONFLICT', `${spec.name} exists and is not a bridge`);
     const addresses = [...new Set([...(existing?.addresses ?? []), ...spec.addresses])];
     this.links.set(spec.name, { name: spec.name, kind: 'bridge', alias: spec.alias, up: true, mtu: spec.mtu, addresses });
+    if (spec.vxlan) {
+      this.links.set(spec.vxlan.name, { name: spec.vxlan.name, kind: 'vxlan', master: spec.name, alias: spec.alias, up: true, mtu: spec.mtu, addresses: [] });
+    }
+  }
+
+  async syncOverlay(device: string, peers: readonly OverlayPeer[]): Promise<void> {
+    if (!this.links.has(device)) throw new TetherError('KERNEL', `Cannot find device "${device}"`);
+    this.overlays.set(device, peers);
+  }
+
+  async routeTowards(_destination: string): Promise<{ source: string; mtu: number }> {
+    return this.underlay;
   }
 
   async createVeth(spec: VethSpec): Promise<void> {

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { TetherError } from '../errors.js';
 import { type IpPrefix, parseCidr, prefixOf } from '../net/ip.js';
 import { run } from '../util/exec.js';
-import type { BridgeSpec, Link, LinkPlane, VethSpec } from './dataplane.js';
+import type { BridgeSpec, Link, LinkPlane, OverlayPeer, VethSpec, VxlanSpec } from './dataplane.js';
 
 const ipLink = z.object({
   ifname: z.string(),
@@ -18,6 +18,10 @@ const ipLink = z.object({
 });
 
 const ipRoute = z.object({ dst: z.string(), type: z.string().optional() });
+
+const fdbEntry = z.object({ mac: z.string(), dst: z.string().optional(), flags: z.array(z.string()).default([]) });
+const neighbour = z.object({ dst: z.string(), lladdr: z.string().optional(), state: z.array(z.string()).default([]) });
+const routeGet = z.array(z.object({ prefsrc: z.string().optional(), dev: z.string() }));
 
 const ip = (...args: string[]) => run('ip', args);
 
@@ -46,6 +50,50 @@ export class IpRoute implements LinkPlane {
       // nodad: the gateway must answer at once, not after duplicate detection.
       await ip('address', 'replace', address, 'dev', spec.name, ...(v6 ? ['nodad'] : []));
     }
+    if (spec.vxlan) await this.ensureVxlan(spec.vxlan, spec);
+  }
+
+  /**
+   * The network's tunnel: no learning and no flooding (the FDB holds exactly the peers tether
+   * programs), and proxy, so the device answers ARP and ND for remote addresses itself.
+   */
+  private async ensureVxlan(vxlan: VxlanSpec, bridge: BridgeSpec): Promise<void> {
+    const existing = (await this.listLinks()).find((l) => l.name === vxlan.name);
+    if (existing && existing.kind !== 'vxlan') throw new TetherError('CONFLICT', `${vxlan.name} exists and is not a VXLAN device`);
+    if (!existing) {
+      await ip('link', 'add', 'name', vxlan.name, 'type', 'vxlan', 'id', String(vxlan.vni), 'local', vxlan.local,
+        'dstport', String(vxlan.port), 'nolearning', 'proxy');
+    }
+    await ip('link', 'set', 'dev', vxlan.name, 'master', bridge.name, 'mtu', String(bridge.mtu), 'alias', bridge.alias, 'up');
+  }
+
+  async syncOverlay(device: string, peers: readonly OverlayPeer[]): Promise<void> {
+    const fdb = z.array(fdbEntry).parse(JSON.parse(await run('bridge', ['-json', 'fdb', 'show', 'dev', device])))
+      .filter((e) => e.dst && e.flags.includes('self'));
+    const neighbours = z.array(neighbour).parse(JSON.parse(await ip('-json', 'neigh', 'show', 'dev', device)))
+      .filter((n) => n.state.includes('PERMANENT'));
+    const wantedFdb = new Map(peers.map((p) => [p.mac, p.vtep]));
+    const wantedNeighbours = new Map(peers.flatMap((p) => p.addresses.map((a) => [a, p.mac] as const)));
+    const fdbCommands = [
+      ...fdb.filter((e) => wantedFdb.get(e.mac) !== e.dst).map((e) => `fdb del ${e.mac} dev ${device} dst ${e.dst} self`),
+      ...[...wantedFdb].filter(([mac, vtep]) => !fdb.some((e) => e.mac === mac && e.dst === vtep))
+        .map(([mac, vtep]) => `fdb append ${mac} dev ${device} dst ${vtep} self permanent`),
+    ];
+    const neighbourCommands = [
+      ...neighbours.filter((n) => wantedNeighbours.get(n.dst) !== n.lladdr).map((n) => `neigh del ${n.dst} dev ${device}`),
+      ...[...wantedNeighbours].filter(([address, mac]) => !neighbours.some((n) => n.dst === address && n.lladdr === mac))
+        .map(([address, mac]) => `neigh replace ${address} lladdr ${mac} dev ${device} nud permanent`),
+    ];
+    // One process per tool for the whole change; the peers' values were validated when stored.
+    if (fdbCommands.length) await run('bridge', ['-batch', '-'], `${fdbCommands.join('\n')}\n`);
+    if (neighbourCommands.length) await run('ip', ['-batch', '-'], `${neighbourCommands.join('\n')}\n`);
+  }
+
+  async routeTowards(destination: string): Promise<{ source: string; mtu: number }> {
+    const [route] = routeGet.parse(JSON.parse(await ip('-json', 'route', 'get', destination)));
+    if (!route?.prefsrc) throw new TetherError('KERNEL', `no route with a source address towards ${destination}`);
+    const link = (await this.listLinks()).find((l) => l.name === route.dev);
+    return { source: route.prefsrc, mtu: link?.mtu ?? 1500 };
   }
 
   async createVeth(spec: VethSpec): Promise<void> {

@@ -6,7 +6,7 @@ import { isVethName } from './naming.js';
 import type { EndpointRecord, NetworkRecord } from './records.js';
 
 export interface Drift {
-  /** Bridges missing, down or without their gateway addresses. */
+  /** Bridges missing, down or without their gateway addresses (or their VXLAN device, for a cluster network). */
   readonly brokenBridges: NetworkRecord[];
   /** Endpoints whose container is gone, or that Docker abandoned before Join. */
   readonly goneEndpoints: EndpointRecord[];
@@ -32,7 +32,10 @@ export function findDrift(
   for (const network of networks.values()) {
     owned.add(network.bridge);
     const link = links.get(network.bridge);
-    if (!link || !link.up || !network.gateways.every((g) => link.addresses.includes(g))) drift.brokenBridges.push(network);
+    const vxlan = network.cluster && links.get(network.cluster.vxlan);
+    if (network.cluster) owned.add(network.cluster.vxlan);
+    if (!link || !link.up || !network.gateways.every((g) => link.addresses.includes(g))
+      || (network.cluster && (!vxlan || !vxlan.up || vxlan.master !== network.bridge))) drift.brokenBridges.push(network);
   }
   for (const endpoint of endpoints) {
     owned.add(endpoint.hostName).add(endpoint.peerName);
@@ -64,7 +67,7 @@ export function findDrift(
 
 export function describeDrift(drift: Drift): string[] {
   return [
-    ...drift.brokenBridges.map((n) => `bridge ${n.bridge} of network ${n.id.slice(0, 12)} is missing, down or lacks its gateway`),
+    ...drift.brokenBridges.map((n) => `bridge ${n.bridge} of network ${n.id.slice(0, 12)} is missing, down or lacks its gateway${n.cluster ? ` or VXLAN device ${n.cluster.vxlan}` : ''}`),
     ...drift.goneEndpoints.map((e) => `endpoint ${e.id.slice(0, 12)} (${e.address ?? e.addressIpv6 ?? 'no address'}) has no container any more, or was abandoned before Join`),
     ...drift.missingVeths.map((e) => `endpoint ${e.id.slice(0, 12)} has no veth ${e.hostName}`),
     ...drift.detachedVeths.map(({ endpoint, bridge }) => `veth ${endpoint.hostName} is not up on bridge ${bridge}`),

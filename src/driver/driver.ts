@@ -3,17 +3,19 @@
 // crash between the two leaves a record the start-up reconcile can finish or
 // undo, never a kernel object nobody knows about.
 import type { Logger } from 'pino';
-import type { FirewallNetwork, Firewall, LinkPlane, PortKeeper, PublishedPort } from '../dataplane/dataplane.js';
+import type { ClusterNetworkRecord } from '../cluster/records.js';
+import type { BridgeSpec, FirewallNetwork, Firewall, LinkPlane, PortKeeper, PublishedPort } from '../dataplane/dataplane.js';
 import { conflict, invalidOption, notFound } from '../errors.js';
-import { type IpAddress, contains, formatIp, formatPrefix, parseCidr, prefixOf, subnetContaining } from '../net/ip.js';
+import { type IpAddress, type IpPrefix, contains, formatIp, formatPrefix, parseCidr, prefixOf, subnetContaining } from '../net/ip.js';
 import type {
   AllocateNetworkRequest, Capabilities, CreateEndpointRequest, CreateNetworkRequest, DiscoveryRequest,
   EndpointRef, ExternalConnectivityRequest, GwAllocCheckRequest, JoinRequest, JoinResponse, NetworkDriver, NetworkRef, PortRequest,
 } from '../protocol/network.js';
 import { KeyedSerial, Serial } from '../util/serial.js';
+import { LOCAL_SPACE as LOCAL_ADDRESS_SPACE } from '../ipam/ipam.js';
 import { type Drift, describeDrift, findDrift } from './drift.js';
-import { defaultBridgeName, macFor, vethHostName, vethPeerName } from './naming.js';
-import { parseNetworkOptions } from './options.js';
+import { defaultBridgeName, macFor, vethHostName, vethPeerName, vxlanName } from './naming.js';
+import { type NetworkOptions, parseNetworkOptions } from './options.js';
 import { type DriverState, type EndpointRecord, type NetworkRecord } from './records.js';
 
 export interface DriverConfig {
@@ -34,13 +36,33 @@ export interface DriverDeps {
   readonly releaseContainerAddress: (address: IpAddress) => Promise<boolean>;
   /** How long a container start may take between Docker's calls before its endpoint counts as abandoned (see findDrift). */
   readonly abandonGraceMs: number;
+  /** The ip-range of a pool tether's IPAM holds, to create the same network on other hosts. */
+  readonly poolRange: (addressSpace: string, subnet: IpPrefix) => string | undefined;
+  /** Cluster mode: how networks spanning the cluster are shared. */
+  readonly cluster?: ClusterPort;
 }
+
+/** What the driver needs of the cluster (see cluster/cluster.ts). */
+export interface ClusterPort {
+  readonly settings: { readonly vtep: string; readonly vxlanPort: number; readonly underlayMtu: number };
+  /** Records the network cluster-wide, or checks it matches; returns its VNI and whether this call created it. */
+  claimNetwork(record: Omit<ClusterNetworkRecord, 'vni'>): Promise<{ vni: number; created: boolean }>;
+  dropNetwork(name: string): Promise<void>;
+  publish(network: string, endpointId: string, mac: string, addresses: string[]): Promise<void>;
+  withdraw(network: string, endpointId: string): Promise<void>;
+  requestOverlaySync(): void;
+}
+
+/** IPv4 (20), UDP (8), VXLAN (8) and the inner Ethernet header (14); an IPv6 underlay adds 20. */
+const vxlanOverhead = (vtep: string) => (vtep.includes(':') ? 70 : 50);
 
 export class Driver implements NetworkDriver {
   private readonly networks = new Map<string, NetworkRecord>();
   private readonly endpoints = new Map<string, EndpointRecord>();
   private readonly locks = new KeyedSerial();
   private readonly firewallQueue = new Serial();
+  /** Cluster networks being created here, which the cluster must not create here through Docker too. */
+  private readonly clusterNamesInCreation = new Set<string>();
 
   private constructor(private readonly deps: DriverDeps, private readonly config: DriverConfig) {}
 
@@ -71,42 +93,110 @@ export class Driver implements NetworkDriver {
     const record: NetworkRecord = {
       id: request.networkId,
       bridge,
-      mtu: options.mtu ?? this.config.defaultMtu,
+      mtu: this.mtuFor(options),
       internal: request.internal,
       nat: !request.internal && (options.nat ?? true),
       gateways: data.flatMap((d) => (d.gateway ? [d.gateway] : [])),
       auxAddresses: data.flatMap((d) => Object.values(d.auxAddresses)),
       subnets: data.map((d) => formatPrefix(d.pool)),
     };
-    return this.locks.run(`network:${request.networkId}`, async () => {
-      const existing = this.networks.get(record.id);
-      if (existing) {
-        if (JSON.stringify(existing) !== JSON.stringify(record)) throw conflict(`network ${record.id} already exists with other settings`);
-        return;
-      }
-      const user = [...this.networks.values()].find((n) => n.bridge === bridge);
-      if (user) throw conflict(`bridge ${bridge} is already used by network ${user.id.slice(0, 12)}`);
-      const link = (await this.deps.links.listLinks()).find((l) => l.name === bridge);
-      if (link) throw conflict(`an interface named ${bridge} already exists on the host; choose another bridge name`);
-
-      if (!(await this.deps.state.createNetwork(record))) throw conflict(`network ${record.id} is being created concurrently`);
-      this.networks.set(record.id, record);
-      try {
-        await this.deps.links.ensureBridge(this.bridgeSpec(record));
-        await this.syncFirewall();
-      } catch (error) {
-        this.networks.delete(record.id);
-        await this.deps.links.deleteLink(bridge).catch(() => undefined);
-        await this.deps.state.deleteNetwork(record.id);
-        await this.syncFirewall().catch(() => undefined);
-        throw error;
-      }
-      this.deps.log.info({ network: record.id, bridge, subnets: record.subnets, internal: record.internal }, 'network created');
-    });
+    const clusterName = options.cluster;
+    if (clusterName === undefined) return this.locks.run(`network:${request.networkId}`, () => this.createLocalNetwork(record));
+    const cluster = this.clusterPort();
+    if (data.some((d) => d.addressSpace !== LOCAL_ADDRESS_SPACE)) {
+      throw invalidOption(`a cluster network needs tether as its IPAM driver too (--ipam-driver), so that no address is handed out twice`);
+    }
+    const plain = (cidr: string) => formatIp(parseCidr(cidr)?.address ?? { version: 4, value: 0n });
+    const shared: Omit<ClusterNetworkRecord, 'vni'> = {
+      name: clusterName,
+      internal: request.internal,
+      ipv6: request.enableIpv6 || request.ipv6.length > 0,
+      options: request.generic,
+      ipam: data.map((d) => {
+        const range = this.deps.poolRange(d.addressSpace, d.pool);
+        return {
+          subnet: formatPrefix(d.pool),
+          ...(range ? { range } : {}),
+          ...(d.gateway ? { gateway: plain(d.gateway) } : {}),
+          aux: Object.fromEntries(Object.entries(d.auxAddresses).map(([name, cidr]) => [name, plain(cidr)])),
+        };
+      }),
+    };
+    this.clusterNamesInCreation.add(clusterName);
+    try {
+      return await this.locks.run(`network:${request.networkId}`, async () => {
+        const { vni, created } = await cluster.claimNetwork(shared);
+        const vxlan = vxlanName(this.config.prefix, request.networkId);
+        try {
+          await this.createLocalNetwork({ ...record, cluster: { name: clusterName, vni, vxlan } });
+        } catch (error) {
+          if (created) await cluster.dropNetwork(clusterName).catch(() => undefined);
+          throw error;
+        }
+        cluster.requestOverlaySync();
+      });
+    } finally {
+      this.clusterNamesInCreation.delete(clusterName);
+    }
   }
 
-  private bridgeSpec(network: NetworkRecord) {
-    return { name: network.bridge, mtu: network.mtu, alias: this.bridgeAlias + network.id, addresses: network.gateways };
+  /** A cluster network's MTU leaves room for VXLAN's headers on the underlay. */
+  private mtuFor(options: NetworkOptions): number {
+    if (options.cluster === undefined) return options.mtu ?? this.config.defaultMtu;
+    const { vtep, underlayMtu } = this.clusterPort().settings;
+    const room = underlayMtu - vxlanOverhead(vtep);
+    if (options.mtu !== undefined && options.mtu > room) {
+      throw invalidOption(`MTU ${options.mtu} does not fit: the underlay's MTU is ${underlayMtu} and VXLAN takes ${vxlanOverhead(vtep)} bytes, so at most ${room}`);
+    }
+    return options.mtu ?? Math.min(this.config.defaultMtu, room);
+  }
+
+  private clusterPort(): ClusterPort {
+    if (!this.deps.cluster) throw invalidOption('option tether.cluster needs cluster mode (tether serve --store etcd://...)');
+    return this.deps.cluster;
+  }
+
+  private async createLocalNetwork(record: NetworkRecord): Promise<void> {
+    const existing = this.networks.get(record.id);
+    if (existing) {
+      if (JSON.stringify(existing) !== JSON.stringify(record)) throw conflict(`network ${record.id} already exists with other settings`);
+      return;
+    }
+    const { bridge } = record;
+    const user = [...this.networks.values()].find((n) => n.bridge === bridge);
+    if (user) throw conflict(`bridge ${bridge} is already used by network ${user.id.slice(0, 12)}`);
+    const link = (await this.deps.links.listLinks()).find((l) => l.name === bridge);
+    if (link) throw conflict(`an interface named ${bridge} already exists on the host; choose another bridge name`);
+
+    if (!(await this.deps.state.createNetwork(record))) throw conflict(`network ${record.id} is being created concurrently`);
+    this.networks.set(record.id, record);
+    try {
+      await this.deps.links.ensureBridge(this.bridgeSpec(record));
+      await this.syncFirewall();
+    } catch (error) {
+      this.networks.delete(record.id);
+      await this.deleteLinks(record).catch(() => undefined);
+      await this.deps.state.deleteNetwork(record.id);
+      await this.syncFirewall().catch(() => undefined);
+      throw error;
+    }
+    this.deps.log.info({ network: record.id, bridge, subnets: record.subnets, internal: record.internal, cluster: record.cluster }, 'network created');
+  }
+
+  private async deleteLinks(network: NetworkRecord): Promise<void> {
+    // A VXLAN device outlives its bridge; it goes on its own.
+    if (network.cluster) await this.deps.links.deleteLink(network.cluster.vxlan);
+    await this.deps.links.deleteLink(network.bridge);
+  }
+
+  private bridgeSpec(network: NetworkRecord): BridgeSpec {
+    const { cluster } = this.deps;
+    return {
+      name: network.bridge, mtu: network.mtu, alias: this.bridgeAlias + network.id, addresses: network.gateways,
+      ...(network.cluster && cluster ? {
+        vxlan: { name: network.cluster.vxlan, vni: network.cluster.vni, local: cluster.settings.vtep, port: cluster.settings.vxlanPort },
+      } : {}),
+    };
   }
 
   async deleteNetwork(request: NetworkRef): Promise<void> {
@@ -116,10 +206,12 @@ export class Driver implements NetworkDriver {
       for (const endpoint of this.endpoints.values()) {
         if (endpoint.networkId === network.id) await this.removeEndpoint(endpoint);
       }
-      await this.deps.links.deleteLink(network.bridge);
+      await this.deleteLinks(network);
       this.networks.delete(network.id);
       await this.deps.state.deleteNetwork(network.id);
       await this.syncFirewall();
+      // Removed here, removed from the cluster: every other host removes it from its Docker.
+      if (network.cluster) await this.deps.cluster?.dropNetwork(network.cluster.name);
       this.deps.log.info({ network: network.id, bridge: network.bridge }, 'network deleted');
     });
   }
@@ -171,8 +263,10 @@ export class Driver implements NetworkDriver {
         await this.deps.links.createVeth({
           hostName: record.hostName, peerName: record.peerName, bridge: network.bridge, mtu: network.mtu, mac: record.mac,
         });
+        if (network.cluster) await this.deps.cluster?.publish(network.cluster.name, record.id, record.mac, plainAddresses(record));
       } catch (error) {
         this.endpoints.delete(record.id);
+        await this.deps.links.deleteLink(record.hostName).catch(() => undefined);
         await this.deps.state.deleteEndpoint(record.id);
         throw error;
       }
@@ -201,6 +295,8 @@ export class Driver implements NetworkDriver {
   }
 
   private async removeEndpoint(endpoint: EndpointRecord): Promise<void> {
+    const cluster = this.networks.get(endpoint.networkId)?.cluster;
+    if (cluster) await this.deps.cluster?.withdraw(cluster.name, endpoint.id);
     for (const port of endpoint.ports) await this.releasePort(port);
     await this.deps.links.deleteLink(endpoint.hostName);
     this.endpoints.delete(endpoint.id);
@@ -335,6 +431,20 @@ export class Driver implements NetworkDriver {
     return undefined;
   }
 
+  /** This host's networks that span the cluster, those being created included. */
+  clusterNetworks(): { name: string; networkId?: string; vxlan?: string }[] {
+    const made = [...this.networks.values()].flatMap((n) => (n.cluster ? [{ name: n.cluster.name, networkId: n.id, vxlan: n.cluster.vxlan }] : []));
+    return [...made, ...[...this.clusterNamesInCreation].filter((name) => !made.some((n) => n.name === name)).map((name) => ({ name }))];
+  }
+
+  /** This host's endpoints on cluster networks, as the cluster publishes them. */
+  clusterEndpoints(): { network: string; id: string; mac: string; addresses: string[] }[] {
+    return [...this.endpoints.values()].flatMap((e) => {
+      const cluster = this.networks.get(e.networkId)?.cluster;
+      return cluster ? [{ network: cluster.name, id: e.id, mac: e.mac, addresses: plainAddresses(e) }] : [];
+    });
+  }
+
   /** Networks and endpoints as the store holds them, for the operator API and the reconciler. */
   snapshot(): { networks: NetworkRecord[]; endpoints: EndpointRecord[] } {
     return { networks: [...this.networks.values()], endpoints: [...this.endpoints.values()] };
@@ -436,6 +546,9 @@ export class Driver implements NetworkDriver {
 
 const describePort = (p: PublishedPort) =>
   `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${p.hostPort}->${p.containerIp.includes(':') ? `[${p.containerIp}]` : p.containerIp}:${p.containerPort}/${p.proto}`;
+
+const plainAddresses = (endpoint: EndpointRecord) =>
+  [endpoint.address, endpoint.addressIpv6].flatMap((cidr) => (cidr ? [cidr.split('/')[0] ?? ''] : []));
 
 /** The gateway of the subnet holding the address, as the plain IP Join must return. */
 function gatewayFor(network: NetworkRecord, address: string | undefined): string | undefined {

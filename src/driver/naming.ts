@@ -1,6 +1,6 @@
 // Names of the links tether makes. Host ends are PREFIX + hex, peers add a
-// "p" and bridges a "br" (neither is a hex digit), so a restart can tell the
-// three apart by name alone and never confuse them with anyone else's.
+// "p", bridges a "br" and VXLAN devices a "vx" (none a hex digit), so a restart
+// can tell them apart by name alone and never confuse them with anyone else's.
 import { randomBytes } from 'node:crypto';
 import type { IpAddress } from '../net/ip.js';
 
@@ -13,6 +13,9 @@ export const vethPeerName = (prefix: string, endpointId: string) => `${vethHostN
 
 export const defaultBridgeName = (prefix: string, networkId: string) =>
   `${prefix}br${networkId.slice(0, MAX_NAME - prefix.length - 2)}`;
+
+export const vxlanName = (prefix: string, networkId: string) =>
+  `${prefix}vx${networkId.slice(0, MAX_NAME - prefix.length - 2)}`;
 
 export const isVethName = (prefix: string, name: string) =>
   name.startsWith(prefix) && /^[0-9a-f]+p?$/.test(name.slice(prefix.length));

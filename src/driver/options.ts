@@ -7,12 +7,17 @@ export interface NetworkOptions {
   readonly mtu?: number;
   readonly bridge?: string;
   readonly nat?: boolean;
+  /** The name of the network across the cluster (-o tether.cluster=NAME). */
+  readonly cluster?: string;
 }
 
 const MTU_KEYS = ['com.docker.network.driver.mtu', 'mtu'];
 const BRIDGE_KEYS = ['com.docker.network.bridge.name', 'bridge'];
 const NAT_KEYS = ['tether.nat', 'com.docker.network.bridge.enable_ip_masquerade'];
-export const KNOWN_NETWORK_OPTIONS = [...MTU_KEYS, ...BRIDGE_KEYS, ...NAT_KEYS];
+export const CLUSTER_KEY = 'tether.cluster';
+export const KNOWN_NETWORK_OPTIONS = [...MTU_KEYS, ...BRIDGE_KEYS, ...NAT_KEYS, CLUSTER_KEY];
+/** Cluster network names: what Docker accepts as a network name, kept to a safe alphabet. */
+export const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** Linux interface names: at most 15 bytes, no slash, no whitespace; kept to a safe alphabet. */
 export const INTERFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
@@ -21,6 +26,7 @@ export function parseNetworkOptions(generic: Readonly<Record<string, string>>): 
   let mtu: number | undefined;
   let bridge: string | undefined;
   let nat: boolean | undefined;
+  let cluster: string | undefined;
   for (const [key, value] of Object.entries(generic)) {
     if (MTU_KEYS.includes(key)) {
       mtu = Number(value);
@@ -35,9 +41,13 @@ export function parseNetworkOptions(generic: Readonly<Record<string, string>>): 
     } else if (NAT_KEYS.includes(key)) {
       if (value !== 'true' && value !== 'false') throw invalidOption(`option ${key}: expected true or false, not "${value}"`);
       nat = value === 'true';
+    } else if (key === CLUSTER_KEY) {
+      if (!CLUSTER_NAME.test(value)) throw invalidOption(`option ${key}: "${value}" is not a valid network name (letters, digits, "_.-", at most 64)`);
+      cluster = value;
     } else {
       throw invalidOption(`unknown option "${key}" (tether knows ${KNOWN_NETWORK_OPTIONS.join(', ')})`);
     }
   }
-  return { ...(mtu !== undefined ? { mtu } : {}), ...(bridge !== undefined ? { bridge } : {}), ...(nat !== undefined ? { nat } : {}) };
+  return { ...(mtu !== undefined ? { mtu } : {}), ...(bridge !== undefined ? { bridge } : {}), ...(nat !== undefined ? { nat } : {}),
+    ...(cluster !== undefined ? { cluster } : {}) };
 }

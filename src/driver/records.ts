@@ -15,6 +15,8 @@ export const networkRecord = z.object({
   auxAddresses: z.array(z.string()).default([]),
   /** Subnets the network serves, CIDR form. */
   subnets: z.array(z.string()),
+  /** A network spanning the cluster: its name there, its VNI, and this host's VXLAN device for it. */
+  cluster: z.object({ name: z.string(), vni: z.number().int(), vxlan: z.string() }).optional(),
 });
 export type NetworkRecord = z.infer<typeof networkRecord>;
 

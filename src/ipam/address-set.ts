@@ -109,6 +109,11 @@ export class AddressSet {
     if (highest !== undefined) this.cursor = highest === this.last ? this.first : highest + 1n;
   }
 
+  /** Puts the cursor at an offset into the range: hosts sharing a pool start in different places. */
+  startAt(offset: bigint): void {
+    if (this.capacity > 0n) this.cursor = this.first + (offset % this.capacity);
+  }
+
   /** Takes the next free address of the range, or returns undefined when the range is full. */
   takeNext(): bigint | undefined {
     if (this.takenInRange >= this.capacity) return undefined;

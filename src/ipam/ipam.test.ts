@@ -15,10 +15,12 @@ let dir: string;
 let store: SqliteStore;
 let routes: IpPrefix[];
 
-const open = () => Ipam.open(store, {
+const open = (host = 'one', shared = false) => Ipam.open(store, {
   defaultPool: parseDefaultPool('10.50.0.0/22:24') ?? assert.fail(),
   defaultPool6: parseDefaultPool('fd00:1::/48:64') ?? assert.fail(),
   hostRoutes: async () => routes,
+  host,
+  shared,
 });
 const pool = (fields: Partial<PoolRequest> = {}): PoolRequest => ({ addressSpace: 'local', options: {}, v6: false, ...fields });
 const code = (c: string) => (error: unknown) => error instanceof TetherError && error.code === c;
@@ -120,4 +122,62 @@ test('a container address Docker never released is freed by address, gateways ne
   assert.equal(await ipam.releaseContainerAddress(ip('10.1.0.9')), true);
   assert.equal(await ipam.releaseContainerAddress(ip('10.1.0.9')), false);
   assert.equal(ipam.usage()[0]?.used, 1);
+});
+
+// Several hosts on one store: each Ipam below is a host, and the store's watch keeps them in step.
+const gatewayOf = (poolId: string, address: string) =>
+  ({ poolId, address: ip(address), options: { RequestAddressType: 'com.docker.network.gateway' } });
+
+test('hosts share a pool and its gateway; the pool goes when the last host releases it', async () => {
+  const [a, b] = [await open('a', true), await open('b', true)];
+  const { poolId } = await a.requestPool(pool({ pool: prefix('10.9.0.0/24') }));
+  assert.equal((await b.requestPool(pool({ pool: prefix('10.9.0.0/24') }))).poolId, poolId);
+  assert.equal(await a.requestAddress(gatewayOf(poolId, '10.9.0.1')), '10.9.0.1/24');
+  assert.equal(await b.requestAddress(gatewayOf(poolId, '10.9.0.1')), '10.9.0.1/24');
+  await assert.rejects(b.requestAddress({ poolId, address: ip('10.9.0.1'), options: {} }), code('ADDRESS_IN_USE'));
+  await a.releaseAddress(poolId, ip('10.9.0.1'));
+  await a.releasePool(poolId);
+  assert.equal(b.usage()[0]?.hosts, 1);
+  await assert.rejects(b.requestAddress({ poolId, address: ip('10.9.0.1'), options: {} }), code('ADDRESS_IN_USE'), 'b still has the gateway');
+  await b.releaseAddress(poolId, ip('10.9.0.1'));
+  await b.releasePool(poolId);
+  assert.deepEqual(a.usage(), []);
+  assert.deepEqual(await store.list('ipam/'), []);
+});
+
+test('hosts allocating at once never get the same address, and one host frees for another', async () => {
+  const hosts = [await open('a', true), await open('b', true), await open('c', true)];
+  const { poolId } = await hosts[0]!.requestPool(pool({ pool: prefix('10.9.1.0/26') }));
+  for (const host of hosts.slice(1)) await host.requestPool(pool({ pool: prefix('10.9.1.0/26') }));
+  const addresses = await Promise.all(Array.from({ length: 62 }, (_, i) => hosts[i % 3]!.requestAddress({ poolId, options: {} })));
+  assert.equal(new Set(addresses).size, 62, "a /26 holds 62 addresses");
+  await assert.rejects(hosts[1]!.requestAddress({ poolId, options: {} }), code('POOL_EXHAUSTED'));
+  await hosts[0]!.releaseAddress(poolId, ip(addresses[0]!.split('/')[0]!));
+  assert.equal(await hosts[2]!.requestAddress({ poolId, options: {} }), addresses[0]);
+});
+
+test('forgetting a dead host frees its addresses and its hold on pools, and nobody else\'s', async () => {
+  const [a, b] = [await open('a', true), await open('b', true)];
+  const { poolId } = await a.requestPool(pool({ pool: prefix('10.9.2.0/24') }));
+  await b.requestPool(pool({ pool: prefix('10.9.2.0/24') }));
+  await a.requestAddress(gatewayOf(poolId, '10.9.2.1'));
+  await b.requestAddress(gatewayOf(poolId, '10.9.2.1'));
+  const mine = await a.requestAddress({ poolId, options: {} });
+  const theirs = await b.requestAddress({ poolId, options: {} });
+  assert.equal(await a.forgetHost('b'), 1);
+  assert.deepEqual(a.usage().map((u) => [u.hosts, u.used]), [[1, 2]]);
+  const { addresses } = (await a.allocations()).pools[0]!;
+  assert.deepEqual([...addresses.keys()].sort(), ['10.9.2.1', mine.split('/')[0]].sort());
+  assert.ok(!addresses.has(theirs.split('/')[0]!));
+});
+
+test('a host that opens later sees the pools and addresses the others hold', async () => {
+  const a = await open('a', true);
+  const { poolId } = await a.requestPool(pool({ pool: prefix('10.9.3.0/29') }));
+  const taken = await Promise.all(Array.from({ length: 5 }, () => a.requestAddress({ poolId, options: {} })));
+  const late = await open('late', true);
+  await late.requestPool(pool({ pool: prefix('10.9.3.0/29') }));
+  const last = await late.requestAddress({ poolId, options: {} });
+  assert.ok(!taken.includes(last));
+  await assert.rejects(late.requestAddress({ poolId, options: {} }), code('POOL_EXHAUSTED'));
 });

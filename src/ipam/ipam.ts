@@ -1,14 +1,16 @@
-// tether's IPAM driver: pools per address space, refcounted; addresses from an
-// in-memory AddressSet per pool, each allocation persisted with a
+// tether's IPAM driver: pools per address space, held by hosts; addresses
+// from an in-memory AddressSet per pool, each allocation persisted with a
 // create-if-absent guard so that no address is ever handed out twice, even by
-// two daemons sharing one store.
+// many hosts sharing one store. The memory is a replica of the store, kept
+// current by a watch, so that every host knows what the others hold.
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { TetherError, invalidOption, notFound } from '../errors.js';
 import {
   type IpAddress, type IpPrefix, contains, formatIp, formatPrefix, overlaps, parsePrefix, prefixContains,
 } from '../net/ip.js';
 import type { IpamDriver } from '../protocol/ipam.js';
-import type { Store } from '../store/store.js';
+import type { Change, Operation, Store } from '../store/store.js';
 import { KeyedSerial } from '../util/serial.js';
 import { AddressSet } from './address-set.js';
 import { type DefaultPool, chooseAutoPool } from './auto-pool.js';
@@ -42,6 +44,13 @@ export interface IpamConfig {
    * crash, and the address went to someone else since): it must not free that someone's address.
    */
   readonly holderOf?: (address: IpAddress) => string | undefined;
+  /** This host's name: pools and addresses are held by hosts, so a dead host's can be given back. */
+  readonly host: string;
+  /**
+   * Several hosts share the store: each starts its next-fit cursor at its own place in a pool, so
+   * that hosts allocating at the same moment rarely reach for the same address.
+   */
+  readonly shared?: boolean;
 }
 
 const poolRecord = z.object({
@@ -49,22 +58,24 @@ const poolRecord = z.object({
   space: z.string(),
   pool: z.string(),
   range: z.string().optional(),
-  refs: z.number().int().positive(),
+  /** Host name to how many times it requested the pool; the pool goes when nobody holds it. */
+  holders: z.record(z.string(), z.number().int().positive()),
 });
 type PoolRecord = z.infer<typeof poolRecord>;
 
-const addressRecord = z.object({ kind: z.enum(['gateway', 'address']) });
+const addressRecord = z.object({ kind: z.enum(['gateway', 'address']), host: z.string().optional() });
 export type AddressKind = z.infer<typeof addressRecord>['kind'];
 
 interface Pool {
   readonly record: PoolRecord;
   readonly prefix: IpPrefix;
   readonly addresses: AddressSet;
-  revision: number;
 }
 
-const poolKey = (id: string) => `ipam/pools/${encodeURIComponent(id)}`;
-const addressPrefix = (id: string) => `ipam/addresses/${encodeURIComponent(id)}/`;
+const POOLS = 'ipam/pools/';
+const ADDRESSES = 'ipam/addresses/';
+const poolKey = (id: string) => `${POOLS}${encodeURIComponent(id)}`;
+const addressPrefix = (id: string) => `${ADDRESSES}${encodeURIComponent(id)}/`;
 const addressKey = (id: string, value: bigint, prefix: IpPrefix) =>
   `${addressPrefix(id)}${formatIp({ version: prefix.version, value })}`;
 
@@ -80,7 +91,10 @@ export interface PoolUsage {
   readonly id: string;
   readonly pool: string;
   readonly range?: string;
+  /** How many times this host requested the pool. */
   readonly refs: number;
+  /** Hosts holding the pool (one, unless the network spans a cluster). */
+  readonly hosts: number;
   readonly used: number;
   readonly capacity: string;
 }
@@ -89,6 +103,7 @@ export class Ipam implements IpamDriver {
   private readonly pools = new Map<string, Pool>();
   /** Pool creation and release are serialized per address space. */
   private readonly spaceLocks = new KeyedSerial();
+  private unwatch: () => void = () => undefined;
 
   private config: IpamConfig;
 
@@ -101,24 +116,50 @@ export class Ipam implements IpamDriver {
     this.config = { ...this.config, holderOf };
   }
 
+  /**
+   * Loads every pool and address, then follows the store. The watch starts before the load and its
+   * changes are applied after it, in order: each change sets one key, so replaying one the load
+   * already saw changes nothing, and none made during the load is missed.
+   */
   static async open(store: Store, config: IpamConfig): Promise<Ipam> {
     const ipam = new Ipam(store, config);
-    for (const entry of await store.list('ipam/pools/')) {
-      const record = poolRecord.parse(JSON.parse(entry.value));
+    const pending: Change[] = [];
+    let loaded = false;
+    ipam.unwatch = store.watch('ipam/', (change) => (loaded ? ipam.apply(change) : pending.push(change)));
+    for (const entry of await store.list(POOLS)) ipam.apply({ type: 'put', key: entry.key, value: entry.value });
+    for (const entry of await store.list(ADDRESSES)) ipam.apply({ type: 'put', key: entry.key, value: entry.value });
+    // Next-fit goes on where it was, so a restart does not hand out the addresses freed just before it.
+    if (!config.shared) for (const pool of ipam.pools.values()) pool.addresses.resumeAfterHighest();
+    loaded = true;
+    for (const change of pending) ipam.apply(change);
+    return ipam;
+  }
+
+  close(): void {
+    this.unwatch();
+  }
+
+  /** Mirrors one change of the store in memory. */
+  private apply(change: Change): void {
+    if (change.key.startsWith(POOLS)) {
+      const id = decodeURIComponent(change.key.slice(POOLS.length));
+      if (change.type === 'delete') return void this.pools.delete(id);
+      const record = poolRecord.parse(JSON.parse(change.value ?? ''));
+      const existing = this.pools.get(id);
+      if (existing) return void this.pools.set(id, { ...existing, record });
       const prefix = parsePrefix(record.pool);
       if (!prefix) throw new TetherError('STORE', `stored pool ${record.id} has an invalid prefix`);
-      const range = record.range ? parsePrefix(record.range) : undefined;
-      const pool: Pool = { record, prefix, addresses: new AddressSet(prefix, range), revision: entry.revision };
-      for (const address of await store.list(addressPrefix(record.id))) {
-        const text = address.key.slice(addressPrefix(record.id).length);
-        const value = parsePrefix(`${text}/${prefix.version === 4 ? 32 : 128}`)?.base;
-        if (value !== undefined) pool.addresses.take(value);
-      }
-      // Next-fit goes on where it was, so a restart does not hand out the addresses freed just before it.
-      pool.addresses.resumeAfterHighest();
-      ipam.pools.set(record.id, pool);
+      const addresses = new AddressSet(prefix, record.range ? parsePrefix(record.range) : undefined);
+      if (this.config.shared) addresses.startAt(BigInt(`0x${createHash('sha256').update(this.config.host).digest('hex').slice(0, 12)}`));
+      this.pools.set(id, { record, prefix, addresses });
+    } else if (change.key.startsWith(ADDRESSES)) {
+      const [encodedId = '', text = ''] = change.key.slice(ADDRESSES.length).split('/');
+      const pool = this.pools.get(decodeURIComponent(encodedId));
+      const value = pool && parsePrefix(`${text}/${pool.prefix.version === 4 ? 32 : 128}`)?.base;
+      if (!pool || value === undefined) return;
+      if (change.type === 'put') pool.addresses.take(value);
+      else pool.addresses.free(value);
     }
-    return ipam;
   }
 
   defaultAddressSpaces() {
@@ -138,15 +179,24 @@ export class Ipam implements IpamDriver {
     if (request.pool && request.subPool && !prefixContains(request.pool, request.subPool)) {
       throw new TetherError('OUT_OF_RANGE', `ip-range ${formatPrefix(request.subPool)} is not inside subnet ${formatPrefix(request.pool)}`);
     }
-    return this.spaceLocks.run(request.addressSpace, () => this.requestPoolLocked(request, version));
+    return this.spaceLocks.run(request.addressSpace, async () => {
+      // Another host may create the same pool at the same moment: then this one joins it.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const result = await this.requestPoolLocked(request, version);
+        if (result) return result;
+      }
+      throw new TetherError('CONFLICT', 'the pool changed concurrently three times; retry');
+    });
   }
 
-  private async requestPoolLocked(request: PoolRequest, version: 4 | 6): Promise<{ poolId: string; pool: string }> {
-    const inSpace = [...this.pools.values()].filter((p) => p.record.space === request.addressSpace);
+  /** Creates the pool or adds this host as a holder; undefined if another host won a race. */
+  private async requestPoolLocked(request: PoolRequest, version: 4 | 6): Promise<{ poolId: string; pool: string } | undefined> {
+    // The store, not memory, decides: another host may have created a pool a moment ago.
+    const stored = (await this.store.list(POOLS)).map((e) => ({ revision: e.revision, record: poolRecord.parse(JSON.parse(e.value)) }));
     let prefix = request.pool;
     if (!prefix) {
       const defaults = version === 4 ? this.config.defaultPool : this.config.defaultPool6;
-      const taken = [...[...this.pools.values()].map((p) => p.prefix), ...(await this.config.hostRoutes())];
+      const taken = [...stored.flatMap((p) => parsePrefix(p.record.pool) ?? []), ...(await this.config.hostRoutes())];
       prefix = chooseAutoPool(defaults, taken);
       if (!prefix) {
         throw new TetherError('POOL_EXHAUSTED', `no free IPv${version} subnet left in the default range ${formatPrefix(defaults.range)}; give --subnet`);
@@ -154,53 +204,63 @@ export class Ipam implements IpamDriver {
     }
     const id = `${request.addressSpace}/${formatPrefix(prefix)}`;
     const range = request.subPool ? formatPrefix(request.subPool) : undefined;
-    const existing = this.pools.get(id);
+    const done = { poolId: id, pool: formatPrefix(prefix) };
+    const existing = stored.find((p) => p.record.id === id);
     if (existing) {
       if (existing.record.range !== range) {
         throw new TetherError('POOL_OVERLAP', `subnet ${formatPrefix(prefix)} is already in use with ip-range ${existing.record.range ?? 'none'}`);
       }
-      const record = { ...existing.record, refs: existing.record.refs + 1 };
-      await this.putPool(existing, record);
-      return { poolId: id, pool: formatPrefix(prefix) };
+      const { holders } = existing.record;
+      const record = { ...existing.record, holders: { ...holders, [this.config.host]: (holders[this.config.host] ?? 0) + 1 } };
+      return (await this.commitPool(existing.revision, record)) ? done : undefined;
     }
-    const clash = inSpace.find((p) => overlaps(p.prefix, prefix));
+    const clash = stored.find((p) => p.record.space === request.addressSpace && overlaps(parsePrefix(p.record.pool) ?? prefix, prefix));
     if (clash) {
       throw new TetherError('POOL_OVERLAP', `subnet ${formatPrefix(prefix)} overlaps subnet ${clash.record.pool}, which is already in use`);
     }
-    const record: PoolRecord = { id, space: request.addressSpace, pool: formatPrefix(prefix), refs: 1, ...(range ? { range } : {}) };
-    const committed = await this.store.commit([{ key: poolKey(id), revision: 0 }],
-      [{ type: 'put', key: poolKey(id), value: JSON.stringify(record) }]);
-    if (!committed) throw new TetherError('CONFLICT', `pool ${id} was created concurrently; retry`);
-    const stored = await this.store.get(poolKey(id));
-    this.pools.set(id, { record, prefix, addresses: new AddressSet(prefix, request.subPool), revision: stored?.revision ?? 1 });
-    return { poolId: id, pool: formatPrefix(prefix) };
+    const record: PoolRecord = { id, space: request.addressSpace, pool: formatPrefix(prefix), holders: { [this.config.host]: 1 }, ...(range ? { range } : {}) };
+    return (await this.commitPool(0, record)) ? done : undefined;
   }
 
-  private async putPool(pool: Pool, record: PoolRecord): Promise<void> {
+  /**
+   * Writes the pool's record (or deletes the pool with its addresses, when nobody holds it) if it
+   * is still at the revision read; a new pool also clears addresses a crash left under its key.
+   */
+  private async commitPool(revision: number, record: PoolRecord): Promise<boolean> {
     const key = poolKey(record.id);
-    if (!(await this.store.commit([{ key, revision: pool.revision }], [{ type: 'put', key, value: JSON.stringify(record) }]))) {
-      throw new TetherError('CONFLICT', `pool ${record.id} changed concurrently; retry`);
+    const operations: Operation[] = Object.keys(record.holders).length === 0 || revision === 0
+      ? [{ type: 'deletePrefix', prefix: addressPrefix(record.id) }]
+      : [];
+    const change: Change = Object.keys(record.holders).length === 0
+      ? { type: 'delete', key }
+      : { type: 'put', key, value: JSON.stringify(record) };
+    operations.push(change.type === 'put' ? { type: 'put', key, value: change.value ?? '' } : { type: 'delete', key });
+    if (!(await this.store.commit([{ key, revision }], operations))) return false;
+    // The watch brings the same change; applying it now lets the caller use the pool at once.
+    this.apply(change);
+    return true;
+  }
+
+  /** Applies a change to the pool's holders, read fresh from the store, until it commits. */
+  private async changeHolders(poolId: string, change: (holders: Record<string, number>) => Record<string, number>): Promise<void> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const entry = await this.store.get(poolKey(poolId));
+      if (!entry) return;
+      const record = poolRecord.parse(JSON.parse(entry.value));
+      if (await this.commitPool(entry.revision, { ...record, holders: change({ ...record.holders }) })) return;
     }
-    const stored = await this.store.get(key);
-    this.pools.set(record.id, { ...pool, record, revision: stored?.revision ?? pool.revision });
+    throw new TetherError('CONFLICT', `pool ${poolId} changed concurrently ten times; retry`);
   }
 
   async releasePool(poolId: string): Promise<void> {
     const pool = this.pool(poolId);
-    return this.spaceLocks.run(pool.record.space, async () => {
-      const current = this.pool(poolId);
-      if (current.record.refs > 1) {
-        await this.putPool(current, { ...current.record, refs: current.record.refs - 1 });
-        return;
-      }
-      const addresses = await this.store.list(addressPrefix(poolId));
-      const ok = await this.store.commit([{ key: poolKey(poolId), revision: current.revision }], [
-        { type: 'delete', key: poolKey(poolId) },
-        ...addresses.map((a) => ({ type: 'delete' as const, key: a.key })),
-      ]);
-      if (!ok) throw new TetherError('CONFLICT', `pool ${poolId} changed concurrently; retry`);
-      this.pools.delete(poolId);
-    });
+    const host = this.config.host;
+    return this.spaceLocks.run(pool.record.space, () => this.changeHolders(poolId, (holders) => {
+      const count = (holders[host] ?? 0) - 1;
+      if (count > 0) holders[host] = count;
+      else delete holders[host];
+      return holders;
+    }));
   }
 
   async requestAddress(request: AddressRequest): Promise<string> {
@@ -209,20 +269,30 @@ export class Ipam implements IpamDriver {
     if (type !== undefined && type !== GATEWAY_TYPE) throw invalidOption(`unknown RequestAddressType "${type}"`);
     const kind: AddressKind = type === GATEWAY_TYPE ? 'gateway' : 'address';
     const pool = this.pool(request.poolId);
+    const answer = (value: bigint) => `${formatIp({ version: pool.prefix.version, value })}/${pool.prefix.length}`;
+    if (kind === 'gateway' && request.address && pool.addresses.has(request.address.value)
+      && (await this.kindOf(pool, request.address.value)) === 'gateway') {
+      // Every host of a network that spans the cluster puts the same gateway on its own bridge.
+      return answer(request.address.value);
+    }
     const value = request.address ? this.takeStatic(pool, request.address) : this.takeDynamic(pool);
     const key = addressKey(pool.record.id, value, pool.prefix);
+    let committed: boolean;
     try {
-      const ok = await this.store.commit([{ key, revision: 0 }], [{ type: 'put', key, value: JSON.stringify({ kind }) }]);
-      if (!ok) {
-        // Another holder of the store took it first; it stays taken here too.
-        if (request.address) throw addressInUse(request.address);
-        return this.requestAddress(request);
-      }
+      committed = await this.store.commit([{ key, revision: 0 }], [{ type: 'put', key, value: JSON.stringify({ kind, host: this.config.host }) }]);
     } catch (error) {
       pool.addresses.free(value);
       throw error;
     }
-    return `${formatIp({ version: pool.prefix.version, value })}/${pool.prefix.length}`;
+    if (committed) return answer(value);
+    // Another host took it first; it stays taken here too.
+    if (request.address) throw addressInUse(request.address);
+    return this.requestAddress(request);
+  }
+
+  private async kindOf(pool: Pool, value: bigint): Promise<AddressKind | undefined> {
+    const entry = await this.store.get(addressKey(pool.record.id, value, pool.prefix));
+    return entry && addressRecord.parse(JSON.parse(entry.value)).kind;
   }
 
   private takeStatic(pool: Pool, address: IpAddress): bigint {
@@ -249,9 +319,34 @@ export class Ipam implements IpamDriver {
     }
     const holder = this.config.holderOf?.(address);
     if (holder) throw new TetherError('ADDRESS_IN_USE', `address ${formatIp(address)} is held by ${holder}; not released`);
+    const sharedWith = Object.keys(pool.record.holders).filter((h) => h !== this.config.host);
+    // The gateway of a network other hosts still have stays theirs; it goes with the pool.
+    if (sharedWith.length > 0 && (await this.kindOf(pool, address.value)) === 'gateway') return;
     // Releasing an address that is already free changes nothing: Docker repeats releases after errors.
     await this.store.commit([], [{ type: 'delete', key: addressKey(poolId, address.value, pool.prefix) }]);
     pool.addresses.free(address.value);
+  }
+
+  /**
+   * Gives back what a dead host held: its containers' addresses, and its hold on each pool (a pool
+   * nobody holds any more goes, with its gateway). Each address is deleted only if unchanged since
+   * read. Returns how many addresses were freed.
+   */
+  async forgetHost(host: string): Promise<number> {
+    let freed = 0;
+    for (const entry of await this.store.list(ADDRESSES)) {
+      const record = addressRecord.parse(JSON.parse(entry.value));
+      if (record.host !== host || record.kind !== 'address') continue;
+      if (await this.store.commit([{ key: entry.key, revision: entry.revision }], [{ type: 'delete', key: entry.key }])) freed++;
+    }
+    for (const pool of [...this.pools.values()]) {
+      if (!(host in pool.record.holders)) continue;
+      await this.spaceLocks.run(pool.record.space, () => this.changeHolders(pool.record.id, (holders) => {
+        delete holders[host];
+        return holders;
+      }));
+    }
+    return freed;
   }
 
   /** Frees a container's address wherever tether's pools hold it (an endpoint Docker forgot). */
@@ -270,7 +365,7 @@ export class Ipam implements IpamDriver {
   async allocations(): Promise<{ pools: PoolAllocations[]; problems: string[] }> {
     const pools: PoolAllocations[] = [];
     const problems: string[] = [];
-    for (const entry of await this.store.list('ipam/pools/')) {
+    for (const entry of await this.store.list(POOLS)) {
       const record = poolRecord.parse(JSON.parse(entry.value));
       const addresses = new Map<string, AddressKind>();
       for (const address of await this.store.list(addressPrefix(record.id))) {
@@ -289,12 +384,18 @@ export class Ipam implements IpamDriver {
     return { pools, problems };
   }
 
+  /** The ip-range of a pool, if it has one. */
+  rangeOf(addressSpace: string, subnet: IpPrefix): string | undefined {
+    return this.pools.get(`${addressSpace}/${formatPrefix(subnet)}`)?.record.range;
+  }
+
   usage(): PoolUsage[] {
     return [...this.pools.values()].map((p) => ({
       id: p.record.id,
       pool: p.record.pool,
       ...(p.record.range ? { range: p.record.range } : {}),
-      refs: p.record.refs,
+      refs: p.record.holders[this.config.host] ?? 0,
+      hosts: Object.keys(p.record.holders).length,
       used: p.addresses.size,
       capacity: p.addresses.capacity.toString(),
     }));

@@ -10,7 +10,7 @@ const ipamData = z.object({
   Pool: prefix,
   Gateway: cidrAddress.optional(),
   AuxAddresses: optionalMap(z.record(text, cidrAddress)),
-}).transform((d) => ({ pool: d.Pool, gateway: d.Gateway, auxAddresses: d.AuxAddresses }));
+}).transform((d) => ({ addressSpace: d.AddressSpace ?? '', pool: d.Pool, gateway: d.Gateway, auxAddresses: d.AuxAddresses }));
 export type IpamData = z.output<typeof ipamData>;
 
 const ipamList = z.array(ipamData).max(64).nullish().transform((v) => v ?? []);

@@ -40,6 +40,21 @@ describe('EtcdStore', () => {
   // Each test works under a prefix of its own, as each SQLite test has a file of its own.
   storeContract(async () => new EtcdStore({ hosts: `http://127.0.0.1:${CLIENT}` }, `test${n++}/`));
 
+  test('a leased key lives while renewed and goes when revoked or expired', async () => {
+    const store = new EtcdStore({ hosts: `http://127.0.0.1:${CLIENT}` }, `lease${n++}/`);
+    try {
+      const lost: Error[] = [];
+      const revoke = await store.putLeased('hosts/a', 'alive', 2, (error) => lost.push(error));
+      await sleep(3000); // longer than the TTL: only renewal keeps it
+      assert.equal((await store.get('hosts/a'))?.value, 'alive');
+      await revoke();
+      assert.equal(await store.get('hosts/a'), undefined);
+      assert.deepEqual(lost, []);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('store URLs name one or more etcd members', () => {
     assert.deepEqual(parseEtcdUrl('etcd://10.0.0.1:2379,etcd-2:2379'), ['http://10.0.0.1:2379', 'http://etcd-2:2379']);
     assert.throws(() => parseEtcdUrl('http://x:1'), /expected etcd:\/\//);

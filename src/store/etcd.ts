@@ -1,33 +1,50 @@
 // The cluster store: the same contract on etcd. A guard is a comparison in an
 // etcd transaction (create revision 0 for "absent", mod revision otherwise),
 // so every commit is one atomic round trip, and watches are etcd's own.
+import { ExponentialBackoff } from 'cockatiel';
 import { Etcd3, type IOptions } from 'etcd3';
 import { TetherError } from '../errors.js';
-import type { Change, Entry, Guard, Operation, Store } from './store.js';
+import type { Change, Entry, Guard, Leases, Operation, Store } from './store.js';
 
-export class EtcdStore implements Store {
+/**
+ * Every unary call gets a deadline, so that with etcd unreachable Docker hears a clear error well
+ * within its own patience, instead of a call hanging. Watches reconnect within seconds of etcd's
+ * return (the client's default waits up to 30 s).
+ */
+const CALL_DEADLINE_MS = 5_000;
+
+type WatchBackoff = NonNullable<NonNullable<IOptions['faultHandling']>['watchBackoff']>;
+// etcd3 1.1.2 types this as a backoff, but calls next() on it: it wants cockatiel's factory.
+const WATCH_BACKOFF = new ExponentialBackoff({ initialDelay: 200, maxDelay: 2_000 }) as unknown as WatchBackoff;
+
+export class EtcdStore implements Store, Leases {
   private readonly client: Etcd3;
 
   constructor(options: IOptions, private readonly prefix = 'tether/') {
-    this.client = new Etcd3(options);
+    this.client = new Etcd3({
+      dialTimeout: CALL_DEADLINE_MS,
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
+      faultHandling: { watchBackoff: WATCH_BACKOFF },
+      ...options,
+    });
   }
 
   private async call<T>(what: string, request: () => Promise<T>): Promise<T> {
     try {
       return await request();
     } catch (error) {
-      throw new TetherError('STORE', `etcd ${what} failed: ${(error as Error).message}`, { cause: error });
+      throw new TetherError('STORE', `the cluster store (etcd) failed a ${what}: ${(error as Error).message}`, { cause: error });
     }
   }
 
   async get(key: string): Promise<Entry | undefined> {
-    const response = await this.call('get', () => this.client.get(this.prefix + key).exec());
+    const response = await this.call('read', () => this.client.get(this.prefix + key).exec());
     const kv = response.kvs[0];
     return kv && { key, value: kv.value.toString(), revision: Number(kv.mod_revision) };
   }
 
   async list(prefix: string): Promise<Entry[]> {
-    const response = await this.call('list', () => this.client.getAll().prefix(this.prefix + prefix).sort('Key', 'Ascend').exec());
+    const response = await this.call('read', () => this.client.getAll().prefix(this.prefix + prefix).sort('Key', 'Ascend').exec());
     return response.kvs.map((kv) => ({
       key: kv.key.toString().slice(this.prefix.length), value: kv.value.toString(), revision: Number(kv.mod_revision),
     }));
@@ -35,16 +52,20 @@ export class EtcdStore implements Store {
 
   async commit(guards: readonly Guard[], operations: readonly Operation[]): Promise<boolean> {
     // etcd's builder starts from one comparison; with no guard, "mod revision > -1" always holds.
+    const first = operations[0];
+    const anyKey = first?.type === 'deletePrefix' ? first.prefix : first?.key ?? '';
     const comparisons: [string, 'Create' | 'Mod', '==' | '>', number][] = guards.length
       ? guards.map((g) => [this.prefix + g.key, g.revision === 0 ? 'Create' : 'Mod', '==', g.revision])
-      : [[this.prefix + (operations[0]?.key ?? ''), 'Mod', '>', -1]];
+      : [[this.prefix + anyKey, 'Mod', '>', -1]];
     const [head, ...rest] = comparisons as [typeof comparisons[number], ...typeof comparisons];
     let txn = this.client.if(...head);
     for (const comparison of rest) txn = txn.and(...comparison);
-    const clauses = operations.map((op) => (op.type === 'put'
-      ? this.client.put(this.prefix + op.key).value(op.value)
-      : this.client.delete().key(this.prefix + op.key)));
-    const response = await this.call('commit', () => txn.then(...clauses).commit());
+    const clauses = operations.map((op) => {
+      if (op.type === 'put') return this.client.put(this.prefix + op.key).value(op.value);
+      if (op.type === 'delete') return this.client.delete().key(this.prefix + op.key);
+      return this.client.delete().prefix(this.prefix + op.prefix);
+    });
+    const response = await this.call('write', () => txn.then(...clauses).commit());
     return response.succeeded;
   }
 
@@ -59,6 +80,22 @@ export class EtcdStore implements Store {
     return () => {
       closed = true;
       void watcher.then((w) => w.cancel(), () => undefined);
+    };
+  }
+
+  async putLeased(key: string, value: string, ttlSeconds: number, onLost: (error: Error) => void): Promise<() => Promise<void>> {
+    const lease = this.client.lease(ttlSeconds, { autoKeepAlive: true });
+    lease.on('lost', onLost);
+    try {
+      await this.call('lease', () => lease.put(this.prefix + key).value(value).exec());
+    } catch (error) {
+      lease.removeListener('lost', onLost);
+      lease.release();
+      throw error;
+    }
+    return async () => {
+      lease.removeListener('lost', onLost);
+      await lease.revoke().catch(() => undefined);
     };
   }
 

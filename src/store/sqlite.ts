@@ -25,6 +25,7 @@ export class SqliteStore implements Store {
         'SELECT key, value, revision FROM kv WHERE key >= ? AND key < ? ORDER BY key'),
       put: this.db.prepare('INSERT INTO kv VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, revision = excluded.revision'),
       delete: this.db.prepare('DELETE FROM kv WHERE key = ?'),
+      deleteRange: this.db.prepare<[string, string], { key: string }>('DELETE FROM kv WHERE key >= ? AND key < ? RETURNING key'),
       bump: this.db.prepare<[], { value: number }>("UPDATE meta SET value = value + 1 WHERE name = 'revision' RETURNING value"),
     };
   }
@@ -38,32 +39,35 @@ export class SqliteStore implements Store {
     return this.statements.list.all(prefix, `${prefix}\uffff`);
   }
 
-  private readonly transaction = (guards: readonly Guard[], operations: readonly Operation[]): boolean => {
+  /** Applies the commit; returns the changes it made, or undefined if a guard failed. */
+  private readonly transaction = (guards: readonly Guard[], operations: readonly Operation[]): Change[] | undefined => {
     for (const guard of guards) {
-      if ((this.statements.get.get(guard.key)?.revision ?? 0) !== guard.revision) return false;
+      if ((this.statements.get.get(guard.key)?.revision ?? 0) !== guard.revision) return undefined;
     }
     const revision = this.statements.bump.get()?.value;
+    const changes: Change[] = [];
     for (const op of operations) {
-      if (op.type === 'put') this.statements.put.run(op.key, op.value, revision);
-      else this.statements.delete.run(op.key);
+      if (op.type === 'put') {
+        this.statements.put.run(op.key, op.value, revision);
+        changes.push({ type: 'put', key: op.key, value: op.value });
+      } else if (op.type === 'delete') {
+        if (this.statements.delete.run(op.key).changes > 0) changes.push({ type: 'delete', key: op.key });
+      } else {
+        for (const { key } of this.statements.deleteRange.all(op.prefix, `${op.prefix}\uffff`)) changes.push({ type: 'delete', key });
+      }
     }
-    return true;
+    return changes;
   };
 
   async commit(guards: readonly Guard[], operations: readonly Operation[]): Promise<boolean> {
-    let committed: boolean;
+    let changes: Change[] | undefined;
     try {
-      committed = this.db.transaction(this.transaction).immediate(guards, operations);
+      changes = this.db.transaction(this.transaction).immediate(guards, operations);
     } catch (error) {
       throw new TetherError('STORE', `state store write failed: ${(error as Error).message}`, { cause: error });
     }
-    if (committed) {
-      for (const op of operations) {
-        const change: Change = op.type === 'put' ? { type: 'put', key: op.key, value: op.value } : { type: 'delete', key: op.key };
-        this.changes.emit('change', change);
-      }
-    }
-    return committed;
+    for (const change of changes ?? []) this.changes.emit('change', change);
+    return changes !== undefined;
   }
 
   watch(prefix: string, listener: (change: Change) => void): () => void {

@@ -52,6 +52,14 @@ export function storeContract(open: () => Promise<Store>): void {
     assert.equal(await store.get('d/k'), undefined);
   });
 
+  withStore('deletePrefix removes every key under the prefix in the commit, and nothing beside', async (store) => {
+    await store.commit([], [
+      { type: 'put', key: 'p/a/1', value: '1' }, { type: 'put', key: 'p/a/2', value: '2' }, { type: 'put', key: 'p/ab', value: 'x' },
+    ]);
+    assert.equal(await store.commit([], [{ type: 'deletePrefix', prefix: 'p/a/' }, { type: 'put', key: 'p/b', value: 'y' }]), true);
+    assert.deepEqual((await store.list('p/')).map((e) => e.key), ['p/ab', 'p/b']);
+  });
+
   withStore('of many concurrent creates of one key, exactly one wins', async (store) => {
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) =>
       store.commit([{ key: 'e/lock', revision: 0 }], [{ type: 'put', key: 'e/lock', value: String(i) }])));

@@ -17,7 +17,9 @@ export interface Guard {
 
 export type Operation =
   | { readonly type: 'put'; readonly key: string; readonly value: string }
-  | { readonly type: 'delete'; readonly key: string };
+  | { readonly type: 'delete'; readonly key: string }
+  /** Deletes every key under the prefix (a pool's addresses, a dead host's records) in the same commit. */
+  | { readonly type: 'deletePrefix'; readonly prefix: string };
 
 export interface Change {
   readonly type: 'put' | 'delete';
@@ -33,4 +35,13 @@ export interface Store {
   /** Calls the listener for each committed change under the prefix; returns an unsubscribe. */
   watch(prefix: string, listener: (change: Change) => void): () => void;
   close(): Promise<void>;
+}
+
+/** Keys that live only while their owner keeps renewing them (etcd leases); the cluster store has them. */
+export interface Leases {
+  /**
+   * Puts the key under a lease of ttlSeconds, renewed in the background. onLost is called if the
+   * lease expires all the same (the store was unreachable too long). Returns a revoke.
+   */
+  putLeased(key: string, value: string, ttlSeconds: number, onLost: (error: Error) => void): Promise<() => Promise<void>>;
 }

@@ -28,3 +28,23 @@ export class KeyedSerial {
     }
   }
 }
+
+/**
+ * A task that many events ask for: requests made while it runs collapse into one more run, so it
+ * always runs after the last request and never twice at once.
+ */
+export class Coalesced {
+  private readonly serial = new Serial();
+  private pending = false;
+
+  constructor(private readonly task: () => Promise<void>, private readonly onError: (error: Error) => void) {}
+
+  request(): void {
+    if (this.pending) return;
+    this.pending = true;
+    void this.serial.run(async () => {
+      this.pending = false;
+      await this.task();
+    }).catch((error: unknown) => this.onError(error as Error));
+  }
+}

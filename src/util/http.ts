@@ -1,0 +1,30 @@
+// JSON over HTTP on a UNIX socket: the CLI's way to the daemon, and the
+// daemon's and CLI's way to Docker's API.
+import { request } from 'node:http';
+
+/** Sends the request; resolves with the parsed JSON reply (undefined for an empty one) on a 2xx status. */
+export function requestJson(socketPath: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers = payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) };
+    const req = request({ socketPath, path, method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status > 299) return reject(new Error(`${socketPath} answered ${status} to ${method} ${path}: ${text.trim()}`));
+        if (text.trim() === '') return resolve(undefined);
+        try {
+          resolve(JSON.parse(text));
+        } catch {
+          reject(new Error(`${socketPath} answered ${method} ${path} with something that is not JSON`));
+        }
+      });
+    });
+    req.on('error', (error) => reject(new Error(`cannot reach ${socketPath}: ${error.message}`)));
+    req.end(payload);
+  });
+}
+
+export const getJson = (socketPath: string, path: string) => requestJson(socketPath, 'GET', path);
