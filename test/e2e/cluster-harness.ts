@@ -1,0 +1,256 @@
+// Several Docker hosts on one machine for the cluster tests. The underlay is
+// a namespace of its own holding a bridge and a three-member etcd; each host
+// is a namespace linked to that bridge, with its own dockerd (and containerd)
+// and tether, every process of it in a cgroup of the harness's own, so that
+// a host can be killed whole, by pid, as a machine dies.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AUTO_POOL, AUTO_POOL6, type Environment, IMAGE, PREFIX, type Result, must, sh } from './harness.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const UNDERLAY_NET = '10.230.240';
+const ETCD_PORTS = [12379, 12479, 12579];
+const CGROUP_CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids', 'systemd'];
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function exited(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.once('exit', () => { clearTimeout(timer); done(); });
+    child.kill(signal);
+  });
+}
+
+export class Underlay {
+  readonly namespace = `tether-e2e-ul-${process.pid}`;
+  readonly address = `${UNDERLAY_NET}.1`;
+  private readonly members: (ChildProcess | undefined)[] = [];
+  /** /etc/netns holds the hosts' spec files; removed at the end if this run made it. */
+  private readonly madeEtcNetns = !existsSync('/etc/netns');
+
+  constructor(private readonly work: string) {}
+
+  get storeUrl(): string {
+    return `etcd://${ETCD_PORTS.map((port) => `${this.address}:${port}`).join(',')}`;
+  }
+
+  async create(): Promise<void> {
+    await must('ip', 'netns', 'add', this.namespace);
+    await this.exec('ip', 'link', 'set', 'lo', 'up');
+    await this.exec('ip', 'link', 'add', 'ul0', 'type', 'bridge');
+    await this.exec('ip', 'address', 'add', `${this.address}/24`, 'dev', 'ul0');
+    await this.exec('ip', 'link', 'set', 'ul0', 'up');
+    await Promise.all(ETCD_PORTS.map((_, i) => this.startEtcd(i)));
+    await waitFor('etcd', () => this.healthy());
+  }
+
+  exec(...command: string[]): Promise<string> {
+    return must('ip', 'netns', 'exec', this.namespace, ...command);
+  }
+
+  /** Starts member i (again: its data stays between a kill and a start). */
+  async startEtcd(i: number): Promise<void> {
+    const peer = (m: number) => `http://${this.address}:${(ETCD_PORTS[m] ?? 0) + 1}`;
+    const client = `http://${this.address}:${ETCD_PORTS[i]}`;
+    const log = openSync(join(this.work, `etcd${i}.log`), 'a');
+    this.members[i] = spawn('ip', ['netns', 'exec', this.namespace, 'etcd', '--name', `m${i}`, '--data-dir', join(this.work, `etcd${i}`),
+      '--listen-client-urls', client, '--advertise-client-urls', client,
+      '--listen-peer-urls', peer(i), '--initial-advertise-peer-urls', peer(i),
+      '--initial-cluster', ETCD_PORTS.map((_, m) => `m${m}=${peer(m)}`).join(','), '--initial-cluster-state', 'new',
+      '--heartbeat-interval', '100', '--election-timeout', '1000'], { stdio: ['ignore', log, log] });
+    closeSync(log);
+  }
+
+  /** kill -9 of one member. */
+  async killEtcd(i: number): Promise<void> {
+    await exited(this.members[i], 'SIGKILL');
+  }
+
+  /** Whether every member answers /health with a leader. */
+  async healthy(): Promise<boolean> {
+    const answers = await Promise.all(ETCD_PORTS.map((port) => sh('ip', ['netns', 'exec', this.namespace,
+      'timeout', '3', 'busybox', 'wget', '-q', '-O', '-', `http://${this.address}:${port}/health`])));
+    return answers.every((a) => a.code === 0 && a.stdout.includes('"health":"true"'));
+  }
+
+  async delete(): Promise<void> {
+    for (const member of this.members) await exited(member, 'SIGTERM');
+    await sh('ip', ['netns', 'del', this.namespace]);
+    if (this.madeEtcNetns) rmSync('/etc/netns', { recursive: true, force: true });
+  }
+}
+
+/** One Docker host: a namespace on the underlay with its own dockerd and tether. */
+export class ClusterHost {
+  readonly namespace: string;
+  /** The host's address on the underlay (its tunnel end). */
+  readonly underlayAddress: string;
+  readonly dockerHost: string;
+  private readonly dir: string;
+  private readonly cgroup: string;
+  private readonly socket: string;
+  private dockerd?: ChildProcess;
+  private tether?: ChildProcess;
+
+  constructor(private readonly env: Environment, private readonly underlay: Underlay, readonly index: number,
+    private readonly settings = { hostTtl: 3, deadHostGrace: 8 }) {
+    this.namespace = `tether-e2e-h${index}-${process.pid}`;
+    this.underlayAddress = `${UNDERLAY_NET}.${10 + index}`;
+    this.dir = join(env.work, `h${index}`);
+    this.dockerHost = `unix://${this.dir}/docker.sock`;
+    this.cgroup = this.namespace;
+    this.socket = `/run/${this.namespace}/tether.sock`;
+  }
+
+  get name(): string {
+    return `h${this.index}`;
+  }
+
+  /** Namespace, underlay link, spec file, cgroup; then tether and dockerd, and the test image. */
+  async start(): Promise<void> {
+    mkdirSync(this.dir, { recursive: true });
+    await must('ip', 'netns', 'add', this.namespace);
+    const link = `tteul${this.index}`;
+    await must('ip', 'link', 'add', link, 'netns', this.underlay.namespace, 'type', 'veth', 'peer', 'name', 'ul', 'netns', this.namespace);
+    await this.underlay.exec('ip', 'link', 'set', link, 'master', 'ul0', 'up');
+    await this.exec('ip', 'address', 'add', `${this.underlayAddress}/24`, 'dev', 'ul');
+    await this.exec('ip', 'link', 'set', 'ul', 'up');
+    await this.exec('ip', 'link', 'set', 'lo', 'up');
+    // `ip netns exec` shows /etc/netns/NS/docker as /etc/docker: this host's dockerd finds its tether there.
+    mkdirSync(`/etc/netns/${this.namespace}/docker/plugins`, { recursive: true });
+    writeFileSync(`/etc/netns/${this.namespace}/docker/plugins/${this.env.driver}.spec`, `unix://${this.socket}\n`);
+    mkdirSync(`/sys/fs/cgroup/pids/${this.cgroup}`, { recursive: true });
+    await this.startTether();
+    await this.startDockerd();
+    await must('sh', '-c', 'docker -H "$1" save "$3" | docker -H "$2" load', 'sh', this.env.dockerHost, this.dockerHost, IMAGE);
+  }
+
+  /** Runs a command in the host's namespace, its process placed in the host's cgroup first. */
+  private spawnInHost(logName: string, script: string): ChildProcess {
+    const log = openSync(join(this.dir, logName), 'a');
+    const child = spawn('sh', ['-c', `echo $$ > /sys/fs/cgroup/pids/${this.cgroup}/cgroup.procs && exec ip netns exec ${this.namespace} sh -c "$0"`, script],
+      { stdio: ['ignore', log, log] });
+    closeSync(log);
+    return child;
+  }
+
+  async startTether(): Promise<void> {
+    const args = ['serve', '--socket', this.socket, '--name', this.env.driver, '--state-dir', join(this.dir, 'tether-state'),
+      '--store', this.underlay.storeUrl, '--host-name', this.name, '--docker-socket', join(this.dir, 'docker.sock'),
+      '--host-ttl', String(this.settings.hostTtl), '--dead-host-grace', String(this.settings.deadHostGrace), '--gc-interval', '2',
+      '--interface-prefix', PREFIX, '--default-pool', AUTO_POOL, '--default-pool6', AUTO_POOL6, '--log-level', 'debug'];
+    this.tether = this.spawnInHost('tether.log', `exec ${process.execPath} ${join(ROOT, 'bin/tether.js')} ${args.join(' ')}`);
+    await waitFor(`${this.name}'s tether`, async () => (await sh('test', ['-S', this.socket])).code === 0);
+  }
+
+  /** dockerd needs the cgroup hierarchies mounted again (ip netns exec remounts /sys), and its own plugin and containerd directories. */
+  private async startDockerd(): Promise<void> {
+    const mounts = [
+      'mount -t tmpfs tmpfs /sys/fs/cgroup',
+      ...CGROUP_CONTROLLERS.map((c) => `mkdir /sys/fs/cgroup/${c} && mount -t cgroup -o ${c === 'systemd' ? 'none,name=systemd' : c} cgroup /sys/fs/cgroup/${c}`),
+      'mkdir -p /run/docker/plugins /run/containerd',
+      'mount -t tmpfs tmpfs /run/docker/plugins',
+      'mount -t tmpfs tmpfs /run/containerd',
+    ];
+    const dockerd = ['dockerd', '--host', this.dockerHost, '--data-root', join(this.dir, 'docker'), '--exec-root', join(this.dir, 'exec'),
+      '--pidfile', join(this.dir, 'docker.pid'), '--cgroup-parent', `/${this.cgroup}`, '--bridge=none', '--dns', '10.230.255.254', '--log-level', 'info'];
+    this.dockerd = this.spawnInHost('dockerd.log', `${mounts.join(' && ')} && exec ${dockerd.join(' ')}`);
+    await waitFor(`${this.name}'s dockerd`, async () => (await this.docker('version')).code === 0);
+  }
+
+  exec(...command: string[]): Promise<string> {
+    return must('ip', 'netns', 'exec', this.namespace, ...command);
+  }
+
+  docker(...args: string[]): Promise<Result> {
+    return sh('docker', ['-H', this.dockerHost, ...args]);
+  }
+
+  async dockerOk(...args: string[]): Promise<string> {
+    const result = await this.docker(...args);
+    if (result.code !== 0) throw new Error(`${this.name}: docker ${args.join(' ')} failed: ${result.stderr.trim()}`);
+    return result.stdout.trim();
+  }
+
+  async run(name: string, network: string, ...args: string[]): Promise<string> {
+    return this.dockerOk('run', '-d', '--name', name, '--network', network, ...args, IMAGE, 'sleep', '3600');
+  }
+
+  async address(container: string, network: string, field = 'IPAddress'): Promise<string> {
+    return this.dockerOk('inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").${field}}}`, container);
+  }
+
+  /** `tether ls --json` of this host's tether. */
+  async state(): Promise<{ pools: { id: string; used: number; hosts: number }[]; networks: { id: string }[] }> {
+    return JSON.parse(await must(process.execPath, join(ROOT, 'bin/tether.js'), 'ls', '--json', '--socket', this.socket)) as
+      { pools: { id: string; used: number; hosts: number }[]; networks: { id: string }[] };
+  }
+
+  get tetherLog(): string {
+    return readFileSync(join(this.dir, 'tether.log'), 'utf8');
+  }
+
+  /** Every process of the host, at once, with SIGKILL: a machine that died. */
+  async kill(): Promise<void> {
+    for (let round = 0; round < 50; round++) {
+      const pids = this.cgroupPids();
+      if (pids.length === 0) break;
+      for (const pid of pids) {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      }
+      await sleep(100);
+    }
+    await Promise.all([this.dockerd, this.tether].map((child) => exited(child, 'SIGKILL')));
+  }
+
+  private cgroupPids(): number[] {
+    const pids: number[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        if (entry.isDirectory()) walk(join(dir, entry.name));
+      }
+      pids.push(...readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number));
+    };
+    try { walk(`/sys/fs/cgroup/pids/${this.cgroup}`); } catch { /* no cgroup: nothing runs */ }
+    return pids;
+  }
+
+  /** Containers removed, dockerd and tether stopped, then whatever is left killed and the host's traces removed. */
+  async stop(): Promise<void> {
+    if (this.dockerd && this.dockerd.exitCode === null && this.dockerd.signalCode === null) {
+      const ids = (await this.docker('ps', '-aq')).stdout.split('\n').filter(Boolean);
+      if (ids.length) await this.docker('rm', '-f', ...ids);
+    }
+    await exited(this.dockerd, 'SIGTERM');
+    await exited(this.tether, 'SIGTERM');
+    await this.kill();
+    for (const controller of CGROUP_CONTROLLERS) removeTree(`/sys/fs/cgroup/${controller}/${this.cgroup}`);
+    await sh('ip', ['netns', 'del', this.namespace]);
+    rmSync(`/etc/netns/${this.namespace}`, { recursive: true, force: true });
+    // The logs move up to the work folder, where TETHER_E2E_LOGS finds them; dockerd's bind mounts
+    // died with its mount namespace, so the rest can go.
+    for (const log of ['tether.log', 'dockerd.log']) {
+      if (existsSync(join(this.dir, log))) renameSync(join(this.dir, log), join(this.env.work, `${this.name}-${log}`));
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** rmdir of a cgroup and the ones below it, deepest first (a cgroup's files cannot be deleted, only the directory). */
+function removeTree(dir: string): void {
+  let entries;
+  try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return; }
+  for (const entry of entries) if (entry.isDirectory()) removeTree(join(dir, entry.name));
+  try { rmdirSync(dir); } catch { /* busy or gone */ }
+}

@@ -1,0 +1,157 @@
+// Cluster mode end to end: three (then four) Docker hosts in namespaces on one
+// underlay, a three-member etcd, one tether network spanning them over VXLAN.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ClusterHost, Underlay } from './cluster-harness.js';
+import { Environment, IMAGE, nothingLeftBehind, useEnvironment } from './harness.js';
+
+const env = new Environment();
+const underlay = new Underlay(env.work);
+const hosts = [1, 2, 3].map((i) => new ClusterHost(env, underlay, i));
+const late = new ClusterHost(env, underlay, 4);
+const NETWORK = 'web';
+
+const tearDown = useEnvironment(env, {
+  async setUp() {
+    await underlay.create();
+    await Promise.all(hosts.map((h) => h.start()));
+  },
+  async tearDown() {
+    for (const host of [...hosts, late]) await host.stop();
+    await underlay.delete();
+  },
+});
+
+const [h1, h2, h3] = hosts as [ClusterHost, ClusterHost, ClusterHost];
+
+async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(250);
+  }
+  assert.fail(`never happened within ${timeoutMs / 1000} s: ${what}`);
+}
+
+const hasNetwork = async (host: ClusterHost) => (await host.docker('network', 'inspect', NETWORK)).code === 0;
+const ping = async (host: ClusterHost, container: string, address: string, family: 4 | 6 = 4) =>
+  (await host.docker('exec', container, 'ping', `-${family}`, '-c', '1', '-W', '2', address)).code === 0;
+
+/** The VXLAN device of the cluster network on a host, and its FDB entries' MACs. */
+async function fdbMacs(host: ClusterHost): Promise<string[]> {
+  const links = JSON.parse(await host.exec('ip', '-json', 'link', 'show', 'type', 'vxlan')) as { ifname: string }[];
+  const device = links[0]?.ifname;
+  if (!device) return [];
+  const entries = JSON.parse(await host.exec('bridge', '-json', 'fdb', 'show', 'dev', device)) as { mac: string; dst?: string }[];
+  return entries.filter((e) => e.dst).map((e) => e.mac);
+}
+
+test('a network created on one host appears on every host', async () => {
+  await h1.dockerOk('network', 'create', '-d', env.driver, '--ipam-driver', env.driver, '--ipv6',
+    '--subnet', '10.230.60.0/24', '--subnet', 'fd7e:7e7e:60::/64', '-o', `tether.cluster=${NETWORK}`, NETWORK);
+  for (const host of [h2, h3]) await eventually(`${host.name} has the network`, () => hasNetwork(host));
+  const subnets = await h3.dockerOk('network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', NETWORK);
+  assert.equal(subnets, '10.230.60.0/24 fd7e:7e7e:60::/64');
+});
+
+const containers = new Map<string, { host: ClusterHost; v4: string; v6: string; mac: string }>();
+
+test('containers on three hosts reach each other by address over IPv4 and IPv6, through their own gateways', async () => {
+  for (const host of hosts) {
+    const name = `c${host.index}`;
+    await host.run(name, NETWORK);
+    containers.set(name, {
+      host,
+      v4: await host.address(name, NETWORK),
+      v6: await host.address(name, NETWORK, 'GlobalIPv6Address'),
+      mac: await host.address(name, NETWORK, 'MacAddress'),
+    });
+  }
+  assert.equal(new Set([...containers.values()].map((c) => c.v4)).size, 3);
+  for (const [from, { host }] of containers) {
+    for (const [to, target] of containers) {
+      if (from === to) continue;
+      assert.ok(await ping(host, from, target.v4), `${from} -> ${to} ${target.v4}`);
+      assert.ok(await ping(host, from, target.v6, 6), `${from} -> ${to} ${target.v6}`);
+    }
+  }
+  // The gateway answers on each host's own bridge, and the MTU leaves room for VXLAN.
+  assert.match((await h2.dockerOk('exec', 'c2', 'ip', 'route')), /default via 10\.230\.60\.1/);
+  assert.match((await h2.dockerOk('exec', 'c2', 'ip', 'link', 'show', 'eth0')), /mtu 1450/);
+  // Only known hosts are in the FDB: no all-zero flooding entry.
+  assert.ok(!(await fdbMacs(h1)).includes('00:00:00:00:00:00'));
+});
+
+test('20 concurrent starts on each host give 60 distinct addresses', async () => {
+  const started = await Promise.all(hosts.flatMap((host) => Array.from({ length: 20 }, (_, i) =>
+    host.dockerOk('run', '-d', '--network', NETWORK, '--name', `burst${host.index}-${i}`, IMAGE, 'sleep', '3600'))));
+  assert.equal(started.length, 60);
+  const addresses = await Promise.all(hosts.flatMap((host) => Array.from({ length: 20 }, (_, i) => host.address(`burst${host.index}-${i}`, NETWORK))));
+  const all = [...addresses, ...[...containers.values()].map((c) => c.v4)];
+  assert.equal(new Set(all).size, 63, 'every address distinct, the first three containers\' included');
+  await Promise.all(hosts.map((host) => host.dockerOk('rm', '-f', ...Array.from({ length: 20 }, (_, i) => `burst${host.index}-${i}`))));
+});
+
+test('a dead host leaves the others\' tunnels at once and gives its addresses back after the grace period', async () => {
+  const dead = containers.get('c3');
+  assert.ok(dead);
+  const usedBefore = (await h1.state()).pools.find((p) => p.id.includes('10.230.60.0'))?.used ?? 0;
+  await eventually('h1 has c3 in its FDB', async () => (await fdbMacs(h1)).includes(dead.mac));
+  await h3.kill();
+  const killedAt = Date.now();
+  await eventually('c3 left h1\'s and h2\'s FDB', async () => !(await fdbMacs(h1)).includes(dead.mac) && !(await fdbMacs(h2)).includes(dead.mac), 15_000);
+  await eventually('c3\'s address is free', async () =>
+    ((await h1.state()).pools.find((p) => p.id.includes('10.230.60.0'))?.used ?? 0) === usedBefore - 1, 30_000);
+  assert.ok(Date.now() - killedAt >= 8_000, 'not before the grace period');
+  await h1.run('heir', NETWORK, '--ip', dead.v4);
+  assert.ok(await ping(h2, 'c2', dead.v4), 'the address works again, on another host');
+});
+
+test('a new host gets the existing networks by itself and joins the overlay', async () => {
+  await late.start();
+  await eventually('h4 has the network', () => hasNetwork(late));
+  await late.run('c4', NETWORK);
+  assert.ok(await ping(late, 'c4', containers.get('c1')?.v4 ?? ''));
+  assert.ok(await ping(h1, 'c1', await late.address('c4', NETWORK)));
+});
+
+test('with one etcd member down everything works', async () => {
+  await underlay.killEtcd(0);
+  try {
+    await h2.run('during-member-loss', NETWORK);
+    const address = await h2.address('during-member-loss', NETWORK);
+    await eventually('c1 reaches the new container', () => ping(h1, 'c1', address), 15_000);
+  } finally {
+    await underlay.startEtcd(0);
+  }
+});
+
+test('with etcd unreachable new work fails clearly, running containers keep talking, and tether catches up', async () => {
+  await eventually('etcd is whole again', () => underlay.healthy());
+  for (const member of [0, 1, 2]) await underlay.killEtcd(member);
+  try {
+    const refused = await h1.docker('run', '-d', '--name', 'during-outage', '--network', NETWORK, IMAGE, 'sleep', '3600');
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /cluster store \(etcd\)/);
+    assert.ok(await ping(h1, 'c1', containers.get('c2')?.v4 ?? ''), 'c1 still reaches c2');
+  } finally {
+    await Promise.all([0, 1, 2].map((member) => underlay.startEtcd(member)));
+  }
+  await h1.docker('rm', '-f', 'during-outage');
+  await eventually('a container starts again', async () => (await h1.docker('run', '-d', '--name', 'after-outage', '--network', NETWORK, IMAGE, 'sleep', '3600')).code === 0
+    || (await h1.docker('rm', '-f', 'after-outage'), false), 60_000);
+  const address = await h1.address('after-outage', NETWORK);
+  await eventually('c2 reaches the container started after the outage', () => ping(h2, 'c2', address), 20_000);
+});
+
+nothingLeftBehind(env, tearDown);
+
+test('no namespace, cgroup or per-host file of the cluster is left', () => {
+  assert.equal(existsSync('/etc/netns') && readdirSync('/etc/netns').length === 0, false, 'no empty /etc/netns made by the run');
+  for (const host of [...hosts, late]) {
+    assert.ok(!existsSync(`/etc/netns/${host.namespace}`), host.namespace);
+    assert.ok(!readdirSync('/sys/fs/cgroup/pids').includes(host.namespace), `cgroup ${host.namespace}`);
+  }
+});
