@@ -6,6 +6,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Environment, IMAGE, Tether, must, pluginCall, sh } from '../test/e2e/harness.js';
+import { clusterFigures } from './cluster.js';
+import { buildIperfImage, iperfGbits } from './iperf.js';
 import { type Comparison, type Figure, compare, markdown, summarize, svgChart } from './stats.js';
 
 const OUT = resolve(import.meta.dirname, '../bench-results');
@@ -189,31 +191,19 @@ async function daemonFigures(tether: Tether, networkId: string, poolId: string):
   });
 }
 
-/** A second image with iperf3 and the libraries it links, built offline from the host's files. */
-async function buildIperfImage(): Promise<string> {
-  const image = 'tether-bench:iperf3';
-  const dir = join(env.work, 'iperf-image');
-  const libraries = (await must('ldd', '/usr/bin/iperf3')).split('\n').map((l) => l.match(/(\/\S+)/)?.[1]).filter((p): p is string => !!p);
-  await must('sh', '-c', 'd=$1; shift; mkdir -p "$d/bin" "$d/tmp" && chmod 1777 "$d/tmp" && cp /bin/busybox "$d/bin/" && ln -s busybox "$d/bin/sh" && cp --parents /usr/bin/iperf3 "$@" "$d"',
-    'sh', dir, ...libraries);
-  await must('sh', '-c', 'tar -C "$1" -c . | docker -H "$2" import - "$3"', 'sh', dir, env.dockerHost, image);
-  return image;
-}
-
 /** One 5 s iperf3 run (five per network, interleaved) from a new container, in Gbit/s; a busy server (the last client still closing) is asked again. */
 async function iperf(image: string, net: string, server: string): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     const out = await env.dockerOk('run', '--rm', '--net', net, image, 'iperf3', '-c', server, '-t', '5', '-J', '--connect-timeout', '3000');
-    const result = JSON.parse(out) as { error?: string; end?: { sum_received?: { bits_per_second: number } } };
-    const bits = result.end?.sum_received?.bits_per_second;
-    if (bits !== undefined) return bits / 1e9;
-    if (attempt === 3) throw new Error(`iperf3 on ${net}: ${result.error ?? out.slice(0, 200)}`);
+    const { gbits, error } = iperfGbits(out);
+    if (gbits !== undefined) return gbits;
+    if (attempt === 3) throw new Error(`iperf3 on ${net}: ${error}`);
     await sleep(1000);
   }
 }
 
 async function throughput(): Promise<void> {
-  const image = await buildIperfImage();
+  const image = await buildIperfImage(env);
   const samples: Record<string, number[]> = { 'bench-tether': [], 'bench-bridge': [] };
   for (const net of ['bench-tether', 'bench-bridge']) await env.dockerOk('run', '-d', '--name', `iperf-${net}`, '--net', net, image, 'iperf3', '-s');
   await sleep(500);
@@ -239,6 +229,7 @@ async function main(): Promise<void> {
       ['cost of -p', publishCost],
       ['parallel starts', parallelStarts],
       ['iperf3', throughput],
+      ['cluster', () => clusterFigures(env, comparisons)],
     ];
     await benchTether.start();
     const { PoolID: poolId } = await call(benchTether, 'IpamDriver.RequestPool', { AddressSpace: 'local', Pool: '10.230.44.0/22', Options: {} });
@@ -252,8 +243,10 @@ async function main(): Promise<void> {
       ['IPAM fill', () => ipamFill(benchTether)],
       ['daemon figures', () => daemonFigures(benchTether, networkId, String(poolId))],
     );
+    // BENCH_ONLY=name[,name...] runs only those steps (names as printed).
+    const only = process.env['BENCH_ONLY']?.split(',');
     try {
-      for (const [name, step] of steps) {
+      for (const [name, step] of steps.filter(([n]) => !only || only.includes(n))) {
         process.stdout.write(`${name}... `);
         const ms = await timed(step);
         console.log(`${(ms / 1000).toFixed(1)} s`);

@@ -5,6 +5,9 @@
 #                                      or a background process where there is no systemd)
 #   bash scripts/install.sh container  the FROM-scratch image, --net=host --privileged
 #   bash scripts/install.sh plugin     a Docker managed (v2) plugin named tether:latest
+# TETHER_* variables in the environment configure the daemon and container forms
+# (cluster mode: TETHER_STORE=etcd://... TETHER_HOST_NAME=...); the systemd unit
+# reads them from /etc/default/tether, which this script writes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -37,6 +40,7 @@ driver=tether
 case "$mode" in
   daemon)
     if $systemd; then
+      env | grep '^TETHER_' > /etc/default/tether || true
       sed "s#@ROOT@#$root#g" packaging/tether.service > /etc/systemd/system/tether.service
       systemctl daemon-reload
       systemctl enable --now tether.service
@@ -52,8 +56,11 @@ case "$mode" in
     start_docker
     "$root/bin/tether.js" image build --tag tether:latest
     docker rm -f tether >/dev/null 2>&1 || true
-    docker run -d --name tether --restart always --net=host --privileged \
-      -v /run/docker/plugins:/run/docker/plugins -v /var/lib/tether:/var/lib/tether tether:latest
+    env | grep '^TETHER_' > /run/tether.env || true
+    # Cluster mode creates the cluster's networks through Docker's API, hence its socket.
+    docker run -d --name tether --restart always --net=host --privileged --env-file /run/tether.env \
+      -v /run/docker/plugins:/run/docker/plugins -v /var/lib/tether:/var/lib/tether \
+      -v /var/run/docker.sock:/var/run/docker.sock tether:latest
     ;;
   plugin)
     start_docker

@@ -361,25 +361,32 @@ export class Ipam implements IpamDriver {
     return false;
   }
 
-  /** Every pool with its allocated addresses as the store has them, and where memory disagrees. */
+  /**
+   * This host's share of the pools as the store has them: the pools it holds, with their gateways
+   * and the addresses it handed out (other hosts' containers are theirs to account for), and where
+   * memory disagrees with the store.
+   */
   async allocations(): Promise<{ pools: PoolAllocations[]; problems: string[] }> {
     const pools: PoolAllocations[] = [];
     const problems: string[] = [];
+    const host = this.config.host;
+    const storedIds = new Set<string>();
     for (const entry of await this.store.list(POOLS)) {
       const record = poolRecord.parse(JSON.parse(entry.value));
-      const addresses = new Map<string, AddressKind>();
-      for (const address of await this.store.list(addressPrefix(record.id))) {
-        addresses.set(address.key.slice(addressPrefix(record.id).length), addressRecord.parse(JSON.parse(address.value)).kind);
-      }
-      pools.push({ id: record.id, space: record.space, pool: record.pool, addresses });
+      storedIds.add(record.id);
+      const stored = (await this.store.list(addressPrefix(record.id))).map((a) =>
+        [a.key.slice(addressPrefix(record.id).length), addressRecord.parse(JSON.parse(a.value))] as const);
       const inMemory = this.pools.get(record.id);
       if (!inMemory) problems.push(`pool ${record.id} is stored but not loaded`);
-      else if (inMemory.addresses.size !== addresses.size) {
-        problems.push(`pool ${record.id}: ${inMemory.addresses.size} addresses taken in memory, ${addresses.size} stored`);
+      else if (inMemory.addresses.size !== stored.length) {
+        problems.push(`pool ${record.id}: ${inMemory.addresses.size} addresses taken in memory, ${stored.length} stored`);
       }
+      if (!(host in record.holders)) continue;
+      const mine = stored.filter(([, a]) => a.kind === 'gateway' || a.host === undefined || a.host === host);
+      pools.push({ id: record.id, space: record.space, pool: record.pool, addresses: new Map(mine.map(([address, a]) => [address, a.kind])) });
     }
     for (const id of this.pools.keys()) {
-      if (!pools.some((p) => p.id === id)) problems.push(`pool ${id} is loaded but not stored`);
+      if (!storedIds.has(id)) problems.push(`pool ${id} is loaded but not stored`);
     }
     return { pools, problems };
   }

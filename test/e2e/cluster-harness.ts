@@ -5,32 +5,13 @@
 // a host can be killed whole, by pid, as a machine dies.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AUTO_POOL, AUTO_POOL6, type Environment, IMAGE, PREFIX, type Result, must, sh } from './harness.js';
+import { AUTO_POOL, AUTO_POOL6, type Environment, IMAGE, PREFIX, type Result, Tether, must, sh, stopProcess, waitFor } from './harness.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const UNDERLAY_NET = '10.230.240';
 const ETCD_PORTS = [12379, 12479, 12579];
 const CGROUP_CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids', 'systemd'];
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-function exited(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.once('exit', () => { clearTimeout(timer); done(); });
-    child.kill(signal);
-  });
-}
 
 export class Underlay {
   readonly namespace = `tether-e2e-ul-${process.pid}`;
@@ -74,7 +55,7 @@ export class Underlay {
 
   /** kill -9 of one member. */
   async killEtcd(i: number): Promise<void> {
-    await exited(this.members[i], 'SIGKILL');
+    await stopProcess(this.members[i], 'SIGKILL');
   }
 
   /** Whether every member answers /health with a leader. */
@@ -85,7 +66,7 @@ export class Underlay {
   }
 
   async delete(): Promise<void> {
-    for (const member of this.members) await exited(member, 'SIGTERM');
+    for (const member of this.members) await stopProcess(member, 'SIGTERM');
     await sh('ip', ['netns', 'del', this.namespace]);
     if (this.madeEtcNetns) rmSync('/etc/netns', { recursive: true, force: true });
   }
@@ -99,18 +80,25 @@ export class ClusterHost {
   readonly dockerHost: string;
   private readonly dir: string;
   private readonly cgroup: string;
-  private readonly socket: string;
   private dockerd?: ChildProcess;
-  private tether?: ChildProcess;
+  readonly tether: Tether;
 
   constructor(private readonly env: Environment, private readonly underlay: Underlay, readonly index: number,
-    private readonly settings = { hostTtl: 3, deadHostGrace: 8 }) {
+    settings = { hostTtl: 3, deadHostGrace: 8 }) {
     this.namespace = `tether-e2e-h${index}-${process.pid}`;
     this.underlayAddress = `${UNDERLAY_NET}.${10 + index}`;
     this.dir = join(env.work, `h${index}`);
     this.dockerHost = `unix://${this.dir}/docker.sock`;
     this.cgroup = this.namespace;
-    this.socket = `/run/${this.namespace}/tether.sock`;
+    this.tether = new Tether(this.dir, env.driver, PREFIX, [
+      '--store', underlay.storeUrl, '--host-name', this.name, '--docker-socket', join(this.dir, 'docker.sock'),
+      '--host-ttl', String(settings.hostTtl), '--dead-host-grace', String(settings.deadHostGrace), '--gc-interval', '2',
+      '--orphan-grace', '5', '--default-pool', AUTO_POOL, '--default-pool6', AUTO_POOL6,
+    ], `/run/${this.namespace}/${env.driver}.sock`, (command) => this.inHost(command));
+  }
+
+  get socket(): string {
+    return this.tether.socket;
   }
 
   get name(): string {
@@ -136,22 +124,14 @@ export class ClusterHost {
     await must('sh', '-c', 'docker -H "$1" save "$3" | docker -H "$2" load', 'sh', this.env.dockerHost, this.dockerHost, IMAGE);
   }
 
-  /** Runs a command in the host's namespace, its process placed in the host's cgroup first. */
-  private spawnInHost(logName: string, script: string): ChildProcess {
-    const log = openSync(join(this.dir, logName), 'a');
-    const child = spawn('sh', ['-c', `echo $$ > /sys/fs/cgroup/pids/${this.cgroup}/cgroup.procs && exec ip netns exec ${this.namespace} sh -c "$0"`, script],
-      { stdio: ['ignore', log, log] });
-    closeSync(log);
-    return child;
+  /** A command line that runs the command in the host's namespace, its process placed in the host's cgroup first. */
+  private inHost(command: string[]): string[] {
+    return ['sh', '-c', `echo $$ > /sys/fs/cgroup/pids/${this.cgroup}/cgroup.procs && exec ip netns exec ${this.namespace} "$@"`, 'sh', ...command];
   }
 
   async startTether(): Promise<void> {
-    const args = ['serve', '--socket', this.socket, '--name', this.env.driver, '--state-dir', join(this.dir, 'tether-state'),
-      '--store', this.underlay.storeUrl, '--host-name', this.name, '--docker-socket', join(this.dir, 'docker.sock'),
-      '--host-ttl', String(this.settings.hostTtl), '--dead-host-grace', String(this.settings.deadHostGrace), '--gc-interval', '2',
-      '--interface-prefix', PREFIX, '--default-pool', AUTO_POOL, '--default-pool6', AUTO_POOL6, '--log-level', 'debug'];
-    this.tether = this.spawnInHost('tether.log', `exec ${process.execPath} ${join(ROOT, 'bin/tether.js')} ${args.join(' ')}`);
-    await waitFor(`${this.name}'s tether`, async () => (await sh('test', ['-S', this.socket])).code === 0);
+    mkdirSync(this.dir, { recursive: true });
+    await this.tether.start();
   }
 
   /** dockerd needs the cgroup hierarchies mounted again (ip netns exec remounts /sys), and its own plugin and containerd directories. */
@@ -165,7 +145,10 @@ export class ClusterHost {
     ];
     const dockerd = ['dockerd', '--host', this.dockerHost, '--data-root', join(this.dir, 'docker'), '--exec-root', join(this.dir, 'exec'),
       '--pidfile', join(this.dir, 'docker.pid'), '--cgroup-parent', `/${this.cgroup}`, '--bridge=none', '--dns', '10.230.255.254', '--log-level', 'info'];
-    this.dockerd = this.spawnInHost('dockerd.log', `${mounts.join(' && ')} && exec ${dockerd.join(' ')}`);
+    const log = openSync(join(this.dir, 'dockerd.log'), 'a');
+    const [command = '', ...args] = this.inHost(['sh', '-c', `${mounts.join(' && ')} && exec ${dockerd.join(' ')}`]);
+    this.dockerd = spawn(command, args, { stdio: ['ignore', log, log] });
+    closeSync(log);
     await waitFor(`${this.name}'s dockerd`, async () => (await this.docker('version')).code === 0);
   }
 
@@ -191,14 +174,9 @@ export class ClusterHost {
     return this.dockerOk('inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").${field}}}`, container);
   }
 
-  /** `tether ls --json` of this host's tether. */
-  async state(): Promise<{ pools: { id: string; used: number; hosts: number }[]; networks: { id: string }[] }> {
-    return JSON.parse(await must(process.execPath, join(ROOT, 'bin/tether.js'), 'ls', '--json', '--socket', this.socket)) as
-      { pools: { id: string; used: number; hosts: number }[]; networks: { id: string }[] };
-  }
-
-  get tetherLog(): string {
-    return readFileSync(join(this.dir, 'tether.log'), 'utf8');
+  /** `tether audit` on this host, Docker's view included. */
+  audit(): Promise<string[]> {
+    return this.tether.audit(join(this.dir, 'docker.sock'));
   }
 
   /** Every process of the host, at once, with SIGKILL: a machine that died. */
@@ -211,7 +189,8 @@ export class ClusterHost {
       }
       await sleep(100);
     }
-    await Promise.all([this.dockerd, this.tether].map((child) => exited(child, 'SIGKILL')));
+    await stopProcess(this.dockerd, 'SIGKILL');
+    await this.tether.kill();
   }
 
   private cgroupPids(): number[] {
@@ -232,16 +211,16 @@ export class ClusterHost {
       const ids = (await this.docker('ps', '-aq')).stdout.split('\n').filter(Boolean);
       if (ids.length) await this.docker('rm', '-f', ...ids);
     }
-    await exited(this.dockerd, 'SIGTERM');
-    await exited(this.tether, 'SIGTERM');
+    await stopProcess(this.dockerd, 'SIGTERM');
+    await this.tether.stop();
     await this.kill();
     for (const controller of CGROUP_CONTROLLERS) removeTree(`/sys/fs/cgroup/${controller}/${this.cgroup}`);
     await sh('ip', ['netns', 'del', this.namespace]);
     rmSync(`/etc/netns/${this.namespace}`, { recursive: true, force: true });
     // The logs move up to the work folder, where TETHER_E2E_LOGS finds them; dockerd's bind mounts
     // died with its mount namespace, so the rest can go.
-    for (const log of ['tether.log', 'dockerd.log']) {
-      if (existsSync(join(this.dir, log))) renameSync(join(this.dir, log), join(this.env.work, `${this.name}-${log}`));
+    for (const log of [this.tether.logPath, join(this.dir, 'dockerd.log')]) {
+      if (existsSync(log)) renameSync(log, join(this.env.work, `${this.name}-${basename(log)}`));
     }
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -39,13 +39,24 @@ const hasNetwork = async (host: ClusterHost) => (await host.docker('network', 'i
 const ping = async (host: ClusterHost, container: string, address: string, family: 4 | 6 = 4) =>
   (await host.docker('exec', container, 'ping', `-${family}`, '-c', '1', '-W', '2', address)).code === 0;
 
-/** The VXLAN device of the cluster network on a host, and its FDB entries' MACs. */
+/** The cluster network's VXLAN device on a host. */
+async function vxlanDevice(host: ClusterHost): Promise<string | undefined> {
+  return (JSON.parse(await host.exec('ip', '-json', 'link', 'show', 'type', 'vxlan')) as { ifname: string }[])[0]?.ifname;
+}
+
+/** The MACs in the FDB of the VXLAN device, each sent to a tunnel address. */
 async function fdbMacs(host: ClusterHost): Promise<string[]> {
-  const links = JSON.parse(await host.exec('ip', '-json', 'link', 'show', 'type', 'vxlan')) as { ifname: string }[];
-  const device = links[0]?.ifname;
+  const device = await vxlanDevice(host);
   if (!device) return [];
   const entries = JSON.parse(await host.exec('bridge', '-json', 'fdb', 'show', 'dev', device)) as { mac: string; dst?: string }[];
   return entries.filter((e) => e.dst).map((e) => e.mac);
+}
+
+/** The addresses the VXLAN device answers ARP and ND for. */
+async function neighbours(host: ClusterHost): Promise<string[]> {
+  const device = await vxlanDevice(host);
+  if (!device) return [];
+  return (JSON.parse(await host.exec('ip', '-json', 'neigh', 'show', 'dev', device)) as { dst: string }[]).map((n) => n.dst);
 }
 
 test('a network created on one host appears on every host', async () => {
@@ -79,6 +90,9 @@ test('containers on three hosts reach each other by address over IPv4 and IPv6, 
   }
   // The gateway answers on each host's own bridge, and the MTU leaves room for VXLAN.
   assert.match((await h2.dockerOk('exec', 'c2', 'ip', 'route')), /default via 10\.230\.60\.1/);
+  assert.ok(await ping(h2, 'c2', '10.230.60.1'));
+  const bridgeMac = (JSON.parse(await h2.exec('ip', '-json', 'link', 'show', 'type', 'bridge')) as { address: string }[])[0]?.address;
+  assert.match(await h2.dockerOk('exec', 'c2', 'ip', 'neigh', 'show', '10.230.60.1'), new RegExp(`lladdr ${bridgeMac}`), 'the gateway is h2\'s own bridge');
   assert.match((await h2.dockerOk('exec', 'c2', 'ip', 'link', 'show', 'eth0')), /mtu 1450/);
   // Only known hosts are in the FDB: no all-zero flooding entry.
   assert.ok(!(await fdbMacs(h1)).includes('00:00:00:00:00:00'));
@@ -97,13 +111,15 @@ test('20 concurrent starts on each host give 60 distinct addresses', async () =>
 test('a dead host leaves the others\' tunnels at once and gives its addresses back after the grace period', async () => {
   const dead = containers.get('c3');
   assert.ok(dead);
-  const usedBefore = (await h1.state()).pools.find((p) => p.id.includes('10.230.60.0'))?.used ?? 0;
+  const usedBefore = (await h1.tether.state()).pools.find((p) => p.id.includes('10.230.60.0'))?.used ?? 0;
   await eventually('h1 has c3 in its FDB', async () => (await fdbMacs(h1)).includes(dead.mac));
   await h3.kill();
   const killedAt = Date.now();
-  await eventually('c3 left h1\'s and h2\'s FDB', async () => !(await fdbMacs(h1)).includes(dead.mac) && !(await fdbMacs(h2)).includes(dead.mac), 15_000);
+  assert.ok((await neighbours(h1)).includes(dead.v4) && (await neighbours(h1)).includes(dead.v6));
+  await eventually('c3 left h1\'s and h2\'s FDB and neighbours', async () => !(await fdbMacs(h1)).includes(dead.mac) && !(await fdbMacs(h2)).includes(dead.mac)
+    && !(await neighbours(h1)).includes(dead.v4) && !(await neighbours(h2)).includes(dead.v6), 15_000);
   await eventually('c3\'s address is free', async () =>
-    ((await h1.state()).pools.find((p) => p.id.includes('10.230.60.0'))?.used ?? 0) === usedBefore - 1, 30_000);
+    ((await h1.tether.state()).pools.find((p) => p.id.includes('10.230.60.0'))?.used ?? 0) === usedBefore - 1, 30_000);
   assert.ok(Date.now() - killedAt >= 8_000, 'not before the grace period');
   await h1.run('heir', NETWORK, '--ip', dead.v4);
   assert.ok(await ping(h2, 'c2', dead.v4), 'the address works again, on another host');
@@ -115,6 +131,16 @@ test('a new host gets the existing networks by itself and joins the overlay', as
   await late.run('c4', NETWORK);
   assert.ok(await ping(late, 'c4', containers.get('c1')?.v4 ?? ''));
   assert.ok(await ping(h1, 'c1', await late.address('c4', NETWORK)));
+});
+
+test('a tether killed and restarted on one host keeps its containers connected and publishes new ones', async () => {
+  await h2.tether.kill();
+  assert.ok(await ping(h1, 'c1', containers.get('c2')?.v4 ?? ''), 'the kernel keeps carrying c2 while tether is down');
+  await h2.tether.start();
+  await h2.run('after-restart', NETWORK);
+  const address = await h2.address('after-restart', NETWORK);
+  await eventually('c1 reaches the container started after the restart', () => ping(h1, 'c1', address), 15_000);
+  assert.ok(await ping(h2, 'after-restart', containers.get('c1')?.v4 ?? ''));
 });
 
 test('with one etcd member down everything works', async () => {
@@ -144,6 +170,16 @@ test('with etcd unreachable new work fails clearly, running containers keep talk
     || (await h1.docker('rm', '-f', 'after-outage'), false), 60_000);
   const address = await h1.address('after-outage', NETWORK);
   await eventually('c2 reaches the container started after the outage', () => ping(h2, 'c2', address), 20_000);
+});
+
+test('every host\'s audit is clean past the orphan grace: no host frees or counts another\'s addresses', async () => {
+  await sleep(6_000); // the hosts run with --orphan-grace 5; the late one started well before
+  for (const host of [h1, h2, late]) assert.deepEqual(await host.audit(), [], host.name);
+  const running = (await Promise.all([h1, h2, late].map(async (h) => (await h.dockerOk('ps', '-q')).split('\n').filter(Boolean).length)))
+    .reduce((a, b) => a + b, 0);
+  const pool = (await h1.tether.state()).pools.find((p) => p.id.includes('10.230.60.0'));
+  // Each pool entry counts every host's addresses: the running containers' and the shared gateway.
+  assert.equal(pool?.used, running + 1);
 });
 
 nothingLeftBehind(env, tearDown);

@@ -44,7 +44,7 @@ export async function must(command: string, ...args: string[]): Promise<string> 
   return result.stdout;
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
@@ -53,7 +53,7 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-function stopProcess(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<void> {
+export function stopProcess(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((done) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -136,20 +136,22 @@ export class Tether {
   readonly socket: string;
   private process?: ChildProcess;
 
+  /** `wrap` turns the daemon's command line into the one to spawn (to run it in a namespace, say). */
   constructor(private readonly work: string, readonly name: string, readonly prefix: string, private readonly extraArgs: string[] = [],
-    socket = `/run/docker/plugins/${name}.sock`) {
+    socket = `/run/docker/plugins/${name}.sock`, private readonly wrap: (command: string[]) => string[] = (command) => command) {
     this.socket = socket;
   }
 
-  private get logPath(): string {
+  get logPath(): string {
     return join(this.work, `${this.name}.log`);
   }
 
   async start(): Promise<void> {
     const log = openSync(this.logPath, 'a');
-    this.process = spawn(process.execPath, [join(ROOT, 'bin/tether.js'), 'serve', '--socket', this.socket, '--name', this.name,
+    const [command = '', ...args] = this.wrap([process.execPath, join(ROOT, 'bin/tether.js'), 'serve', '--socket', this.socket, '--name', this.name,
       '--state-dir', join(this.work, `${this.name}-state`), '--log-level', 'debug', '--interface-prefix', this.prefix,
-      ...this.extraArgs], { stdio: ['ignore', log, log] });
+      ...this.extraArgs]);
+    this.process = spawn(command, args, { stdio: ['ignore', log, log] });
     closeSync(log);
     await waitFor(`${this.name} socket`, async () =>
       (await pluginCall(this.socket, 'Plugin.Activate').then((r) => r.status === 200, () => false)));

@@ -1,0 +1,101 @@
+// Cluster figures, each side by side with its baseline in the same run:
+// ping and iperf3 between containers on two hosts over VXLAN against the same
+// between the hosts themselves on the underlay, and the allocation rate of
+// three hosts allocating from one pool at once against one host alone.
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ClusterHost, Underlay } from '../test/e2e/cluster-harness.js';
+import { type Environment, must, pluginCall } from '../test/e2e/harness.js';
+import { IPERF_IMAGE, buildIperfImage, iperfGbits } from './iperf.js';
+import { type Comparison, compare } from './stats.js';
+
+const ROUNDS = 5;
+
+/** Average round trip in ms of 20 pings 0.2 s apart, from busybox's summary line. */
+function pingAverage(output: string): number {
+  const match = /min\/avg\/max = [\d.]+\/([\d.]+)\//.exec(output);
+  if (!match) throw new Error(`no ping summary in: ${output.slice(-200)}`);
+  return Number(match[1]);
+}
+
+async function gbits(run: () => Promise<string>): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const { gbits: value, error } = iperfGbits(await run());
+    if (value !== undefined) return value;
+    if (attempt === 3) throw new Error(`iperf3: ${error}`);
+    await sleep(1000);
+  }
+}
+
+async function call(host: ClusterHost, method: string, body: unknown): Promise<Record<string, unknown>> {
+  const response = await pluginCall(host.socket, method, JSON.stringify(body));
+  if (response.status !== 200) throw new Error(`${host.name} ${method}: ${response.body}`);
+  return JSON.parse(response.body) as Record<string, unknown>;
+}
+
+/** Addresses per second for `perHost` RequestAddress calls on each host, 8 in flight per host, all hosts at once. */
+async function allocationRate(hosts: ClusterHost[], pool: string, perHost: number): Promise<number> {
+  const poolIds: string[] = [];
+  for (const host of hosts) poolIds.push(String((await call(host, 'IpamDriver.RequestPool', { AddressSpace: 'local', Pool: pool, Options: {} }))['PoolID']));
+  const started = performance.now();
+  await Promise.all(hosts.map(async (host, h) => {
+    let next = 0;
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (next++ < perHost) await call(host, 'IpamDriver.RequestAddress', { PoolID: poolIds[h], Address: '', Options: {} });
+    }));
+  }));
+  const rate = (hosts.length * perHost) / ((performance.now() - started) / 1000);
+  // The last holder's release deletes the pool with every address in it.
+  for (const [h, host] of hosts.entries()) await call(host, 'IpamDriver.ReleasePool', { PoolID: poolIds[h] });
+  return rate;
+}
+
+export async function clusterFigures(env: Environment, comparisons: Comparison[]): Promise<void> {
+  const underlay = new Underlay(env.work);
+  const hosts = [1, 2, 3].map((i) => new ClusterHost(env, underlay, i, { hostTtl: 10, deadHostGrace: 300 }));
+  const [h1, h2] = hosts as [ClusterHost, ClusterHost];
+  const underlayServer = { pid: 0 };
+  try {
+    await underlay.create();
+    await Promise.all(hosts.map((h) => h.start()));
+    await buildIperfImage(env);
+    await Promise.all([h1, h2].map((h) => must('sh', '-c', 'docker -H "$1" save "$3" | docker -H "$2" load', 'sh', env.dockerHost, h.dockerHost, IPERF_IMAGE)));
+    await h1.dockerOk('network', 'create', '-d', env.driver, '--ipam-driver', env.driver, '--subnet', '10.230.70.0/24', '-o', 'tether.cluster=bench', 'bench');
+    for (let i = 0; (await h2.docker('network', 'inspect', 'bench')).code !== 0; i++) {
+      if (i > 100) throw new Error('the cluster network never reached h2');
+      await sleep(200);
+    }
+    await h2.dockerOk('run', '-d', '--name', 'server', '--network', 'bench', IPERF_IMAGE, 'iperf3', '-s');
+    await h1.dockerOk('run', '-d', '--name', 'client', '--network', 'bench', IPERF_IMAGE, 'busybox', 'sleep', '3600');
+    const server = await h2.address('server', 'bench');
+    const server2 = spawn('ip', ['netns', 'exec', h2.namespace, 'iperf3', '-s'], { stdio: 'ignore' });
+    underlayServer.pid = server2.pid ?? 0;
+    await sleep(500);
+
+    const ping = { overlay: [] as number[], underlay: [] as number[] };
+    const iperf = { overlay: [] as number[], underlay: [] as number[] };
+    for (let round = 0; round < ROUNDS; round++) {
+      ping.overlay.push(pingAverage(await h1.dockerOk('exec', 'client', 'busybox', 'ping', '-q', '-c', '20', '-i', '0.2', server)));
+      ping.underlay.push(pingAverage(await h1.exec('busybox', 'ping', '-q', '-c', '20', '-i', '0.2', h2.underlayAddress)));
+      iperf.overlay.push(await gbits(() => h1.dockerOk('exec', 'client', 'iperf3', '-c', server, '-t', '5', '-J', '--connect-timeout', '3000')));
+      iperf.underlay.push(await gbits(() => h1.exec('iperf3', '-c', h2.underlayAddress, '-t', '5', '-J', '--connect-timeout', '3000')));
+    }
+    comparisons.push(compare('cross-host ping, container to container over VXLAN', 'ms', ping.overlay, ping.underlay,
+      { baselineName: 'underlay host to host', goal: '(reported)', pass: () => true }));
+    comparisons.push(compare('cross-host iperf3 over VXLAN', 'Gbit/s', iperf.overlay, iperf.underlay,
+      { baselineName: 'underlay host to host', goal: '(reported)', pass: () => true }));
+
+    const cluster: number[] = [];
+    const alone: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      cluster.push(await allocationRate(hosts, '10.230.128.0/18', 1000));
+      alone.push(await allocationRate([h1], '10.230.192.0/18', 1000));
+    }
+    comparisons.push(compare('IPAM allocations, 3 hosts at once on one pool (etcd)', 'addresses/s', cluster, alone,
+      { baselineName: 'one host alone', goal: '(reported)', pass: () => true }));
+  } finally {
+    if (underlayServer.pid) process.kill(underlayServer.pid, 'SIGTERM');
+    for (const host of hosts) await host.stop();
+    await underlay.delete();
+  }
+}
