@@ -93,7 +93,9 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
     const built = buildServer({
       logger: log,
       routes: [...networkRoutes(driver), ...ipamRoutes(ipam)],
-      extend: (app) => registerOperatorApi(app, { driver, ipam, storeReachable: async () => { await store.get('meta/default-pool6'); return true; } }),
+      extend: (app) => registerOperatorApi(app, {
+        driver, ipam, storeReachable: async () => { await store.get('meta/default-pool6'); return true; }, ...(cluster ? { cluster } : {}),
+      }),
       onCall: (...call) => onCall?.(...call),
       ...(https ? { https } : {}),
     });

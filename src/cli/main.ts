@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOG_LEVELS, parseConfig } from '../config.js';
 import { serve } from '../daemon.js';
-import { type DaemonState, formatPort, readAudit, readState, readStatus } from './client.js';
+import { type DaemonState, formatPort, readAudit, readCluster, readState, readStatus } from './client.js';
 import { compareWithDocker, dockerEndpoints } from './docker-view.js';
 import { diagnose } from './doctor.js';
 import { printJson, printTable } from './output.js';
@@ -81,9 +81,9 @@ const endpointRows = (state: DaemonState) => state.endpoints.map((e) => [
   e.ports.map(formatPort).join(',')]);
 const ENDPOINT_HEADER = ['ENDPOINT', 'NETWORK', 'INTERFACE', 'MAC', 'ADDRESSES', 'PORTS'];
 
-const poolRows = (state: DaemonState) => state.pools.map((p) => [p.id, p.range ?? '', String(p.refs), String(p.used), p.capacity,
+const poolRows = (state: DaemonState) => state.pools.map((p) => [p.id, p.range ?? '', String(p.refs), String(p.hosts), String(p.used), p.capacity,
   `${((p.used / Math.max(1, Number(p.capacity))) * 100).toFixed(1)}%`]);
-const POOL_HEADER = ['POOL', 'IP-RANGE', 'REFS', 'USED', 'CAPACITY', 'USE'];
+const POOL_HEADER = ['POOL', 'IP-RANGE', 'REFS', 'HOSTS', 'USED', 'CAPACITY', 'USE'];
 
 const network = program.command('network').description('the networks tether holds');
 query(network, 'ls', 'list networks').action(async (options: { socket: string; json?: boolean }) => {
@@ -116,6 +116,19 @@ query(pool, 'ls', 'list pools with their use').action(async (options: { socket: 
   if (options.json) printJson(state.pools);
   else printTable(POOL_HEADER, poolRows(state));
 });
+
+const cluster = program.command('cluster').description('cluster mode: hosts and the networks they share');
+query(cluster, 'ls', 'live hosts with their tunnel addresses, and cluster networks with their endpoints per host')
+  .action(async (options: { socket: string; json?: boolean }) => {
+    const view = await readCluster(options.socket);
+    if (options.json) return printJson(view);
+    if (!view.enabled) return console.log('not in cluster mode (tether serve --store etcd://...)');
+    printTable(['HOST', 'VTEP', 'REGISTERED'], view.hosts.map((h) =>
+      [h.host === view.host ? `${h.host} (this host)` : h.host, h.vtep, new Date(h.startedAt).toISOString()]));
+    console.log();
+    printTable(['NETWORK', 'VNI', 'SUBNETS', 'ENDPOINTS'], view.networks.map((n) =>
+      [n.name, String(n.vni), n.subnets.join(','), Object.entries(n.endpoints).map(([host, count]) => `${host}:${count}`).join(' ') || '-']));
+  });
 
 query(program, 'ls', 'networks, endpoints and pools at once').action(async (options: { socket: string; json?: boolean }) => {
   const state = await readState(options.socket);

@@ -9,7 +9,7 @@ import { conflict } from '../errors.js';
 import type { Leases, Store } from '../store/store.js';
 import { Coalesced } from '../util/serial.js';
 import {
-  type ClusterNetworkRecord, HOSTS, MEMBERS, type MemberRecord, NETWORKS, VNIS, clusterNetworkRecord, hostRecord, hostScope,
+  type ClusterNetworkRecord, HOSTS, type HostRecord, MEMBERS, type MemberRecord, NETWORKS, VNIS, clusterNetworkRecord, hostRecord, hostScope,
   memberKey, memberRecord, sameNetwork,
 } from './records.js';
 
@@ -17,6 +17,14 @@ import {
 export interface LocalClusterNetwork {
   readonly name: string;
   readonly vxlan: string;
+}
+
+export interface ClusterView {
+  readonly host: string;
+  readonly vtep: string;
+  readonly hosts: HostRecord[];
+  /** Each network with its endpoints counted per host. */
+  readonly networks: { name: string; vni: number; subnets: string[]; endpoints: Record<string, number> }[];
 }
 
 export interface ClusterDeps {
@@ -177,6 +185,19 @@ export class Cluster implements ClusterPort {
     await this.deps.store.commit([{ key: NETWORKS + name, revision: entry.revision }], [
       { type: 'delete', key: NETWORKS + name }, { type: 'delete', key: VNIS + vni },
     ]);
+  }
+
+  /** What the cluster holds, for `tether cluster ls`: live hosts, and networks with their endpoints per host. */
+  async view(): Promise<ClusterView> {
+    const { store } = this.deps;
+    const hosts = (await store.list(HOSTS)).map((e) => hostRecord.parse(JSON.parse(e.value)));
+    const members = (await store.list(MEMBERS)).map((e) => ({ network: e.key.slice(MEMBERS.length).split('/')[0] ?? '', ...memberRecord.parse(JSON.parse(e.value)) }));
+    const networks = (await this.networks()).map((n) => {
+      const endpoints: Record<string, number> = {};
+      for (const m of members) if (m.network === n.name) endpoints[m.host] = (endpoints[m.host] ?? 0) + 1;
+      return { name: n.name, vni: n.vni, subnets: n.ipam.map((i) => i.subnet), endpoints };
+    });
+    return { host: this.settings.host, vtep: this.settings.vtep, hosts, networks };
   }
 
   async networks(): Promise<ClusterNetworkRecord[]> {

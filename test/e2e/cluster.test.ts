@@ -131,6 +131,12 @@ test('a new host gets the existing networks by itself and joins the overlay', as
   await late.run('c4', NETWORK);
   assert.ok(await ping(late, 'c4', containers.get('c1')?.v4 ?? ''));
   assert.ok(await ping(h1, 'c1', await late.address('c4', NETWORK)));
+  const view = await h1.tether.cli('cluster', 'ls', '--json');
+  const cluster = JSON.parse(view.stdout) as { hosts: { host: string }[]; networks: { name: string; endpoints: Record<string, number> }[] };
+  assert.deepEqual(cluster.hosts.map((h) => h.host).sort(), ['h1', 'h2', 'h4'], 'the dead host is not listed');
+  assert.equal(cluster.networks[0]?.name, NETWORK);
+  assert.equal(cluster.networks[0]?.endpoints['h4'], 1);
+  assert.equal(cluster.networks[0]?.endpoints['h3'], undefined);
 });
 
 test('a tether killed and restarted on one host keeps its containers connected and publishes new ones', async () => {
