@@ -4,14 +4,13 @@
 // and tether, every process of it in a cgroup of the harness's own, so that
 // a host can be killed whole, by pid, as a machine dies.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AUTO_POOL, AUTO_POOL6, type Environment, IMAGE, PREFIX, type Result, Tether, must, sh, stopProcess, waitFor } from './harness.js';
+import { AUTO_POOL, AUTO_POOL6, type Environment, IMAGE, PREFIX, type Result, Tether, CGROUP_CONTROLLERS, must, removeCgroup, sh, stopProcess, waitFor } from './harness.js';
 
 const UNDERLAY_NET = '10.230.240';
 const ETCD_PORTS = [12379, 12479, 12579];
-const CGROUP_CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids', 'systemd'];
 
 export class Underlay {
   readonly namespace = `tether-e2e-ul-${process.pid}`;
@@ -214,7 +213,7 @@ export class ClusterHost {
     await stopProcess(this.dockerd, 'SIGTERM');
     await this.tether.stop();
     await this.kill();
-    for (const controller of CGROUP_CONTROLLERS) removeTree(`/sys/fs/cgroup/${controller}/${this.cgroup}`);
+    removeCgroup(this.cgroup);
     await sh('ip', ['netns', 'del', this.namespace]);
     rmSync(`/etc/netns/${this.namespace}`, { recursive: true, force: true });
     // The logs move up to the work folder, where TETHER_E2E_LOGS finds them; dockerd's bind mounts
@@ -224,12 +223,4 @@ export class ClusterHost {
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-/** rmdir of a cgroup and the ones below it, deepest first (a cgroup's files cannot be deleted, only the directory). */
-function removeTree(dir: string): void {
-  let entries;
-  try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return; }
-  for (const entry of entries) if (entry.isDirectory()) removeTree(join(dir, entry.name));
-  try { rmdirSync(dir); } catch { /* busy or gone */ }
 }

@@ -4,7 +4,7 @@
 // dropped, so no test packet can leave the machine. At the end it puts the
 // firewall, routes and sysctls back exactly as it found them.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,6 +26,20 @@ const GUARD = 'TETHER-E2E-EGRESS';
 const ROOT = resolve(import.meta.dirname, '../..');
 
 export interface Result { code: number; stdout: string; stderr: string }
+
+/** The cgroup v1 hierarchies of this machine (test-environment.md), where a dockerd puts containers. */
+export const CGROUP_CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids', 'systemd'];
+
+/** Removes a cgroup and those below it in every hierarchy, deepest first (only directories can be removed). */
+export function removeCgroup(name: string): void {
+  const removeTree = (dir: string) => {
+    let entries;
+    try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return; }
+    for (const entry of entries) if (entry.isDirectory()) removeTree(join(dir, entry.name));
+    try { rmdirSync(dir); } catch { /* busy or gone */ }
+  };
+  for (const controller of CGROUP_CONTROLLERS) removeTree(`/sys/fs/cgroup/${controller}/${name}`);
+}
 
 export function sh(command: string, args: readonly string[], input?: string): Promise<Result> {
   return new Promise((done) => {
@@ -201,6 +215,8 @@ export class Environment {
   readonly work = mkdtempSync(join(tmpdir(), 'tether-e2e-'));
   readonly driver = `tethere2e${process.pid}`;
   readonly dockerHost = `unix://${this.work}/docker.sock`;
+  /** Where the dockerd puts its containers' cgroups, removed at the end (Docker's default, /docker, would stay). */
+  private readonly cgroupParent = `tether-e2e-${process.pid}`;
   private dockerd?: ChildProcess;
   readonly tether = new Tether(this.work, this.driver, PREFIX, ['--default-pool', AUTO_POOL, '--default-pool6', AUTO_POOL6, '--orphan-grace', '15', '--gc-interval', '2']);
   private snapshot?: Snapshot;
@@ -274,7 +290,7 @@ export class Environment {
     const log = openSync(join(this.work, 'dockerd.log'), 'a');
     this.dockerd = spawn('dockerd', ['--host', this.dockerHost, '--data-root', join(this.work, 'docker'),
       '--exec-root', join(this.work, 'exec'), '--pidfile', join(this.work, 'docker.pid'),
-      '--bridge=none', '--dns', DNS, '--log-level', 'info'], { stdio: ['ignore', log, log] });
+      '--bridge=none', '--dns', DNS, '--log-level', 'info', '--cgroup-parent', `/${this.cgroupParent}`], { stdio: ['ignore', log, log] });
     closeSync(log);
     await waitFor('dockerd', async () => (await this.docker('version')).code === 0, 30_000);
   }
@@ -362,6 +378,7 @@ export class Environment {
       .filter((point) => point.startsWith(`${this.work}/`)).sort().reverse();
     for (const point of mounts) await sh('umount', ['-l', point]);
     rmSync(this.work, { recursive: true, force: true });
+    removeCgroup(this.cgroupParent);
   }
 
   /** What a finished run must not leave: each entry names a leftover. */
@@ -380,6 +397,9 @@ export class Environment {
       if (line.includes(this.work) || line.includes(this.tether.socket)) found.push(`process ${line.trim()}`);
     }
     if ((await sh('ip', ['netns', 'list'])).stdout.includes('tether-e2e')) found.push('network namespaces');
+    for (const controller of CGROUP_CONTROLLERS) {
+      if (readdirSync(`/sys/fs/cgroup/${controller}`).some((name) => name.startsWith('tether-e2e'))) found.push(`cgroups in ${controller}`);
+    }
     return found;
   }
 }
