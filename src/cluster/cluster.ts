@@ -103,7 +103,7 @@ export class Cluster implements ClusterPort {
     }
   }
 
-  /** Hosts that have left anything in the store: driver records, endpoints, addresses' holders. */
+  /** Other hosts that have left records in the store: their driver's networks and endpoints, or published endpoints. */
   private async knownHosts(): Promise<Set<string>> {
     const hosts = new Set<string>();
     for (const entry of await this.deps.store.list('hosts/')) hosts.add(entry.key.split('/')[1] ?? '');
