@@ -117,7 +117,7 @@ export class Ipam implements IpamDriver {
   }
 
   /**
-   * Loads every pool and address, then follows the store. The watch starts before the load and its
+   * Loads every pool and address, then (shared) follows the store. The watch starts before the load and its
    * changes are applied after it, in order: each change sets one key, so replaying one the load
    * already saw changes nothing, and none made during the load is missed.
    */
@@ -125,7 +125,8 @@ export class Ipam implements IpamDriver {
     const ipam = new Ipam(store, config);
     const pending: Change[] = [];
     let loaded = false;
-    ipam.unwatch = store.watch('ipam/', (change) => (loaded ? ipam.apply(change) : pending.push(change)));
+    // One host alone changes the store only through this IPAM, so its memory needs no echo of it.
+    if (config.shared) ipam.unwatch = store.watch('ipam/', (change) => (loaded ? ipam.apply(change) : pending.push(change)));
     for (const entry of await store.list(POOLS)) ipam.apply({ type: 'put', key: entry.key, value: entry.value });
     for (const entry of await store.list(ADDRESSES)) ipam.apply({ type: 'put', key: entry.key, value: entry.value });
     // Next-fit goes on where it was, so a restart does not hand out the addresses freed just before it.
