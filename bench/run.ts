@@ -258,6 +258,7 @@ async function main(): Promise<void> {
     await benchTether.stop();
     await env.stop();
     await env.restoreHost();
+    for (const leftover of await env.leftovers()) console.error(`left behind: ${leftover}`);
   }
   mkdirSync(OUT, { recursive: true });
   const when = new Date().toISOString();

@@ -5,7 +5,7 @@
 // a host can be killed whole, by pid, as a machine dies.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AUTO_POOL, AUTO_POOL6, type Environment, IMAGE, PREFIX, type Result, Tether, CGROUP_CONTROLLERS, must, removeCgroup, sh, stopProcess, waitFor } from './harness.js';
 
@@ -216,6 +216,7 @@ export class ClusterHost {
     removeCgroup(this.cgroup);
     await sh('ip', ['netns', 'del', this.namespace]);
     rmSync(`/etc/netns/${this.namespace}`, { recursive: true, force: true });
+    rmSync(dirname(this.socket), { recursive: true, force: true });
     // The logs move up to the work folder, where TETHER_E2E_LOGS finds them; dockerd's bind mounts
     // died with its mount namespace, so the rest can go.
     for (const log of [this.tether.logPath, join(this.dir, 'dockerd.log')]) {

@@ -397,6 +397,7 @@ export class Environment {
       if (line.includes(this.work) || line.includes(this.tether.socket)) found.push(`process ${line.trim()}`);
     }
     if ((await sh('ip', ['netns', 'list'])).stdout.includes('tether-e2e')) found.push('network namespaces');
+    for (const entry of readdirSync('/run')) if (entry.startsWith('tether-e2e')) found.push(`/run/${entry}`);
     for (const controller of CGROUP_CONTROLLERS) {
       if (readdirSync(`/sys/fs/cgroup/${controller}`).some((name) => name.startsWith('tether-e2e'))) found.push(`cgroups in ${controller}`);
     }
