@@ -152,6 +152,7 @@ test('a cluster network refuses what cannot work across hosts, with a clear erro
   await assert.rejects(a.createNetwork(NET_A, '10.60.2.0/24', { ...web, mtu: '1500' }), /MTU 1500 does not fit: .* at most 1450/);
   await assert.rejects(a.createNetwork(NET_A, '10.60.3.0/24', web, 'LocalDefault'), /needs tether as its IPAM driver/);
   await a.createNetwork(NET_A, '10.60.4.0/24', web);
+  await assert.rejects(a.createNetwork('e'.repeat(64), '10.60.4.0/24', web), /cluster network web is already on this host, as network aaaaaaaaaaaa/);
   const b = await new Host('b', '192.0.2.2').start();
   await assert.rejects(b.createNetwork(NET_B, '10.60.5.0/24', web), /cluster network web already exists with other settings/);
   const single = await new Host('single', '192.0.2.9').start(false);

@@ -125,6 +125,8 @@ export class Driver implements NetworkDriver {
     this.clusterNamesInCreation.add(clusterName);
     try {
       return await this.locks.run(`network:${request.networkId}`, async () => {
+        const twin = [...this.networks.values()].find((n) => n.cluster?.name === clusterName && n.id !== request.networkId);
+        if (twin) throw conflict(`cluster network ${clusterName} is already on this host, as network ${twin.id.slice(0, 12)}`);
         const { vni, created } = await cluster.claimNetwork(shared);
         const vxlan = vxlanName(this.config.prefix, request.networkId);
         try {
