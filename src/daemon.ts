@@ -188,6 +188,8 @@ async function ulaPool(store: Store): Promise<DefaultPool> {
   return parseDefaultPool((await store.get(key))?.value ?? '') ?? pool;
 }
 
+const SHUTDOWN_GRACE_MS = 5_000;
+
 /** `tether serve`: runs until SIGTERM or SIGINT, leaving networks in place. */
 export async function serve(config: Config): Promise<void> {
   const log = pino({ level: config.logLevel, base: { driver: config.name } });
@@ -220,8 +222,14 @@ export async function serve(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down; networks stay in place');
-    await metrics?.close();
-    await daemon.close();
+    // A client that keeps a connection open (Docker does) must not keep tether from stopping:
+    // after the grace, the socket and spec file go and the process exits all the same.
+    const closed = (async () => {
+      await metrics?.close();
+      await daemon.close();
+    })().then(() => true, (error: unknown) => { log.error({ err: error }, 'shutdown failed'); return true; });
+    const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), SHUTDOWN_GRACE_MS).unref());
+    if (!(await Promise.race([closed, timer]))) log.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'connections still open at shutdown; exiting anyway');
     await unlink(config.socket).catch(() => undefined);
     if (spec) await unlink(spec).catch(() => undefined);
     process.exit(0);
