@@ -7,10 +7,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AUTO_POOL, AUTO_POOL6, type Environment, IMAGE, PREFIX, type Result, Tether, CGROUP_CONTROLLERS, must, removeCgroup, sh, stopProcess, waitFor } from './harness.js';
+import { AUTO_POOL, AUTO_POOL6, type Environment, IMAGE, PREFIX, type Result, Tether, must, removeCgroup, sh, stopProcess, waitFor } from './harness.js';
 
 const UNDERLAY_NET = '10.230.240';
 const ETCD_PORTS = [12379, 12479, 12579];
+/** The cgroup v1 controllers mounted again in each host's namespace (test-environment.md). */
+const CGROUP_CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids', 'systemd'];
 
 export class Underlay {
   readonly namespace = `tether-e2e-ul-${process.pid}`;

@@ -27,8 +27,12 @@ const ROOT = resolve(import.meta.dirname, '../..');
 
 export interface Result { code: number; stdout: string; stderr: string }
 
-/** The cgroup v1 hierarchies of this machine (test-environment.md), where a dockerd puts containers. */
-export const CGROUP_CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids', 'systemd'];
+/** Every cgroup hierarchy mounted here, the v1 controllers' and cgroup v2's (`unified`): runc makes a cgroup parent in each. */
+function cgroupHierarchies(): string[] {
+  return readFileSync('/proc/mounts', 'utf8').split('\n').map((line) => line.split(' '))
+    .filter(([, point, type]) => (type === 'cgroup' || type === 'cgroup2') && point?.startsWith('/sys/fs/cgroup'))
+    .map(([, point]) => point ?? '');
+}
 
 /** Removes a cgroup and those below it in every hierarchy, deepest first (only directories can be removed). */
 export function removeCgroup(name: string): void {
@@ -38,7 +42,7 @@ export function removeCgroup(name: string): void {
     for (const entry of entries) if (entry.isDirectory()) removeTree(join(dir, entry.name));
     try { rmdirSync(dir); } catch { /* busy or gone */ }
   };
-  for (const controller of CGROUP_CONTROLLERS) removeTree(`/sys/fs/cgroup/${controller}/${name}`);
+  for (const hierarchy of cgroupHierarchies()) removeTree(join(hierarchy, name));
 }
 
 export function sh(command: string, args: readonly string[], input?: string): Promise<Result> {
@@ -137,6 +141,19 @@ interface Snapshot {
   iptables: string;
   ip6tables: string;
   ipForward: string;
+  /** Sockets and spec files Docker finds plugins by, before the run. */
+  pluginFiles: string[];
+}
+
+/** Where Docker looks for plugins' sockets and spec files. */
+const PLUGIN_DIRS = ['/run/docker/plugins', '/etc/docker/plugins'];
+
+function pluginFiles(dir: string): string[] {
+  try {
+    return readdirSync(dir).map((name) => join(dir, name));
+  } catch {
+    return [];
+  }
 }
 
 export interface DaemonState {
@@ -230,6 +247,7 @@ export class Environment {
       iptables: await must('iptables-save'),
       ip6tables: await must('ip6tables-save'),
       ipForward: readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim(),
+      pluginFiles: PLUGIN_DIRS.flatMap(pluginFiles),
     };
     await this.installGuard();
     await this.startTether();
@@ -398,8 +416,11 @@ export class Environment {
     }
     if ((await sh('ip', ['netns', 'list'])).stdout.includes('tether-e2e')) found.push('network namespaces');
     for (const entry of readdirSync('/run')) if (entry.startsWith('tether-e2e')) found.push(`/run/${entry}`);
-    for (const controller of CGROUP_CONTROLLERS) {
-      if (readdirSync(`/sys/fs/cgroup/${controller}`).some((name) => name.startsWith('tether-e2e'))) found.push(`cgroups in ${controller}`);
+    for (const hierarchy of cgroupHierarchies()) {
+      if (readdirSync(hierarchy).some((name) => name.startsWith('tether-e2e'))) found.push(`cgroups in ${hierarchy}`);
+    }
+    for (const dir of PLUGIN_DIRS) {
+      for (const entry of pluginFiles(dir)) if (!this.snapshot?.pluginFiles.includes(entry)) found.push(entry);
     }
     return found;
   }

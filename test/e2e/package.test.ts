@@ -1,6 +1,7 @@
 // Shipping tether: the managed (v2) plugin and the container image, both built
 // offline from this checkout and carrying real containers.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -73,7 +74,10 @@ describe('packaging', { concurrency: false }, () => {
     assert.ok(await env.ping('img-a', 'img-b'));
     await env.dockerOk('rm', '-f', 'img-a', 'img-b');
     await env.dockerOk('network', 'rm', 'from-image');
-    await env.dockerOk('rm', '-f', 'tether-image');
+    // docker stop sends SIGTERM to tether, the container's first process: it removes its socket.
+    await env.dockerOk('stop', '-t', '10', 'tether-image');
+    await env.dockerOk('rm', 'tether-image');
+    assert.ok(!existsSync(socket), `${socket} is left behind`);
     assert.doesNotMatch(await must('ip', '-o', 'link'), /: tti/);
   });
 
