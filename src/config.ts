@@ -32,6 +32,8 @@ export interface Config {
   readonly defaultPool6?: DefaultPool;
   /** This host's name in the cluster (--host-name, default the machine's). */
   readonly hostName: string;
+  /** Docker's API on this host: whether an endpoint is still Docker's, and where cluster networks are created. */
+  readonly dockerSocket: string;
   readonly cluster: ClusterConfig;
 }
 
@@ -43,8 +45,6 @@ export interface ClusterConfig {
   /** How long after a host's registration expires its endpoints and addresses are given back. */
   readonly deadHostGraceMs: number;
   readonly vxlanPort: number;
-  /** Docker's API on this host: tether creates the cluster's networks there. */
-  readonly dockerSocket: string;
 }
 
 export interface TlsFiles {
@@ -136,8 +136,8 @@ export function parseConfig(raw: RawConfig): Config {
       hostTtlSeconds: Number(raw.hostTtl),
       deadHostGraceMs: Number(raw.deadHostGrace) * 1000,
       vxlanPort,
-      dockerSocket: raw.dockerSocket,
     },
+    dockerSocket: raw.dockerSocket,
     socket: raw.socket,
     name,
     ...(tcp ? { tcp: { ...tcp, ...(tlsGiven ? { tls: { cert: raw.tlsCert ?? '', key: raw.tlsKey ?? '', ca: raw.tlsCa ?? '' } } : {}) } } : {}),

@@ -12,6 +12,7 @@ import { type Daemon, createDaemon } from './daemon.js';
 import { FakeFirewall, FakeLinks, FakePortKeeper } from './dataplane/fake.js';
 import { BODY_LIMIT } from './protocol/server.js';
 import { SqliteStore } from './store/sqlite.js';
+import { StandInDocker } from '../test/support/stand-in-docker.js';
 
 const NET = 'a'.repeat(64);
 const EP = 'b'.repeat(64);
@@ -27,9 +28,9 @@ let firewall: FakeFirewall;
 let ports: FakePortKeeper;
 let daemon: Daemon;
 
-async function start(): Promise<Daemon> {
+async function start(dockerSocket?: string): Promise<Daemon> {
   const store = new SqliteStore(join(dir, 'db'));
-  daemon = await createDaemon(config, { store, links, firewall, ports, log: pino({ level: 'silent' }) });
+  daemon = await createDaemon(dockerSocket ? { ...config, dockerSocket } : config, { store, links, firewall, ports, log: pino({ level: 'silent' }) });
   return daemon;
 }
 
@@ -307,5 +308,39 @@ describe('reconcile at start', () => {
     await ok('NetworkDriver.Join', { NetworkID: NET, EndpointID: 'e'.repeat(64), SandboxKey: '/var/run/docker/netns/y', Options: {} });
     links.moveToContainer(`tth${'e'.repeat(11)}p`);
     assert.deepEqual((await audit(daemon.driver, daemon.ipam)).problems, []);
+  });
+});
+
+describe('collection rounds', () => {
+  // orphanGrace is 0 here: every joined endpoint whose peer is still on the host looks gone at once,
+  // as a container start slower than the grace does.
+  test('an endpoint Docker still holds is left alone, whatever the timing says; once Docker lets go it is freed', async () => {
+    const docker = await StandInDocker.start();
+    try {
+      await daemon.close();
+      await start(docker.socket);
+      const { poolId } = await createNetwork('10.9.0.0/24');
+      const { address } = await runContainer(poolId);
+      docker.answer = () => ({ status: 200, body: { Id: NET, Containers: { [`ep-${EP}`]: { EndpointID: EP, IPv4Address: address, IPv6Address: '' } } } });
+      assert.equal(await daemon.driver.freeGoneEndpoints(), 0);
+      assert.deepEqual(docker.seen.map((r) => r.url), [`/networks/${NET}`]);
+      assert.ok(links.links.has(`tth${EP.slice(0, 11)}p`), 'the peer stays for Docker to move');
+
+      docker.answer = () => ({ status: 500, body: { message: 'busy' } });
+      await assert.rejects(daemon.driver.freeGoneEndpoints(), /500/);
+      assert.equal(daemon.driver.snapshot().endpoints.length, 1, 'a Docker that cannot answer frees nothing');
+
+      docker.answer = () => ({ status: 200, body: { Id: NET, Containers: {} } });
+      assert.equal(await daemon.driver.freeGoneEndpoints(), 1);
+      assert.equal(daemon.ipam.usage()[0]?.used, 1, 'only the gateway is left');
+    } finally {
+      await docker.close();
+    }
+  });
+
+  test('with no Docker to ask, the timing decides', async () => {
+    const { poolId } = await createNetwork('10.9.0.0/24');
+    await runContainer(poolId);
+    assert.equal(await daemon.driver.freeGoneEndpoints(), 1);
   });
 });

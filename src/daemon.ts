@@ -9,6 +9,7 @@ import { syncDockerNetworks } from './cluster/docker-networks.js';
 import { NETWORKS, hostScope } from './cluster/records.js';
 import type { Config } from './config.js';
 import type { Firewall, LinkPlane, PortKeeper } from './dataplane/dataplane.js';
+import { endpointsDockerHolds } from './docker-view.js';
 import { SocketPortKeeper } from './dataplane/port-keeper.js';
 import { IpRoute } from './dataplane/iproute.js';
 import { IpTables, chainsFor } from './dataplane/iptables.js';
@@ -48,6 +49,9 @@ export interface DaemonParts {
   readonly log: Logger;
 }
 
+/** How long a collection round waits for Docker's API before deciding nothing. */
+const DOCKER_TIMEOUT_MS = 5_000;
+
 /** Builds the daemon on the given parts and reconciles the kernel; does not listen. */
 export async function createDaemon(config: Config, parts: DaemonParts): Promise<Daemon> {
   const { store, links, firewall, ports, log, leases } = parts;
@@ -62,6 +66,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
   const driver = await Driver.open(
     { state: new DriverState(store, cluster ? `${hostScope(config.hostName)}driver/` : 'driver/'), links, firewall, ports, log,
       abandonGraceMs: config.orphanGraceMs, releaseContainerAddress: (a) => ipam.releaseContainerAddress(a),
+      endpointsDockerHolds: (networkIds) => endpointsDockerHolds(config.dockerSocket, networkIds, DOCKER_TIMEOUT_MS),
       poolRange: (space, subnet) => ipam.rangeOf(space, subnet), ...(cluster ? { cluster } : {}) },
     { prefix: config.interfacePrefix, instance: config.name, defaultMtu: config.mtu },
   );
@@ -168,7 +173,7 @@ function followClusterNetworks(config: Config, cluster: Cluster, driver: Driver,
   const sync = new Coalesced(() => syncDockerNetworks({
     wanted: () => cluster.networks(),
     local: () => driver.clusterNetworks(),
-    dockerSocket: config.cluster.dockerSocket,
+    dockerSocket: config.dockerSocket,
     driver: config.name,
     log,
   }, reported), (error) => log.warn({ err: error.message }, 'following the cluster\'s networks failed; will retry'));

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { LOG_LEVELS, parseConfig } from '../config.js';
 import { serve } from '../daemon.js';
 import { type DaemonState, formatPort, readAudit, readCluster, readState, readStatus } from './client.js';
-import { compareWithDocker, dockerEndpoints } from './docker-view.js';
+import { compareWithDocker, dockerEndpoints } from '../docker-view.js';
 import { diagnose } from './doctor.js';
 import { printJson, printTable } from './output.js';
 
@@ -53,7 +53,7 @@ program.command('serve')
   .addOption(new Option('--host-ttl <seconds>', "how long this host's registration outlives its last renewal").env('TETHER_HOST_TTL').default('10'))
   .addOption(new Option('--dead-host-grace <seconds>', "how long after a host's registration expires its endpoints and addresses are given back").env('TETHER_DEAD_HOST_GRACE').default('300'))
   .addOption(new Option('--vxlan-port <port>', 'UDP port of the VXLAN overlay').env('TETHER_VXLAN_PORT').default('4789'))
-  .addOption(new Option('--docker-socket <path>', "Docker's API socket: cluster mode creates the cluster's networks through it").env('TETHER_DOCKER_SOCKET').default('/var/run/docker.sock'))
+  .addOption(new Option('--docker-socket <path>', "Docker's API socket: asked before freeing an endpoint that looks abandoned; cluster mode creates networks through it").env('TETHER_DOCKER_SOCKET').default('/var/run/docker.sock'))
   .addOption(new Option('--metrics-addr <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics').env('TETHER_METRICS_ADDR'))
   .action(async (options) => {
     await serve(parseConfig(options));

@@ -36,6 +36,8 @@ export interface DriverDeps {
   readonly releaseContainerAddress: (address: IpAddress) => Promise<boolean>;
   /** How long a container start may take between Docker's calls before its endpoint counts as abandoned (see findDrift). */
   readonly abandonGraceMs: number;
+  /** The endpoints Docker holds on these networks; undefined when Docker cannot be asked. */
+  readonly endpointsDockerHolds?: (networkIds: string[]) => Promise<ReadonlySet<string> | undefined>;
   /** The ip-range of a pool tether's IPAM holds, to create the same network on other hosts. */
   readonly poolRange: (addressSpace: string, subnet: IpPrefix) => string | undefined;
   /** Cluster mode: how networks spanning the cluster are shared. */
@@ -458,7 +460,8 @@ export class Driver implements NetworkDriver {
    */
   async reconcile(): Promise<{ bridgesRepaired: number; endpointsFreed: number; linksRemoved: number }> {
     const log = this.deps.log;
-    const endpointsFreed = await this.freeGoneEndpoints();
+    // Docker is not asked here: at start-up it may be waiting for tether itself.
+    const endpointsFreed = await this.freeEndpoints((await this.drift()).goneEndpoints);
     const drift = await this.drift();
     for (const network of drift.brokenBridges) await this.deps.links.ensureBridge(this.bridgeSpec(network));
     for (const endpoint of drift.missingVeths) {
@@ -486,12 +489,21 @@ export class Driver implements NetworkDriver {
   /**
    * Frees joined endpoints whose container is gone although Docker never said so: it stopped while
    * tether was down, or Docker's retry of a DeleteEndpoint cut short by a crash arrived with an empty
-   * body (Docker does not resend it). Run at start and periodically; each endpoint is freed under its
-   * lock, and only if it has not changed since it was judged.
+   * body (Docker does not resend it). Run periodically (and at start, in reconcile); each endpoint is
+   * freed under its lock, and only if it has not changed since it was judged.
    */
   async freeGoneEndpoints(): Promise<number> {
+    const candidates = (await this.drift()).goneEndpoints;
+    if (candidates.length === 0) return 0;
+    // Where Docker can be asked, its word overrules the timing: on a loaded host a start can take
+    // longer than the grace, and an endpoint Docker still holds is released by Docker itself.
+    const held = await this.deps.endpointsDockerHolds?.([...new Set(candidates.map((e) => e.networkId))]);
+    return this.freeEndpoints(candidates.filter((e) => !held?.has(e.id)));
+  }
+
+  private async freeEndpoints(candidates: readonly EndpointRecord[]): Promise<number> {
     let freed = 0;
-    for (const candidate of (await this.drift()).goneEndpoints) {
+    for (const candidate of candidates) {
       await this.locks.run(`endpoint:${candidate.id}`, async () => {
         const endpoint = this.endpoints.get(candidate.id);
         if (!endpoint || endpoint.sandboxKey !== candidate.sandboxKey) return;

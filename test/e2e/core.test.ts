@@ -170,6 +170,23 @@ describe('tether with a real Docker daemon', { concurrency: false }, () => {
     assert.deepEqual(await env.audit(), []);
   });
 
+  test('a start that outlasts the orphan grace keeps its interface: tether asks Docker before freeing', async () => {
+    await env.network('slow', '--subnet', '10.230.9.0/29');
+    await env.run('slow-a', '--net', 'slow');
+    // Between Join and the move of the interface into the container, the peer sits on the host,
+    // which after the grace looks like a container gone; Docker still holds the endpoint.
+    env.setSlowCreate(env.orphanGraceSeconds + 5);
+    try {
+      await env.run('slow-b', '--net', 'slow', '--runtime', 'slow');
+    } finally {
+      env.setSlowCreate(0);
+    }
+    const endpoint = await env.dockerOk('inspect', '-f', '{{.NetworkSettings.Networks.slow.EndpointID}}', 'slow-b');
+    assert.doesNotMatch(env.tetherLog, new RegExp(`"endpoint":"${endpoint}".*freed an endpoint`));
+    assert.ok(await env.ping('slow-a', await env.address('slow-b', 'slow')));
+    assert.deepEqual(await env.audit(), []);
+  });
+
   test('docker network rm removes the bridge and its rules', async () => {
     const bridge = await bridgeOf('auto');
     await env.dockerOk('rm', '-f', 'auto-a', 'auto-b');

@@ -235,7 +235,10 @@ export class Environment {
   /** Where the dockerd puts its containers' cgroups, removed at the end (Docker's default, /docker, would stay). */
   private readonly cgroupParent = `tether-e2e-${process.pid}`;
   private dockerd?: ChildProcess;
-  readonly tether = new Tether(this.work, this.driver, PREFIX, ['--default-pool', AUTO_POOL, '--default-pool6', AUTO_POOL6, '--orphan-grace', '15', '--gc-interval', '2']);
+  /** tether frees an endpoint that looks abandoned this long (unless Docker still holds it). */
+  readonly orphanGraceSeconds = 15;
+  readonly tether = new Tether(this.work, this.driver, PREFIX, ['--default-pool', AUTO_POOL, '--default-pool6', AUTO_POOL6,
+    '--orphan-grace', String(this.orphanGraceSeconds), '--gc-interval', '2', '--docker-socket', join(this.work, 'docker.sock')]);
   private snapshot?: Snapshot;
 
   /** Everything up: guard, tether, dockerd, test image. */
@@ -306,8 +309,13 @@ export class Environment {
 
   private async startDockerd(): Promise<void> {
     const log = openSync(join(this.work, 'dockerd.log'), 'a');
+    // `docker run --runtime slow` holds runc's create for the seconds in the file slow-create: a
+    // container start that stays between Join and the interface's move into the container.
+    const slow = join(this.work, 'slow-runc');
+    writeFileSync(slow, `#!/bin/sh\nfor arg; do [ "$arg" = create ] && sleep "$(cat ${join(this.work, 'slow-create')})"; done\nexec runc "$@"\n`, { mode: 0o755 });
+    writeFileSync(join(this.work, 'slow-create'), '0\n');
     this.dockerd = spawn('dockerd', ['--host', this.dockerHost, '--data-root', join(this.work, 'docker'),
-      '--exec-root', join(this.work, 'exec'), '--pidfile', join(this.work, 'docker.pid'),
+      '--exec-root', join(this.work, 'exec'), '--pidfile', join(this.work, 'docker.pid'), '--add-runtime', `slow=${slow}`,
       '--bridge=none', '--dns', DNS, '--log-level', 'info', '--cgroup-parent', `/${this.cgroupParent}`], { stdio: ['ignore', log, log] });
     closeSync(log);
     await waitFor('dockerd', async () => (await this.docker('version')).code === 0, 30_000);
@@ -338,6 +346,11 @@ export class Environment {
 
   async network(name: string, ...args: string[]): Promise<string> {
     return this.dockerOk('network', 'create', '-d', this.driver, '--ipam-driver', this.driver, ...args, name);
+  }
+
+  /** How long runc's create takes under `--runtime slow`. */
+  setSlowCreate(seconds: number): void {
+    writeFileSync(join(this.work, 'slow-create'), `${seconds}\n`);
   }
 
   async run(name: string, ...args: string[]): Promise<string> {

@@ -1,7 +1,7 @@
 // Docker's own view of tether's networks, read from its API, compared with
 // what tether holds: the third leg of the audit (kernel and store are the others).
 import { z } from 'zod';
-import { getJson } from '../util/http.js';
+import { HttpStatusError, getJson } from './util/http.js';
 
 const networkList = z.array(z.object({ Id: z.string(), Name: z.string(), Driver: z.string() }));
 const networkInspect = z.object({
@@ -30,6 +30,28 @@ export async function dockerEndpoints(dockerSocket: string, driver: string): Pro
     }
   }
   return { networks: networks.map((n) => n.Id), endpoints };
+}
+
+/**
+ * The IDs of the endpoints Docker holds on the given networks, those of containers still starting
+ * included; undefined when no Docker listens at the socket (tether runs as a managed plugin, or
+ * Docker is down). Throws when Docker is there but does not answer in time or in shape.
+ */
+export async function endpointsDockerHolds(dockerSocket: string, networkIds: Iterable<string>, timeoutMs: number): Promise<Set<string> | undefined> {
+  const held = new Set<string>();
+  for (const id of networkIds) {
+    let inspected: z.infer<typeof networkInspect>;
+    try {
+      inspected = networkInspect.parse(await getJson(dockerSocket, `/networks/${id}`, timeoutMs));
+    } catch (error) {
+      if (error instanceof HttpStatusError && error.status === 404) continue;
+      const code = ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+      if (code === 'ENOENT' || code === 'ECONNREFUSED') return undefined;
+      throw error;
+    }
+    for (const endpoint of Object.values(inspected.Containers ?? {})) held.add(endpoint.EndpointID);
+  }
+  return held;
 }
 
 /** Differences between Docker's endpoints and tether's, in words. */
