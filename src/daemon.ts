@@ -62,7 +62,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
     host: config.hostName,
     shared: config.store.kind === 'etcd',
   });
-  const cluster = leases && await openCluster(config, { store, leases, links, log, forgetHost: (host) => ipam.forgetHost(host) });
+  const cluster = leases && await openCluster(config, { store, leases, links, log, forgetHost: (host, unless) => ipam.forgetHost(host, unless) });
   const driver = await Driver.open(
     { state: new DriverState(store, cluster ? `${hostScope(config.hostName)}driver/` : 'driver/'), links, firewall, ports, log,
       abandonGraceMs: config.orphanGraceMs, releaseContainerAddress: (a) => ipam.releaseContainerAddress(a),
@@ -81,6 +81,14 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
   const dockerNetworks = cluster && followClusterNetworks(config, cluster, driver, store, log);
   if (cluster) {
     cluster.setLocalNetworks(() => driver.clusterNetworks().flatMap((n) => (n.vxlan ? [{ name: n.name, vxlan: n.vxlan }] : [])));
+    cluster.setRejoin(async () => {
+      await driver.rewriteRecords();
+      const lost = await ipam.reclaim();
+      for (const problem of lost.problems) log.error({ problem }, 'lost to another host while this one was taken for dead; the container using it conflicts');
+      const conflicting = new Set(lost.addresses);
+      await cluster.republish(driver.clusterEndpoints().filter((e) => !e.addresses.some((a) => conflicting.has(a))));
+      log.info({ lost: lost.problems.length }, 'claimed back this host\'s records after registering again');
+    });
     await cluster.republish(driver.clusterEndpoints());
     await cluster.start();
     cluster.requestOverlaySync();
@@ -88,7 +96,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
   const collector = setInterval(() => {
     driver.freeGoneEndpoints().catch((error: unknown) => log.error({ err: error }, 'freeing gone endpoints failed'));
     // Watches bring changes at once; the rounds catch up on anything missed while etcd was away.
-    cluster?.requestOverlaySync();
+    cluster?.catchUp();
     dockerNetworks?.sync.request();
   }, config.gcIntervalMs);
   collector.unref();

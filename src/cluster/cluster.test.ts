@@ -20,11 +20,14 @@ const hosts: Host[] = [];
 /** Leases that live until the test expires them, as etcd's do until their owner stops renewing. */
 class TestLeases implements Leases {
   readonly expire = new Map<string, () => Promise<void>>();
+  /** Tells the owner its lease is gone, as etcd's client does once it reaches etcd again. */
+  readonly lose = new Map<string, () => void>();
   constructor(private readonly store: Store) {}
-  async putLeased(key: string, value: string): Promise<() => Promise<void>> {
+  async putLeased(key: string, value: string, _ttl: number, onLost: (error: Error) => void): Promise<() => Promise<void>> {
     await this.store.commit([], [{ type: 'put', key, value }]);
     const revoke = async () => { await this.store.commit([], [{ type: 'delete', key }]); };
     this.expire.set(key, revoke);
+    this.lose.set(key, () => onLost(new Error('lease expired')));
     return revoke;
   }
 }
@@ -145,6 +148,38 @@ test('each host programs the other hosts\' endpoints, and only live hosts\'', as
   await eventually('c forgot b\'s endpoint', () => c.peers().join() === `${plain(fromA)}@192.0.2.1`);
   await eventually('b\'s address is free again', () => a.daemon.ipam.usage()[0]?.used === 2 && a.daemon.ipam.usage()[0]?.hosts === 2);
   assert.deepEqual(await store.list('hosts/b/'), []);
+});
+
+test('a host taken for dead while only cut off claims back what is still free when it returns; what went is the new holder\'s', async () => {
+  const [a, b] = [await new Host('a', '192.0.2.1').start(), await new Host('b', '192.0.2.2').start()];
+  const pool = await a.createNetwork(NET_A, '10.60.7.0/24', web);
+  await b.createNetwork(NET_B, '10.60.7.0/24', web);
+  const kept = await b.run(NET_B, pool, '3'.repeat(64));
+  const taken = await b.run(NET_B, pool, '4'.repeat(64));
+  const plain = (cidr: string) => cidr.split('/')[0] ?? '';
+  const bRecords = (await store.list('hosts/b/')).length;
+
+  // b's lease expires while b runs on, cut off: a gives back everything of b's (grace 0)...
+  await b.leases.expire.get('cluster/hosts/b')?.();
+  await eventually('a gave back b\'s addresses and records', async () => a.daemon.ipam.usage()[0]?.hosts === 1 && (await store.list('hosts/b/')).length === 0);
+  // ...and hands one of b's addresses to a container of its own.
+  await a.call('IpamDriver.RequestAddress', { PoolID: pool, Address: plain(taken), Options: {} });
+
+  // b reaches etcd again: its client reports the lease lost, and b registers again.
+  b.leases.lose.get('cluster/hosts/b')?.();
+  await eventually('b holds the pool and its free address again', async () => a.daemon.ipam.usage()[0]?.hosts === 2
+    && (await store.list('hosts/b/')).length === bRecords);
+  await assert.rejects(a.call('IpamDriver.RequestAddress', { PoolID: pool, Address: plain(kept), Options: {} }), /already in use/);
+  await eventually('a tunnels to b\'s kept endpoint, and not to the one whose address went', () => a.peers().join() === `${plain(kept)}@192.0.2.2`);
+  assert.deepEqual(a.daemon.ipam.usage().map((u) => [u.hosts, u.used]), [[2, 3]], 'the gateway, b\'s kept address, a\'s new one');
+  const audit = (await b.daemon.app.inject({ method: 'GET', url: '/tether/v1/audit' })).json<{ problems: string[] }>();
+  assert.ok(audit.problems.some((p) => p.includes(plain(taken))), `b's audit names the address it lost: ${audit.problems.join('; ')}`);
+
+  // Docker on b removes the conflicting container: its release must not free a's address.
+  await b.call('NetworkDriver.DeleteEndpoint', { NetworkID: NET_B, EndpointID: '4'.repeat(64) });
+  await b.call('IpamDriver.ReleaseAddress', { PoolID: pool, Address: plain(taken) });
+  await assert.rejects(a.call('IpamDriver.RequestAddress', { PoolID: pool, Address: plain(taken), Options: {} }), /already in use/);
+  assert.equal(a.daemon.ipam.usage()[0]?.used, 3);
 });
 
 test('a cluster network refuses what cannot work across hosts, with a clear error', async () => {

@@ -2,11 +2,13 @@
 // a lease; every host follows the registrations and the cluster's endpoints
 // and programs its VXLAN devices from them, and gives back a dead host's
 // endpoints and addresses once its registration has been gone a grace period.
+// A host that was only cut off claims back what it still holds when it
+// registers again.
 import type { Logger } from 'pino';
 import type { LinkPlane, OverlayPeer } from '../dataplane/dataplane.js';
 import type { ClusterPort } from '../driver/driver.js';
 import { conflict } from '../errors.js';
-import type { Leases, Store } from '../store/store.js';
+import type { Guard, Leases, Store } from '../store/store.js';
 import { Coalesced } from '../util/serial.js';
 import {
   type ClusterNetworkRecord, HOSTS, type HostRecord, MEMBERS, type MemberRecord, NETWORKS, VNIS, clusterNetworkRecord, hostRecord, hostScope,
@@ -32,8 +34,8 @@ export interface ClusterDeps {
   readonly leases: Leases;
   readonly links: LinkPlane;
   readonly log: Logger;
-  /** Gives back the addresses and pool holds of a dead host (the IPAM's part). */
-  readonly forgetHost: (host: string) => Promise<number>;
+  /** Gives back a dead host's addresses and its hold on pools, each step only while the guards hold. */
+  readonly forgetHost: (host: string, unless: readonly Guard[]) => Promise<number>;
 }
 
 export interface ClusterSettings {
@@ -55,12 +57,28 @@ export class Cluster implements ClusterPort {
   private registering: Promise<void> | undefined;
   private closed = false;
   private localNetworks: () => LocalClusterNetwork[] = () => [];
+  private registeredOnce = false;
+  /** Set when this host registered again, cleared once it has claimed back its records. */
+  private rejoinPending = false;
+  private rejoinTask: () => Promise<void> = async () => undefined;
+  private readonly rejoining = new Coalesced(async () => {
+    await this.rejoinTask();
+    this.rejoinPending = false;
+  }, (error) => this.deps.log.warn({ err: error.message }, 'claiming back this host\'s records failed; will retry'));
 
   constructor(private readonly deps: ClusterDeps, readonly settings: ClusterSettings) {}
 
   /** Which of this host's networks span the cluster (the driver knows; it is built after the cluster). */
   setLocalNetworks(list: () => LocalClusterNetwork[]): void {
     this.localNetworks = list;
+  }
+
+  /**
+   * What to do after registering again, once the registration was lost: the other hosts may have
+   * taken this one for dead and deleted its records (the daemon knows which; see daemon.ts).
+   */
+  setRejoin(task: () => Promise<void>): void {
+    this.rejoinTask = task;
   }
 
   /** Registers this host, follows the others, and schedules the clean-up of hosts already dead. */
@@ -95,6 +113,11 @@ export class Cluster implements ClusterPort {
           if (!this.closed) void this.register();
         });
         if (attempt > 0) this.deps.log.info({ host, vtep }, 'registered again with the cluster');
+        if (this.registeredOnce) {
+          this.rejoinPending = true;
+          this.rejoining.request();
+        }
+        this.registeredOnce = true;
         return;
       } catch (error) {
         if (attempt === 0) this.deps.log.warn({ err: (error as Error).message }, 'cannot register with the cluster; retrying');
@@ -145,7 +168,7 @@ export class Cluster implements ClusterPort {
       if (memberRecord.parse(JSON.parse(entry.value)).host !== host) continue;
       if (await store.commit([{ key: HOSTS + host, revision: 0 }], [{ type: 'delete', key: entry.key }])) endpoints++;
     }
-    const addresses = await this.deps.forgetHost(host);
+    const addresses = await this.deps.forgetHost(host, [{ key: HOSTS + host, revision: 0 }]);
     await store.commit([{ key: HOSTS + host, revision: 0 }], [{ type: 'deletePrefix', prefix: hostScope(host) }]);
     this.deps.log.info({ host, endpoints, addresses }, 'gave back the endpoints and addresses of a dead host');
   }
@@ -227,6 +250,12 @@ export class Cluster implements ClusterPort {
 
   requestOverlaySync(): void {
     if (!this.closed) this.overlay.request();
+  }
+
+  /** A collection round: the overlay again, and a claim back that failed before. */
+  catchUp(): void {
+    this.requestOverlaySync();
+    if (this.rejoinPending && !this.closed) this.rejoining.request();
   }
 
   /**

@@ -449,6 +449,25 @@ export class Driver implements NetworkDriver {
     });
   }
 
+  /**
+   * Writes every network and endpoint to the store again, after the other hosts of a cluster deleted
+   * them, taking this host for dead while it was only cut off.
+   */
+  async rewriteRecords(): Promise<void> {
+    for (const id of this.networks.keys()) {
+      await this.locks.run(`network:${id}`, async () => {
+        const network = this.networks.get(id);
+        if (network) await this.deps.state.createNetwork(network);
+      });
+    }
+    for (const id of this.endpoints.keys()) {
+      await this.locks.run(`endpoint:${id}`, async () => {
+        const endpoint = this.endpoints.get(id);
+        if (endpoint) await this.deps.state.putEndpoint(endpoint);
+      });
+    }
+  }
+
   /** Networks and endpoints as the store holds them, for the operator API and the reconciler. */
   snapshot(): { networks: NetworkRecord[]; endpoints: EndpointRecord[] } {
     return { networks: [...this.networks.values()], endpoints: [...this.endpoints.values()] };

@@ -167,7 +167,7 @@ test('forgetting a dead host frees its addresses and its hold on pools, and nobo
   const ownShare = async (host: Ipam) => [...((await host.allocations()).pools[0]?.addresses.keys() ?? [])].sort();
   assert.deepEqual(await ownShare(a), ['10.9.2.1', mine.split('/')[0]].sort(), 'a accounts for its own addresses and the gateway');
   assert.deepEqual(await ownShare(b), ['10.9.2.1', theirs.split('/')[0]].sort());
-  assert.equal(await a.forgetHost('b'), 1);
+  assert.equal(await a.forgetHost('b', []), 1);
   assert.deepEqual(a.usage().map((u) => [u.hosts, u.used]), [[1, 2]]);
   const { addresses } = (await a.allocations()).pools[0]!;
   assert.deepEqual([...addresses.keys()].sort(), ['10.9.2.1', mine.split('/')[0]].sort());

@@ -10,10 +10,11 @@ import {
   type IpAddress, type IpPrefix, contains, formatIp, formatPrefix, overlaps, parsePrefix, prefixContains,
 } from '../net/ip.js';
 import type { IpamDriver } from '../protocol/ipam.js';
-import type { Change, Operation, Store } from '../store/store.js';
+import type { Change, Entry, Guard, Operation, Store } from '../store/store.js';
 import { KeyedSerial } from '../util/serial.js';
 import { AddressSet } from './address-set.js';
 import { type DefaultPool, chooseAutoPool } from './auto-pool.js';
+import { Holdings } from './holdings.js';
 
 export const LOCAL_SPACE = 'local';
 export const GLOBAL_SPACE = 'global';
@@ -103,6 +104,8 @@ export class Ipam implements IpamDriver {
   private readonly pools = new Map<string, Pool>();
   /** Pool creation and release are serialized per address space. */
   private readonly spaceLocks = new KeyedSerial();
+  /** Shared: what this host holds, to claim back after the others took it for dead (see reclaim). */
+  private readonly holdings = new Holdings<PoolRecord>();
   private unwatch: () => void = () => undefined;
 
   private config: IpamConfig;
@@ -127,8 +130,10 @@ export class Ipam implements IpamDriver {
     let loaded = false;
     // One host alone changes the store only through this IPAM, so its memory needs no echo of it.
     if (config.shared) ipam.unwatch = store.watch('ipam/', (change) => (loaded ? ipam.apply(change) : pending.push(change)));
-    for (const entry of await store.list(POOLS)) ipam.apply({ type: 'put', key: entry.key, value: entry.value });
-    for (const entry of await store.list(ADDRESSES)) ipam.apply({ type: 'put', key: entry.key, value: entry.value });
+    const pools = await store.list(POOLS);
+    const addresses = await store.list(ADDRESSES);
+    for (const entry of [...pools, ...addresses]) ipam.apply({ type: 'put', key: entry.key, value: entry.value });
+    if (config.shared) ipam.loadHoldings(pools, addresses);
     // Next-fit goes on where it was, so a restart does not hand out the addresses freed just before it.
     if (!config.shared) for (const pool of ipam.pools.values()) pool.addresses.resumeAfterHighest();
     loaded = true;
@@ -138,6 +143,25 @@ export class Ipam implements IpamDriver {
 
   close(): void {
     this.unwatch();
+  }
+
+  private loadHoldings(pools: readonly Entry[], addresses: readonly Entry[]): void {
+    const byPool = new Map<string, [string, string][]>();
+    for (const entry of addresses) {
+      const held = addressRecord.parse(JSON.parse(entry.value));
+      if (held.kind !== 'gateway' && held.host !== this.config.host) continue;
+      const id = decodeURIComponent(entry.key.slice(ADDRESSES.length).split('/')[0] ?? '');
+      byPool.set(id, [...(byPool.get(id) ?? []), [entry.key, this.addressValue(held.kind)]]);
+    }
+    for (const entry of pools) {
+      const record = poolRecord.parse(JSON.parse(entry.value));
+      const refs = record.holders[this.config.host];
+      if (refs) this.holdings.load(record, refs, byPool.get(record.id) ?? []);
+    }
+  }
+
+  private addressValue(kind: AddressKind): string {
+    return JSON.stringify({ kind, host: this.config.host });
   }
 
   /** Mirrors one change of the store in memory. */
@@ -213,21 +237,28 @@ export class Ipam implements IpamDriver {
       }
       const { holders } = existing.record;
       const record = { ...existing.record, holders: { ...holders, [this.config.host]: (holders[this.config.host] ?? 0) + 1 } };
-      return (await this.commitPool(existing.revision, record)) ? done : undefined;
+      return (await this.holdPool(existing.revision, record)) ? done : undefined;
     }
     const clash = stored.find((p) => p.record.space === request.addressSpace && overlaps(parsePrefix(p.record.pool) ?? prefix, prefix));
     if (clash) {
       throw new TetherError('POOL_OVERLAP', `subnet ${formatPrefix(prefix)} overlaps subnet ${clash.record.pool}, which is already in use`);
     }
     const record: PoolRecord = { id, space: request.addressSpace, pool: formatPrefix(prefix), holders: { [this.config.host]: 1 }, ...(range ? { range } : {}) };
-    return (await this.commitPool(0, record)) ? done : undefined;
+    return (await this.holdPool(0, record)) ? done : undefined;
+  }
+
+  /** Commits one more hold of this host on the pool. */
+  private async holdPool(revision: number, record: PoolRecord): Promise<boolean> {
+    if (!(await this.commitPool(revision, record))) return false;
+    if (this.config.shared) this.holdings.holdPool(record);
+    return true;
   }
 
   /**
    * Writes the pool's record (or deletes the pool with its addresses, when nobody holds it) if it
    * is still at the revision read; a new pool also clears addresses a crash left under its key.
    */
-  private async commitPool(revision: number, record: PoolRecord): Promise<boolean> {
+  private async commitPool(revision: number, record: PoolRecord, unless: readonly Guard[] = []): Promise<boolean> {
     const key = poolKey(record.id);
     const operations: Operation[] = Object.keys(record.holders).length === 0 || revision === 0
       ? [{ type: 'deletePrefix', prefix: addressPrefix(record.id) }]
@@ -236,19 +267,23 @@ export class Ipam implements IpamDriver {
       ? { type: 'delete', key }
       : { type: 'put', key, value: JSON.stringify(record) };
     operations.push(change.type === 'put' ? { type: 'put', key, value: change.value ?? '' } : { type: 'delete', key });
-    if (!(await this.store.commit([{ key, revision }], operations))) return false;
+    if (!(await this.store.commit([{ key, revision }, ...unless], operations))) return false;
     // The watch brings the same change; applying it now lets the caller use the pool at once.
     this.apply(change);
     return true;
   }
 
   /** Applies a change to the pool's holders, read fresh from the store, until it commits. */
-  private async changeHolders(poolId: string, change: (holders: Record<string, number>) => Record<string, number>): Promise<void> {
+  private async changeHolders(
+    poolId: string, change: (holders: Record<string, number>) => Record<string, number>, unless: readonly Guard[] = [],
+  ): Promise<void> {
     for (let attempt = 0; attempt < 10; attempt++) {
       const entry = await this.store.get(poolKey(poolId));
       if (!entry) return;
       const record = poolRecord.parse(JSON.parse(entry.value));
-      if (await this.commitPool(entry.revision, { ...record, holders: change({ ...record.holders }) })) return;
+      if (await this.commitPool(entry.revision, { ...record, holders: change({ ...record.holders }) }, unless)) return;
+      // A guard of the caller's that fails will fail every attempt.
+      if (unless.length > 0 && !(await this.guardsHold(unless))) return;
     }
     throw new TetherError('CONFLICT', `pool ${poolId} changed concurrently ten times; retry`);
   }
@@ -256,12 +291,13 @@ export class Ipam implements IpamDriver {
   async releasePool(poolId: string): Promise<void> {
     const pool = this.pool(poolId);
     const host = this.config.host;
-    return this.spaceLocks.run(pool.record.space, () => this.changeHolders(poolId, (holders) => {
+    await this.spaceLocks.run(pool.record.space, () => this.changeHolders(poolId, (holders) => {
       const count = (holders[host] ?? 0) - 1;
       if (count > 0) holders[host] = count;
       else delete holders[host];
       return holders;
     }));
+    this.holdings.releasePool(poolId);
   }
 
   async requestAddress(request: AddressRequest): Promise<string> {
@@ -274,18 +310,22 @@ export class Ipam implements IpamDriver {
     if (kind === 'gateway' && request.address && pool.addresses.has(request.address.value)
       && (await this.kindOf(pool, request.address.value)) === 'gateway') {
       // Every host of a network that spans the cluster puts the same gateway on its own bridge.
+      this.holdings.addressTaken(pool.record.id, addressKey(pool.record.id, request.address.value, pool.prefix), this.addressValue('gateway'));
       return answer(request.address.value);
     }
     const value = request.address ? this.takeStatic(pool, request.address) : this.takeDynamic(pool);
     const key = addressKey(pool.record.id, value, pool.prefix);
     let committed: boolean;
     try {
-      committed = await this.store.commit([{ key, revision: 0 }], [{ type: 'put', key, value: JSON.stringify({ kind, host: this.config.host }) }]);
+      committed = await this.store.commit([{ key, revision: 0 }], [{ type: 'put', key, value: this.addressValue(kind) }]);
     } catch (error) {
       pool.addresses.free(value);
       throw error;
     }
-    if (committed) return answer(value);
+    if (committed) {
+      this.holdings.addressTaken(pool.record.id, key, this.addressValue(kind));
+      return answer(value);
+    }
     // Another host took it first; it stays taken here too.
     if (request.address) throw addressInUse(request.address);
     return this.requestAddress(request);
@@ -320,34 +360,100 @@ export class Ipam implements IpamDriver {
     }
     const holder = this.config.holderOf?.(address);
     if (holder) throw new TetherError('ADDRESS_IN_USE', `address ${formatIp(address)} is held by ${holder}; not released`);
-    const sharedWith = Object.keys(pool.record.holders).filter((h) => h !== this.config.host);
-    // The gateway of a network other hosts still have stays theirs; it goes with the pool.
-    if (sharedWith.length > 0 && (await this.kindOf(pool, address.value)) === 'gateway') return;
-    // Releasing an address that is already free changes nothing: Docker repeats releases after errors.
-    await this.store.commit([], [{ type: 'delete', key: addressKey(poolId, address.value, pool.prefix) }]);
-    pool.addresses.free(address.value);
+    const key = addressKey(poolId, address.value, pool.prefix);
+    this.holdings.addressFreed(poolId, key);
+    if (!this.config.shared) {
+      // Releasing an address that is already free changes nothing: Docker repeats releases after errors.
+      await this.store.commit([], [{ type: 'delete', key }]);
+      pool.addresses.free(address.value);
+      return;
+    }
+    const entry = await this.store.get(key);
+    if (!entry) return;
+    const record = addressRecord.parse(JSON.parse(entry.value));
+    // Not this host's to free: the gateway of a network other hosts still have (it goes with the
+    // pool), or an address another host was given while this one was taken for dead.
+    const othersHold = record.kind === 'gateway'
+      ? Object.keys(pool.record.holders).some((h) => h !== this.config.host)
+      : record.host !== undefined && record.host !== this.config.host;
+    if (othersHold) return;
+    if (await this.store.commit([{ key, revision: entry.revision }], [{ type: 'delete', key }])) pool.addresses.free(address.value);
   }
 
   /**
    * Gives back what a dead host held: its containers' addresses, and its hold on each pool (a pool
    * nobody holds any more goes, with its gateway). Each address is deleted only if unchanged since
-   * read. Returns how many addresses were freed.
+   * read, and every step only while the guards hold (the host has not come back). Returns how many
+   * addresses were freed.
    */
-  async forgetHost(host: string): Promise<number> {
+  async forgetHost(host: string, unless: readonly Guard[]): Promise<number> {
     let freed = 0;
     for (const entry of await this.store.list(ADDRESSES)) {
       const record = addressRecord.parse(JSON.parse(entry.value));
       if (record.host !== host || record.kind !== 'address') continue;
-      if (await this.store.commit([{ key: entry.key, revision: entry.revision }], [{ type: 'delete', key: entry.key }])) freed++;
+      if (await this.store.commit([{ key: entry.key, revision: entry.revision }, ...unless], [{ type: 'delete', key: entry.key }])) freed++;
     }
     for (const pool of [...this.pools.values()]) {
       if (!(host in pool.record.holders)) continue;
       await this.spaceLocks.run(pool.record.space, () => this.changeHolders(pool.record.id, (holders) => {
         delete holders[host];
         return holders;
-      }));
+      }, unless));
     }
     return freed;
+  }
+
+  /**
+   * Claims back what this host holds after the other hosts took it for dead while it was only cut
+   * off: its hold on each pool (the pool itself, if it went meanwhile) and every address record it
+   * made that is still free. Returns what another host took meanwhile, which is theirs now: the
+   * addresses, and each loss in words.
+   */
+  async reclaim(): Promise<{ addresses: string[]; problems: string[] }> {
+    const host = this.config.host;
+    const lost = { addresses: [] as string[], problems: [] as string[] };
+    const addressOf = (key: string) => key.slice(key.lastIndexOf('/') + 1);
+    for (const held of this.holdings.all()) {
+      const { id, space } = held.record;
+      const prefix = parsePrefix(held.record.pool);
+      const pool = await this.spaceLocks.run(space, async () => {
+        for (let attempt = 0; attempt < 10; attempt++) {
+          const entry = await this.store.get(poolKey(id));
+          const record = entry && poolRecord.parse(JSON.parse(entry.value));
+          if (record?.holders[host] === held.refs) return true;
+          if (!record) {
+            const clash = (await this.store.list(POOLS)).map((e) => poolRecord.parse(JSON.parse(e.value))).find((p) => {
+              const other = parsePrefix(p.pool);
+              return p.space === space && other && prefix && overlaps(other, prefix);
+            });
+            if (clash) return `pool ${id} went while this host was cut off, and pool ${clash.id} overlaps it now`;
+          }
+          const holders = { ...(record?.holders ?? {}), [host]: held.refs };
+          if (await this.commitPool(entry?.revision ?? 0, { ...(record ?? held.record), holders })) return true;
+        }
+        return `pool ${id} changed concurrently ten times`;
+      });
+      if (pool !== true) {
+        lost.problems.push(pool);
+        lost.addresses.push(...[...held.addresses.keys()].map(addressOf));
+        continue;
+      }
+      for (const [key, value] of held.addresses) {
+        if (await this.store.commit([{ key, revision: 0 }], [{ type: 'put', key, value }])) continue;
+        const entry = await this.store.get(key);
+        const record = entry && addressRecord.parse(JSON.parse(entry.value));
+        if (!record || record.host === host || (record.kind === 'gateway' && value === this.addressValue('gateway'))) continue;
+        held.addresses.delete(key);
+        lost.addresses.push(addressOf(key));
+        lost.problems.push(`address ${addressOf(key)} of pool ${id} went to host ${record.host ?? '?'} while this host was cut off`);
+      }
+    }
+    return lost;
+  }
+
+  private async guardsHold(guards: readonly Guard[]): Promise<boolean> {
+    for (const guard of guards) if (((await this.store.get(guard.key))?.revision ?? 0) !== guard.revision) return false;
+    return true;
   }
 
   /** Frees a container's address wherever tether's pools hold it (an endpoint Docker forgot). */

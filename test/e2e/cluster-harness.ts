@@ -181,6 +181,11 @@ export class ClusterHost {
   }
 
   /** Every process of the host, at once, with SIGKILL: a machine that died. */
+  /** Cuts this host off the underlay (false), or links it again (true): its processes run on. */
+  async setLinked(linked: boolean): Promise<void> {
+    await this.underlay.exec('ip', 'link', 'set', `tteul${this.index}`, linked ? 'up' : 'down');
+  }
+
   async kill(): Promise<void> {
     for (let round = 0; round < 50; round++) {
       const pids = this.cgroupPids();

@@ -183,6 +183,28 @@ test('with etcd unreachable new work fails clearly, running containers keep talk
   await eventually('c2 reaches the container started after the outage', () => ping(h2, 'c2', address), 20_000);
 });
 
+test('a host cut off longer than the grace period claims back, when it returns, the addresses nobody took meanwhile', async () => {
+  const c2 = containers.get('c2');
+  assert.ok(c2);
+  const used = async () => (await h1.tether.state()).pools.find((p) => p.id.includes('10.230.60.0'))?.used ?? 0;
+  const usedBefore = await used();
+  const onH2 = (await h2.dockerOk('ps', '-q')).split('\n').filter(Boolean).length;
+  await h2.setLinked(false);
+  try {
+    await eventually('h1 gave back h2\'s addresses', async () => (await used()) === usedBefore - onH2, 40_000);
+    assert.ok(!(await fdbMacs(h1)).includes(c2.mac), 'h1 no longer tunnels to c2');
+  } finally {
+    await h2.setLinked(true);
+  }
+  await eventually('h2 holds its addresses again', async () => (await used()) === usedBefore, 60_000);
+  const duplicate = await h1.docker('run', '-d', '--name', 'duplicate', '--network', NETWORK, '--ip', c2.v4, IMAGE, 'sleep', '3600');
+  await h1.docker('rm', '-f', 'duplicate');
+  assert.notEqual(duplicate.code, 0, 'c2\'s address is h2\'s again');
+  assert.match(duplicate.stderr, /already in use/);
+  await eventually('c1 reaches c2 again', () => ping(h1, 'c1', c2.v4), 20_000);
+  assert.deepEqual(await h2.audit(), []);
+});
+
 test('every host\'s audit is clean past the orphan grace: no host frees or counts another\'s addresses', async () => {
   await sleep(6_000); // the hosts run with --orphan-grace 5; the late one started well before
   for (const host of [h1, h2, late]) assert.deepEqual(await host.audit(), [], host.name);
