@@ -158,6 +158,10 @@ test('a host taken for dead while only cut off claims back what is still free wh
   const taken = await b.run(NET_B, pool, '4'.repeat(64));
   const plain = (cidr: string) => cidr.split('/')[0] ?? '';
   const bRecords = (await store.list('hosts/b/')).length;
+  // A restart in between: b's holdings now come from the store, not from its own calls.
+  await b.daemon.close();
+  hosts.splice(hosts.indexOf(b), 1);
+  await b.start();
 
   // b's lease expires while b runs on, cut off: a gives back everything of b's (grace 0)...
   await b.leases.expire.get('cluster/hosts/b')?.();

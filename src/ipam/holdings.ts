@@ -3,17 +3,17 @@
 // off from etcd longer than the grace period); a host that was only cut off claims it back from
 // here, since its replica of the store has followed the deletions.
 
-export interface HeldPool<Record> {
+export interface HeldPool<Record, Kind> {
   /** The pool's record as this host last saw it (its holders are not used). */
   record: Record;
   /** How many times this host's Docker requested the pool. */
   refs: number;
-  /** Store key to the value this host wrote there. */
-  readonly addresses: Map<string, string>;
+  /** Store key to what this host wrote there (the record is rebuilt from it). */
+  readonly addresses: Map<string, Kind>;
 }
 
-export class Holdings<Record extends { id: string }> {
-  private readonly pools = new Map<string, HeldPool<Record>>();
+export class Holdings<Record extends { id: string }, Kind> {
+  private readonly pools = new Map<string, HeldPool<Record, Kind>>();
 
   /** One more request of the pool by this host. */
   holdPool(record: Record): void {
@@ -31,19 +31,19 @@ export class Holdings<Record extends { id: string }> {
   }
 
   /** At load: what the store says this host holds. */
-  load(record: Record, refs: number, addresses: Iterable<[string, string]>): void {
+  load(record: Record, refs: number, addresses: Iterable<[string, Kind]>): void {
     this.pools.set(record.id, { record, refs, addresses: new Map(addresses) });
   }
 
-  addressTaken(poolId: string, key: string, value: string): void {
-    this.pools.get(poolId)?.addresses.set(key, value);
+  addressTaken(poolId: string, key: string, kind: Kind): void {
+    this.pools.get(poolId)?.addresses.set(key, kind);
   }
 
   addressFreed(poolId: string, key: string): void {
     this.pools.get(poolId)?.addresses.delete(key);
   }
 
-  all(): HeldPool<Record>[] {
+  all(): HeldPool<Record, Kind>[] {
     return [...this.pools.values()];
   }
 }

@@ -105,7 +105,7 @@ export class Ipam implements IpamDriver {
   /** Pool creation and release are serialized per address space. */
   private readonly spaceLocks = new KeyedSerial();
   /** Shared: what this host holds, to claim back after the others took it for dead (see reclaim). */
-  private readonly holdings = new Holdings<PoolRecord>();
+  private readonly holdings = new Holdings<PoolRecord, AddressKind>();
   private unwatch: () => void = () => undefined;
 
   private config: IpamConfig;
@@ -146,12 +146,14 @@ export class Ipam implements IpamDriver {
   }
 
   private loadHoldings(pools: readonly Entry[], addresses: readonly Entry[]): void {
-    const byPool = new Map<string, [string, string][]>();
+    const byPool = new Map<string, [string, AddressKind][]>();
     for (const entry of addresses) {
       const held = addressRecord.parse(JSON.parse(entry.value));
       if (held.kind !== 'gateway' && held.host !== this.config.host) continue;
       const id = decodeURIComponent(entry.key.slice(ADDRESSES.length).split('/')[0] ?? '');
-      byPool.set(id, [...(byPool.get(id) ?? []), [entry.key, this.addressValue(held.kind)]]);
+      const list = byPool.get(id) ?? [];
+      if (list.length === 0) byPool.set(id, list);
+      list.push([entry.key, held.kind]);
     }
     for (const entry of pools) {
       const record = poolRecord.parse(JSON.parse(entry.value));
@@ -310,7 +312,7 @@ export class Ipam implements IpamDriver {
     if (kind === 'gateway' && request.address && pool.addresses.has(request.address.value)
       && (await this.kindOf(pool, request.address.value)) === 'gateway') {
       // Every host of a network that spans the cluster puts the same gateway on its own bridge.
-      this.holdings.addressTaken(pool.record.id, addressKey(pool.record.id, request.address.value, pool.prefix), this.addressValue('gateway'));
+      this.holdings.addressTaken(pool.record.id, addressKey(pool.record.id, request.address.value, pool.prefix), 'gateway');
       return answer(request.address.value);
     }
     const value = request.address ? this.takeStatic(pool, request.address) : this.takeDynamic(pool);
@@ -323,7 +325,7 @@ export class Ipam implements IpamDriver {
       throw error;
     }
     if (committed) {
-      this.holdings.addressTaken(pool.record.id, key, this.addressValue(kind));
+      this.holdings.addressTaken(pool.record.id, key, kind);
       return answer(value);
     }
     // Another host took it first; it stays taken here too.
@@ -438,11 +440,11 @@ export class Ipam implements IpamDriver {
         lost.addresses.push(...[...held.addresses.keys()].map(addressOf));
         continue;
       }
-      for (const [key, value] of held.addresses) {
-        if (await this.store.commit([{ key, revision: 0 }], [{ type: 'put', key, value }])) continue;
+      for (const [key, kind] of held.addresses) {
+        if (await this.store.commit([{ key, revision: 0 }], [{ type: 'put', key, value: this.addressValue(kind) }])) continue;
         const entry = await this.store.get(key);
         const record = entry && addressRecord.parse(JSON.parse(entry.value));
-        if (!record || record.host === host || (record.kind === 'gateway' && value === this.addressValue('gateway'))) continue;
+        if (!record || record.host === host || (record.kind === 'gateway' && kind === 'gateway')) continue;
         held.addresses.delete(key);
         lost.addresses.push(addressOf(key));
         lost.problems.push(`address ${addressOf(key)} of pool ${id} went to host ${record.host ?? '?'} while this host was cut off`);
