@@ -2,10 +2,10 @@
 // allocations agree with the networks and endpoints that use them? Used by
 // `tether audit`, by the tests, and by the sweep that frees addresses a crash
 // orphaned between RequestAddress and CreateEndpoint.
-import type { Driver } from './driver/driver.js';
-import type { NetworkRecord } from './driver/records.js';
-import { LOCAL_SPACE, type Ipam, type PoolAllocations } from './ipam/ipam.js';
-import { formatIp, parseCidr, subnetContaining } from './net/ip.js';
+import { type Cidr, contains, formatIp, formatPrefix } from './net/ip.js';
+import type { EndpointRecord, NetworkRecord } from './driver/records.js';
+import { LOCAL_SPACE } from './ipam/records.js';
+import type { PoolAllocations, PoolReport } from './ipam/report.js';
 
 export interface AuditReport {
   readonly problems: string[];
@@ -15,10 +15,11 @@ export interface AuditReport {
   readonly addresses: number;
 }
 
-const plain = (cidr: string) => {
-  const parsed = parseCidr(cidr);
-  return parsed ? formatIp(parsed.address) : cidr;
-};
+/** What the audit needs of the driver. */
+export interface AuditedDriver {
+  snapshot(): { networks: NetworkRecord[]; endpoints: EndpointRecord[] };
+  audit(): Promise<string[]>;
+}
 
 interface AddressUse {
   /** Addresses the networks and endpoints use, per pool ID, with who uses them. */
@@ -27,21 +28,21 @@ interface AddressUse {
 }
 
 /** What each tether network's pool should hold: its gateways, aux addresses and endpoints' addresses. */
-function addressUse(driver: Driver, pools: readonly PoolAllocations[]): AddressUse {
+function addressUse(driver: AuditedDriver, pools: readonly PoolAllocations[]): AddressUse {
   const { networks, endpoints } = driver.snapshot();
   const used = new Map<string, Map<string, string>>();
   const problems: string[] = [];
-  const poolOf = (network: NetworkRecord, cidr: string) => {
-    const address = parseCidr(cidr)?.address;
-    const subnet = address && subnetContaining(network.subnets, address);
-    return pools.find((p) => p.space === LOCAL_SPACE && p.pool === subnet)?.id;
+  const poolOf = (network: NetworkRecord, cidr: Cidr) => {
+    const subnet = network.subnets.find((s) => contains(s, cidr.address));
+    const text = subnet && formatPrefix(subnet);
+    return pools.find((p) => p.space === LOCAL_SPACE && formatPrefix(p.pool) === text)?.id;
   };
-  const use = (network: NetworkRecord, cidr: string, user: string) => {
+  const use = (network: NetworkRecord, cidr: Cidr, user: string) => {
     const poolId = poolOf(network, cidr);
     if (!poolId) return; // The network's addresses come from another IPAM.
     const inPool = used.get(poolId) ?? new Map<string, string>();
     used.set(poolId, inPool);
-    const address = plain(cidr);
+    const address = formatIp(cidr.address);
     const other = inPool.get(address);
     if (other) problems.push(`address ${address} is used by both ${other} and ${user}`);
     inPool.set(address, user);
@@ -54,14 +55,16 @@ function addressUse(driver: Driver, pools: readonly PoolAllocations[]): AddressU
   for (const endpoint of endpoints) {
     const network = byId.get(endpoint.networkId);
     if (!network) continue;
-    for (const cidr of [endpoint.address, endpoint.addressIpv6]) if (cidr) use(network, cidr, `endpoint ${endpoint.id.slice(0, 12)}`);
+    for (const cidr of [endpoint.address, endpoint.addressIpv6]) {
+      if (cidr) use(network, cidr, `endpoint ${endpoint.id.slice(0, 12)}`);
+    }
   }
   return { used, problems };
 }
 
 /** Allocated addresses in tether networks' pools that nothing uses, as [poolId, address]. */
-export async function unusedAddresses(driver: Driver, ipam: Ipam): Promise<[string, string][]> {
-  const { pools } = await ipam.allocations();
+export async function unusedAddresses(driver: AuditedDriver, report: PoolReport): Promise<[string, string][]> {
+  const { pools } = await report.allocations();
   const { used } = addressUse(driver, pools);
   const unused: [string, string][] = [];
   for (const [poolId, inUse] of used) {
@@ -73,8 +76,8 @@ export async function unusedAddresses(driver: Driver, ipam: Ipam): Promise<[stri
   return unused;
 }
 
-export async function audit(driver: Driver, ipam: Ipam): Promise<AuditReport> {
-  const { pools, problems: ipamProblems } = await ipam.allocations();
+export async function audit(driver: AuditedDriver, report: PoolReport): Promise<AuditReport> {
+  const { pools, problems: ipamProblems } = await report.allocations();
   const { used, problems: useProblems } = addressUse(driver, pools);
   const problems = [...(await driver.audit()), ...ipamProblems, ...useProblems];
   for (const [poolId, inUse] of used) {

@@ -127,7 +127,7 @@ test('one network on two hosts: one VNI, one pool, one gateway on each bridge, M
   assert.equal(vxA?.mtu, 1450);
   assert.ok(vxA?.master && vxB?.master);
   assert.deepEqual(a.daemon.driver.snapshot().networks[0]?.cluster?.vni, b.daemon.driver.snapshot().networks[0]?.cluster?.vni);
-  assert.deepEqual(a.daemon.ipam.usage().map((u) => [u.hosts, u.used]), [[2, 1]]);
+  assert.deepEqual(a.daemon.pools.usage().map((u) => [u.hosts, u.used]), [[2, 1]]);
 });
 
 test('each host programs the other hosts\' endpoints, and only live hosts\'', async () => {
@@ -146,7 +146,7 @@ test('each host programs the other hosts\' endpoints, and only live hosts\'', as
   // address and hold on the pool go back.
   await b.leases.expire.get('cluster/hosts/b')?.();
   await eventually('c forgot b\'s endpoint', () => c.peers().join() === `${plain(fromA)}@192.0.2.1`);
-  await eventually('b\'s address is free again', () => a.daemon.ipam.usage()[0]?.used === 2 && a.daemon.ipam.usage()[0]?.hosts === 2);
+  await eventually('b\'s address is free again', () => a.daemon.pools.usage()[0]?.used === 2 && a.daemon.pools.usage()[0]?.hosts === 2);
   assert.deepEqual(await store.list('hosts/b/'), []);
 });
 
@@ -165,17 +165,17 @@ test('a host taken for dead while only cut off claims back what is still free wh
 
   // b's lease expires while b runs on, cut off: a gives back everything of b's (grace 0)...
   await b.leases.expire.get('cluster/hosts/b')?.();
-  await eventually('a gave back b\'s addresses and records', async () => a.daemon.ipam.usage()[0]?.hosts === 1 && (await store.list('hosts/b/')).length === 0);
+  await eventually('a gave back b\'s addresses and records', async () => a.daemon.pools.usage()[0]?.hosts === 1 && (await store.list('hosts/b/')).length === 0);
   // ...and hands one of b's addresses to a container of its own.
   await a.call('IpamDriver.RequestAddress', { PoolID: pool, Address: plain(taken), Options: {} });
 
   // b reaches etcd again: its client reports the lease lost, and b registers again.
   b.leases.lose.get('cluster/hosts/b')?.();
-  await eventually('b holds the pool and its free address again', async () => a.daemon.ipam.usage()[0]?.hosts === 2
+  await eventually('b holds the pool and its free address again', async () => a.daemon.pools.usage()[0]?.hosts === 2
     && (await store.list('hosts/b/')).length === bRecords);
   await assert.rejects(a.call('IpamDriver.RequestAddress', { PoolID: pool, Address: plain(kept), Options: {} }), /already in use/);
   await eventually('a tunnels to b\'s kept endpoint, and not to the one whose address went', () => a.peers().join() === `${plain(kept)}@192.0.2.2`);
-  assert.deepEqual(a.daemon.ipam.usage().map((u) => [u.hosts, u.used]), [[2, 3]], 'the gateway, b\'s kept address, a\'s new one');
+  assert.deepEqual(a.daemon.pools.usage().map((u) => [u.hosts, u.used]), [[2, 3]], 'the gateway, b\'s kept address, a\'s new one');
   const audit = (await b.daemon.app.inject({ method: 'GET', url: '/tether/v1/audit' })).json<{ problems: string[] }>();
   assert.ok(audit.problems.some((p) => p.includes(plain(taken))), `b's audit names the address it lost: ${audit.problems.join('; ')}`);
 
@@ -183,7 +183,7 @@ test('a host taken for dead while only cut off claims back what is still free wh
   await b.call('NetworkDriver.DeleteEndpoint', { NetworkID: NET_B, EndpointID: '4'.repeat(64) });
   await b.call('IpamDriver.ReleaseAddress', { PoolID: pool, Address: plain(taken) });
   await assert.rejects(a.call('IpamDriver.RequestAddress', { PoolID: pool, Address: plain(taken), Options: {} }), /already in use/);
-  assert.equal(a.daemon.ipam.usage()[0]?.used, 3);
+  assert.equal(a.daemon.pools.usage()[0]?.used, 3);
 });
 
 test('a cluster network refuses what cannot work across hosts, with a clear error', async () => {

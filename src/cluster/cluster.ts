@@ -6,7 +6,7 @@
 // registers again.
 import type { Logger } from 'pino';
 import type { LinkPlane, OverlayPeer } from '../dataplane/dataplane.js';
-import type { ClusterPort } from '../driver/driver.js';
+import type { ClusterMember, ClusterNetworkSpec, ClusterPort } from '../driver/ports.js';
 import { conflict } from '../errors.js';
 import type { Guard, Leases, Store } from '../store/store.js';
 import { Coalesced } from '../util/serial.js';
@@ -36,6 +36,8 @@ export interface ClusterDeps {
   readonly log: Logger;
   /** Gives back a dead host's addresses and its hold on pools, each step only while the guards hold. */
   readonly forgetHost: (host: string, unless: readonly Guard[]) => Promise<number>;
+  /** This host's networks that span the cluster, with their VXLAN devices. */
+  readonly localNetworks: () => LocalClusterNetwork[];
 }
 
 export interface ClusterSettings {
@@ -56,7 +58,6 @@ export class Cluster implements ClusterPort {
   private revoke: (() => Promise<void>) | undefined;
   private registering: Promise<void> | undefined;
   private closed = false;
-  private localNetworks: () => LocalClusterNetwork[] = () => [];
   private registeredOnce = false;
   /** Set when this host registered again, cleared once it has claimed back its records. */
   private rejoinPending = false;
@@ -68,21 +69,13 @@ export class Cluster implements ClusterPort {
 
   constructor(private readonly deps: ClusterDeps, readonly settings: ClusterSettings) {}
 
-  /** Which of this host's networks span the cluster (the driver knows; it is built after the cluster). */
-  setLocalNetworks(list: () => LocalClusterNetwork[]): void {
-    this.localNetworks = list;
-  }
-
   /**
-   * What to do after registering again, once the registration was lost: the other hosts may have
-   * taken this one for dead and deleted its records (the daemon knows which; see daemon.ts).
+   * Registers this host, follows the others, and schedules the clean-up of hosts already dead.
+   * onRejoin is what to do after registering again, once the registration was lost: the other hosts
+   * may have taken this one for dead and deleted its records (see services/rejoin.ts).
    */
-  setRejoin(task: () => Promise<void>): void {
-    this.rejoinTask = task;
-  }
-
-  /** Registers this host, follows the others, and schedules the clean-up of hosts already dead. */
-  async start(): Promise<void> {
+  async start(onRejoin: () => Promise<void>): Promise<void> {
+    this.rejoinTask = onRejoin;
     const { store } = this.deps;
     this.unwatch.push(store.watch(HOSTS, (change) => {
       const host = change.key.slice(HOSTS.length);
@@ -177,7 +170,7 @@ export class Cluster implements ClusterPort {
    * Records a network cluster-wide, or checks that it matches the record another host made.
    * A new network takes the lowest free VNI, reserved in the same commit.
    */
-  async claimNetwork(wanted: Omit<ClusterNetworkRecord, 'vni'>): Promise<{ vni: number; created: boolean }> {
+  async claimNetwork(wanted: ClusterNetworkSpec): Promise<{ vni: number; created: boolean }> {
     const { store } = this.deps;
     for (let attempt = 0; attempt < 5; attempt++) {
       const existing = await store.get(NETWORKS + wanted.name);
@@ -228,9 +221,10 @@ export class Cluster implements ClusterPort {
   }
 
   /** Tells the other hosts where an endpoint of a cluster network lives. */
-  async publish(network: string, endpointId: string, mac: string, addresses: string[]): Promise<void> {
-    const record: MemberRecord = { host: this.settings.host, mac, addresses };
-    await this.deps.store.commit([], [{ type: 'put', key: memberKey(network, endpointId), value: JSON.stringify(record) }]);
+  async publish(member: ClusterMember): Promise<void> {
+    const record: MemberRecord = { host: this.settings.host, mac: member.mac, addresses: [...member.addresses] };
+    const key = memberKey(member.network, member.id);
+    await this.deps.store.commit([], [{ type: 'put', key, value: JSON.stringify(record) }]);
   }
 
   async withdraw(network: string, endpointId: string): Promise<void> {
@@ -238,14 +232,14 @@ export class Cluster implements ClusterPort {
   }
 
   /** Makes this host's published endpoints exactly these (after a crash between the store's two writes). */
-  async republish(own: { network: string; id: string; mac: string; addresses: string[] }[]): Promise<void> {
+  async republish(own: readonly ClusterMember[]): Promise<void> {
     const wanted = new Map(own.map((e) => [memberKey(e.network, e.id), e]));
     for (const entry of await this.deps.store.list(MEMBERS)) {
       if (memberRecord.parse(JSON.parse(entry.value)).host === this.settings.host && !wanted.has(entry.key)) {
         await this.deps.store.commit([], [{ type: 'delete', key: entry.key }]);
       }
     }
-    for (const endpoint of own) await this.publish(endpoint.network, endpoint.id, endpoint.mac, endpoint.addresses);
+    for (const member of own) await this.publish(member);
   }
 
   requestOverlaySync(): void {
@@ -264,7 +258,7 @@ export class Cluster implements ClusterPort {
    * Nothing else is in the FDB, so nothing is flooded to unknown hosts.
    */
   private async syncOverlay(): Promise<void> {
-    const networks = this.localNetworks();
+    const networks = this.deps.localNetworks();
     if (networks.length === 0) return;
     const { store } = this.deps;
     const vteps = new Map((await store.list(HOSTS)).map((e) => {

@@ -2,6 +2,7 @@
 // addresses: who is alive and where its tunnel ends, which networks span the
 // cluster, and which endpoint (MAC and addresses) lives on which host.
 import { z } from 'zod';
+import type { ClusterNetworkSpec } from '../driver/ports.js';
 import { parseIp } from '../net/ip.js';
 
 // Values that end up in iproute2 commands are checked on the way out of the store too.
@@ -36,7 +37,7 @@ export const clusterNetworkRecord = z.object({
     aux: z.record(z.string(), z.string()),
   })),
 });
-export type ClusterNetworkRecord = z.infer<typeof clusterNetworkRecord>;
+export type ClusterNetworkRecord = ClusterNetworkSpec & { readonly vni: number };
 
 /** An endpoint of a cluster network: other hosts send its MAC to `host`'s tunnel and answer ARP for its addresses. */
 export const memberRecord = z.object({ host: z.string(), mac, addresses: z.array(address) });

@@ -1,6 +1,6 @@
 // The narrow shapes the driver programs the kernel through. iproute2 and
 // iptables implement them for real; tests may plug in the in-memory fake.
-import type { IpPrefix } from '../net/ip.js';
+import type { Cidr, IpAddress, IpPrefix, IpVersion } from '../net/ip.js';
 
 export interface Link {
   readonly name: string;
@@ -19,8 +19,8 @@ export interface BridgeSpec {
   readonly mtu: number;
   /** Marks the bridge as tether's, so that a restart can tell its own from others'. */
   readonly alias: string;
-  /** Gateway addresses in CIDR form. */
-  readonly addresses: readonly string[];
+  /** Gateway addresses, with their subnets' lengths. */
+  readonly addresses: readonly Cidr[];
   /** A network spanning the cluster also has a VXLAN device on the bridge. */
   readonly vxlan?: VxlanSpec;
 }
@@ -75,11 +75,19 @@ export interface LinkPlane {
 /** A host port forwarded to a container port (one address family). */
 export interface PublishedPort {
   readonly proto: 'tcp' | 'udp';
-  /** The host address it is bound to; "" for every address of the host. */
-  readonly hostIp: string;
+  /** The host address it is bound to; absent for every address of the host (in the container's family). */
+  readonly hostIp?: IpAddress;
   readonly hostPort: number;
-  readonly containerIp: string;
+  readonly containerIp: IpAddress;
   readonly containerPort: number;
+}
+
+/** A host port to hold: on one address, or on every address of a family. */
+export interface HostPort {
+  readonly proto: 'tcp' | 'udp';
+  readonly hostIp?: IpAddress;
+  readonly family: IpVersion;
+  readonly port: number;
 }
 
 export interface FirewallNetwork {
@@ -87,8 +95,7 @@ export interface FirewallNetwork {
   readonly internal: boolean;
   /** Masquerade traffic leaving the network (never for internal ones). */
   readonly nat: boolean;
-  /** The network's subnets, CIDR form. */
-  readonly subnets: readonly string[];
+  readonly subnets: readonly IpPrefix[];
   readonly ports: readonly PublishedPort[];
 }
 
@@ -97,9 +104,9 @@ export interface FirewallNetwork {
  * be taken by another process, and one another process holds is refused at once.
  */
 export interface PortKeeper {
-  /** Holds the port (0: any free one) on the host address ("" for all); returns the port held. */
-  hold(proto: 'tcp' | 'udp', hostIp: string, port: number, family: 4 | 6): Promise<number>;
-  release(proto: 'tcp' | 'udp', hostIp: string, port: number, family: 4 | 6): Promise<void>;
+  /** Holds the port (0: any free one) on the host address (absent: all of the family's); returns the port held. */
+  hold(port: HostPort): Promise<number>;
+  release(port: HostPort): Promise<void>;
 }
 
 export interface Firewall {

@@ -2,7 +2,8 @@
 // the way the kernel would, including a veth pair vanishing as one.
 import { TetherError } from '../errors.js';
 import type { IpPrefix } from '../net/ip.js';
-import type { BridgeSpec, Firewall, FirewallNetwork, Link, LinkPlane, OverlayPeer, PortKeeper, VethSpec } from './dataplane.js';
+import { formatCidr, formatIp, formatPrefix } from '../net/ip.js';
+import type { BridgeSpec, Firewall, FirewallNetwork, HostPort, Link, LinkPlane, OverlayPeer, PortKeeper, VethSpec } from './dataplane.js';
 
 type MutableLink = { -readonly [K in keyof Link]: Link[K] } & { peer?: string };
 
@@ -20,7 +21,7 @@ export class FakeLinks implements LinkPlane {
   async ensureBridge(spec: BridgeSpec): Promise<void> {
     const existing = this.links.get(spec.name);
     if (existing && existing.kind !== 'bridge') throw new TetherError('CONFLICT', `${spec.name} exists and is not a bridge`);
-    const addresses = [...new Set([...(existing?.addresses ?? []), ...spec.addresses])];
+    const addresses = [...new Set([...(existing?.addresses ?? []), ...spec.addresses.map(formatCidr)])];
     this.links.set(spec.name, { name: spec.name, kind: 'bridge', alias: spec.alias, up: true, mtu: spec.mtu, addresses });
     if (spec.vxlan) {
       this.links.set(spec.vxlan.name, { name: spec.vxlan.name, kind: 'vxlan', master: spec.name, alias: spec.alias, up: true, mtu: spec.mtu, addresses: [] });
@@ -71,15 +72,31 @@ export class FakeLinks implements LinkPlane {
   }
 }
 
+/** A network's rules as text, as the kernel would hold them. */
+const rulesOf = (n: FirewallNetwork) => ({
+  bridge: n.bridge,
+  internal: n.internal,
+  nat: n.nat,
+  subnets: n.subnets.map(formatPrefix),
+  ports: n.ports.map((p) => ({
+    proto: p.proto,
+    hostIp: p.hostIp ? formatIp(p.hostIp) : '',
+    hostPort: p.hostPort,
+    containerIp: formatIp(p.containerIp),
+    containerPort: p.containerPort,
+  })),
+});
+
 export class FakeFirewall implements Firewall {
-  networks: readonly FirewallNetwork[] = [];
+  networks: ReturnType<typeof rulesOf>[] = [];
 
   async sync(networks: readonly FirewallNetwork[]): Promise<void> {
-    this.networks = networks;
+    this.networks = networks.map(rulesOf);
   }
 
   async verify(networks: readonly FirewallNetwork[]): Promise<string[]> {
-    return JSON.stringify(networks) === JSON.stringify(this.networks) ? [] : ['firewall rules are not those of the networks'];
+    const wanted = JSON.stringify(networks.map(rulesOf));
+    return wanted === JSON.stringify(this.networks) ? [] : ['firewall rules are not those of the networks'];
   }
 }
 
@@ -87,15 +104,15 @@ export class FakePortKeeper implements PortKeeper {
   readonly held = new Set<string>();
   private nextFree = 49153;
 
-  async hold(proto: 'tcp' | 'udp', hostIp: string, port: number, family: 4 | 6): Promise<number> {
+  async hold({ proto, hostIp, family, port }: HostPort): Promise<number> {
     const actual = port || this.nextFree++;
-    const key = `${proto}/${hostIp || family}/${actual}`;
+    const key = `${proto}/${hostIp ? formatIp(hostIp) : family}/${actual}`;
     if (this.held.has(key)) throw new TetherError('CONFLICT', `host port ${actual}/${proto} is not available: EADDRINUSE`);
     this.held.add(key);
     return actual;
   }
 
-  async release(proto: 'tcp' | 'udp', hostIp: string, port: number, family: 4 | 6): Promise<void> {
-    this.held.delete(`${proto}/${hostIp || family}/${port}`);
+  async release({ proto, hostIp, family, port }: HostPort): Promise<void> {
+    this.held.delete(`${proto}/${hostIp ? formatIp(hostIp) : family}/${port}`);
   }
 }

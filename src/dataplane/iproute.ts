@@ -3,7 +3,7 @@
 // loop the way a synchronous netlink call waiting on a veth deletion does.
 import { z } from 'zod';
 import { TetherError } from '../errors.js';
-import { type IpPrefix, parseCidr, prefixOf } from '../net/ip.js';
+import { type IpPrefix, formatCidr, parseCidr, prefixOf } from '../net/ip.js';
 import { run } from '../util/exec.js';
 import type { BridgeSpec, Link, LinkPlane, OverlayPeer, VethSpec, VxlanSpec } from './dataplane.js';
 
@@ -45,10 +45,10 @@ export class IpRoute implements LinkPlane {
     else if (existing.kind !== 'bridge') throw new TetherError('CONFLICT', `${spec.name} exists and is not a bridge`);
     await ip('link', 'set', 'dev', spec.name, 'mtu', String(spec.mtu), 'alias', spec.alias, 'up');
     for (const address of spec.addresses) {
-      if (existing?.addresses.includes(address)) continue;
-      const v6 = parseCidr(address)?.address.version === 6;
+      const text = formatCidr(address);
+      if (existing?.addresses.includes(text)) continue;
       // nodad: the gateway must answer at once, not after duplicate detection.
-      await ip('address', 'replace', address, 'dev', spec.name, ...(v6 ? ['nodad'] : []));
+      await ip('address', 'replace', text, 'dev', spec.name, ...(address.address.version === 6 ? ['nodad'] : []));
     }
     if (spec.vxlan) await this.ensureVxlan(spec.vxlan, spec);
   }

@@ -1,14 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { type IpAddress, type IpPrefix, parseIp, parsePrefix } from '../net/ip.js';
 import { chainsFor, familyRules } from './iptables.js';
 
-const open = { bridge: 'br-a', internal: false, nat: true, subnets: ['10.1.0.0/24', 'fd00:1::/64'], ports: [
-  { proto: 'tcp' as const, hostIp: '', hostPort: 8080, containerIp: '10.1.0.2', containerPort: 80 },
-  { proto: 'udp' as const, hostIp: '127.0.0.1', hostPort: 5353, containerIp: '10.1.0.2', containerPort: 53 },
-  { proto: 'tcp' as const, hostIp: '', hostPort: 8080, containerIp: 'fd00:1::2', containerPort: 80 },
+const ip = (text: string) => parseIp(text) as IpAddress;
+const net = (text: string) => parsePrefix(text) as IpPrefix;
+
+const open = { bridge: 'br-a', internal: false, nat: true, subnets: [net('10.1.0.0/24'), net('fd00:1::/64')], ports: [
+  { proto: 'tcp' as const, hostPort: 8080, containerIp: ip('10.1.0.2'), containerPort: 80 },
+  { proto: 'udp' as const, hostIp: ip('127.0.0.1'), hostPort: 5353, containerIp: ip('10.1.0.2'), containerPort: 53 },
+  { proto: 'tcp' as const, hostPort: 8080, containerIp: ip('fd00:1::2'), containerPort: 80 },
 ] };
-const routed = { bridge: 'br-r', internal: false, nat: false, subnets: ['10.2.0.0/24'], ports: [] };
-const internal = { bridge: 'br-i', internal: true, nat: false, subnets: ['10.3.0.0/24'], ports: [] };
+const routed = { bridge: 'br-r', internal: false, nat: false, subnets: [net('10.2.0.0/24')], ports: [] };
+const internal = { bridge: 'br-i', internal: true, nat: false, subnets: [net('10.3.0.0/24')], ports: [] };
 
 test('IPv4 rules for an open, a routed (no NAT) and an internal network, in order', () => {
   assert.deepEqual(familyRules([open, routed, internal], 4), {

@@ -5,7 +5,7 @@
 // one iptables-restore run per family, which is atomic and never duplicates.
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { parseCidr } from '../net/ip.js';
+import { bracketed, formatIp, formatPrefix } from '../net/ip.js';
 import { run } from '../util/exec.js';
 import type { Firewall, FirewallNetwork } from './dataplane.js';
 
@@ -29,8 +29,6 @@ export function chainsFor(instance: string): Chains {
 export const DEFAULT_CHAINS = chainsFor('tether');
 
 type Family = 4 | 6;
-const familyOf = (address: string): Family | undefined =>
-  (parseCidr(address.includes('/') ? address : `${address}/${address.includes(':') ? 128 : 32}`)?.address.version);
 
 /** Jumps from the built-in chains into tether's: table, chain, and the rule's match. */
 const jumps = (c: Chains) => [
@@ -58,14 +56,14 @@ export function familyRules(networks: readonly FirewallNetwork[], family: Family
   for (const { bridge } of open) filter.push(`-A ${c.isolation} -o ${bridge} -j DROP`);
   for (const network of open) {
     const { bridge } = network;
-    const ports = network.ports.filter((p) => familyOf(p.containerIp) === family);
+    const ports = network.ports.filter((p) => p.containerIp.version === family);
     // Written as `iptables -S` prints them, so that verify can compare text with text.
     const host = family === 4 ? 32 : 128;
     for (const port of ports) {
       const match = `-p ${port.proto} -m ${port.proto}`;
-      filter.push(`-A ${c.forward} -d ${port.containerIp}/${host} -o ${bridge} ${match} --dport ${port.containerPort} -j ACCEPT`);
-      const destination = port.hostIp ? `-d ${port.hostIp}/${host} ` : '';
-      const target = family === 4 ? `${port.containerIp}:${port.containerPort}` : `[${port.containerIp}]:${port.containerPort}`;
+      filter.push(`-A ${c.forward} -d ${formatIp(port.containerIp)}/${host} -o ${bridge} ${match} --dport ${port.containerPort} -j ACCEPT`);
+      const destination = port.hostIp ? `-d ${formatIp(port.hostIp)}/${host} ` : '';
+      const target = `${bracketed(port.containerIp)}:${port.containerPort}`;
       nat.push(`-A ${c.dnat} ${destination}${match} --dport ${port.hostPort} -j DNAT --to-destination ${target}`);
     }
     filter.push(`-A ${c.forward} -i ${bridge} -j ACCEPT`);
@@ -73,8 +71,8 @@ export function familyRules(networks: readonly FirewallNetwork[], family: Family
     // Without NAT the network is routed: other hosts reach it through this one.
     if (!network.nat) filter.push(`-A ${c.forward} -o ${bridge} -j ACCEPT`);
     if (network.nat) {
-      for (const subnet of network.subnets.filter((s) => familyOf(s) === family)) {
-        nat.push(`-A ${c.postrouting} -s ${subnet} ! -o ${bridge} -j MASQUERADE`);
+      for (const subnet of network.subnets.filter((s) => s.version === family)) {
+        nat.push(`-A ${c.postrouting} -s ${formatPrefix(subnet)} ! -o ${bridge} -j MASQUERADE`);
       }
     }
     // Published on 127.0.0.1: the DNATed packet keeps its loopback source, which the container could

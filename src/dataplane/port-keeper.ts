@@ -4,7 +4,8 @@
 import { type Socket as UdpSocket, createSocket } from 'node:dgram';
 import { type Server, createServer } from 'node:net';
 import { TetherError } from '../errors.js';
-import type { PortKeeper } from './dataplane.js';
+import { formatIp } from '../net/ip.js';
+import type { HostPort, PortKeeper } from './dataplane.js';
 
 type Held = Server | UdpSocket;
 
@@ -13,8 +14,8 @@ const anyAddress = (family: 4 | 6) => (family === 4 ? '0.0.0.0' : '::');
 export class SocketPortKeeper implements PortKeeper {
   private readonly held = new Map<string, Held>();
 
-  async hold(proto: 'tcp' | 'udp', hostIp: string, port: number, family: 4 | 6): Promise<number> {
-    const address = hostIp || anyAddress(family);
+  async hold({ proto, hostIp, family, port }: HostPort): Promise<number> {
+    const address = hostIp ? formatIp(hostIp) : anyAddress(family);
     const socket = proto === 'tcp' ? await listenTcp(address, port, family) : await bindUdp(address, port, family);
     const bound = proto === 'tcp' ? (socket as Server).address() : (socket as UdpSocket).address();
     const actual = typeof bound === 'object' && bound ? bound.port : port;
@@ -22,8 +23,8 @@ export class SocketPortKeeper implements PortKeeper {
     return actual;
   }
 
-  async release(proto: 'tcp' | 'udp', hostIp: string, port: number, family: 4 | 6): Promise<void> {
-    const key = `${proto}/${hostIp || anyAddress(family)}/${port}`;
+  async release({ proto, hostIp, family, port }: HostPort): Promise<void> {
+    const key = `${proto}/${hostIp ? formatIp(hostIp) : anyAddress(family)}/${port}`;
     const socket = this.held.get(key);
     this.held.delete(key);
     await new Promise<void>((done) => (socket ? socket.close(() => done()) : done()));

@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Link } from '../dataplane/dataplane.js';
 import { findDrift } from './drift.js';
+import { type Cidr, type IpPrefix, parseCidr, parsePrefix } from '../net/ip.js';
 import type { EndpointRecord, NetworkRecord } from './records.js';
 
 const network: NetworkRecord = {
-  id: 'n', bridge: 'tthbrn', mtu: 1500, internal: false, nat: true, gateways: ['10.0.0.1/24'], auxAddresses: [], subnets: ['10.0.0.0/24'],
+  id: 'n', bridge: 'tthbrn', mtu: 1500, internal: false, nat: true, gateways: [parseCidr('10.0.0.1/24') as Cidr], auxAddresses: [],
+  subnets: [parsePrefix('10.0.0.0/24') as IpPrefix],
 };
 const link = (name: string, master?: string): Link => ({ name, kind: name.startsWith('tthbr') ? 'bridge' : 'veth', up: true, mtu: 1500,
   addresses: name === 'tthbrn' ? ['10.0.0.1/24'] : [], ...(master ? { master } : {}), ...(name === 'tthbrn' ? { alias: 'tether:t:n' } : {}) });

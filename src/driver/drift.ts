@@ -2,8 +2,9 @@
 // each kind; the audit reports them. One classification serves both, so what
 // the audit calls clean is exactly what the reconcile leaves.
 import type { Link } from '../dataplane/dataplane.js';
+import { formatCidr } from '../net/ip.js';
 import { isVethName } from './naming.js';
-import type { EndpointRecord, NetworkRecord } from './records.js';
+import { type EndpointRecord, type NetworkRecord, addressesOf } from './records.js';
 
 export interface Drift {
   /** Bridges missing, down or without their gateway addresses (or their VXLAN device, for a cluster network). */
@@ -34,7 +35,7 @@ export function findDrift(
     const link = links.get(network.bridge);
     const vxlan = network.cluster && links.get(network.cluster.vxlan);
     if (network.cluster) owned.add(network.cluster.vxlan);
-    if (!link || !link.up || !network.gateways.every((g) => link.addresses.includes(g))
+    if (!link || !link.up || !network.gateways.every((g) => link.addresses.includes(formatCidr(g)))
       || (network.cluster && (!vxlan || !vxlan.up || vxlan.master !== network.bridge))) drift.brokenBridges.push(network);
   }
   for (const endpoint of endpoints) {
@@ -68,7 +69,7 @@ export function findDrift(
 export function describeDrift(drift: Drift): string[] {
   return [
     ...drift.brokenBridges.map((n) => `bridge ${n.bridge} of network ${n.id.slice(0, 12)} is missing, down or lacks its gateway${n.cluster ? ` or VXLAN device ${n.cluster.vxlan}` : ''}`),
-    ...drift.goneEndpoints.map((e) => `endpoint ${e.id.slice(0, 12)} (${e.address ?? e.addressIpv6 ?? 'no address'}) has no container any more, or was abandoned before Join`),
+    ...drift.goneEndpoints.map((e) => `endpoint ${e.id.slice(0, 12)} (${addressesOf(e).map(formatCidr)[0] ?? 'no address'}) has no container any more, or was abandoned before Join`),
     ...drift.missingVeths.map((e) => `endpoint ${e.id.slice(0, 12)} has no veth ${e.hostName}`),
     ...drift.detachedVeths.map(({ endpoint, bridge }) => `veth ${endpoint.hostName} is not up on bridge ${bridge}`),
     ...drift.orphanLinks.map((name) => `interface ${name} belongs to no network or endpoint`),

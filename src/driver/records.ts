@@ -1,83 +1,119 @@
-// What the network driver persists, one store key per network and endpoint.
+// What the network driver keeps, one store key per network and endpoint. The
+// store holds text (so that older state loads unchanged); each record is
+// parsed once on the way in, into addresses and prefixes, and formatted on the
+// way out. Nothing past this file parses an address again.
 import { z } from 'zod';
-import type { Store } from '../store/store.js';
+import type { PublishedPort } from '../dataplane/dataplane.js';
+import {
+  type Cidr,
+  type IpAddress,
+  type IpPrefix,
+  formatCidr,
+  formatIp,
+  formatPrefix,
+  parseCidr,
+  parseIp,
+  parsePrefix,
+} from '../net/ip.js';
 
-export const networkRecord = z.object({
+const parsed = <T>(parse: (text: string) => T | undefined, what: string) =>
+  z.string().transform((text, ctx): T => {
+    const value = parse(text);
+    if (value === undefined) {
+      ctx.addIssue({ code: 'custom', message: `stored "${text}" is not ${what}` });
+      return z.NEVER;
+    }
+    return value;
+  });
+
+const cidr = parsed<Cidr>(parseCidr, 'an address in CIDR form');
+const prefix = parsed<IpPrefix>(parsePrefix, 'a subnet');
+const address = parsed<IpAddress>(parseIp, 'an IP address');
+
+const storedNetwork = z.object({
   id: z.string(),
   bridge: z.string(),
   mtu: z.number().int(),
   internal: z.boolean(),
-  /** Gateway addresses on the bridge, CIDR form, both families. */
-  gateways: z.array(z.string()),
+  /** Gateway addresses on the bridge, both families. */
+  gateways: z.array(cidr),
   /** Masquerade traffic leaving the network (-o tether.nat). */
   nat: z.boolean().default(true),
-  /** Addresses reserved with --aux-address, CIDR form. */
-  auxAddresses: z.array(z.string()).default([]),
-  /** Subnets the network serves, CIDR form. */
-  subnets: z.array(z.string()),
+  /** Addresses reserved with --aux-address. */
+  auxAddresses: z.array(cidr).default([]),
+  /** Subnets the network serves. */
+  subnets: z.array(prefix),
   /** A network spanning the cluster: its name there, its VNI, and this host's VXLAN device for it. */
   cluster: z.object({ name: z.string(), vni: z.number().int(), vxlan: z.string() }).optional(),
 });
-export type NetworkRecord = z.infer<typeof networkRecord>;
+export type NetworkRecord = z.output<typeof storedNetwork>;
 
-export const endpointRecord = z.object({
+const storedPort = z.object({
+  proto: z.enum(['tcp', 'udp']),
+  /** "" for every address of the host. */
+  hostIp: z.string().transform((text, ctx) => {
+    if (text === '') return undefined;
+    const value = parseIp(text);
+    if (!value) ctx.addIssue({ code: 'custom', message: `stored "${text}" is not an IP address` });
+    return value;
+  }),
+  hostPort: z.number().int(),
+  containerIp: address,
+  containerPort: z.number().int(),
+});
+
+const storedEndpoint = z.object({
   id: z.string(),
   networkId: z.string(),
   hostName: z.string(),
   peerName: z.string(),
   mac: z.string(),
-  address: z.string().optional(),
-  addressIpv6: z.string().optional(),
+  address: cidr.optional(),
+  addressIpv6: cidr.optional(),
   /** When CreateEndpoint was answered (ms since the epoch). */
   createdAt: z.number().optional(),
   /** Host ports forwarded to this endpoint, set by ProgramExternalConnectivity. */
-  ports: z.array(z.object({
-    proto: z.enum(['tcp', 'udp']),
-    hostIp: z.string(),
-    hostPort: z.number().int(),
-    containerIp: z.string(),
-    containerPort: z.number().int(),
-  })).default([]),
+  ports: z.array(storedPort).default([]),
   /** Set by Join: from then on the peer lives in the container's namespace. */
   sandboxKey: z.string().optional(),
   /** When Join was answered (ms since the epoch): Docker moves the peer in some time after. */
   joinedAt: z.number().optional(),
 });
-export type EndpointRecord = z.infer<typeof endpointRecord>;
+export type EndpointRecord = Omit<z.output<typeof storedEndpoint>, 'ports'> & { readonly ports: readonly PublishedPort[] };
 
-/** Typed access to the driver's keys, under a scope of their own (one per host in a shared store). */
-export class DriverState {
-  private readonly networksPrefix: string;
-  private readonly endpointsPrefix: string;
+export const parseNetwork = (text: string): NetworkRecord => storedNetwork.parse(JSON.parse(text));
 
-  constructor(private readonly store: Store, scope = 'driver/') {
-    this.networksPrefix = `${scope}networks/`;
-    this.endpointsPrefix = `${scope}endpoints/`;
-  }
+export const parseEndpoint = (text: string): EndpointRecord => {
+  const { ports, ...endpoint } = storedEndpoint.parse(JSON.parse(text));
+  return { ...endpoint, ports: ports.map(({ hostIp, ...port }) => ({ ...port, ...(hostIp ? { hostIp } : {}) })) };
+};
 
-  async networks(): Promise<NetworkRecord[]> {
-    return (await this.store.list(this.networksPrefix)).map((e) => networkRecord.parse(JSON.parse(e.value)));
-  }
+/** The network as the store keeps it, and as the operator API shows it. */
+export const networkText = (n: NetworkRecord) => ({
+  ...n,
+  gateways: n.gateways.map(formatCidr),
+  auxAddresses: n.auxAddresses.map(formatCidr),
+  subnets: n.subnets.map(formatPrefix),
+});
 
-  async endpoints(): Promise<EndpointRecord[]> {
-    return (await this.store.list(this.endpointsPrefix)).map((e) => endpointRecord.parse(JSON.parse(e.value)));
-  }
+export const portText = (p: PublishedPort) => ({
+  proto: p.proto,
+  hostIp: p.hostIp ? formatIp(p.hostIp) : '',
+  hostPort: p.hostPort,
+  containerIp: formatIp(p.containerIp),
+  containerPort: p.containerPort,
+});
 
-  /** Creates the network's record; false if one already exists. */
-  createNetwork(record: NetworkRecord): Promise<boolean> {
-    const key = this.networksPrefix + record.id;
-    return this.store.commit([{ key, revision: 0 }], [{ type: 'put', key, value: JSON.stringify(record) }]);
-  }
+/** The endpoint as the store keeps it, and as the operator API shows it. */
+export const endpointText = (e: EndpointRecord) => {
+  const { address: v4, addressIpv6: v6, ports, ...rest } = e;
+  return {
+    ...rest,
+    ...(v4 ? { address: formatCidr(v4) } : {}),
+    ...(v6 ? { addressIpv6: formatCidr(v6) } : {}),
+    ports: ports.map(portText),
+  };
+};
 
-  async deleteNetwork(id: string): Promise<void> {
-    await this.store.commit([], [{ type: 'delete', key: this.networksPrefix + id }]);
-  }
-
-  async putEndpoint(record: EndpointRecord): Promise<void> {
-    await this.store.commit([], [{ type: 'put', key: this.endpointsPrefix + record.id, value: JSON.stringify(record) }]);
-  }
-
-  async deleteEndpoint(id: string): Promise<void> {
-    await this.store.commit([], [{ type: 'delete', key: this.endpointsPrefix + id }]);
-  }
-}
+/** The endpoint's addresses, IPv4 first. */
+export const addressesOf = (e: EndpointRecord): Cidr[] => [e.address, e.addressIpv6].flatMap((a) => (a ? [a] : []));

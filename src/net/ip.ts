@@ -117,3 +117,20 @@ export const subnetContaining = (subnets: readonly string[], address: IpAddress)
     const prefix = parsePrefix(text);
     return prefix !== undefined && contains(prefix, address);
   });
+
+/** An interface address: an address with the prefix length of its subnet ("10.0.0.2/24"). */
+export interface Cidr {
+  readonly address: IpAddress;
+  readonly length: number;
+}
+
+export const formatCidr = (cidr: Cidr): string => `${formatIp(cidr.address)}/${cidr.length}`;
+
+/** The subnet an interface address is on. */
+export const subnetOf = (cidr: Cidr): IpPrefix => prefixOf(cidr.address, cidr.length);
+
+export const sameIp = (a: IpAddress, b: IpAddress): boolean => a.version === b.version && a.value === b.value;
+
+/** An address as it goes into a URL or an iptables target: IPv6 in brackets. */
+export const bracketed = (address: IpAddress): string =>
+  address.version === 6 ? `[${formatIp(address)}]` : formatIp(address);

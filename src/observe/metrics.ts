@@ -2,7 +2,7 @@
 // when it is asked for, so a daemon without metrics does not carry it.
 import { createServer } from 'node:http';
 import type { Driver } from '../driver/driver.js';
-import type { Ipam } from '../ipam/ipam.js';
+import type { PoolReport } from '../ipam/report.js';
 
 export interface Metrics {
   /** Records one plugin call: its path without the slash, whether it succeeded, and how long it took. */
@@ -11,7 +11,7 @@ export interface Metrics {
   close(): Promise<void>;
 }
 
-export async function startMetrics(listen: { host: string; port: number }, parts: { driver: Driver; ipam: Ipam }): Promise<Metrics> {
+export async function startMetrics(listen: { host: string; port: number }, parts: { driver: Driver; pools: PoolReport }): Promise<Metrics> {
   const client = await import('prom-client');
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'tether_process_' });
@@ -27,11 +27,11 @@ export async function startMetrics(listen: { host: string; port: number }, parts
   });
   new client.Gauge({
     name: 'tether_pool_addresses_used', help: 'Addresses taken per pool', labelNames: ['pool'], registers: [registry],
-    collect() { this.reset(); for (const p of parts.ipam.usage()) this.set({ pool: p.id }, p.used); },
+    collect() { this.reset(); for (const p of parts.pools.usage()) this.set({ pool: p.id }, p.used); },
   });
   new client.Gauge({
     name: 'tether_pool_addresses_capacity', help: 'Addresses dynamic requests may take per pool', labelNames: ['pool'], registers: [registry],
-    collect() { this.reset(); for (const p of parts.ipam.usage()) this.set({ pool: p.id }, Number(p.capacity)); },
+    collect() { this.reset(); for (const p of parts.pools.usage()) this.set({ pool: p.id }, Number(p.capacity)); },
   });
   new client.Gauge({
     name: 'tether_endpoints', help: 'Endpoints tether holds', registers: [registry],

@@ -2,7 +2,6 @@
 // the typed value each turns into, and the driver contract tether implements.
 import { z } from 'zod';
 import type { Route } from './route.js';
-import { formatIp } from '../net/ip.js';
 import { cidrAddress, emptyOr, id, ipAddress, optionalMap, prefix, stringMap, text } from './schemas.js';
 
 const ipamData = z.object({
@@ -40,7 +39,7 @@ const portBinding = z.object({
 }).transform((b) => ({
   proto: b.Proto,
   containerPort: b.Port,
-  hostIp: b.HostIP ? formatIp(b.HostIP) : '',
+  hostIp: b.HostIP || undefined,
   hostPort: b.HostPort,
   hostPortEnd: Math.max(b.HostPort, b.HostPortEnd ?? 0),
 }));

@@ -1,7 +1,7 @@
 // Building blocks for the request schemas: every string that reaches the
 // driver is bounded and printable, and every address is parsed here, once.
 import { z } from 'zod';
-import { type IpAddress, type IpPrefix, parseCidr, parseIp, parsePrefix } from '../net/ip.js';
+import { type Cidr, type IpAddress, type IpPrefix, parseCidr, parseIp, parsePrefix } from '../net/ip.js';
 
 /** Docker's network and endpoint IDs: 64 hex digits, or swarm's 25 alphanumerics. */
 export const id = z.string().regex(/^[A-Za-z0-9]{1,64}$/, 'must be 1 to 64 letters or digits');
@@ -28,7 +28,7 @@ const refine = <T>(parse: (s: string) => T | undefined, what: string) =>
 export const ipAddress = refine<IpAddress>(parseIp, 'an IP address');
 
 /** "a.b.c.d/n": an address with the prefix length of its subnet. */
-export const cidrAddress = refine((s) => (parseCidr(s) ? s : undefined), 'an address in CIDR form');
+export const cidrAddress = refine<Cidr>(parseCidr, 'an address in CIDR form');
 
 export const prefix = refine<IpPrefix>(parsePrefix, 'a subnet in CIDR form with no host bits set');
 

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterHost, Underlay } from './cluster-harness.js';
 import { Environment, IMAGE, nothingLeftBehind, useEnvironment } from './harness.js';
+import { clusterView } from '../../src/operator/contract.js';
 
 const env = new Environment();
 const underlay = new Underlay(env.work);
@@ -137,7 +138,8 @@ test('a new host gets the existing networks by itself and joins the overlay', as
   assert.ok(await ping(late, 'c4', containers.get('c1')?.v4 ?? ''));
   assert.ok(await ping(h1, 'c1', await late.address('c4', NETWORK)));
   const view = await h1.tether.cli('cluster', 'ls', '--json');
-  const cluster = JSON.parse(view.stdout) as { hosts: { host: string }[]; networks: { name: string; endpoints: Record<string, number> }[] };
+  const cluster = clusterView.parse(JSON.parse(view.stdout));
+  assert.ok(cluster.enabled);
   assert.deepEqual(cluster.hosts.map((h) => h.host).sort(), ['h1', 'h2', 'h4'], 'the dead host is not listed');
   assert.equal(cluster.networks[0]?.name, NETWORK);
   assert.equal(cluster.networks[0]?.endpoints['h4'], 1);

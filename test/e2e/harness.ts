@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
+import { type DaemonState, auditReport, daemonState } from '../../src/operator/contract.js';
 
 export const TEST_RANGE = '10.230.0.0/15';
 export const TEST_RANGE6 = 'fd7e:7e7e::/32';
@@ -156,11 +157,6 @@ function pluginFiles(dir: string): string[] {
   }
 }
 
-export interface DaemonState {
-  networks: { id: string; bridge: string }[];
-  endpoints: { id: string; networkId: string; address?: string; ports: { proto: string; hostIp: string; hostPort: number; containerPort: number }[] }[];
-  pools: { id: string; refs: number; used: number }[];
-}
 
 /** One tether daemon, started and stopped by pid, logging into the work folder. */
 export class Tether {
@@ -212,7 +208,7 @@ export class Tether {
 
   /** What `tether ls --json` prints. */
   async state(): Promise<DaemonState> {
-    return JSON.parse(await must(process.execPath, join(ROOT, 'bin/tether.js'), 'ls', '--json', '--socket', this.socket)) as DaemonState;
+    return daemonState.parse(JSON.parse(await must(process.execPath, join(ROOT, 'bin/tether.js'), 'ls', '--json', '--socket', this.socket)));
   }
 
   /** Runs a tether CLI command against this daemon. */
@@ -224,7 +220,7 @@ export class Tether {
     const docker = dockerSocket ? ['--docker-socket', dockerSocket] : ['--no-docker'];
     const result = await sh(process.execPath, [join(ROOT, 'bin/tether.js'), 'audit', '--socket', this.socket, '--json', ...docker]);
     if (result.code > 1) throw new Error(`tether audit failed: ${result.stderr}`);
-    return (JSON.parse(result.stdout) as { problems: string[] }).problems;
+    return auditReport.parse(JSON.parse(result.stdout)).problems;
   }
 }
 

@@ -7,6 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Environment, Tether, must, nothingLeftBehind, useEnvironment } from './harness.js';
+import { daemonState } from '../../src/operator/contract.js';
 
 const env = new Environment();
 const TLS_PORT = 19443;
@@ -56,7 +57,7 @@ describe('operating tether', { concurrency: false }, () => {
     await env.network('ops', '--subnet', '10.230.80.0/24', '--ip-range', '10.230.80.128/25');
     await env.run('ops-a', '--net', 'ops', '--ip', '10.230.80.200');
     const id = await env.dockerOk('network', 'inspect', '-f', '{{.Id}}', 'ops');
-    const networks = JSON.parse((await env.tether.cli('network', 'ls', '--json')).stdout) as { id: string; subnets: string[] }[];
+    const networks = daemonState.shape.networks.parse(JSON.parse((await env.tether.cli('network', 'ls', '--json')).stdout));
     assert.deepEqual(networks.map((n) => [n.id, n.subnets]), [[id, ['10.230.80.0/24']]]);
     const table = (await env.tether.cli('network', 'ls')).stdout;
     assert.match(table, new RegExp(`^${id.slice(0, 12)}\\s+ttebr\\S+\\s+10\\.230\\.80\\.0/24\\s+nat\\s+1$`, 'm'));
@@ -65,7 +66,7 @@ describe('operating tether', { concurrency: false }, () => {
     const endpoints = (await env.tether.cli('endpoint', 'ls')).stdout;
     assert.match(endpoints, /10\.230\.80\.200\/24/);
     assert.match(endpoints, /02:74:0a:e6:50:c8/);
-    const pools = JSON.parse((await env.tether.cli('pool', 'ls', '--json')).stdout) as { id: string; used: number; range: string }[];
+    const pools = daemonState.shape.pools.parse(JSON.parse((await env.tether.cli('pool', 'ls', '--json')).stdout));
     assert.deepEqual(pools.map((p) => [p.id, p.used, p.range]), [['local/10.230.80.0/24', 2, '10.230.80.128/25']]);
     const status = await env.tether.cli('status', '--json');
     assert.equal(status.code, 0);

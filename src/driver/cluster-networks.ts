@@ -1,0 +1,104 @@
+// Networks that span the cluster (-o tether.cluster=NAME): recorded in the
+// cluster with a VNI before this host builds its part, and dropped from the
+// cluster again if that fails. The MTU leaves room for VXLAN's headers.
+import { isIPv6 } from 'node:net';
+import { conflict, invalidOption } from '../errors.js';
+import { type IpPrefix, formatIp, formatPrefix } from '../net/ip.js';
+import type { CreateNetworkRequest } from '../protocol/network.js';
+import { vxlanName } from './naming.js';
+import type { Networks } from './networks.js';
+import type { NetworkOptions } from './options.js';
+import type { ClusterNetworkSpec, ClusterPort } from './ports.js';
+import type { NetworkRecord } from './records.js';
+import type { DriverState } from './state.js';
+
+/** The address space cluster networks' pools must come from: tether's own IPAM. */
+export const TETHER_ADDRESS_SPACE = 'local';
+
+/** IPv4 (20), UDP (8), VXLAN (8) and the inner Ethernet header (14); an IPv6 underlay adds 20. */
+const vxlanOverhead = (vtep: string) => (isIPv6(vtep) ? 70 : 50);
+
+/** The ip-range of a pool tether's IPAM holds, to create the same network on other hosts. */
+export type PoolRange = (addressSpace: string, subnet: IpPrefix) => IpPrefix | undefined;
+
+export class ClusterNetworks {
+  /** Cluster networks being created here, which the cluster must not create here through Docker too. */
+  private readonly inCreation = new Set<string>();
+
+  constructor(
+    private readonly state: DriverState,
+    private readonly networks: Networks,
+    private readonly settings: { prefix: string; defaultMtu: number; poolRange: PoolRange },
+    private readonly cluster: ClusterPort | undefined,
+  ) {}
+
+  /** The network's MTU: the option, or the default, within what the underlay leaves. */
+  mtuFor(options: NetworkOptions): number {
+    if (options.cluster === undefined) return options.mtu ?? this.settings.defaultMtu;
+    const { vtep, underlayMtu } = this.port().settings;
+    const room = underlayMtu - vxlanOverhead(vtep);
+    if (options.mtu !== undefined && options.mtu > room) {
+      throw invalidOption(
+        `MTU ${options.mtu} does not fit: the underlay's MTU is ${underlayMtu} and VXLAN takes ${vxlanOverhead(vtep)} bytes, so at most ${room}`,
+      );
+    }
+    return options.mtu ?? Math.min(this.settings.defaultMtu, room);
+  }
+
+  /** Marks the name as being created here while the task runs (the task takes the network's lock). */
+  async whileCreating<T>(name: string, task: () => Promise<T>): Promise<T> {
+    this.inCreation.add(name);
+    try {
+      return await task();
+    } finally {
+      this.inCreation.delete(name);
+    }
+  }
+
+  async create(request: CreateNetworkRequest, record: NetworkRecord, name: string): Promise<void> {
+    const cluster = this.port();
+    const data = [...request.ipv4, ...request.ipv6];
+    if (data.some((d) => d.addressSpace !== TETHER_ADDRESS_SPACE)) {
+      throw invalidOption('a cluster network needs tether as its IPAM driver too (--ipam-driver), so that no address is handed out twice');
+    }
+    const twin = [...this.state.networks.values()].find((n) => n.cluster?.name === name && n.id !== record.id);
+    if (twin) throw conflict(`cluster network ${name} is already on this host, as network ${twin.id.slice(0, 12)}`);
+    const spec: ClusterNetworkSpec = {
+      name,
+      internal: request.internal,
+      ipv6: request.enableIpv6 || request.ipv6.length > 0,
+      options: request.generic,
+      ipam: data.map((d) => {
+        const range = this.settings.poolRange(d.addressSpace, d.pool);
+        return {
+          subnet: formatPrefix(d.pool),
+          ...(range ? { range: formatPrefix(range) } : {}),
+          ...(d.gateway ? { gateway: formatIp(d.gateway.address) } : {}),
+          aux: Object.fromEntries(Object.entries(d.auxAddresses).map(([key, cidr]) => [key, formatIp(cidr.address)])),
+        };
+      }),
+    };
+    const { vni, created } = await cluster.claimNetwork(spec);
+    try {
+      await this.networks.create({ ...record, cluster: { name, vni, vxlan: vxlanName(this.settings.prefix, record.id) } });
+    } catch (error) {
+      if (created) await cluster.dropNetwork(name).catch(() => undefined);
+      throw error;
+    }
+    cluster.requestOverlaySync();
+  }
+
+  /** This host's networks that span the cluster, those being created included. */
+  list(): { name: string; networkId?: string; vxlan?: string }[] {
+    const made = [...this.state.networks.values()].flatMap((n) =>
+      n.cluster ? [{ name: n.cluster.name, networkId: n.id, vxlan: n.cluster.vxlan }] : [],
+    );
+    const pending = [...this.inCreation].filter((name) => !made.some((n) => n.name === name)).map((name) => ({ name }));
+    return [...made, ...pending];
+  }
+
+  private port(): ClusterPort {
+    if (!this.cluster) throw invalidOption('option tether.cluster needs cluster mode (tether serve --store etcd://...)');
+    return this.cluster;
+  }
+}

@@ -1,0 +1,17 @@
+// What every part of the driver shares: the state, the network mode, the
+// firewall, the host's ports, the log, and the cluster in cluster mode.
+import type { Logger } from 'pino';
+import type { PortKeeper } from '../dataplane/dataplane.js';
+import type { FirewallSync } from './firewall-sync.js';
+import type { NetworkMode } from './modes/mode.js';
+import type { ClusterPort } from './ports.js';
+import type { DriverState } from './state.js';
+
+export interface DriverContext {
+  readonly state: DriverState;
+  readonly mode: NetworkMode;
+  readonly firewall: FirewallSync;
+  readonly ports: PortKeeper;
+  readonly log: Logger;
+  readonly cluster?: ClusterPort;
+}

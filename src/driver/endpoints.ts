@@ -1,0 +1,171 @@
+// An endpoint's life: its record, its interface (through the network mode) and,
+// on a cluster network, its entry for the other hosts; then Join and Leave.
+import { conflict, invalidOption } from '../errors.js';
+import { type Cidr, contains, formatCidr, formatIp, sameIp, subnetOf } from '../net/ip.js';
+import type { CreateEndpointRequest, EndpointRef, JoinRequest, JoinResponse } from '../protocol/network.js';
+import type { DriverContext } from './context.js';
+import { macFor, vethHostName, vethPeerName } from './naming.js';
+import type { ClusterMember } from './ports.js';
+import { type EndpointRecord, type NetworkRecord, addressesOf } from './records.js';
+import { type Step, runSteps } from './steps.js';
+
+export type CreateEndpointReply = { Interface?: { MacAddress?: string } };
+
+const sameAddress = (a: Cidr | undefined, b: Cidr | undefined) =>
+  a === undefined || b === undefined ? a === b : sameIp(a.address, b.address) && a.length === b.length;
+
+export class Endpoints {
+  constructor(
+    private readonly ctx: DriverContext,
+    private readonly prefix: string,
+  ) {}
+
+  /** The record a CreateEndpoint asks for; refuses options and addresses the network cannot take. */
+  recordFor(request: CreateEndpointRequest): EndpointRecord {
+    const network = this.ctx.state.network(request.networkId);
+    for (const key of Object.keys(request.options)) {
+      if (!key.startsWith('com.docker.')) throw invalidOption(`unknown endpoint option "${key}"`);
+    }
+    for (const cidr of [request.address, request.addressIpv6]) {
+      if (cidr && !network.subnets.some((s) => contains(s, cidr.address))) {
+        throw invalidOption(`address ${formatIp(cidr.address)} is not in any subnet of network ${network.id.slice(0, 12)}`);
+      }
+    }
+    return {
+      id: request.endpointId,
+      networkId: network.id,
+      hostName: vethHostName(this.prefix, request.endpointId),
+      peerName: vethPeerName(this.prefix, request.endpointId),
+      mac: request.mac ?? macFor((request.address ?? request.addressIpv6)?.address),
+      createdAt: Date.now(),
+      ports: [],
+      ...(request.address ? { address: request.address } : {}),
+      ...(request.addressIpv6 ? { addressIpv6: request.addressIpv6 } : {}),
+    };
+  }
+
+  async create(record: EndpointRecord, macGiven: boolean): Promise<CreateEndpointReply> {
+    const { state, mode, log } = this.ctx;
+    const network = state.network(record.networkId);
+    const existing = state.endpoints.get(record.id);
+    if (existing) {
+      // A retry after a lost reply or a failure: same endpoint, same answer, with its interface made sure of.
+      if (!sameAddress(existing.address, record.address) || !sameAddress(existing.addressIpv6, record.addressIpv6)) {
+        throw conflict(`endpoint ${record.id.slice(0, 12)} already exists with other addresses`);
+      }
+      if (existing.sandboxKey === undefined) await mode.repairEndpoint(network, existing);
+      await this.publish(network, existing);
+      return macGiven ? {} : { Interface: { MacAddress: existing.mac } };
+    }
+    await runSteps(
+      [
+        {
+          name: 'record the endpoint',
+          do: () => state.persist({ type: 'putEndpoint', endpoint: record }),
+          undo: () => state.persist({ type: 'deleteEndpoint', id: record.id }),
+        },
+        ...mode.buildEndpoint(network, record),
+        ...this.publishSteps(network, record),
+      ],
+      log,
+      { endpoint: record.id },
+    );
+    log.debug({ endpoint: record.id, network: network.id, veth: record.hostName }, 'endpoint created');
+    return macGiven ? {} : { Interface: { MacAddress: record.mac } };
+  }
+
+  private publishSteps(network: NetworkRecord, endpoint: EndpointRecord): Step[] {
+    const { cluster } = this.ctx;
+    const name = network.cluster?.name;
+    if (!cluster || name === undefined) return [];
+    return [
+      {
+        name: 'publish the endpoint to the cluster',
+        do: () => cluster.publish(memberOf(name, endpoint)),
+        undo: () => cluster.withdraw(name, endpoint.id),
+      },
+    ];
+  }
+
+  private async publish(network: NetworkRecord, endpoint: EndpointRecord): Promise<void> {
+    for (const step of this.publishSteps(network, endpoint)) await step.do();
+  }
+
+  /** Removes the endpoint: its cluster entry, its record, its ports, then its interface. */
+  async remove(endpoint: EndpointRecord): Promise<void> {
+    const { state, mode, ports, cluster, firewall, log } = this.ctx;
+    const clusterName = state.networks.get(endpoint.networkId)?.cluster?.name;
+    if (clusterName !== undefined) await cluster?.withdraw(clusterName, endpoint.id);
+    await state.persist({ type: 'deleteEndpoint', id: endpoint.id });
+    for (const port of endpoint.ports) await ports.release(hostPortOf(port));
+    await mode.removeEndpoint(endpoint);
+    if (endpoint.ports.length > 0) await firewall.sync();
+    log.debug({ endpoint: endpoint.id, veth: endpoint.hostName }, 'endpoint deleted');
+  }
+
+  operInfo(request: EndpointRef): { Value: Record<string, unknown> } {
+    const endpoint = this.ctx.state.endpoint(request);
+    return {
+      Value: {
+        HostInterface: endpoint.hostName,
+        MacAddress: endpoint.mac,
+        ...(endpoint.address ? { Address: formatCidr(endpoint.address) } : {}),
+        ...(endpoint.addressIpv6 ? { AddressIPv6: formatCidr(endpoint.addressIpv6) } : {}),
+      },
+    };
+  }
+
+  async join(request: JoinRequest): Promise<JoinResponse> {
+    const { state } = this.ctx;
+    const endpoint = state.endpoint(request);
+    const network = state.network(request.networkId);
+    await state.persist({
+      type: 'putEndpoint',
+      endpoint: { ...endpoint, sandboxKey: request.sandboxKey, joinedAt: Date.now() },
+    });
+    const response: JoinResponse = { InterfaceName: { SrcName: endpoint.peerName, DstPrefix: 'eth' } };
+    if (network.internal) return response;
+    const gateway = gatewayFor(network, endpoint.address);
+    const gateway6 = gatewayFor(network, endpoint.addressIpv6);
+    if (gateway) response.Gateway = gateway;
+    if (gateway6) response.GatewayIPv6 = gateway6;
+    return response;
+  }
+
+  async leave(request: EndpointRef): Promise<void> {
+    const known = this.ctx.state.endpoints.get(request.endpointId);
+    if (!known) return; // Docker only logs Leave errors; a repeated Leave has nothing left to do.
+    const { sandboxKey: _left, joinedAt: _at, ...endpoint } = known;
+    await this.ctx.state.persist({ type: 'putEndpoint', endpoint });
+  }
+
+  /** This host's endpoints on cluster networks, as the cluster publishes them. */
+  members(): ClusterMember[] {
+    const { state } = this.ctx;
+    return [...state.endpoints.values()].flatMap((e) => {
+      const name = state.networks.get(e.networkId)?.cluster?.name;
+      return name === undefined ? [] : [memberOf(name, e)];
+    });
+  }
+}
+
+const memberOf = (network: string, endpoint: EndpointRecord): ClusterMember => ({
+  network,
+  id: endpoint.id,
+  mac: endpoint.mac,
+  addresses: addressesOf(endpoint).map((a) => formatIp(a.address)),
+});
+
+export const hostPortOf = (p: EndpointRecord['ports'][number]) => ({
+  proto: p.proto,
+  family: p.containerIp.version,
+  port: p.hostPort,
+  ...(p.hostIp ? { hostIp: p.hostIp } : {}),
+});
+
+/** The gateway of the subnet holding the address, as the plain IP Join must return. */
+function gatewayFor(network: NetworkRecord, address: Cidr | undefined): string | undefined {
+  if (!address) return undefined;
+  const gateway = network.gateways.find((g) => contains(subnetOf(g), address.address));
+  return gateway && formatIp(gateway.address);
+}

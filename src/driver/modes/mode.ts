@@ -1,0 +1,22 @@
+// The seam between the driver and the kernel objects a network is made of. A
+// mode says how to build, repair and remove a network's objects and give an
+// endpoint its interface; the driver decides when. A new kind of network (on
+// a host uplink, say) is a new file beside bridge.ts, chosen in modes/index.ts.
+import type { EndpointRecord, NetworkRecord } from '../records.js';
+import type { Step } from '../steps.js';
+
+export interface NetworkMode {
+  /** Refuses a network whose objects would clash with the host's (before anything is recorded). */
+  checkNetwork(network: NetworkRecord): Promise<void>;
+  /** Steps that build the network's kernel objects, each with its undo. */
+  buildNetwork(network: NetworkRecord): Step[];
+  /** Brings existing objects back to the record (after a reboot, or a link someone deleted). */
+  repairNetwork(network: NetworkRecord): Promise<void>;
+  /** Removes the network's objects; what is gone already is not an error. */
+  removeNetwork(network: NetworkRecord): Promise<void>;
+  /** Steps that give the endpoint the interface Docker moves into the container. */
+  buildEndpoint(network: NetworkRecord, endpoint: EndpointRecord): Step[];
+  /** Puts an endpoint's host side back where it belongs. */
+  repairEndpoint(network: NetworkRecord, endpoint: EndpointRecord): Promise<void>;
+  removeEndpoint(endpoint: EndpointRecord): Promise<void>;
+}

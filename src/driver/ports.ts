@@ -1,0 +1,45 @@
+// What the driver needs from outside it, declared here so that the parts that
+// provide it (the cluster, Docker's API, the IPAM) depend on the driver and not
+// the other way round.
+import type { IpAddress } from '../net/ip.js';
+
+/** A network spanning the cluster, as every host's Docker must create it. */
+export interface ClusterNetworkSpec {
+  readonly name: string;
+  readonly internal: boolean;
+  readonly ipv6: boolean;
+  /** The `-o` options, tether.cluster included. */
+  readonly options: Readonly<Record<string, string>>;
+  readonly ipam: readonly {
+    readonly subnet: string;
+    readonly range?: string;
+    readonly gateway?: string;
+    readonly aux: Readonly<Record<string, string>>;
+  }[];
+}
+
+/** An endpoint of a cluster network, as the other hosts must know it. */
+export interface ClusterMember {
+  readonly network: string;
+  readonly id: string;
+  readonly mac: string;
+  /** Its addresses, without prefix length. */
+  readonly addresses: readonly string[];
+}
+
+/** What the driver needs of the cluster (implemented by cluster/cluster.ts). */
+export interface ClusterPort {
+  readonly settings: { readonly vtep: string; readonly vxlanPort: number; readonly underlayMtu: number };
+  /** Records the network cluster-wide, or checks it matches; returns its VNI and whether this call created it. */
+  claimNetwork(spec: ClusterNetworkSpec): Promise<{ vni: number; created: boolean }>;
+  dropNetwork(name: string): Promise<void>;
+  publish(member: ClusterMember): Promise<void>;
+  withdraw(network: string, endpointId: string): Promise<void>;
+  requestOverlaySync(): void;
+}
+
+/** Frees an address tether's IPAM handed out for a container, when Docker never released it. */
+export type ReleaseContainerAddress = (address: IpAddress) => Promise<boolean>;
+
+/** The endpoints Docker holds on these networks; undefined when Docker cannot be asked. */
+export type EndpointsDockerHolds = (networkIds: string[]) => Promise<ReadonlySet<string> | undefined>;

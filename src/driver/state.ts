@@ -1,0 +1,117 @@
+// The driver's networks and endpoints: in the store, and in memory as a copy
+// of it. Every change goes through persist(), which writes the store first and
+// memory second, so memory never holds what the store does not: a store that
+// fails leaves both as they were.
+import { conflict, notFound } from '../errors.js';
+import { type IpAddress, sameIp } from '../net/ip.js';
+import type { Store } from '../store/store.js';
+import {
+  type EndpointRecord,
+  type NetworkRecord,
+  addressesOf,
+  endpointText,
+  networkText,
+  parseEndpoint,
+  parseNetwork,
+} from './records.js';
+
+type Change =
+  | { readonly type: 'createNetwork'; readonly network: NetworkRecord }
+  | { readonly type: 'putNetwork'; readonly network: NetworkRecord }
+  | { readonly type: 'deleteNetwork'; readonly id: string }
+  | { readonly type: 'putEndpoint'; readonly endpoint: EndpointRecord }
+  | { readonly type: 'deleteEndpoint'; readonly id: string };
+
+export class DriverState {
+  readonly networks = new Map<string, NetworkRecord>();
+  readonly endpoints = new Map<string, EndpointRecord>();
+  private readonly networksPrefix: string;
+  private readonly endpointsPrefix: string;
+
+  private constructor(
+    private readonly store: Store,
+    scope: string,
+  ) {
+    this.networksPrefix = `${scope}networks/`;
+    this.endpointsPrefix = `${scope}endpoints/`;
+  }
+
+  /** Loads the driver's keys under their scope (one per host in a shared store). */
+  static async load(store: Store, scope = 'driver/'): Promise<DriverState> {
+    const state = new DriverState(store, scope);
+    for (const entry of await store.list(state.networksPrefix)) {
+      const network = parseNetwork(entry.value);
+      state.networks.set(network.id, network);
+    }
+    for (const entry of await store.list(state.endpointsPrefix)) {
+      const endpoint = parseEndpoint(entry.value);
+      state.endpoints.set(endpoint.id, endpoint);
+    }
+    return state;
+  }
+
+  /** Writes the change to the store, then to memory; a failed write changes neither. */
+  async persist(change: Change): Promise<void> {
+    switch (change.type) {
+      case 'createNetwork': {
+        const key = this.networksPrefix + change.network.id;
+        const value = JSON.stringify(networkText(change.network));
+        if (!(await this.store.commit([{ key, revision: 0 }], [{ type: 'put', key, value }]))) {
+          throw conflict(`network ${change.network.id.slice(0, 12)} is being created concurrently`);
+        }
+        this.networks.set(change.network.id, change.network);
+        return;
+      }
+      case 'putNetwork': {
+        const key = this.networksPrefix + change.network.id;
+        await this.store.commit([], [{ type: 'put', key, value: JSON.stringify(networkText(change.network)) }]);
+        this.networks.set(change.network.id, change.network);
+        return;
+      }
+      case 'deleteNetwork':
+        await this.store.commit([], [{ type: 'delete', key: this.networksPrefix + change.id }]);
+        this.networks.delete(change.id);
+        return;
+      case 'putEndpoint': {
+        const key = this.endpointsPrefix + change.endpoint.id;
+        await this.store.commit([], [{ type: 'put', key, value: JSON.stringify(endpointText(change.endpoint)) }]);
+        this.endpoints.set(change.endpoint.id, change.endpoint);
+        return;
+      }
+      case 'deleteEndpoint':
+        await this.store.commit([], [{ type: 'delete', key: this.endpointsPrefix + change.id }]);
+        this.endpoints.delete(change.id);
+        return;
+    }
+  }
+
+  network(networkId: string): NetworkRecord {
+    const network = this.networks.get(networkId);
+    if (!network) throw notFound(`network ${networkId.slice(0, 12)} is not a tether network`);
+    return network;
+  }
+
+  endpoint(ref: { networkId: string; endpointId: string }): EndpointRecord {
+    const endpoint = this.endpoints.get(ref.endpointId);
+    if (!endpoint || endpoint.networkId !== ref.networkId) {
+      throw notFound(`endpoint ${ref.endpointId.slice(0, 12)} does not exist`);
+    }
+    return endpoint;
+  }
+
+  endpointsOf(networkId: string): EndpointRecord[] {
+    return [...this.endpoints.values()].filter((e) => e.networkId === networkId);
+  }
+
+  /** The endpoint holding this address, if any. */
+  endpointWith(address: IpAddress): EndpointRecord | undefined {
+    for (const endpoint of this.endpoints.values()) {
+      if (addressesOf(endpoint).some((a) => sameIp(a.address, address))) return endpoint;
+    }
+    return undefined;
+  }
+
+  snapshot(): { networks: NetworkRecord[]; endpoints: EndpointRecord[] } {
+    return { networks: [...this.networks.values()], endpoints: [...this.endpoints.values()] };
+  }
+}

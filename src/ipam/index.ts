@@ -1,0 +1,33 @@
+// The IPAM as the daemon builds it: for one host alone on its store, or for
+// hosts sharing one (cluster mode), which also gets the shared tenancy for
+// giving back a dead host's addresses and claiming back this host's own.
+import type { Store } from '../store/store.js';
+import { KeyedSerial } from '../util/serial.js';
+import { Ipam, type IpamConfig } from './ipam.js';
+import { PoolStore } from './pool-store.js';
+import { PoolReport } from './report.js';
+import { Replica } from './replica.js';
+import { SharedTenancy, cursorOf } from './shared.js';
+import { SoloTenancy } from './solo.js';
+
+export interface Ipams {
+  readonly ipam: Ipam;
+  readonly report: PoolReport;
+}
+
+export async function soloIpam(store: Store, config: IpamConfig): Promise<Ipams> {
+  const pools = new PoolStore(store);
+  const replica = new Replica(() => undefined);
+  const tenancy = new SoloTenancy(store, replica);
+  const ipam = await Ipam.open({ store, pools, replica, tenancy, spaceLocks: new KeyedSerial() }, config);
+  return { ipam, report: new PoolReport(store, pools, replica, config.host) };
+}
+
+export async function sharedIpam(store: Store, config: IpamConfig): Promise<Ipams & { shared: SharedTenancy }> {
+  const pools = new PoolStore(store);
+  const replica = new Replica(cursorOf(config.host));
+  const spaceLocks = new KeyedSerial();
+  const shared = new SharedTenancy(store, pools, replica, spaceLocks, config.host);
+  const ipam = await Ipam.open({ store, pools, replica, tenancy: shared, spaceLocks }, config);
+  return { ipam, shared, report: new PoolReport(store, pools, replica, config.host) };
+}

@@ -1,0 +1,44 @@
+// Read-only routes for the tether CLI on the plugin's own socket: what the
+// daemon holds, as the store has it, and whether the kernel agrees. Each
+// answer is built to the contract's type (contract.ts).
+import type { FastifyInstance } from 'fastify';
+import { type AuditedDriver, audit } from '../audit.js';
+import type { ClusterView } from '../cluster/cluster.js';
+import { endpointText, networkText } from '../driver/records.js';
+import type { PoolReport } from '../ipam/report.js';
+import {
+  AUDIT_PATH,
+  type AuditReportView,
+  CLUSTER_PATH,
+  type ClusterViewAnswer,
+  type DaemonState,
+  STATE_PATH,
+  STATUS_PATH,
+  type StatusView,
+} from './contract.js';
+
+export interface OperatorParts {
+  readonly driver: AuditedDriver;
+  readonly pools: PoolReport;
+  readonly storeReachable: () => Promise<boolean>;
+  readonly cluster?: { view(): Promise<ClusterView> };
+}
+
+export function registerOperatorApi(app: FastifyInstance, parts: OperatorParts): void {
+  app.get(STATUS_PATH, async (): Promise<StatusView> => {
+    const { networks, endpoints } = parts.driver.snapshot();
+    const store = await parts.storeReachable().then(
+      (ok) => (ok ? 'ok' : 'unreachable'),
+      (error: Error) => error.message,
+    );
+    return { store, networks: networks.length, endpoints: endpoints.length, pools: parts.pools.usage().length };
+  });
+  app.get(STATE_PATH, async (): Promise<DaemonState> => {
+    const { networks, endpoints } = parts.driver.snapshot();
+    return { networks: networks.map(networkText), endpoints: endpoints.map(endpointText), pools: parts.pools.usage() };
+  });
+  app.get(AUDIT_PATH, async (): Promise<AuditReportView> => audit(parts.driver, parts.pools));
+  app.get(CLUSTER_PATH, async (): Promise<ClusterViewAnswer> =>
+    parts.cluster ? { enabled: true, ...(await parts.cluster.view()) } : { enabled: false },
+  );
+}

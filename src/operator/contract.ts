@@ -1,0 +1,95 @@
+// The operator API's one contract: the paths and the shape of each answer, as
+// JSON. The daemon builds its answers to these types, the CLI and the tests
+// parse them with these schemas; nobody declares them twice.
+import { z } from 'zod';
+
+export const STATE_PATH = '/tether/v1/state';
+export const AUDIT_PATH = '/tether/v1/audit';
+export const STATUS_PATH = '/tether/v1/status';
+export const CLUSTER_PATH = '/tether/v1/cluster';
+
+const port = z.object({
+  proto: z.enum(['tcp', 'udp']),
+  /** "" for every address of the host. */
+  hostIp: z.string(),
+  hostPort: z.number(),
+  containerIp: z.string(),
+  containerPort: z.number(),
+});
+export type PortView = z.infer<typeof port>;
+
+const network = z.object({
+  id: z.string(),
+  bridge: z.string(),
+  mtu: z.number(),
+  internal: z.boolean(),
+  nat: z.boolean(),
+  gateways: z.array(z.string()),
+  auxAddresses: z.array(z.string()),
+  subnets: z.array(z.string()),
+  cluster: z.object({ name: z.string(), vni: z.number(), vxlan: z.string() }).optional(),
+});
+
+const endpoint = z.object({
+  id: z.string(),
+  networkId: z.string(),
+  hostName: z.string(),
+  peerName: z.string(),
+  mac: z.string(),
+  address: z.string().optional(),
+  addressIpv6: z.string().optional(),
+  createdAt: z.number().optional(),
+  ports: z.array(port),
+  sandboxKey: z.string().optional(),
+  joinedAt: z.number().optional(),
+});
+
+const pool = z.object({
+  id: z.string(),
+  pool: z.string(),
+  range: z.string().optional(),
+  refs: z.number(),
+  hosts: z.number(),
+  used: z.number(),
+  capacity: z.string(),
+});
+
+export const daemonState = z.object({ networks: z.array(network), endpoints: z.array(endpoint), pools: z.array(pool) });
+export type DaemonState = z.infer<typeof daemonState>;
+
+export const auditReport = z.object({
+  problems: z.array(z.string()),
+  networks: z.number(),
+  endpoints: z.number(),
+  pools: z.number(),
+  addresses: z.number(),
+});
+export type AuditReportView = z.infer<typeof auditReport>;
+
+export const status = z.object({ store: z.string(), networks: z.number(), endpoints: z.number(), pools: z.number() });
+export type StatusView = z.infer<typeof status>;
+
+export const clusterView = z.discriminatedUnion('enabled', [
+  z.object({ enabled: z.literal(false) }),
+  z.object({
+    enabled: z.literal(true),
+    host: z.string(),
+    vtep: z.string(),
+    hosts: z.array(z.object({ host: z.string(), vtep: z.string(), startedAt: z.number() })),
+    networks: z.array(
+      z.object({
+        name: z.string(),
+        vni: z.number(),
+        subnets: z.array(z.string()),
+        endpoints: z.record(z.string(), z.number()),
+      }),
+    ),
+  }),
+]);
+export type ClusterViewAnswer = z.infer<typeof clusterView>;
+
+export const formatPort = (p: PortView) => {
+  const host = p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp;
+  const container = p.containerIp.includes(':') ? `[${p.containerIp}]` : p.containerIp;
+  return `${host}:${p.hostPort}->${container}:${p.containerPort}/${p.proto}`;
+};

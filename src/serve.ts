@@ -1,0 +1,91 @@
+// `tether serve`: the daemon as a process. Opens the store, builds the daemon
+// on the real kernel, listens (TCP and spec file first, the UNIX socket last),
+// and stops on SIGTERM or SIGINT, leaving networks in place.
+import { chmod, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import pino from 'pino';
+import type { Config } from './config.js';
+import { createDaemon } from './daemon.js';
+import { SocketPortKeeper } from './dataplane/port-keeper.js';
+import { IpRoute } from './dataplane/iproute.js';
+import { IpTables, chainsFor } from './dataplane/iptables.js';
+import { isLeases, openStore } from './store/open.js';
+
+const SHUTDOWN_GRACE_MS = 5_000;
+
+/** `tether serve`: runs until SIGTERM or SIGINT, leaving networks in place. */
+export async function serve(config: Config): Promise<void> {
+  const log = pino({ level: config.logLevel, base: { driver: config.name } });
+  await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  await mkdir(dirname(config.socket), { recursive: true });
+  const store = await openStore(config);
+  const daemon = await createDaemon(config, { store, ...(isLeases(store) ? { leases: store } : {}), links: new IpRoute(), firewall: new IpTables(chainsFor(config.name)), ports: new SocketPortKeeper(), log });
+  if (config.tcp) {
+    const tls = config.tcp.tls;
+    const https = tls && { key: await readFile(tls.key), cert: await readFile(tls.cert), ca: await readFile(tls.ca) };
+    await daemon.server(https).listen({ host: config.tcp.host, port: config.tcp.port });
+  }
+  const spec = config.specDir ? await writeSpec(config) : undefined;
+  const metrics = config.metrics && (await import('./observe/metrics.js').then((m) => m.startMetrics(config.metrics ?? { host: '', port: 0 }, daemon)));
+  if (metrics) daemon.observe((call, ok, seconds) => metrics.observe(call, ok, seconds));
+  // The UNIX socket comes last: once it answers, the TCP transport, spec file and metrics are up too.
+  // A socket left by a killed daemon would make listen fail; nobody else may own this path.
+  await unlink(config.socket).catch(() => undefined);
+  const umask = process.umask(0o177);
+  try {
+    await daemon.app.listen({ path: config.socket });
+  } finally {
+    process.umask(umask);
+  }
+  await chmod(config.socket, 0o600);
+  log.info({ socket: config.socket, tcp: config.tcp && `${config.tcp.host}:${config.tcp.port}`, tls: Boolean(config.tcp?.tls), spec, metrics: metrics?.address, stateDir: config.stateDir }, 'tether is serving');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down; networks stay in place');
+    // A client that keeps a connection open (Docker does) must not keep tether from stopping:
+    // after the grace, the socket and spec file go and the process exits all the same.
+    const closed = (async () => {
+      await metrics?.close();
+      await daemon.close();
+    })().then(() => true, (error: unknown) => { log.error({ err: error }, 'shutdown failed'); return true; });
+    const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), SHUTDOWN_GRACE_MS).unref());
+    if (!(await Promise.race([closed, timer]))) log.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'connections still open at shutdown; exiting anyway');
+    await unlink(config.socket).catch(() => undefined);
+    if (spec) await unlink(spec).catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/**
+ * Tells Docker where tether is when it is not a socket in /run/docker/plugins: NAME.json with the TLS
+ * files for TCP, NAME.spec with the socket's URL otherwise. Returns the file written.
+ */
+async function writeSpec(config: Config): Promise<string> {
+  const dir = config.specDir ?? '';
+  await mkdir(dir, { recursive: true });
+  if (!config.tcp) {
+    const path = join(dir, `${config.name}.spec`);
+    await writeFile(path, `unix://${config.socket}\n`);
+    return path;
+  }
+  const host = config.tcp.host.includes(':') ? `[${config.tcp.host}]` : config.tcp.host;
+  const path = join(dir, `${config.name}.json`);
+  const tls = config.tcp.tls;
+  await writeFile(path, `${JSON.stringify({
+    Name: config.name,
+    Addr: `${tls ? 'https' : 'http'}://${host}:${config.tcp.port}`,
+    ...(tls ? {
+      TLSConfig: {
+        InsecureSkipVerify: false,
+        CAFile: tls.ca,
+        ...(config.dockerCert ? { CertFile: config.dockerCert.cert, KeyFile: config.dockerCert.key } : {}),
+      },
+    } : {}),
+  }, null, 2)}\n`);
+  return path;
+}

@@ -1,0 +1,38 @@
+// Creates the cluster's networks in this host's Docker, on each change and each collection round.
+import type { Logger } from 'pino';
+import type { Cluster } from '../cluster/cluster.js';
+import { syncDockerNetworks } from '../cluster/docker-networks.js';
+import { NETWORKS } from '../cluster/records.js';
+import type { Driver } from '../driver/driver.js';
+import type { Store } from '../store/store.js';
+import { Coalesced } from '../util/serial.js';
+
+export interface FollowedNetworks {
+  readonly request: () => void;
+  readonly stop: () => void;
+}
+
+export function followClusterNetworks(
+  parts: { cluster: Cluster; driver: Driver; store: Store; log: Logger },
+  docker: { socket: string; driverName: string },
+): FollowedNetworks {
+  const { cluster, driver, store, log } = parts;
+  const reported = new Map<string, string>();
+  const sync = new Coalesced(
+    () =>
+      syncDockerNetworks(
+        {
+          wanted: () => cluster.networks(),
+          local: () => driver.clusterNetworkList(),
+          dockerSocket: docker.socket,
+          driver: docker.driverName,
+          log,
+        },
+        reported,
+      ),
+    (error) => log.warn({ err: error.message }, "following the cluster's networks failed; will retry"),
+  );
+  const stop = store.watch(NETWORKS, () => sync.request());
+  sync.request();
+  return { request: () => sync.request(), stop };
+}

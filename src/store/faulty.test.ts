@@ -1,0 +1,51 @@
+// The fault injector itself: each kind of fault fails what it says, and only that.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { FaultyStore } from './faulty.js';
+import { SqliteStore } from './sqlite.js';
+import { storeContract } from './store-contract.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tether-faulty-'));
+let n = 0;
+const open = () => new FaultyStore(new SqliteStore(join(dir, `db${n++}`)));
+after(() => rmSync(dir, { recursive: true }));
+
+describe('FaultyStore, not failing, is a Store like any other', () => {
+  storeContract(async () => open());
+});
+
+test('the nth write fails once, and leaves the store as it was', async () => {
+  const store = open();
+  store.failWrite(2);
+  await store.commit([], [{ type: 'put', key: 'k/1', value: '1' }]);
+  await assert.rejects(store.commit([], [{ type: 'put', key: 'k/2', value: '2' }]), /failed a write/);
+  assert.equal(await store.get('k/2'), undefined);
+  await store.commit([], [{ type: 'put', key: 'k/2', value: '2' }]);
+  assert.equal(store.writes, 2);
+  await store.close();
+});
+
+test('writes under a prefix fail until healed; others go through', async () => {
+  const store = open();
+  store.failWritesUnder('a/');
+  await assert.rejects(store.commit([], [{ type: 'put', key: 'a/1', value: '1' }]));
+  await assert.rejects(store.commit([], [{ type: 'deletePrefix', prefix: 'a/x' }]));
+  await store.commit([], [{ type: 'put', key: 'b/1', value: '1' }]);
+  store.heal();
+  await store.commit([], [{ type: 'put', key: 'a/1', value: '1' }]);
+  await store.close();
+});
+
+test('a store that is down fails reads and writes alike', async () => {
+  const store = open();
+  store.failEverything();
+  await assert.rejects(store.get('x'), /failed a read/);
+  await assert.rejects(store.list('x'), /failed a read/);
+  await assert.rejects(store.commit([], []), /failed a write/);
+  store.heal();
+  assert.deepEqual(await store.list('x'), []);
+  await store.close();
+});

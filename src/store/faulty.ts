@@ -1,0 +1,72 @@
+// A Store that fails on purpose, around any other: the Nth write from now,
+// every write under a prefix, or every call until told otherwise. Tests use it
+// to prove that a failing store leaves memory, store and kernel in agreement.
+import { TetherError } from '../errors.js';
+import type { Change, Entry, Guard, Operation, Store } from './store.js';
+
+const touched = (operation: Operation) => (operation.type === 'deletePrefix' ? operation.prefix : operation.key);
+
+export class FaultyStore implements Store {
+  /** Writes (commits) that reached the inner store, failed ones not counted. */
+  writes = 0;
+  private failAt: number | undefined;
+  private failPrefix: string | undefined;
+  private down = false;
+
+  constructor(private readonly inner: Store) {}
+
+  /** The nth commit from now fails (1: the next one), once. */
+  failWrite(n: number): void {
+    this.failAt = this.writes + n;
+  }
+
+  /** Every commit that touches a key under the prefix fails, until healed. */
+  failWritesUnder(prefix: string): void {
+    this.failPrefix = prefix;
+  }
+
+  /** Every call fails, until healed (the store is unreachable). */
+  failEverything(): void {
+    this.down = true;
+  }
+
+  heal(): void {
+    this.failAt = undefined;
+    this.failPrefix = undefined;
+    this.down = false;
+  }
+
+  private fault(what: string): TetherError {
+    return new TetherError('STORE', `the store failed a ${what} (injected)`);
+  }
+
+  async get(key: string): Promise<Entry | undefined> {
+    if (this.down) throw this.fault('read');
+    return this.inner.get(key);
+  }
+
+  async list(prefix: string): Promise<Entry[]> {
+    if (this.down) throw this.fault('read');
+    return this.inner.list(prefix);
+  }
+
+  async commit(guards: readonly Guard[], operations: readonly Operation[]): Promise<boolean> {
+    const prefix = this.failPrefix;
+    const underPrefix = prefix !== undefined && operations.some((o) => touched(o).startsWith(prefix));
+    if (this.down || underPrefix || this.failAt === this.writes + 1) {
+      if (this.failAt === this.writes + 1) this.failAt = undefined;
+      throw this.fault('write');
+    }
+    const committed = await this.inner.commit(guards, operations);
+    this.writes++;
+    return committed;
+  }
+
+  watch(prefix: string, listener: (change: Change) => void): () => void {
+    return this.inner.watch(prefix, listener);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
