@@ -5,8 +5,8 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterHost, Underlay } from '../test/e2e/cluster-harness.js';
-import { type Environment, must, pluginCall } from '../test/e2e/harness.js';
-import { IPERF_IMAGE, buildIperfImage, iperfGbits } from './iperf.js';
+import { type Environment, must, networkCreate, pluginCall } from '../test/e2e/harness.js';
+import { buildIperfImage, IPERF_IMAGE, iperfGbits } from './iperf.js';
 import { type Comparison, compare } from './stats.js';
 
 const ROUNDS = 5;
@@ -36,14 +36,24 @@ async function call(host: ClusterHost, method: string, body: unknown): Promise<R
 /** Addresses per second for `perHost` RequestAddress calls on each host, 8 in flight per host, all hosts at once. */
 async function allocationRate(hosts: ClusterHost[], pool: string, perHost: number): Promise<number> {
   const poolIds: string[] = [];
-  for (const host of hosts) poolIds.push(String((await call(host, 'IpamDriver.RequestPool', { AddressSpace: 'local', Pool: pool, Options: {} }))['PoolID']));
+  for (const host of hosts)
+    poolIds.push(
+      String(
+        (await call(host, 'IpamDriver.RequestPool', { AddressSpace: 'local', Pool: pool, Options: {} }))['PoolID'],
+      ),
+    );
   const started = performance.now();
-  await Promise.all(hosts.map(async (host, h) => {
-    let next = 0;
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (next++ < perHost) await call(host, 'IpamDriver.RequestAddress', { PoolID: poolIds[h], Address: '', Options: {} });
-    }));
-  }));
+  await Promise.all(
+    hosts.map(async (host, h) => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next++ < perHost)
+            await call(host, 'IpamDriver.RequestAddress', { PoolID: poolIds[h], Address: '', Options: {} });
+        }),
+      );
+    }),
+  );
   const rate = (hosts.length * perHost) / ((performance.now() - started) / 1000);
   // The last holder's release deletes the pool with every address in it.
   for (const [h, host] of hosts.entries()) await call(host, 'IpamDriver.ReleasePool', { PoolID: poolIds[h] });
@@ -59,8 +69,27 @@ export async function clusterFigures(env: Environment, comparisons: Comparison[]
     await underlay.create();
     await Promise.all(hosts.map((h) => h.start()));
     await buildIperfImage(env);
-    await Promise.all([h1, h2].map((h) => must('sh', '-c', 'docker -H "$1" save "$3" | docker -H "$2" load', 'sh', env.dockerHost, h.dockerHost, IPERF_IMAGE)));
-    await h1.dockerOk('network', 'create', '-d', env.driver, '--ipam-driver', env.driver, '--subnet', '10.230.70.0/24', '-o', 'tether.cluster=bench', 'bench');
+    await Promise.all(
+      [h1, h2].map((h) =>
+        must(
+          'sh',
+          '-c',
+          'docker -H "$1" save "$3" | docker -H "$2" load',
+          'sh',
+          env.dockerHost,
+          h.dockerHost,
+          IPERF_IMAGE,
+        ),
+      ),
+    );
+    await h1.dockerOk(
+      ...networkCreate(env.driver),
+      '--subnet',
+      '10.230.70.0/24',
+      '-o',
+      'tether.cluster=bench',
+      'bench',
+    );
     for (let i = 0; (await h2.docker('network', 'inspect', 'bench')).code !== 0; i++) {
       if (i > 100) throw new Error('the cluster network never reached h2');
       await sleep(200);
@@ -75,15 +104,35 @@ export async function clusterFigures(env: Environment, comparisons: Comparison[]
     const ping = { overlay: [] as number[], underlay: [] as number[] };
     const iperf = { overlay: [] as number[], underlay: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
-      ping.overlay.push(pingAverage(await h1.dockerOk('exec', 'client', 'busybox', 'ping', '-q', '-c', '20', '-i', '0.2', server)));
-      ping.underlay.push(pingAverage(await h1.exec('busybox', 'ping', '-q', '-c', '20', '-i', '0.2', h2.underlayAddress)));
-      iperf.overlay.push(await gbits(() => h1.dockerOk('exec', 'client', 'iperf3', '-c', server, '-t', '5', '-J', '--connect-timeout', '3000')));
-      iperf.underlay.push(await gbits(() => h1.exec('iperf3', '-c', h2.underlayAddress, '-t', '5', '-J', '--connect-timeout', '3000')));
+      ping.overlay.push(
+        pingAverage(await h1.dockerOk('exec', 'client', 'busybox', 'ping', '-q', '-c', '20', '-i', '0.2', server)),
+      );
+      ping.underlay.push(
+        pingAverage(await h1.exec('busybox', 'ping', '-q', '-c', '20', '-i', '0.2', h2.underlayAddress)),
+      );
+      iperf.overlay.push(
+        await gbits(() =>
+          h1.dockerOk('exec', 'client', 'iperf3', '-c', server, '-t', '5', '-J', '--connect-timeout', '3000'),
+        ),
+      );
+      iperf.underlay.push(
+        await gbits(() => h1.exec('iperf3', '-c', h2.underlayAddress, '-t', '5', '-J', '--connect-timeout', '3000')),
+      );
     }
-    comparisons.push(compare('cross-host ping, container to container over VXLAN', 'ms', ping.overlay, ping.underlay,
-      { baselineName: 'underlay host to host', goal: '(reported)', pass: () => true }));
-    comparisons.push(compare('cross-host iperf3 over VXLAN', 'Gbit/s', iperf.overlay, iperf.underlay,
-      { baselineName: 'underlay host to host', goal: '(reported)', pass: () => true }));
+    comparisons.push(
+      compare('cross-host ping, container to container over VXLAN', 'ms', ping.overlay, ping.underlay, {
+        baselineName: 'underlay host to host',
+        goal: '(reported)',
+        pass: () => true,
+      }),
+    );
+    comparisons.push(
+      compare('cross-host iperf3 over VXLAN', 'Gbit/s', iperf.overlay, iperf.underlay, {
+        baselineName: 'underlay host to host',
+        goal: '(reported)',
+        pass: () => true,
+      }),
+    );
 
     const cluster: number[] = [];
     const alone: number[] = [];
@@ -91,8 +140,13 @@ export async function clusterFigures(env: Environment, comparisons: Comparison[]
       cluster.push(await allocationRate(hosts, '10.230.128.0/18', 1000));
       alone.push(await allocationRate([h1], '10.230.192.0/18', 1000));
     }
-    comparisons.push(compare('IPAM allocations, 3 hosts at once on one pool (etcd)', 'addresses/s', cluster, alone,
-      { baselineName: 'one host alone', goal: '(reported)', pass: () => true }));
+    comparisons.push(
+      compare('IPAM allocations, 3 hosts at once on one pool (etcd)', 'addresses/s', cluster, alone, {
+        baselineName: 'one host alone',
+        goal: '(reported)',
+        pass: () => true,
+      }),
+    );
   } finally {
     if (underlayServer.pid) process.kill(underlayServer.pid, 'SIGTERM');
     for (const host of hosts) await host.stop();

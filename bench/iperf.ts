@@ -9,9 +9,19 @@ export const IPERF_IMAGE = 'tether-bench:iperf3';
 export async function buildIperfImage(env: Environment): Promise<string> {
   if ((await env.docker('image', 'inspect', IPERF_IMAGE)).code === 0) return IPERF_IMAGE;
   const dir = join(env.work, 'iperf-image');
-  const libraries = (await must('ldd', '/usr/bin/iperf3')).split('\n').map((l) => l.match(/(\/\S+)/)?.[1]).filter((p): p is string => !!p);
-  await must('sh', '-c', 'd=$1; shift; mkdir -p "$d/bin" "$d/tmp" && chmod 1777 "$d/tmp" && cp /bin/busybox "$d/bin/" && ln -s busybox "$d/bin/sh" && cp --parents /usr/bin/iperf3 "$@" "$d"',
-    'sh', dir, ...libraries);
+  const libraries = (await must('ldd', '/usr/bin/iperf3'))
+    .split('\n')
+    .map((l) => l.match(/(\/\S+)/)?.[1])
+    .filter((p): p is string => !!p);
+  await must(
+    'sh',
+    '-c',
+    'd=$1; shift; mkdir -p "$d/bin" "$d/tmp" && chmod 1777 "$d/tmp" && cp /bin/busybox "$d/bin/" && ln -s ' +
+      'busybox "$d/bin/sh" && cp --parents /usr/bin/iperf3 "$@" "$d"',
+    'sh',
+    dir,
+    ...libraries,
+  );
   await must('sh', '-c', 'tar -C "$1" -c . | docker -H "$2" import - "$3"', 'sh', dir, env.dockerHost, IPERF_IMAGE);
   return IPERF_IMAGE;
 }

@@ -5,10 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Environment, IMAGE, Tether, must, pluginCall, sh } from '../test/e2e/harness.js';
+import { Environment, IMAGE, must, pluginCall, sh, Tether } from '../test/e2e/harness.js';
 import { clusterFigures } from './cluster.js';
 import { buildIperfImage, iperfGbits } from './iperf.js';
-import { type Comparison, type Figure, compare, markdown, summarize, svgChart } from './stats.js';
+import { type Comparison, compare, type Figure, markdown, summarize, svgChart } from './stats.js';
 
 const OUT = resolve(import.meta.dirname, '../bench-results');
 const env = new Environment();
@@ -27,9 +27,11 @@ async function timed(task: () => Promise<unknown>): Promise<number> {
 /** Runs `count` tasks with at most `width` in flight. */
 async function inFlight(count: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < count) await task(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
 }
 
 async function call(tether: Tether, method: string, body: unknown): Promise<Record<string, unknown>> {
@@ -39,7 +41,9 @@ async function call(tether: Tether, method: string, body: unknown): Promise<Reco
 }
 
 function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
   return Number(line?.split(/\s+/)[1]) / 1024;
 }
 
@@ -53,8 +57,13 @@ async function runLatency(): Promise<void> {
       (net === 'bench-tether' ? tether : bridge).push(ms);
     }
   }
-  comparisons.push(compare('docker run --rm latency', 'ms', tether, bridge,
-    { baselineName: 'bridge', goal: '<= 1.00', pass: (r) => r <= 1 }));
+  comparisons.push(
+    compare('docker run --rm latency', 'ms', tether, bridge, {
+      baselineName: 'bridge',
+      goal: '<= 1.00',
+      pass: (r) => r <= 1,
+    }),
+  );
 }
 
 /** What publishing costs: docker run with -p against the same run without, both on tether. */
@@ -68,8 +77,13 @@ async function publishCost(): Promise<void> {
       (withPort ? published : plain).push(ms);
     }
   }
-  comparisons.push(compare('docker run --rm with -p, on tether', 'ms', published, plain,
-    { baselineName: 'tether without -p', goal: '(reported)', pass: () => true }));
+  comparisons.push(
+    compare('docker run --rm with -p, on tether', 'ms', published, plain, {
+      baselineName: 'tether without -p',
+      goal: '(reported)',
+      pass: () => true,
+    }),
+  );
 }
 
 async function parallelStarts(): Promise<void> {
@@ -77,13 +91,20 @@ async function parallelStarts(): Promise<void> {
   for (let round = 0; round < 5; round++) {
     for (const net of round % 2 ? ['bench-bridge', 'bench-tether'] : ['bench-tether', 'bench-bridge']) {
       const names = Array.from({ length: 20 }, (_, i) => `par-${round}-${i}`);
-      const start = await timed(() => Promise.all(names.map((n) => env.dockerOk('run', '-d', '--name', n, '--net', net, IMAGE, 'sleep', '600'))));
+      const start = await timed(() =>
+        Promise.all(names.map((n) => env.dockerOk('run', '-d', '--name', n, '--net', net, IMAGE, 'sleep', '600'))),
+      );
       const remove = await timed(() => Promise.all(names.map((n) => env.dockerOk('rm', '-f', n))));
       samples[net]?.push(start + remove);
     }
   }
-  comparisons.push(compare('20 parallel starts + removals', 'ms', samples['bench-tether'] ?? [], samples['bench-bridge'] ?? [],
-    { baselineName: 'bridge', goal: '<= 1.00', pass: (r) => r <= 1 }));
+  comparisons.push(
+    compare('20 parallel starts + removals', 'ms', samples['bench-tether'] ?? [], samples['bench-bridge'] ?? [], {
+      baselineName: 'bridge',
+      goal: '<= 1.00',
+      pass: (r) => r <= 1,
+    }),
+  );
 }
 
 /** Endpoint cycles through the socket against the same veth work done by spawning iproute2, 8 in flight each. */
@@ -95,33 +116,77 @@ async function endpointChurn(tether: Tether, networkId: string, poolId: string):
   await must('ip', 'link', 'set', 'tbnraw', 'up');
   try {
     for (let round = 0; round < 4; round++) {
-      const raw = await timed(() => inFlight(perRound, 8, async (i) => {
-        const name = `tbr${round}x${i}`;
-        await must('ip', 'link', 'add', 'name', name, 'mtu', '1500', 'master', 'tbnraw', 'up', 'type', 'veth', 'peer', 'name', `${name}p`,
-          'mtu', '1500', 'address', '02:00:00:00:00:01');
-        await must('ip', 'link', 'del', 'dev', name);
-      }));
+      const raw = await timed(() =>
+        inFlight(perRound, 8, async (i) => {
+          const name = `tbr${round}x${i}`;
+          await must(
+            'ip',
+            'link',
+            'add',
+            'name',
+            name,
+            'mtu',
+            '1500',
+            'master',
+            'tbnraw',
+            'up',
+            'type',
+            'veth',
+            'peer',
+            'name',
+            `${name}p`,
+            'mtu',
+            '1500',
+            'address',
+            '02:00:00:00:00:01',
+          );
+          await must('ip', 'link', 'del', 'dev', name);
+        }),
+      );
       rawRates.push(perRound / (raw / 1000));
-      const viaSocket = await timed(() => inFlight(perRound, 8, async () => {
-        const endpoint = hex();
-        const address = (await call(tether, 'IpamDriver.RequestAddress', { PoolID: poolId, Address: '', Options: {} }))['Address'];
-        await call(tether, 'NetworkDriver.CreateEndpoint', { NetworkID: networkId, EndpointID: endpoint, Interface: { Address: address }, Options: {} });
-        await call(tether, 'NetworkDriver.Join', { NetworkID: networkId, EndpointID: endpoint, SandboxKey: '/nonexistent', Options: {} });
-        await call(tether, 'NetworkDriver.Leave', { NetworkID: networkId, EndpointID: endpoint });
-        await call(tether, 'NetworkDriver.DeleteEndpoint', { NetworkID: networkId, EndpointID: endpoint });
-        await call(tether, 'IpamDriver.ReleaseAddress', { PoolID: poolId, Address: String(address).split('/')[0] });
-      }));
+      const viaSocket = await timed(() =>
+        inFlight(perRound, 8, async () => {
+          const endpoint = hex();
+          const address = (
+            await call(tether, 'IpamDriver.RequestAddress', { PoolID: poolId, Address: '', Options: {} })
+          )['Address'];
+          await call(tether, 'NetworkDriver.CreateEndpoint', {
+            NetworkID: networkId,
+            EndpointID: endpoint,
+            Interface: { Address: address },
+            Options: {},
+          });
+          await call(tether, 'NetworkDriver.Join', {
+            NetworkID: networkId,
+            EndpointID: endpoint,
+            SandboxKey: '/nonexistent',
+            Options: {},
+          });
+          await call(tether, 'NetworkDriver.Leave', { NetworkID: networkId, EndpointID: endpoint });
+          await call(tether, 'NetworkDriver.DeleteEndpoint', { NetworkID: networkId, EndpointID: endpoint });
+          await call(tether, 'IpamDriver.ReleaseAddress', { PoolID: poolId, Address: String(address).split('/')[0] });
+        }),
+      );
       tetherRates.push(perRound / (viaSocket / 1000));
     }
   } finally {
     await sh('ip', ['link', 'del', 'tbnraw']);
   }
-  comparisons.push(compare('endpoint churn (create, join, leave, delete)', 'cycles/s', tetherRates, rawRates,
-    { baselineName: 'raw iproute2', goal: '>= 0.90', pass: (r) => r >= 0.9 }));
+  comparisons.push(
+    compare('endpoint churn (create, join, leave, delete)', 'cycles/s', tetherRates, rawRates, {
+      baselineName: 'raw iproute2',
+      goal: '>= 0.90',
+      pass: (r) => r >= 0.9,
+    }),
+  );
 }
 
 async function ipamFill(tether: Tether): Promise<void> {
-  const { PoolID: poolId } = await call(tether, 'IpamDriver.RequestPool', { AddressSpace: 'local', Pool: '10.232.0.0/16', Options: {} });
+  const { PoolID: poolId } = await call(tether, 'IpamDriver.RequestPool', {
+    AddressSpace: 'local',
+    Pool: '10.232.0.0/16',
+    Options: {},
+  });
   const total = 65534;
   const decile = Math.ceil(total / 10);
   const rates: number[] = [];
@@ -141,8 +206,18 @@ async function ipamFill(tether: Tether): Promise<void> {
   // The first tenth includes the JIT warming up; a pool that slowed as it filled would show in the last.
   const flat = (rates.at(-1) ?? 0) / (rates[1] ?? 1);
   figures.push(
-    { name: 'IPAM: fill a /16, 8 in flight, persisted', value: `${overall.toFixed(0)} allocations/s`, goal: '>= 10,000/s', met: overall >= 10000 },
-    { name: 'IPAM: rate per tenth of the /16 (first .. last)', value: rates.map((r) => r.toFixed(0)).join(', '), goal: 'flat as the pool fills (last tenth >= 0.8 x second)', met: flat >= 0.8 },
+    {
+      name: 'IPAM: fill a /16, 8 in flight, persisted',
+      value: `${overall.toFixed(0)} allocations/s`,
+      goal: '>= 10,000/s',
+      met: overall >= 10000,
+    },
+    {
+      name: 'IPAM: rate per tenth of the /16 (first .. last)',
+      value: rates.map((r) => r.toFixed(0)).join(', '),
+      goal: 'flat as the pool fills (last tenth >= 0.8 x second)',
+      met: flat >= 0.8,
+    },
     { name: 'IPAM: daemon RSS with a full /16', value: `${rss.toFixed(1)} MB`, goal: '< 100 MB', met: rss < 100 },
   );
   await call(tether, 'IpamDriver.ReleasePool', { PoolID: poolId });
@@ -167,14 +242,26 @@ async function daemonFigures(tether: Tether, networkId: string, poolId: string):
   const ready = summarize(await readiness('tetherready', 'tbi'));
   figures.push(
     { name: 'daemon RSS, idle', value: `${idleRss.toFixed(1)} MB`, goal: '< 60 MB', met: idleRss < 60 },
-    { name: 'start to socket ready (empty store), median of 5', value: `${ready.median.toFixed(0)} ms`, goal: '< 300 ms', met: ready.median < 300 },
+    {
+      name: 'start to socket ready (empty store), median of 5',
+      value: `${ready.median.toFixed(0)} ms`,
+      goal: '< 300 ms',
+      met: ready.median < 300,
+    },
   );
 
   const endpoints: string[] = [];
   await inFlight(1000, 8, async () => {
     const endpoint = hex();
-    const address = (await call(tether, 'IpamDriver.RequestAddress', { PoolID: poolId, Address: '', Options: {} }))['Address'];
-    await call(tether, 'NetworkDriver.CreateEndpoint', { NetworkID: networkId, EndpointID: endpoint, Interface: { Address: address }, Options: {} });
+    const address = (await call(tether, 'IpamDriver.RequestAddress', { PoolID: poolId, Address: '', Options: {} }))[
+      'Address'
+    ];
+    await call(tether, 'NetworkDriver.CreateEndpoint', {
+      NetworkID: networkId,
+      EndpointID: endpoint,
+      Interface: { Address: address },
+      Options: {},
+    });
     endpoints.push(endpoint);
   });
   const fullRss = rssMb(tether.pid);
@@ -183,18 +270,45 @@ async function daemonFigures(tether: Tether, networkId: string, poolId: string):
   const reconciled = [...tether.log.matchAll(/"ms":(\d+),"msg":"reconciled the kernel with the store"/g)].at(-1)?.[1];
   figures.push(
     { name: 'daemon RSS with 1,000 endpoints', value: `${fullRss.toFixed(1)} MB`, goal: '(reported)', met: true },
-    { name: 'restart to socket ready with 1,000 endpoints (kill -9)', value: `${restart.toFixed(0)} ms`, goal: '(reported)', met: true },
-    { name: 'reconcile of 1,000 endpoints at start', value: `${reconciled ?? '?'} ms`, goal: '(reported)', met: reconciled !== undefined },
+    {
+      name: 'restart to socket ready with 1,000 endpoints (kill -9)',
+      value: `${restart.toFixed(0)} ms`,
+      goal: '(reported)',
+      met: true,
+    },
+    {
+      name: 'reconcile of 1,000 endpoints at start',
+      value: `${reconciled ?? '?'} ms`,
+      goal: '(reported)',
+      met: reconciled !== undefined,
+    },
   );
   await inFlight(endpoints.length, 8, async (i) => {
     await call(tether, 'NetworkDriver.DeleteEndpoint', { NetworkID: networkId, EndpointID: endpoints[i] });
   });
 }
 
-/** One 5 s iperf3 run (five per network, interleaved) from a new container, in Gbit/s; a busy server (the last client still closing) is asked again. */
+/**
+ * One 5 s iperf3 run (five per network, interleaved) from a new container, in Gbit/s; a busy server (the last client
+ * still closing) is asked again.
+ */
 async function iperf(image: string, net: string, server: string): Promise<number> {
   for (let attempt = 1; ; attempt++) {
-    const out = await env.dockerOk('run', '--rm', '--net', net, image, 'iperf3', '-c', server, '-t', '5', '-J', '--connect-timeout', '3000');
+    const out = await env.dockerOk(
+      'run',
+      '--rm',
+      '--net',
+      net,
+      image,
+      'iperf3',
+      '-c',
+      server,
+      '-t',
+      '5',
+      '-J',
+      '--connect-timeout',
+      '3000',
+    );
     const { gbits, error } = iperfGbits(out);
     if (gbits !== undefined) return gbits;
     if (attempt === 3) throw new Error(`iperf3 on ${net}: ${error}`);
@@ -205,7 +319,8 @@ async function iperf(image: string, net: string, server: string): Promise<number
 async function throughput(): Promise<void> {
   const image = await buildIperfImage(env);
   const samples: Record<string, number[]> = { 'bench-tether': [], 'bench-bridge': [] };
-  for (const net of ['bench-tether', 'bench-bridge']) await env.dockerOk('run', '-d', '--name', `iperf-${net}`, '--net', net, image, 'iperf3', '-s');
+  for (const net of ['bench-tether', 'bench-bridge'])
+    await env.dockerOk('run', '-d', '--name', `iperf-${net}`, '--net', net, image, 'iperf3', '-s');
   await sleep(500);
   for (let round = 0; round < 5; round++) {
     for (const net of round % 2 ? ['bench-bridge', 'bench-tether'] : ['bench-tether', 'bench-bridge']) {
@@ -213,8 +328,13 @@ async function throughput(): Promise<void> {
       samples[net]?.push(await iperf(image, net, server));
     }
   }
-  comparisons.push(compare('iperf3 between two containers', 'Gbit/s', samples['bench-tether'] ?? [], samples['bench-bridge'] ?? [],
-    { baselineName: 'bridge', goal: '>= 0.98', pass: (r) => r >= 0.98 }));
+  comparisons.push(
+    compare('iperf3 between two containers', 'Gbit/s', samples['bench-tether'] ?? [], samples['bench-bridge'] ?? [], {
+      baselineName: 'bridge',
+      goal: '>= 0.98',
+      pass: (r) => r >= 0.98,
+    }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -222,8 +342,17 @@ async function main(): Promise<void> {
   const benchTether = new Tether(env.work, 'tetherbench', 'tbn', QUIET);
   try {
     await env.network('bench-tether', '--subnet', '10.230.40.0/24');
-    await env.dockerOk('network', 'create', '-d', 'bridge', '--subnet', '10.230.41.0/24',
-      '-o', 'com.docker.network.bridge.enable_ip_masquerade=false', 'bench-bridge');
+    await env.dockerOk(
+      'network',
+      'create',
+      '-d',
+      'bridge',
+      '--subnet',
+      '10.230.41.0/24',
+      '-o',
+      'com.docker.network.bridge.enable_ip_masquerade=false',
+      'bench-bridge',
+    );
     const steps: [string, () => Promise<void>][] = [
       ['docker run latency', runLatency],
       ['cost of -p', publishCost],
@@ -232,12 +361,23 @@ async function main(): Promise<void> {
       ['cluster', () => clusterFigures(env, comparisons)],
     ];
     await benchTether.start();
-    const { PoolID: poolId } = await call(benchTether, 'IpamDriver.RequestPool', { AddressSpace: 'local', Pool: '10.230.44.0/22', Options: {} });
+    const { PoolID: poolId } = await call(benchTether, 'IpamDriver.RequestPool', {
+      AddressSpace: 'local',
+      Pool: '10.230.44.0/22',
+      Options: {},
+    });
     const { Address: gateway } = await call(benchTether, 'IpamDriver.RequestAddress', {
-      PoolID: poolId, Address: '', Options: { RequestAddressType: 'com.docker.network.gateway' } });
+      PoolID: poolId,
+      Address: '',
+      Options: { RequestAddressType: 'com.docker.network.gateway' },
+    });
     const networkId = hex();
     await call(benchTether, 'NetworkDriver.CreateNetwork', {
-      NetworkID: networkId, Options: {}, IPv4Data: [{ AddressSpace: 'local', Pool: '10.230.44.0/22', Gateway: gateway }], IPv6Data: [] });
+      NetworkID: networkId,
+      Options: {},
+      IPv4Data: [{ AddressSpace: 'local', Pool: '10.230.44.0/22', Gateway: gateway }],
+      IPv6Data: [],
+    });
     steps.push(
       ['endpoint churn', () => endpointChurn(benchTether, networkId, String(poolId))],
       ['IPAM fill', () => ipamFill(benchTether)],

@@ -34,24 +34,49 @@ export interface Figure {
 }
 
 export function compare(
-  name: string, unit: string, tether: readonly number[], baseline: readonly number[],
+  name: string,
+  unit: string,
+  tether: readonly number[],
+  baseline: readonly number[],
   options: { baselineName: string; goal: string; pass: (ratio: number) => boolean },
 ): Comparison {
   const t = summarize(tether);
   const b = summarize(baseline);
   const ratio = t.median / b.median;
-  return { name, unit, tether: t, baseline: b, baselineName: options.baselineName, ratio, goal: options.goal, met: options.pass(ratio) };
+  return {
+    name,
+    unit,
+    tether: t,
+    baseline: b,
+    baselineName: options.baselineName,
+    ratio,
+    goal: options.goal,
+    met: options.pass(ratio),
+  };
 }
 
 const fmt = (value: number) => (Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3));
 
 export function markdown(comparisons: readonly Comparison[], figures: readonly Figure[], when: string): string {
   const lines = [
-    `# tether benchmarks`, '', `Run ${when} on this machine (2 cores). Medians, with p10-p90 in brackets.`, '',
-    '| measurement | tether | baseline | ratio (tether/baseline) | goal | met |', '|---|---|---|---|---|---|',
-    ...comparisons.map((c) => `| ${c.name} (${c.unit}) | ${fmt(c.tether.median)} [${fmt(c.tether.p10)}-${fmt(c.tether.p90)}] n=${c.tether.n} | ${c.baselineName}: ${fmt(c.baseline.median)} [${fmt(c.baseline.p10)}-${fmt(c.baseline.p90)}] n=${c.baseline.n} | ${c.ratio.toFixed(3)} | ${c.goal} | ${c.met ? 'yes' : 'no'} |`),
-    '', '| figure | value | goal | met |', '|---|---|---|---|',
-    ...figures.map((f) => `| ${f.name} | ${f.value} | ${f.goal} | ${f.met ? 'yes' : 'no'} |`), '',
+    `# tether benchmarks`,
+    '',
+    `Run ${when} on this machine (2 cores). Medians, with p10-p90 in brackets.`,
+    '',
+    '| measurement | tether | baseline | ratio (tether/baseline) | goal | met |',
+    '|---|---|---|---|---|---|',
+    ...comparisons.map(
+      (c) =>
+        `| ${c.name} (${c.unit}) | ${fmt(c.tether.median)} [${fmt(c.tether.p10)}-${fmt(c.tether.p90)}] ` +
+        `n=${c.tether.n} | ${c.baselineName}: ${fmt(c.baseline.median)} ` +
+        `[${fmt(c.baseline.p10)}-${fmt(c.baseline.p90)}] n=${c.baseline.n} | ` +
+        `${c.ratio.toFixed(3)} | ${c.goal} | ${c.met ? 'yes' : 'no'} |`,
+    ),
+    '',
+    '| figure | value | goal | met |',
+    '|---|---|---|---|',
+    ...figures.map((f) => `| ${f.name} | ${f.value} | ${f.goal} | ${f.met ? 'yes' : 'no'} |`),
+    '',
   ];
   return lines.join('\n');
 }
@@ -70,18 +95,23 @@ export function svgChart(comparisons: readonly Comparison[]): string {
     const reported = c.goal.startsWith('(');
     const colour = reported ? '#78909c' : c.met ? '#2e7d32' : '#c62828';
     const goal = reported ? 'no goal' : c.goal;
-    return `<text x="${left - 8}" y="${y + 16}" text-anchor="end" font-size="13">${xml(c.name)}</text>`
-      + `<rect x="${left}" y="${y + 4}" width="${barWidth.toFixed(1)}" height="18" fill="${colour}"/>`
-      + `<text x="${left + barWidth + 6}" y="${y + 18}" font-size="12">${c.ratio.toFixed(2)} (${xml(goal)})</text>`;
+    return (
+      `<text x="${left - 8}" y="${y + 16}" text-anchor="end" font-size="13">${xml(c.name)}</text>` +
+      `<rect x="${left}" y="${y + 4}" width="${barWidth.toFixed(1)}" height="18" fill="${colour}"/>` +
+      `<text x="${left + barWidth + 6}" y="${y + 18}" font-size="12">${c.ratio.toFixed(2)} (${xml(goal)})</text>`
+    );
   });
   const height = 60 + comparisons.length * rowHeight;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="10" y="22" font-size="15" font-weight="bold">tether / baseline (green: goal met, red: not met, grey: no goal)</text>`,
+    `<text x="10" y="22" font-size="15" font-weight="bold">tether / baseline (green: goal met, red: not ` +
+      `met, grey: no goal)</text>`,
     ...rows,
-    `<line x1="${left + scale}" y1="32" x2="${left + scale}" y2="${height - 10}" stroke="#555" stroke-dasharray="4 3"/>`,
+    `<line x1="${left + scale}" y1="32" x2="${left + scale}" y2="${height - 10}" stroke="#555" ` +
+      `stroke-dasharray="4 3"/>`,
     `<text x="${left + scale + 4}" y="${height - 12}" font-size="11">1.0</text>`,
-    '</svg>', '',
+    '</svg>',
+    '',
   ].join('\n');
 }

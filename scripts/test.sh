@@ -11,5 +11,6 @@ ensure_packages docker.io busybox-static iptables nftables iproute2 procps tar o
 
 npm ci --no-audit --no-fund
 npm run typecheck
+npm run lint
 npm run build
 npm test

@@ -2,10 +2,11 @@
 // allocations agree with the networks and endpoints that use them? Used by
 // `tether audit`, by the tests, and by the sweep that frees addresses a crash
 // orphaned between RequestAddress and CreateEndpoint.
-import { type Cidr, contains, formatIp, formatPrefix } from './net/ip.js';
+
 import type { EndpointRecord, NetworkRecord } from './driver/records.js';
 import { LOCAL_SPACE } from './ipam/records.js';
 import type { PoolAllocations, PoolReport } from './ipam/report.js';
+import { type Cidr, contains, formatIp, formatPrefix } from './net/ip.js';
 
 export interface AuditReport {
   readonly problems: string[];

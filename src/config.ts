@@ -2,8 +2,8 @@
 // that is passed down; no other module reads flags or the environment.
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
-import { parseIp } from './net/ip.js';
 import { type DefaultPool, parseDefaultPool } from './ipam/auto-pool.js';
+import { parseIp } from './net/ip.js';
 import { parseEtcdUrl } from './store/etcd-url.js';
 
 export interface Config {
@@ -18,7 +18,9 @@ export interface Config {
   readonly dockerCert?: { readonly cert: string; readonly key: string };
   readonly metrics?: { readonly host: string; readonly port: number };
   /** The embedded SQLite store under --state-dir, or etcd members: cluster mode. */
-  readonly store: { readonly kind: 'sqlite' } | { readonly kind: 'etcd'; readonly hosts: string[]; readonly tls?: TlsFiles };
+  readonly store:
+    | { readonly kind: 'sqlite' }
+    | { readonly kind: 'etcd'; readonly hosts: string[]; readonly tls?: TlsFiles };
   readonly stateDir: string;
   readonly logLevel: string;
   readonly interfacePrefix: string;
@@ -88,23 +90,29 @@ export interface RawConfig {
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
 
 export function parseConfig(raw: RawConfig): Config {
-  const fail = (message: string): never => { throw new Error(message); };
+  const fail = (message: string): never => {
+    throw new Error(message);
+  };
   if (!raw.socket.endsWith('.sock')) fail(`--socket ${raw.socket}: the socket's name must end in .sock`);
   if (!LOG_LEVELS.includes(raw.logLevel)) fail(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   // Interface names are at most 15 bytes; the prefix leaves room for at least six hex digits of an ID.
-  if (!/^[a-z][a-z0-9]{0,6}$/.test(raw.interfacePrefix)) fail('--interface-prefix must be 1 to 7 lower-case letters or digits, starting with a letter');
+  if (!/^[a-z][a-z0-9]{0,6}$/.test(raw.interfacePrefix))
+    fail('--interface-prefix must be 1 to 7 lower-case letters or digits, starting with a letter');
   const mtu = Number(raw.mtu);
   if (!/^\d+$/.test(raw.mtu) || mtu < 1280 || mtu > 65535) fail('--mtu must be a whole number from 1280 to 65535');
   if (!/^\d+$/.test(raw.orphanGrace)) fail('--orphan-grace must be a whole number of seconds');
-  if (!/^\d+$/.test(raw.gcInterval) || Number(raw.gcInterval) < 1) fail('--gc-interval must be a whole number of seconds, at least 1');
+  if (!/^\d+$/.test(raw.gcInterval) || Number(raw.gcInterval) < 1)
+    fail('--gc-interval must be a whole number of seconds, at least 1');
   const name = raw.name ?? basename(raw.socket, '.sock');
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) fail(`--name ${name}: letters, digits and "_.-" only`);
   const tcp = raw.tcp ? parseHostPort('--tcp', raw.tcp, fail) : undefined;
   const tlsGiven = [raw.tlsCert, raw.tlsKey, raw.tlsCa].filter(Boolean).length;
   if (tlsGiven !== 0 && tlsGiven !== 3) fail('--tls-cert, --tls-key and --tls-ca go together');
   if (tlsGiven && !tcp) fail('--tls-* need --tcp');
-  if (tcp && !tlsGiven && !raw.insecureTcp) fail('--tcp needs --tls-cert, --tls-key and --tls-ca (or --insecure-tcp on a loopback address)');
-  if (tcp && !tlsGiven && !/^(127\.|::1$|localhost$)/.test(tcp.host)) fail('--insecure-tcp serves plain HTTP, so only on a loopback address');
+  if (tcp && !tlsGiven && !raw.insecureTcp)
+    fail('--tcp needs --tls-cert, --tls-key and --tls-ca (or --insecure-tcp on a loopback address)');
+  if (tcp && !tlsGiven && !/^(127\.|::1$|localhost$)/.test(tcp.host))
+    fail('--insecure-tcp serves plain HTTP, so only on a loopback address');
   if (Boolean(raw.dockerCert) !== Boolean(raw.dockerKey)) fail('--docker-cert and --docker-key go together');
   const metrics = raw.metricsAddr ? parseHostPort('--metrics-addr', raw.metricsAddr, fail) : undefined;
   const etcdTls = [raw.etcdCert, raw.etcdKey, raw.etcdCa].filter(Boolean).length;
@@ -112,23 +120,32 @@ export function parseConfig(raw: RawConfig): Config {
   let store: Config['store'] = { kind: 'sqlite' };
   if (raw.store !== 'sqlite') {
     try {
-      store = { kind: 'etcd', hosts: parseEtcdUrl(raw.store),
-        ...(etcdTls ? { tls: { cert: raw.etcdCert ?? '', key: raw.etcdKey ?? '', ca: raw.etcdCa ?? '' } } : {}) };
+      store = {
+        kind: 'etcd',
+        hosts: parseEtcdUrl(raw.store),
+        ...(etcdTls ? { tls: { cert: raw.etcdCert ?? '', key: raw.etcdKey ?? '', ca: raw.etcdCa ?? '' } } : {}),
+      };
     } catch (error) {
       fail((error as Error).message);
     }
   }
   const defaultPool = parseDefaultPool(raw.defaultPool);
-  if (defaultPool?.range.version !== 4) fail(`--default-pool ${raw.defaultPool}: expected an IPv4 range and pool size, such as 10.200.0.0/13:24`);
+  if (defaultPool?.range.version !== 4)
+    fail(`--default-pool ${raw.defaultPool}: expected an IPv4 range and pool size, such as 10.200.0.0/13:24`);
   const defaultPool6 = raw.defaultPool6 ? parseDefaultPool(raw.defaultPool6) : undefined;
-  if (raw.defaultPool6 && defaultPool6?.range.version !== 6) fail(`--default-pool6 ${raw.defaultPool6}: expected an IPv6 range and pool size, such as fd00:1::/48:64`);
+  if (raw.defaultPool6 && defaultPool6?.range.version !== 6)
+    fail(`--default-pool6 ${raw.defaultPool6}: expected an IPv6 range and pool size, such as fd00:1::/48:64`);
   const hostName = raw.hostName ?? hostname();
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(hostName)) fail(`--host-name ${hostName}: letters, digits and "_.-" only`);
-  if (raw.advertiseAddress && !parseIp(raw.advertiseAddress)) fail(`--advertise-address ${raw.advertiseAddress}: expected an IP address`);
-  if (!/^\d+$/.test(raw.hostTtl) || Number(raw.hostTtl) < 2) fail('--host-ttl must be a whole number of seconds, at least 2');
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(hostName))
+    fail(`--host-name ${hostName}: letters, digits and "_.-" only`);
+  if (raw.advertiseAddress && !parseIp(raw.advertiseAddress))
+    fail(`--advertise-address ${raw.advertiseAddress}: expected an IP address`);
+  if (!/^\d+$/.test(raw.hostTtl) || Number(raw.hostTtl) < 2)
+    fail('--host-ttl must be a whole number of seconds, at least 2');
   if (!/^\d+$/.test(raw.deadHostGrace)) fail('--dead-host-grace must be a whole number of seconds');
   const vxlanPort = Number(raw.vxlanPort);
-  if (!/^\d+$/.test(raw.vxlanPort) || vxlanPort < 1 || vxlanPort > 65535) fail('--vxlan-port must be a UDP port number');
+  if (!/^\d+$/.test(raw.vxlanPort) || vxlanPort < 1 || vxlanPort > 65535)
+    fail('--vxlan-port must be a UDP port number');
   return Object.freeze({
     hostName,
     cluster: {
@@ -140,7 +157,14 @@ export function parseConfig(raw: RawConfig): Config {
     dockerSocket: raw.dockerSocket,
     socket: raw.socket,
     name,
-    ...(tcp ? { tcp: { ...tcp, ...(tlsGiven ? { tls: { cert: raw.tlsCert ?? '', key: raw.tlsKey ?? '', ca: raw.tlsCa ?? '' } } : {}) } } : {}),
+    ...(tcp
+      ? {
+          tcp: {
+            ...tcp,
+            ...(tlsGiven ? { tls: { cert: raw.tlsCert ?? '', key: raw.tlsKey ?? '', ca: raw.tlsCa ?? '' } } : {}),
+          },
+        }
+      : {}),
     ...(raw.specDir ? { specDir: raw.specDir } : {}),
     ...(raw.dockerCert && raw.dockerKey ? { dockerCert: { cert: raw.dockerCert, key: raw.dockerKey } } : {}),
     ...(metrics ? { metrics } : {}),

@@ -13,12 +13,13 @@ import { Driver } from './driver/driver.js';
 import { DriverState } from './driver/state.js';
 import { type DefaultPool, formatDefaultPool, parseDefaultPool, randomUlaPool } from './ipam/auto-pool.js';
 import { type Ipams, sharedIpam, soloIpam } from './ipam/index.js';
-import type { Ipam, IpamConfig } from './ipam/ipam.js';
+import type { Ipam } from './ipam/ipam.js';
+import type { IpamConfig } from './ipam/parts.js';
 import type { PoolReport } from './ipam/report.js';
 import { registerOperatorApi } from './operator/api.js';
 import { ipamRoutes } from './protocol/ipam.js';
 import { networkRoutes } from './protocol/network.js';
-import { type ServerOptions, buildServer } from './protocol/server.js';
+import { buildServer, type ServerOptions } from './protocol/server.js';
 import { startCollector } from './services/collector.js';
 import { type FollowedNetworks, followClusterNetworks } from './services/follow-networks.js';
 import { scheduleOrphanSweep } from './services/orphan-sweep.js';
@@ -75,7 +76,9 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
       log,
       forgetHost: (host, unless) => shared.shared.forgetHost(host, unless),
       localNetworks: () =>
-        [...state.networks.values()].flatMap((n) => (n.cluster ? [{ name: n.cluster.name, vxlan: n.cluster.vxlan }] : [])),
+        [...state.networks.values()].flatMap((n) =>
+          n.cluster ? [{ name: n.cluster.name, vxlan: n.cluster.vxlan }] : [],
+        ),
     }));
   const driver = new Driver(
     {
@@ -89,13 +92,19 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
       poolRange: (space, subnet) => report.rangeOf(space, subnet),
       ...(cluster ? { cluster } : {}),
     },
-    { prefix: config.interfacePrefix, instance: config.name, defaultMtu: config.mtu, abandonGraceMs: config.orphanGraceMs },
+    {
+      prefix: config.interfacePrefix,
+      instance: config.name,
+      defaultMtu: config.mtu,
+      abandonGraceMs: config.orphanGraceMs,
+    },
   );
   const started = performance.now();
   const reconciled = await driver.reconcile();
   log.info({ ...reconciled, ms: Math.round(performance.now() - started) }, 'reconciled the kernel with the store');
   const cancelSweep = await scheduleOrphanSweep({ driver, ipam, report, log }, config.orphanGraceMs);
-  const followed = cluster && shared && (await startCluster(cluster, { driver, shared: shared.shared, store, log, config }));
+  const followed =
+    cluster && shared && (await startCluster(cluster, { driver, shared: shared.shared, store, log, config }));
   const stopCollector = startCollector(
     {
       freeGoneEndpoints: () => driver.freeGoneEndpoints(),

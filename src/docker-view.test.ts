@@ -7,16 +7,25 @@ import { endpointsDockerHolds } from './docker-view.js';
 
 let docker: StandInDocker;
 
-beforeEach(async () => { docker = await StandInDocker.start(); });
+beforeEach(async () => {
+  docker = await StandInDocker.start();
+});
 afterEach(() => docker.close());
 
 const inspect = (endpoints: string[]) => ({
-  Id: 'n', Containers: Object.fromEntries(endpoints.map((id, i) => [i ? `c${i}` : `ep-${id}`, { EndpointID: id, IPv4Address: '', IPv6Address: '' }])),
+  Id: 'n',
+  Containers: Object.fromEntries(
+    endpoints.map((id, i) => [i ? `c${i}` : `ep-${id}`, { EndpointID: id, IPv4Address: '', IPv6Address: '' }]),
+  ),
 });
 
-test('the endpoints of every network asked about, those not joined yet included; a network Docker lacks holds none', async () => {
-  docker.answer = ({ url }) => (url === '/networks/n1' ? { status: 200, body: inspect(['e1', 'e2']) }
-    : url === '/networks/n2' ? { status: 200, body: inspect(['e3']) } : { status: 404, body: { message: 'network not found' } });
+test('the endpoints of each network asked about, unjoined ones too; a network Docker lacks holds none', async () => {
+  docker.answer = ({ url }) =>
+    url === '/networks/n1'
+      ? { status: 200, body: inspect(['e1', 'e2']) }
+      : url === '/networks/n2'
+        ? { status: 200, body: inspect(['e3']) }
+        : { status: 404, body: { message: 'network not found' } };
   assert.deepEqual(await endpointsDockerHolds(docker.socket, ['n1', 'n2', 'n3'], 1000), new Set(['e1', 'e2', 'e3']));
 });
 

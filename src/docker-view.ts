@@ -1,22 +1,39 @@
 // Docker's own view of tether's networks, read from its API, compared with
 // what tether holds: the third leg of the audit (kernel and store are the others).
 import { z } from 'zod';
-import { HttpStatusError, getJson } from './util/http.js';
+import { getJson, HttpStatusError } from './util/http.js';
 
 const networkList = z.array(z.object({ Id: z.string(), Name: z.string(), Driver: z.string() }));
 const networkInspect = z.object({
   Id: z.string(),
-  Containers: z.record(z.string(), z.object({
-    EndpointID: z.string(), IPv4Address: z.string(), IPv6Address: z.string(),
-  })).nullish(),
+  Containers: z
+    .record(
+      z.string(),
+      z.object({
+        EndpointID: z.string(),
+        IPv4Address: z.string(),
+        IPv6Address: z.string(),
+      }),
+    )
+    .nullish(),
 });
 
-export interface EndpointView { readonly id: string; readonly networkId: string; readonly address?: string; readonly addressIpv6?: string }
+export interface EndpointView {
+  readonly id: string;
+  readonly networkId: string;
+  readonly address?: string;
+  readonly addressIpv6?: string;
+}
 
 /** Endpoints of the running containers on networks whose driver is the given name. */
-export async function dockerEndpoints(dockerSocket: string, driver: string): Promise<{ networks: string[]; endpoints: EndpointView[] }> {
+export async function dockerEndpoints(
+  dockerSocket: string,
+  driver: string,
+): Promise<{ networks: string[]; endpoints: EndpointView[] }> {
   const filter = encodeURIComponent(JSON.stringify({ driver: [driver] }));
-  const networks = networkList.parse(await getJson(dockerSocket, `/networks?filters=${filter}`)).filter((n) => n.Driver === driver);
+  const networks = networkList
+    .parse(await getJson(dockerSocket, `/networks?filters=${filter}`))
+    .filter((n) => n.Driver === driver);
   const endpoints: EndpointView[] = [];
   for (const network of networks) {
     const inspected = networkInspect.parse(await getJson(dockerSocket, `/networks/${network.Id}`));
@@ -37,7 +54,11 @@ export async function dockerEndpoints(dockerSocket: string, driver: string): Pro
  * included; undefined when no Docker listens at the socket (tether runs as a managed plugin, or
  * Docker is down). Throws when Docker is there but does not answer in time or in shape.
  */
-export async function endpointsDockerHolds(dockerSocket: string, networkIds: Iterable<string>, timeoutMs: number): Promise<Set<string> | undefined> {
+export async function endpointsDockerHolds(
+  dockerSocket: string,
+  networkIds: Iterable<string>,
+  timeoutMs: number,
+): Promise<Set<string> | undefined> {
   const held = new Set<string>();
   for (const id of networkIds) {
     let inspected: z.infer<typeof networkInspect>;
@@ -62,19 +83,31 @@ export function compareWithDocker(
   const problems: string[] = [];
   const dockerNetworks = new Set(docker.networks);
   for (const network of tether.networks) {
-    if (!dockerNetworks.has(network.id)) problems.push(`network ${network.id.slice(0, 12)} is in tether but not in Docker`);
+    if (!dockerNetworks.has(network.id))
+      problems.push(`network ${network.id.slice(0, 12)} is in tether but not in Docker`);
   }
   const tetherNetworks = new Set(tether.networks.map((n) => n.id));
-  for (const id of docker.networks) if (!tetherNetworks.has(id)) problems.push(`network ${id.slice(0, 12)} is in Docker but not in tether`);
+  for (const id of docker.networks)
+    if (!tetherNetworks.has(id)) problems.push(`network ${id.slice(0, 12)} is in Docker but not in tether`);
   const ours = new Map(tether.endpoints.map((e) => [e.id, e]));
   for (const endpoint of docker.endpoints) {
     const mine = ours.get(endpoint.id);
-    if (!mine) { problems.push(`endpoint ${endpoint.id.slice(0, 12)} (${endpoint.address ?? ''}) is in Docker but not in tether`); continue; }
-    if ((mine.address ?? '') !== (endpoint.address ?? '') || (mine.addressIpv6 ?? '') !== (endpoint.addressIpv6 ?? '')) {
-      problems.push(`endpoint ${endpoint.id.slice(0, 12)}: Docker has ${endpoint.address} ${endpoint.addressIpv6 ?? ''}, tether ${mine.address} ${mine.addressIpv6 ?? ''}`);
+    if (!mine) {
+      problems.push(`endpoint ${endpoint.id.slice(0, 12)} (${endpoint.address ?? ''}) is in Docker but not in tether`);
+      continue;
+    }
+    if (
+      (mine.address ?? '') !== (endpoint.address ?? '') ||
+      (mine.addressIpv6 ?? '') !== (endpoint.addressIpv6 ?? '')
+    ) {
+      problems.push(
+        `endpoint ${endpoint.id.slice(0, 12)}: Docker has ${endpoint.address} ` +
+          `${endpoint.addressIpv6 ?? ''}, tether ${mine.address} ${mine.addressIpv6 ?? ''}`,
+      );
     }
     ours.delete(endpoint.id);
   }
-  for (const endpoint of ours.values()) problems.push(`endpoint ${endpoint.id.slice(0, 12)} (${endpoint.address ?? ''}) is in tether but not in Docker`);
+  for (const endpoint of ours.values())
+    problems.push(`endpoint ${endpoint.id.slice(0, 12)} (${endpoint.address ?? ''}) is in tether but not in Docker`);
   return problems;
 }

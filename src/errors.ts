@@ -28,7 +28,11 @@ const statusOf: Record<ErrorCode, number> = {
 
 export class TetherError extends Error {
   readonly status: number;
-  constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'TetherError';
     this.status = statusOf[code];

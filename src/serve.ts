@@ -6,10 +6,11 @@ import { dirname, join } from 'node:path';
 import pino from 'pino';
 import type { Config } from './config.js';
 import { createDaemon } from './daemon.js';
-import { SocketPortKeeper } from './dataplane/port-keeper.js';
 import { IpRoute } from './dataplane/iproute.js';
-import { IpTables, chainsFor } from './dataplane/iptables.js';
-import { isLeases, openStore } from './store/open.js';
+import { chainsFor, IpTables } from './dataplane/iptables.js';
+import { SocketPortKeeper } from './dataplane/port-keeper.js';
+import { SqliteStore } from './store/sqlite.js';
+import type { Leases, Store } from './store/store.js';
 
 const SHUTDOWN_GRACE_MS = 5_000;
 
@@ -19,14 +20,23 @@ export async function serve(config: Config): Promise<void> {
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   await mkdir(dirname(config.socket), { recursive: true });
   const store = await openStore(config);
-  const daemon = await createDaemon(config, { store, ...(isLeases(store) ? { leases: store } : {}), links: new IpRoute(), firewall: new IpTables(chainsFor(config.name)), ports: new SocketPortKeeper(), log });
+  const daemon = await createDaemon(config, {
+    store,
+    ...(isLeases(store) ? { leases: store } : {}),
+    links: new IpRoute(),
+    firewall: new IpTables(chainsFor(config.name)),
+    ports: new SocketPortKeeper(),
+    log,
+  });
   if (config.tcp) {
     const tls = config.tcp.tls;
     const https = tls && { key: await readFile(tls.key), cert: await readFile(tls.cert), ca: await readFile(tls.ca) };
     await daemon.server(https).listen({ host: config.tcp.host, port: config.tcp.port });
   }
   const spec = config.specDir ? await writeSpec(config) : undefined;
-  const metrics = config.metrics && (await import('./observe/metrics.js').then((m) => m.startMetrics(config.metrics ?? { host: '', port: 0 }, daemon)));
+  const metrics =
+    config.metrics &&
+    (await import('./observe/metrics.js').then((m) => m.startMetrics(config.metrics ?? { host: '', port: 0 }, daemon)));
   if (metrics) daemon.observe((call, ok, seconds) => metrics.observe(call, ok, seconds));
   // The UNIX socket comes last: once it answers, the TCP transport, spec file and metrics are up too.
   // A socket left by a killed daemon would make listen fail; nobody else may own this path.
@@ -38,7 +48,17 @@ export async function serve(config: Config): Promise<void> {
     process.umask(umask);
   }
   await chmod(config.socket, 0o600);
-  log.info({ socket: config.socket, tcp: config.tcp && `${config.tcp.host}:${config.tcp.port}`, tls: Boolean(config.tcp?.tls), spec, metrics: metrics?.address, stateDir: config.stateDir }, 'tether is serving');
+  log.info(
+    {
+      socket: config.socket,
+      tcp: config.tcp && `${config.tcp.host}:${config.tcp.port}`,
+      tls: Boolean(config.tcp?.tls),
+      spec,
+      metrics: metrics?.address,
+      stateDir: config.stateDir,
+    },
+    'tether is serving',
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -50,9 +70,16 @@ export async function serve(config: Config): Promise<void> {
     const closed = (async () => {
       await metrics?.close();
       await daemon.close();
-    })().then(() => true, (error: unknown) => { log.error({ err: error }, 'shutdown failed'); return true; });
+    })().then(
+      () => true,
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        return true;
+      },
+    );
     const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), SHUTDOWN_GRACE_MS).unref());
-    if (!(await Promise.race([closed, timer]))) log.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'connections still open at shutdown; exiting anyway');
+    if (!(await Promise.race([closed, timer])))
+      log.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'connections still open at shutdown; exiting anyway');
     await unlink(config.socket).catch(() => undefined);
     if (spec) await unlink(spec).catch(() => undefined);
     process.exit(0);
@@ -76,16 +103,45 @@ async function writeSpec(config: Config): Promise<string> {
   const host = config.tcp.host.includes(':') ? `[${config.tcp.host}]` : config.tcp.host;
   const path = join(dir, `${config.name}.json`);
   const tls = config.tcp.tls;
-  await writeFile(path, `${JSON.stringify({
-    Name: config.name,
-    Addr: `${tls ? 'https' : 'http'}://${host}:${config.tcp.port}`,
-    ...(tls ? {
-      TLSConfig: {
-        InsecureSkipVerify: false,
-        CAFile: tls.ca,
-        ...(config.dockerCert ? { CertFile: config.dockerCert.cert, KeyFile: config.dockerCert.key } : {}),
+  await writeFile(
+    path,
+    `${JSON.stringify(
+      {
+        Name: config.name,
+        Addr: `${tls ? 'https' : 'http'}://${host}:${config.tcp.port}`,
+        ...(tls
+          ? {
+              TLSConfig: {
+                InsecureSkipVerify: false,
+                CAFile: tls.ca,
+                ...(config.dockerCert ? { CertFile: config.dockerCert.cert, KeyFile: config.dockerCert.key } : {}),
+              },
+            }
+          : {}),
       },
-    } : {}),
-  }, null, 2)}\n`);
+      null,
+      2,
+    )}\n`,
+  );
   return path;
+}
+
+export const isLeases = (store: Store): store is Store & Leases => 'putLeased' in store;
+
+export async function openStore(config: Config): Promise<Store> {
+  if (config.store.kind === 'sqlite') return new SqliteStore(join(config.stateDir, 'tether.db'));
+  const tls = config.store.tls;
+  const { EtcdStore } = await import('./store/etcd.js');
+  return new EtcdStore({
+    hosts: config.store.hosts.map((h) => (tls ? h.replace(/^http:/, 'https:') : h)),
+    ...(tls
+      ? {
+          credentials: {
+            rootCertificate: await readFile(tls.ca),
+            certChain: await readFile(tls.cert),
+            privateKey: await readFile(tls.key),
+          },
+        }
+      : {}),
+  });
 }

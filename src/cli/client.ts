@@ -1,6 +1,15 @@
 // What the CLI reads from a running daemon, parsed at the edge with the
 // operator API's contract.
-import { AUDIT_PATH, CLUSTER_PATH, STATE_PATH, STATUS_PATH, auditReport, clusterView, daemonState, status } from '../operator/contract.js';
+import {
+  AUDIT_PATH,
+  auditReport,
+  CLUSTER_PATH,
+  clusterView,
+  daemonState,
+  STATE_PATH,
+  STATUS_PATH,
+  status,
+} from '../operator/contract.js';
 import { getJson } from '../util/http.js';
 
 export const readCluster = async (socket: string) => clusterView.parse(await getJson(socket, CLUSTER_PATH));

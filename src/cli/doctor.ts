@@ -11,15 +11,29 @@ export interface Finding {
   readonly fix?: string;
 }
 
-const sysctl = (path: string) => readFile(`/proc/sys/${path}`, 'utf8').then((v) => v.trim(), () => undefined);
+const sysctl = (path: string) =>
+  readFile(`/proc/sys/${path}`, 'utf8').then(
+    (v) => v.trim(),
+    () => undefined,
+  );
 
 export async function diagnose(socket: string): Promise<Finding[]> {
   const findings: Finding[] = [];
-  const add = (check: string, ok: boolean, detail: string, fix: string) => findings.push({ check, ok, detail, ...(ok ? {} : { fix }) });
+  const add = (check: string, ok: boolean, detail: string, fix: string) =>
+    findings.push({ check, ok, detail, ...(ok ? {} : { fix }) });
 
-  const tools: [string, string][] = [['ip', '-V'], ['iptables', '--version'], ['iptables-restore', '--version'], ['ip6tables', '--version'], ['ip6tables-restore', '--version']];
+  const tools: [string, string][] = [
+    ['ip', '-V'],
+    ['iptables', '--version'],
+    ['iptables-restore', '--version'],
+    ['ip6tables', '--version'],
+    ['ip6tables-restore', '--version'],
+  ];
   for (const [tool, flag] of tools) {
-    const found = await run(tool, [flag]).then(() => true, () => false);
+    const found = await run(tool, [flag]).then(
+      () => true,
+      () => false,
+    );
     add(`tool ${tool}`, found, found ? 'found' : 'not found', 'apt-get install iproute2 iptables');
   }
   // Kernel features are tried, not looked up: a module may be built in, or missing though listed.
@@ -29,32 +43,64 @@ export async function diagnose(socket: string): Promise<Finding[]> {
     ['veth', ['link', 'add', probe, 'type', 'veth', 'peer', 'name', `${probe}p`], 'modprobe veth'],
   ] as const;
   for (const [feature, args, fix] of kernel) {
-    const error = await run('ip', args).then(() => undefined, (e: Error) => e.message);
+    const error = await run('ip', args).then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
     await run('ip', ['link', 'del', probe]).catch(() => undefined);
     add(`kernel ${feature}`, !error, error ?? 'works', fix);
   }
-  const nat = await run('iptables', ['-t', 'nat', '-S', 'POSTROUTING']).then(() => undefined, (e: Error) => e.message);
+  const nat = await run('iptables', ['-t', 'nat', '-S', 'POSTROUTING']).then(
+    () => undefined,
+    (e: Error) => e.message,
+  );
   add('kernel NAT', !nat, nat ?? 'the nat table works', 'modprobe nf_nat iptable_nat (or nft_chain_nat)');
-  const netfilter = await access('/proc/sys/net/bridge').then(() => true, () => false);
+  const netfilter = await access('/proc/sys/net/bridge').then(
+    () => true,
+    () => false,
+  );
   add('kernel br_netfilter', netfilter, netfilter ? 'loaded' : 'not loaded', 'modprobe br_netfilter');
   const forward = await sysctl('net/ipv4/ip_forward');
-  add('IPv4 forwarding', forward === '1', `net.ipv4.ip_forward = ${forward ?? 'unknown'}`,
-    'sysctl -w net.ipv4.ip_forward=1 (tether sets it when it can; outbound NAT and published ports need it)');
+  add(
+    'IPv4 forwarding',
+    forward === '1',
+    `net.ipv4.ip_forward = ${forward ?? 'unknown'}`,
+    'sysctl -w net.ipv4.ip_forward=1 (tether sets it when it can; outbound NAT and published ports need it)',
+  );
   const bridged = await sysctl('net/bridge/bridge-nf-call-iptables');
-  add('br_netfilter for iptables', bridged === '1', `net.bridge.bridge-nf-call-iptables = ${bridged ?? 'unknown'}`,
-    'modprobe br_netfilter && sysctl -w net.bridge.bridge-nf-call-iptables=1');
-  const policy = await run('iptables', ['-S', 'FORWARD']).then((out) => out.split('\n')[0] ?? '', () => '');
-  findings.push({ check: 'FORWARD policy', ok: true, detail: `${policy || 'unknown'} (tether accepts its own traffic either way)` });
+  add(
+    'br_netfilter for iptables',
+    bridged === '1',
+    `net.bridge.bridge-nf-call-iptables = ${bridged ?? 'unknown'}`,
+    'modprobe br_netfilter && sysctl -w net.bridge.bridge-nf-call-iptables=1',
+  );
+  const policy = await run('iptables', ['-S', 'FORWARD']).then(
+    (out) => out.split('\n')[0] ?? '',
+    () => '',
+  );
+  findings.push({
+    check: 'FORWARD policy',
+    ok: true,
+    detail: `${policy || 'unknown'} (tether accepts its own traffic either way)`,
+  });
 
   try {
     const report = await readAudit(socket);
     add('daemon', true, `answers on ${socket}`, '');
     const leftovers = report.problems.filter((p) => p.startsWith('interface '));
-    add('leftover interfaces', leftovers.length === 0, leftovers.length ? leftovers.join('; ') : 'none',
-      'restart tether: its start-up reconcile deletes interfaces nobody owns');
+    add(
+      'leftover interfaces',
+      leftovers.length === 0,
+      leftovers.length ? leftovers.join('; ') : 'none',
+      'restart tether: its start-up reconcile deletes interfaces nobody owns',
+    );
     const other = report.problems.filter((p) => !p.startsWith('interface '));
-    add('audit', other.length === 0, other.length ? other.join('; ') : 'store and kernel agree',
-      'restart tether to reconcile; run `tether audit` for the details');
+    add(
+      'audit',
+      other.length === 0,
+      other.length ? other.join('; ') : 'store and kernel agree',
+      'restart tether to reconcile; run `tether audit` for the details',
+    );
   } catch (error) {
     add('daemon', false, (error as Error).message, 'start it: tether serve (or systemctl start tether)');
   }

@@ -15,32 +15,62 @@ beforeEach(async () => {
 afterEach(() => docker.close());
 
 const web: ClusterNetworkRecord = {
-  name: 'web', vni: 3, internal: false, ipv6: true, options: { 'tether.cluster': 'web' },
-  ipam: [{ subnet: '10.1.0.0/24', range: '10.1.0.128/25', gateway: '10.1.0.1', aux: { router: '10.1.0.2' } }, { subnet: 'fd00:1::/64', aux: {} }],
+  name: 'web',
+  vni: 3,
+  internal: false,
+  ipv6: true,
+  options: { 'tether.cluster': 'web' },
+  ipam: [
+    { subnet: '10.1.0.0/24', range: '10.1.0.128/25', gateway: '10.1.0.1', aux: { router: '10.1.0.2' } },
+    { subnet: 'fd00:1::/64', aux: {} },
+  ],
 };
 const deps = (wanted: ClusterNetworkRecord[], local: { name: string; networkId?: string }[]) => ({
-  wanted: async () => wanted, local: () => local, dockerSocket: docker.socket, driver: 'tether', log: pino({ level: 'silent' }),
+  wanted: async () => wanted,
+  local: () => local,
+  dockerSocket: docker.socket,
+  driver: 'tether',
+  log: pino({ level: 'silent' }),
 });
 
-test('a cluster network missing here is created through Docker\'s API as the first host made it', async () => {
+test("a cluster network missing here is created through Docker's API as the first host made it", async () => {
   await syncDockerNetworks(deps([web], []), new Map());
   assert.equal(docker.seen.length, 1);
   assert.equal(`${docker.seen[0]?.method} ${docker.seen[0]?.url}`, 'POST /networks/create');
   assert.deepEqual(JSON.parse(docker.seen[0]?.body ?? ''), {
-    Name: 'web', CheckDuplicate: true, Driver: 'tether', Internal: false, EnableIPv6: true, Options: { 'tether.cluster': 'web' },
-    IPAM: { Driver: 'tether', Config: [
-      { Subnet: '10.1.0.0/24', IPRange: '10.1.0.128/25', Gateway: '10.1.0.1', AuxiliaryAddresses: { router: '10.1.0.2' } },
-      { Subnet: 'fd00:1::/64' },
-    ] },
+    Name: 'web',
+    CheckDuplicate: true,
+    Driver: 'tether',
+    Internal: false,
+    EnableIPv6: true,
+    Options: { 'tether.cluster': 'web' },
+    IPAM: {
+      Driver: 'tether',
+      Config: [
+        {
+          Subnet: '10.1.0.0/24',
+          IPRange: '10.1.0.128/25',
+          Gateway: '10.1.0.1',
+          AuxiliaryAddresses: { router: '10.1.0.2' },
+        },
+        { Subnet: 'fd00:1::/64' },
+      ],
+    },
   });
 });
 
-test('present networks are left alone; one gone from the cluster is removed; one being created is not touched', async () => {
-  await syncDockerNetworks(deps([web], [{ name: 'web', networkId: 'a1' }, { name: 'old', networkId: 'b2' }, { name: 'new' }]), new Map());
-  assert.deepEqual(docker.seen.map((r) => `${r.method} ${r.url}`), ['DELETE /networks/b2']);
+test('present networks stay; one gone from the cluster is removed; one being created is not touched', async () => {
+  await syncDockerNetworks(
+    deps([web], [{ name: 'web', networkId: 'a1' }, { name: 'old', networkId: 'b2' }, { name: 'new' }]),
+    new Map(),
+  );
+  assert.deepEqual(
+    docker.seen.map((r) => `${r.method} ${r.url}`),
+    ['DELETE /networks/b2'],
+  );
 });
 
-test('Docker\'s refusal is kept per network, to be said once and retried next round', async () => {
+test("Docker's refusal is kept per network, to be said once and retried next round", async () => {
   docker.answer = () => ({ status: 409, body: { message: 'network with name web already exists' } });
   const reported = new Map<string, string>();
   await syncDockerNetworks(deps([web], []), reported);

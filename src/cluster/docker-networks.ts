@@ -29,17 +29,22 @@ export async function syncDockerNetworks(deps: DockerNetworkSyncDeps, reported: 
     } catch (error) {
       // Said once per network and problem: the same failure recurs on every round until it is fixed.
       const message = (error as Error).message;
-      if (reported.get(name) !== message) deps.log.warn({ network: name, err: message }, `could not ${verb} the cluster network in Docker; will retry`);
+      if (reported.get(name) !== message)
+        deps.log.warn({ network: name, err: message }, `could not ${verb} the cluster network in Docker; will retry`);
       reported.set(name, message);
     }
   };
   for (const network of wanted) {
     if (local.some((l) => l.name === network.name)) continue;
-    await attempt(network.name, 'create', () => requestJson(deps.dockerSocket, 'POST', '/networks/create', createRequest(network, deps.driver)));
+    await attempt(network.name, 'create', () =>
+      requestJson(deps.dockerSocket, 'POST', '/networks/create', createRequest(network, deps.driver)),
+    );
   }
   for (const network of local) {
     if (!network.networkId || wanted.some((w) => w.name === network.name)) continue;
-    await attempt(network.name, 'remove', () => requestJson(deps.dockerSocket, 'DELETE', `/networks/${network.networkId}`));
+    await attempt(network.name, 'remove', () =>
+      requestJson(deps.dockerSocket, 'DELETE', `/networks/${network.networkId}`),
+    );
   }
 }
 

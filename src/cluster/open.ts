@@ -8,12 +8,15 @@ export async function openCluster(config: Config, deps: ClusterDeps): Promise<Cl
   const { advertiseAddress } = config.cluster;
   let underlay: { source: string; mtu: number };
   if (advertiseAddress) {
-    const link = (await deps.links.listLinks()).find((l) => l.addresses.some((a) => a.startsWith(`${advertiseAddress}/`)));
+    const link = (await deps.links.listLinks()).find((l) =>
+      l.addresses.some((a) => a.startsWith(`${advertiseAddress}/`)),
+    );
     if (!link) throw new Error(`--advertise-address ${advertiseAddress} is not an address of this host`);
     underlay = { source: advertiseAddress, mtu: link.mtu };
   } else {
     // The address the host reaches etcd from is the one the other hosts can reach it at.
-    const etcd = config.store.kind === 'etcd' ? new URL(config.store.hosts[0] ?? '').hostname.replace(/^\[|\]$/g, '') : '';
+    const etcd =
+      config.store.kind === 'etcd' ? new URL(config.store.hosts[0] ?? '').hostname.replace(/^\[|\]$/g, '') : '';
     underlay = await deps.links.routeTowards((await lookup(etcd)).address);
   }
   const { hostTtlSeconds, deadHostGraceMs, vxlanPort } = config.cluster;

@@ -30,12 +30,14 @@ export const clusterNetworkRecord = z.object({
   ipv6: z.boolean(),
   /** The `-o` options, tether.cluster included. */
   options: z.record(z.string(), z.string()),
-  ipam: z.array(z.object({
-    subnet: z.string(),
-    range: z.string().optional(),
-    gateway: z.string().optional(),
-    aux: z.record(z.string(), z.string()),
-  })),
+  ipam: z.array(
+    z.object({
+      subnet: z.string(),
+      range: z.string().optional(),
+      gateway: z.string().optional(),
+      aux: z.record(z.string(), z.string()),
+    }),
+  ),
 });
 export type ClusterNetworkRecord = ClusterNetworkSpec & { readonly vni: number };
 

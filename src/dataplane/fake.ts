@@ -3,7 +3,17 @@
 import { TetherError } from '../errors.js';
 import type { IpPrefix } from '../net/ip.js';
 import { formatCidr, formatIp, formatPrefix } from '../net/ip.js';
-import type { BridgeSpec, Firewall, FirewallNetwork, HostPort, Link, LinkPlane, OverlayPeer, PortKeeper, VethSpec } from './dataplane.js';
+import type {
+  BridgeSpec,
+  Firewall,
+  FirewallNetwork,
+  HostPort,
+  Link,
+  LinkPlane,
+  OverlayPeer,
+  PortKeeper,
+  VethSpec,
+} from './dataplane.js';
 
 type MutableLink = { -readonly [K in keyof Link]: Link[K] } & { peer?: string };
 
@@ -20,11 +30,27 @@ export class FakeLinks implements LinkPlane {
 
   async ensureBridge(spec: BridgeSpec): Promise<void> {
     const existing = this.links.get(spec.name);
-    if (existing && existing.kind !== 'bridge') throw new TetherError('CONFLICT', `${spec.name} exists and is not a bridge`);
+    if (existing && existing.kind !== 'bridge')
+      throw new TetherError('CONFLICT', `${spec.name} exists and is not a bridge`);
     const addresses = [...new Set([...(existing?.addresses ?? []), ...spec.addresses.map(formatCidr)])];
-    this.links.set(spec.name, { name: spec.name, kind: 'bridge', alias: spec.alias, up: true, mtu: spec.mtu, addresses });
+    this.links.set(spec.name, {
+      name: spec.name,
+      kind: 'bridge',
+      alias: spec.alias,
+      up: true,
+      mtu: spec.mtu,
+      addresses,
+    });
     if (spec.vxlan) {
-      this.links.set(spec.vxlan.name, { name: spec.vxlan.name, kind: 'vxlan', master: spec.name, alias: spec.alias, up: true, mtu: spec.mtu, addresses: [] });
+      this.links.set(spec.vxlan.name, {
+        name: spec.vxlan.name,
+        kind: 'vxlan',
+        master: spec.name,
+        alias: spec.alias,
+        up: true,
+        mtu: spec.mtu,
+        addresses: [],
+      });
     }
   }
 
@@ -42,8 +68,23 @@ export class FakeLinks implements LinkPlane {
       if (this.links.has(name)) throw new TetherError('KERNEL', `RTNETLINK answers: File exists (${name})`);
     }
     if (!this.links.has(spec.bridge)) throw new TetherError('KERNEL', `Cannot find device "${spec.bridge}"`);
-    this.links.set(spec.hostName, { name: spec.hostName, kind: 'veth', master: spec.bridge, up: true, mtu: spec.mtu, addresses: [], peer: spec.peerName });
-    this.links.set(spec.peerName, { name: spec.peerName, kind: 'veth', up: false, mtu: spec.mtu, addresses: [], peer: spec.hostName });
+    this.links.set(spec.hostName, {
+      name: spec.hostName,
+      kind: 'veth',
+      master: spec.bridge,
+      up: true,
+      mtu: spec.mtu,
+      addresses: [],
+      peer: spec.peerName,
+    });
+    this.links.set(spec.peerName, {
+      name: spec.peerName,
+      kind: 'veth',
+      up: false,
+      mtu: spec.mtu,
+      addresses: [],
+      peer: spec.hostName,
+    });
   }
 
   async attach(hostName: string, bridge: string): Promise<void> {
@@ -107,7 +148,8 @@ export class FakePortKeeper implements PortKeeper {
   async hold({ proto, hostIp, family, port }: HostPort): Promise<number> {
     const actual = port || this.nextFree++;
     const key = `${proto}/${hostIp ? formatIp(hostIp) : family}/${actual}`;
-    if (this.held.has(key)) throw new TetherError('CONFLICT', `host port ${actual}/${proto} is not available: EADDRINUSE`);
+    if (this.held.has(key))
+      throw new TetherError('CONFLICT', `host port ${actual}/${proto} is not available: EADDRINUSE`);
     this.held.add(key);
     return actual;
   }

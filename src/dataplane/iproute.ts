@@ -3,7 +3,7 @@
 // loop the way a synchronous netlink call waiting on a veth deletion does.
 import { z } from 'zod';
 import { TetherError } from '../errors.js';
-import { type IpPrefix, formatCidr, parseCidr, prefixOf } from '../net/ip.js';
+import { formatCidr, type IpPrefix, parseCidr, prefixOf } from '../net/ip.js';
 import { run } from '../util/exec.js';
 import type { BridgeSpec, Link, LinkPlane, OverlayPeer, VethSpec, VxlanSpec } from './dataplane.js';
 
@@ -59,29 +59,66 @@ export class IpRoute implements LinkPlane {
    */
   private async ensureVxlan(vxlan: VxlanSpec, bridge: BridgeSpec): Promise<void> {
     const existing = (await this.listLinks()).find((l) => l.name === vxlan.name);
-    if (existing && existing.kind !== 'vxlan') throw new TetherError('CONFLICT', `${vxlan.name} exists and is not a VXLAN device`);
+    if (existing && existing.kind !== 'vxlan')
+      throw new TetherError('CONFLICT', `${vxlan.name} exists and is not a VXLAN device`);
     if (!existing) {
-      await ip('link', 'add', 'name', vxlan.name, 'type', 'vxlan', 'id', String(vxlan.vni), 'local', vxlan.local,
-        'dstport', String(vxlan.port), 'nolearning', 'proxy');
+      await ip(
+        'link',
+        'add',
+        'name',
+        vxlan.name,
+        'type',
+        'vxlan',
+        'id',
+        String(vxlan.vni),
+        'local',
+        vxlan.local,
+        'dstport',
+        String(vxlan.port),
+        'nolearning',
+        'proxy',
+      );
     }
-    await ip('link', 'set', 'dev', vxlan.name, 'master', bridge.name, 'mtu', String(bridge.mtu), 'alias', bridge.alias, 'up');
+    await ip(
+      'link',
+      'set',
+      'dev',
+      vxlan.name,
+      'master',
+      bridge.name,
+      'mtu',
+      String(bridge.mtu),
+      'alias',
+      bridge.alias,
+      'up',
+    );
   }
 
   async syncOverlay(device: string, peers: readonly OverlayPeer[]): Promise<void> {
-    const fdb = z.array(fdbEntry).parse(JSON.parse(await run('bridge', ['-json', 'fdb', 'show', 'dev', device])))
+    const fdb = z
+      .array(fdbEntry)
+      .parse(JSON.parse(await run('bridge', ['-json', 'fdb', 'show', 'dev', device])))
       .filter((e) => e.dst && e.flags.includes('self'));
-    const neighbours = z.array(neighbour).parse(JSON.parse(await ip('-json', 'neigh', 'show', 'dev', device)))
+    const neighbours = z
+      .array(neighbour)
+      .parse(JSON.parse(await ip('-json', 'neigh', 'show', 'dev', device)))
       .filter((n) => n.state.includes('PERMANENT'));
     const wantedFdb = new Map(peers.map((p) => [p.mac, p.vtep]));
     const wantedNeighbours = new Map(peers.flatMap((p) => p.addresses.map((a) => [a, p.mac] as const)));
     const fdbCommands = [
-      ...fdb.filter((e) => wantedFdb.get(e.mac) !== e.dst).map((e) => `fdb del ${e.mac} dev ${device} dst ${e.dst} self`),
-      ...[...wantedFdb].filter(([mac, vtep]) => !fdb.some((e) => e.mac === mac && e.dst === vtep))
+      ...fdb
+        .filter((e) => wantedFdb.get(e.mac) !== e.dst)
+        .map((e) => `fdb del ${e.mac} dev ${device} dst ${e.dst} self`),
+      ...[...wantedFdb]
+        .filter(([mac, vtep]) => !fdb.some((e) => e.mac === mac && e.dst === vtep))
         .map(([mac, vtep]) => `fdb append ${mac} dev ${device} dst ${vtep} self permanent`),
     ];
     const neighbourCommands = [
-      ...neighbours.filter((n) => wantedNeighbours.get(n.dst) !== n.lladdr).map((n) => `neigh del ${n.dst} dev ${device}`),
-      ...[...wantedNeighbours].filter(([address, mac]) => !neighbours.some((n) => n.dst === address && n.lladdr === mac))
+      ...neighbours
+        .filter((n) => wantedNeighbours.get(n.dst) !== n.lladdr)
+        .map((n) => `neigh del ${n.dst} dev ${device}`),
+      ...[...wantedNeighbours]
+        .filter(([address, mac]) => !neighbours.some((n) => n.dst === address && n.lladdr === mac))
         .map(([address, mac]) => `neigh replace ${address} lladdr ${mac} dev ${device} nud permanent`),
     ];
     // One process per tool for the whole change; the peers' values were validated when stored.
@@ -98,8 +135,26 @@ export class IpRoute implements LinkPlane {
 
   async createVeth(spec: VethSpec): Promise<void> {
     const mtu = String(spec.mtu);
-    await ip('link', 'add', 'name', spec.hostName, 'mtu', mtu, 'master', spec.bridge, 'up',
-      'type', 'veth', 'peer', 'name', spec.peerName, 'mtu', mtu, 'address', spec.mac);
+    await ip(
+      'link',
+      'add',
+      'name',
+      spec.hostName,
+      'mtu',
+      mtu,
+      'master',
+      spec.bridge,
+      'up',
+      'type',
+      'veth',
+      'peer',
+      'name',
+      spec.peerName,
+      'mtu',
+      mtu,
+      'address',
+      spec.mac,
+    );
   }
 
   async attach(hostName: string, bridge: string): Promise<void> {

@@ -6,11 +6,17 @@ import { chainsFor, familyRules } from './iptables.js';
 const ip = (text: string) => parseIp(text) as IpAddress;
 const net = (text: string) => parsePrefix(text) as IpPrefix;
 
-const open = { bridge: 'br-a', internal: false, nat: true, subnets: [net('10.1.0.0/24'), net('fd00:1::/64')], ports: [
-  { proto: 'tcp' as const, hostPort: 8080, containerIp: ip('10.1.0.2'), containerPort: 80 },
-  { proto: 'udp' as const, hostIp: ip('127.0.0.1'), hostPort: 5353, containerIp: ip('10.1.0.2'), containerPort: 53 },
-  { proto: 'tcp' as const, hostPort: 8080, containerIp: ip('fd00:1::2'), containerPort: 80 },
-] };
+const open = {
+  bridge: 'br-a',
+  internal: false,
+  nat: true,
+  subnets: [net('10.1.0.0/24'), net('fd00:1::/64')],
+  ports: [
+    { proto: 'tcp' as const, hostPort: 8080, containerIp: ip('10.1.0.2'), containerPort: 80 },
+    { proto: 'udp' as const, hostIp: ip('127.0.0.1'), hostPort: 5353, containerIp: ip('10.1.0.2'), containerPort: 53 },
+    { proto: 'tcp' as const, hostPort: 8080, containerIp: ip('fd00:1::2'), containerPort: 80 },
+  ],
+};
 const routed = { bridge: 'br-r', internal: false, nat: false, subnets: [net('10.2.0.0/24')], ports: [] };
 const internal = { bridge: 'br-i', internal: true, nat: false, subnets: [net('10.3.0.0/24')], ports: [] };
 
@@ -55,7 +61,7 @@ test('no networks, no rules', () => {
   assert.deepEqual(familyRules([], 4), { filter: [], nat: [] });
 });
 
-test('each instance has chains of its own, within iptables\' 28 characters', () => {
+test("each instance has chains of its own, within iptables' 28 characters", () => {
   assert.equal(chainsFor('tether').forward, 'TETHER-FORWARD');
   assert.equal(chainsFor('blue').postrouting, 'TETHER-blue-POSTROUTING');
   const long = chainsFor('a-rather-long-plugin-name');

@@ -21,9 +21,18 @@ export interface Chains {
  * rewrite each other's. The default instance keeps the plain names; iptables allows 28 characters.
  */
 export function chainsFor(instance: string): Chains {
-  const base = instance === 'tether' ? 'TETHER'
-    : /^[A-Za-z0-9_-]{1,9}$/.test(instance) ? `TETHER-${instance}` : `TETHER-${createHash('sha256').update(instance).digest('hex').slice(0, 8)}`;
-  return { forward: `${base}-FORWARD`, isolation: `${base}-ISOLATION`, dnat: `${base}-DNAT`, postrouting: `${base}-POSTROUTING` };
+  const base =
+    instance === 'tether'
+      ? 'TETHER'
+      : /^[A-Za-z0-9_-]{1,9}$/.test(instance)
+        ? `TETHER-${instance}`
+        : `TETHER-${createHash('sha256').update(instance).digest('hex').slice(0, 8)}`;
+  return {
+    forward: `${base}-FORWARD`,
+    isolation: `${base}-ISOLATION`,
+    dnat: `${base}-DNAT`,
+    postrouting: `${base}-POSTROUTING`,
+  };
 }
 
 export const DEFAULT_CHAINS = chainsFor('tether');
@@ -44,7 +53,11 @@ export interface FamilyRules {
 }
 
 /** The rules for these networks in one address family, in iptables-restore syntax. */
-export function familyRules(networks: readonly FirewallNetwork[], family: Family, c: Chains = DEFAULT_CHAINS): FamilyRules {
+export function familyRules(
+  networks: readonly FirewallNetwork[],
+  family: Family,
+  c: Chains = DEFAULT_CHAINS,
+): FamilyRules {
   const filter: string[] = [];
   const nat: string[] = [];
   const open = networks.filter((n) => !n.internal);
@@ -61,7 +74,10 @@ export function familyRules(networks: readonly FirewallNetwork[], family: Family
     const host = family === 4 ? 32 : 128;
     for (const port of ports) {
       const match = `-p ${port.proto} -m ${port.proto}`;
-      filter.push(`-A ${c.forward} -d ${formatIp(port.containerIp)}/${host} -o ${bridge} ${match} --dport ${port.containerPort} -j ACCEPT`);
+      filter.push(
+        `-A ${c.forward} -d ${formatIp(port.containerIp)}/${host} -o ${bridge} ${match} --dport ` +
+          `${port.containerPort} -j ACCEPT`,
+      );
       const destination = port.hostIp ? `-d ${formatIp(port.hostIp)}/${host} ` : '';
       const target = `${bracketed(port.containerIp)}:${port.containerPort}`;
       nat.push(`-A ${c.dnat} ${destination}${match} --dport ${port.hostPort} -j DNAT --to-destination ${target}`);
@@ -91,11 +107,14 @@ export class IpTables implements Firewall {
   private readonly applied = new Map<Family, string>();
 
   async sync(networks: readonly FirewallNetwork[]): Promise<void> {
-    await Promise.all(([4, 6] as const).map((family) => (networks.length === 0 ? this.remove(family) : this.apply(family, networks))));
+    await Promise.all(
+      ([4, 6] as const).map((family) => (networks.length === 0 ? this.remove(family) : this.apply(family, networks))),
+    );
     const open = networks.filter((n) => !n.internal);
     // Where /proc/sys is read-only (a managed plugin), `tether doctor` reports forwarding instead.
     if (open.length > 0) await writeFile('/proc/sys/net/ipv4/ip_forward', '1').catch(() => undefined);
-    for (const { bridge } of open) await writeFile(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, '1').catch(() => undefined);
+    for (const { bridge } of open)
+      await writeFile(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, '1').catch(() => undefined);
   }
 
   async verify(networks: readonly FirewallNetwork[]): Promise<string[]> {
@@ -105,8 +124,11 @@ export class IpTables implements Firewall {
       const expected = familyRules(networks, family, this.chains);
       for (const jump of jumps(this.chains)) {
         const rule = `-A ${jump.chain} ${jump.args.join(' ')}`;
-        const count = (await run(tool, ['--wait', '-t', jump.table, '-S', jump.chain])).split('\n').filter((l) => l === rule).length;
-        if (count !== (networks.length ? 1 : 0)) problems.push(`${tool}: ${jump.table} ${jump.chain} jumps to tether ${count} times`);
+        const count = (await run(tool, ['--wait', '-t', jump.table, '-S', jump.chain]))
+          .split('\n')
+          .filter((l) => l === rule).length;
+        if (count !== (networks.length ? 1 : 0))
+          problems.push(`${tool}: ${jump.table} ${jump.chain} jumps to tether ${count} times`);
       }
       for (const [table, chains, rules] of [
         ['filter', [this.chains.forward, this.chains.isolation], expected.filter],
@@ -119,7 +141,10 @@ export class IpTables implements Firewall {
         }
         const wanted = chains.flatMap((chain) => rules.filter((r) => r.startsWith(`-A ${chain} `)));
         if (actual.join('\n') !== wanted.join('\n')) {
-          problems.push(`${tool}: tether's ${table} chains hold ${actual.length} rules, ${wanted.length} expected, or in another order`);
+          problems.push(
+            `${tool}: tether's ${table} chains hold ${actual.length} rules, ${wanted.length} expected, or ` +
+              `in another order`,
+          );
         }
       }
     }
@@ -131,8 +156,17 @@ export class IpTables implements Firewall {
     const { filter, nat } = familyRules(networks, family, this.chains);
     // Declaring a chain in a --noflush restore empties it (or creates it) in the same commit.
     const script = [
-      '*filter', `:${this.chains.forward} - [0:0]`, `:${this.chains.isolation} - [0:0]`, ...filter, 'COMMIT',
-      '*nat', `:${this.chains.dnat} - [0:0]`, `:${this.chains.postrouting} - [0:0]`, ...nat, 'COMMIT', '',
+      '*filter',
+      `:${this.chains.forward} - [0:0]`,
+      `:${this.chains.isolation} - [0:0]`,
+      ...filter,
+      'COMMIT',
+      '*nat',
+      `:${this.chains.dnat} - [0:0]`,
+      `:${this.chains.postrouting} - [0:0]`,
+      ...nat,
+      'COMMIT',
+      '',
     ];
     const text = script.join('\n');
     // A change to one endpoint's ports usually leaves the other family's rules as they were.
@@ -140,10 +174,15 @@ export class IpTables implements Firewall {
     await run(`${tool}-restore`, ['--wait', '--noflush'], text);
     this.applied.set(family, text);
     if (this.jumpsInPlace.has(family)) return;
-    await Promise.all(jumps(this.chains).map(async (jump) => {
-      const present = await run(tool, ['--wait', '-t', jump.table, '-C', jump.chain, ...jump.args]).then(() => true, () => false);
-      if (!present) await run(tool, ['--wait', '-t', jump.table, '-I', jump.chain, '1', ...jump.args]);
-    }));
+    await Promise.all(
+      jumps(this.chains).map(async (jump) => {
+        const present = await run(tool, ['--wait', '-t', jump.table, '-C', jump.chain, ...jump.args]).then(
+          () => true,
+          () => false,
+        );
+        if (!present) await run(tool, ['--wait', '-t', jump.table, '-I', jump.chain, '1', ...jump.args]);
+      }),
+    );
     this.jumpsInPlace.add(family);
   }
 
@@ -153,10 +192,20 @@ export class IpTables implements Firewall {
     this.applied.delete(family);
     for (const jump of jumps(this.chains)) {
       const remove = ['--wait', '-t', jump.table, '-D', jump.chain, ...jump.args];
-      while (await run(tool, remove).then(() => true, () => false));
+      while (
+        await run(tool, remove).then(
+          () => true,
+          () => false,
+        )
+      );
     }
     const { forward, isolation, dnat, postrouting } = this.chains;
-    for (const [table, chain] of [['filter', forward], ['filter', isolation], ['nat', dnat], ['nat', postrouting]] as const) {
+    for (const [table, chain] of [
+      ['filter', forward],
+      ['filter', isolation],
+      ['nat', dnat],
+      ['nat', postrouting],
+    ] as const) {
       await run(tool, ['--wait', '-t', table, '-F', chain]).catch(() => undefined);
       await run(tool, ['--wait', '-t', table, '-X', chain]).catch(() => undefined);
     }

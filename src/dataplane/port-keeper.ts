@@ -1,8 +1,8 @@
 // PortKeeper on real sockets: a listening TCP socket or a bound UDP socket per
 // published port. Packets never reach them (DNAT rewrites them first); they
 // exist so that the kernel itself says whether a port is free.
-import { type Socket as UdpSocket, createSocket } from 'node:dgram';
-import { type Server, createServer } from 'node:net';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Server } from 'node:net';
 import { TetherError } from '../errors.js';
 import { formatIp } from '../net/ip.js';
 import type { HostPort, PortKeeper } from './dataplane.js';
@@ -32,7 +32,11 @@ export class SocketPortKeeper implements PortKeeper {
 }
 
 const inUse = (proto: string, address: string, port: number, error: Error) =>
-  new TetherError('CONFLICT', `host port ${address === '0.0.0.0' || address === '::' ? '' : `${address}:`}${port}/${proto} is not available: ${(error as NodeJS.ErrnoException).code ?? error.message}`);
+  new TetherError(
+    'CONFLICT',
+    `host port ${address === '0.0.0.0' || address === '::' ? '' : `${address}:`}${port}/${proto} is not ` +
+      `available: ${(error as NodeJS.ErrnoException).code ?? error.message}`,
+  );
 
 function listenTcp(address: string, port: number, family: 4 | 6): Promise<Server> {
   return new Promise((resolve, reject) => {

@@ -3,7 +3,7 @@
 // cluster again if that fails. The MTU leaves room for VXLAN's headers.
 import { isIPv6 } from 'node:net';
 import { conflict, invalidOption } from '../errors.js';
-import { type IpPrefix, formatIp, formatPrefix } from '../net/ip.js';
+import { formatIp, formatPrefix, type IpPrefix } from '../net/ip.js';
 import type { CreateNetworkRequest } from '../protocol/network.js';
 import { vxlanName } from './naming.js';
 import type { Networks } from './networks.js';
@@ -39,7 +39,8 @@ export class ClusterNetworks {
     const room = underlayMtu - vxlanOverhead(vtep);
     if (options.mtu !== undefined && options.mtu > room) {
       throw invalidOption(
-        `MTU ${options.mtu} does not fit: the underlay's MTU is ${underlayMtu} and VXLAN takes ${vxlanOverhead(vtep)} bytes, so at most ${room}`,
+        `MTU ${options.mtu} does not fit: the underlay's MTU is ${underlayMtu} and VXLAN takes ` +
+          `${vxlanOverhead(vtep)} bytes, so at most ${room}`,
       );
     }
     return options.mtu ?? Math.min(this.settings.defaultMtu, room);
@@ -59,7 +60,9 @@ export class ClusterNetworks {
     const cluster = this.port();
     const data = [...request.ipv4, ...request.ipv6];
     if (data.some((d) => d.addressSpace !== TETHER_ADDRESS_SPACE)) {
-      throw invalidOption('a cluster network needs tether as its IPAM driver too (--ipam-driver), so that no address is handed out twice');
+      throw invalidOption(
+        'a cluster network needs tether as its IPAM driver too (--ipam-driver), so that no address is handed out twice',
+      );
     }
     const twin = [...this.state.networks.values()].find((n) => n.cluster?.name === name && n.id !== record.id);
     if (twin) throw conflict(`cluster network ${name} is already on this host, as network ${twin.id.slice(0, 12)}`);
@@ -80,7 +83,10 @@ export class ClusterNetworks {
     };
     const { vni, created } = await cluster.claimNetwork(spec);
     try {
-      await this.networks.create({ ...record, cluster: { name, vni, vxlan: vxlanName(this.settings.prefix, record.id) } });
+      await this.networks.create({
+        ...record,
+        cluster: { name, vni, vxlan: vxlanName(this.settings.prefix, record.id) },
+      });
     } catch (error) {
       if (created) await cluster.dropNetwork(name).catch(() => undefined);
       throw error;
@@ -98,7 +104,8 @@ export class ClusterNetworks {
   }
 
   private port(): ClusterPort {
-    if (!this.cluster) throw invalidOption('option tether.cluster needs cluster mode (tether serve --store etcd://...)');
+    if (!this.cluster)
+      throw invalidOption('option tether.cluster needs cluster mode (tether serve --store etcd://...)');
     return this.cluster;
   }
 }

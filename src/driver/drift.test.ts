@@ -1,24 +1,49 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Link } from '../dataplane/dataplane.js';
-import { findDrift } from './drift.js';
 import { type Cidr, type IpPrefix, parseCidr, parsePrefix } from '../net/ip.js';
+import { findDrift } from './drift.js';
 import type { EndpointRecord, NetworkRecord } from './records.js';
 
 const network: NetworkRecord = {
-  id: 'n', bridge: 'tthbrn', mtu: 1500, internal: false, nat: true, gateways: [parseCidr('10.0.0.1/24') as Cidr], auxAddresses: [],
+  id: 'n',
+  bridge: 'tthbrn',
+  mtu: 1500,
+  internal: false,
+  nat: true,
+  gateways: [parseCidr('10.0.0.1/24') as Cidr],
+  auxAddresses: [],
   subnets: [parsePrefix('10.0.0.0/24') as IpPrefix],
 };
-const link = (name: string, master?: string): Link => ({ name, kind: name.startsWith('tthbr') ? 'bridge' : 'veth', up: true, mtu: 1500,
-  addresses: name === 'tthbrn' ? ['10.0.0.1/24'] : [], ...(master ? { master } : {}), ...(name === 'tthbrn' ? { alias: 'tether:t:n' } : {}) });
-const endpoint = (id: string, fields: Partial<EndpointRecord>): EndpointRecord =>
-  ({ id, networkId: 'n', hostName: `tth${id}`, peerName: `tth${id}p`, mac: '02:74:0a:00:00:02', ports: [], ...fields });
+const link = (name: string, master?: string): Link => ({
+  name,
+  kind: name.startsWith('tthbr') ? 'bridge' : 'veth',
+  up: true,
+  mtu: 1500,
+  addresses: name === 'tthbrn' ? ['10.0.0.1/24'] : [],
+  ...(master ? { master } : {}),
+  ...(name === 'tthbrn' ? { alias: 'tether:t:n' } : {}),
+});
+const endpoint = (id: string, fields: Partial<EndpointRecord>): EndpointRecord => ({
+  id,
+  networkId: 'n',
+  hostName: `tth${id}`,
+  peerName: `tth${id}p`,
+  mac: '02:74:0a:00:00:02',
+  ports: [],
+  ...fields,
+});
 const NOW = 1_000_000;
 const GRACE = 60_000;
 
 function gone(endpoints: EndpointRecord[], links: Link[]): string[] {
-  const drift = findDrift(new Map([['n', network]]), endpoints, [link('tthbrn'), ...links], { prefix: 'tth', bridgeAlias: 'tether:t:' },
-    { now: NOW, ms: GRACE });
+  const drift = findDrift(
+    new Map([['n', network]]),
+    endpoints,
+    [link('tthbrn'), ...links],
+    { prefix: 'tth', bridgeAlias: 'tether:t:' },
+    { now: NOW, ms: GRACE },
+  );
   return drift.goneEndpoints.map((e) => e.id);
 }
 

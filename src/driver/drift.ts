@@ -4,7 +4,7 @@
 import type { Link } from '../dataplane/dataplane.js';
 import { formatCidr } from '../net/ip.js';
 import { isVethName } from './naming.js';
-import { type EndpointRecord, type NetworkRecord, addressesOf } from './records.js';
+import { addressesOf, type EndpointRecord, type NetworkRecord } from './records.js';
 
 export interface Drift {
   /** Bridges missing, down or without their gateway addresses (or their VXLAN device, for a cluster network). */
@@ -35,8 +35,12 @@ export function findDrift(
     const link = links.get(network.bridge);
     const vxlan = network.cluster && links.get(network.cluster.vxlan);
     if (network.cluster) owned.add(network.cluster.vxlan);
-    if (!link || !link.up || !network.gateways.every((g) => link.addresses.includes(formatCidr(g)))
-      || (network.cluster && (!vxlan || !vxlan.up || vxlan.master !== network.bridge))) drift.brokenBridges.push(network);
+    if (
+      !link?.up ||
+      !network.gateways.every((g) => link.addresses.includes(formatCidr(g))) ||
+      (network.cluster && (!vxlan?.up || vxlan.master !== network.bridge))
+    )
+      drift.brokenBridges.push(network);
   }
   for (const endpoint of endpoints) {
     owned.add(endpoint.hostName).add(endpoint.peerName);
@@ -49,15 +53,17 @@ export function findDrift(
     // An endpoint never joined long after CreateEndpoint was abandoned: Docker gave up on the start
     // (its retry of a call cut short by a crash carries an empty body) and will not delete it.
     const old = (since: number | undefined) => grace.now - (since ?? 0) >= grace.ms;
-    const gone = endpoint.sandboxKey !== undefined
-      ? !host || (links.has(endpoint.peerName) && old(endpoint.joinedAt))
-      : old(endpoint.createdAt);
+    const gone =
+      endpoint.sandboxKey !== undefined
+        ? !host || (links.has(endpoint.peerName) && old(endpoint.joinedAt))
+        : old(endpoint.createdAt);
     if (!network || gone) drift.goneEndpoints.push(endpoint);
     else if (!host) drift.missingVeths.push(endpoint);
     else if (host.master !== network.bridge || !host.up) drift.detachedVeths.push({ endpoint, bridge: network.bridge });
   }
   for (const link of links.values()) {
-    const ours = link.alias?.startsWith(owner.bridgeAlias) || (link.kind === 'veth' && isVethName(owner.prefix, link.name));
+    const ours =
+      link.alias?.startsWith(owner.bridgeAlias) || (link.kind === 'veth' && isVethName(owner.prefix, link.name));
     if (!ours || owned.has(link.name)) continue;
     // Deleting a host end takes its peer with it, so a pair counts once.
     if (link.name.endsWith('p') && links.has(link.name.slice(0, -1)) && !owned.has(link.name.slice(0, -1))) continue;
@@ -68,8 +74,16 @@ export function findDrift(
 
 export function describeDrift(drift: Drift): string[] {
   return [
-    ...drift.brokenBridges.map((n) => `bridge ${n.bridge} of network ${n.id.slice(0, 12)} is missing, down or lacks its gateway${n.cluster ? ` or VXLAN device ${n.cluster.vxlan}` : ''}`),
-    ...drift.goneEndpoints.map((e) => `endpoint ${e.id.slice(0, 12)} (${addressesOf(e).map(formatCidr)[0] ?? 'no address'}) has no container any more, or was abandoned before Join`),
+    ...drift.brokenBridges.map(
+      (n) =>
+        `bridge ${n.bridge} of network ${n.id.slice(0, 12)} is missing, down or lacks its ` +
+        `gateway${n.cluster ? ` or VXLAN device ${n.cluster.vxlan}` : ''}`,
+    ),
+    ...drift.goneEndpoints.map(
+      (e) =>
+        `endpoint ${e.id.slice(0, 12)} (${addressesOf(e).map(formatCidr)[0] ?? 'no address'}) has no ` +
+        `container any more, or was abandoned before Join`,
+    ),
     ...drift.missingVeths.map((e) => `endpoint ${e.id.slice(0, 12)} has no veth ${e.hostName}`),
     ...drift.detachedVeths.map(({ endpoint, bridge }) => `veth ${endpoint.hostName} is not up on bridge ${bridge}`),
     ...drift.orphanLinks.map((name) => `interface ${name} belongs to no network or endpoint`),

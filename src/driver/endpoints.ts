@@ -6,8 +6,8 @@ import type { CreateEndpointRequest, EndpointRef, JoinRequest, JoinResponse } fr
 import type { DriverContext } from './context.js';
 import { macFor, vethHostName, vethPeerName } from './naming.js';
 import type { ClusterMember } from './ports.js';
-import { type EndpointRecord, type NetworkRecord, addressesOf } from './records.js';
-import { type Step, runSteps } from './steps.js';
+import { addressesOf, type EndpointRecord, type NetworkRecord } from './records.js';
+import { runSteps, type Step } from './steps.js';
 
 export type CreateEndpointReply = { Interface?: { MacAddress?: string } };
 
@@ -28,7 +28,9 @@ export class Endpoints {
     }
     for (const cidr of [request.address, request.addressIpv6]) {
       if (cidr && !network.subnets.some((s) => contains(s, cidr.address))) {
-        throw invalidOption(`address ${formatIp(cidr.address)} is not in any subnet of network ${network.id.slice(0, 12)}`);
+        throw invalidOption(
+          `address ${formatIp(cidr.address)} is not in any subnet of network ${network.id.slice(0, 12)}`,
+        );
       }
     }
     return {

@@ -3,7 +3,10 @@ import { test } from 'node:test';
 import { parseNetworkOptions } from './options.js';
 
 test('Docker bridge names and short names set MTU and bridge', () => {
-  assert.deepEqual(parseNetworkOptions({ 'com.docker.network.driver.mtu': '1400', 'com.docker.network.bridge.name': 'br-web' }), { mtu: 1400, bridge: 'br-web' });
+  assert.deepEqual(
+    parseNetworkOptions({ 'com.docker.network.driver.mtu': '1400', 'com.docker.network.bridge.name': 'br-web' }),
+    { mtu: 1400, bridge: 'br-web' },
+  );
   assert.deepEqual(parseNetworkOptions({ mtu: '9000', bridge: 'web0' }), { mtu: 9000, bridge: 'web0' });
   assert.deepEqual(parseNetworkOptions({}), {});
 });

@@ -35,19 +35,29 @@ export function parseNetworkOptions(generic: Readonly<Record<string, string>>): 
       }
     } else if (BRIDGE_KEYS.includes(key)) {
       if (!INTERFACE_NAME.test(value)) {
-        throw invalidOption(`option ${key}: "${value}" is not a valid interface name (letters, digits, "_.-", at most 15)`);
+        throw invalidOption(
+          `option ${key}: "${value}" is not a valid interface name (letters, digits, "_.-", at most 15)`,
+        );
       }
       bridge = value;
     } else if (NAT_KEYS.includes(key)) {
-      if (value !== 'true' && value !== 'false') throw invalidOption(`option ${key}: expected true or false, not "${value}"`);
+      if (value !== 'true' && value !== 'false')
+        throw invalidOption(`option ${key}: expected true or false, not "${value}"`);
       nat = value === 'true';
     } else if (key === CLUSTER_KEY) {
-      if (!CLUSTER_NAME.test(value)) throw invalidOption(`option ${key}: "${value}" is not a valid network name (letters, digits, "_.-", at most 64)`);
+      if (!CLUSTER_NAME.test(value))
+        throw invalidOption(
+          `option ${key}: "${value}" is not a valid network name (letters, digits, "_.-", at most 64)`,
+        );
       cluster = value;
     } else {
       throw invalidOption(`unknown option "${key}" (tether knows ${KNOWN_NETWORK_OPTIONS.join(', ')})`);
     }
   }
-  return { ...(mtu !== undefined ? { mtu } : {}), ...(bridge !== undefined ? { bridge } : {}), ...(nat !== undefined ? { nat } : {}),
-    ...(cluster !== undefined ? { cluster } : {}) };
+  return {
+    ...(mtu !== undefined ? { mtu } : {}),
+    ...(bridge !== undefined ? { bridge } : {}),
+    ...(nat !== undefined ? { nat } : {}),
+    ...(cluster !== undefined ? { cluster } : {}),
+  };
 }

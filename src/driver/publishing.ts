@@ -6,7 +6,7 @@ import { bracketed } from '../net/ip.js';
 import type { EndpointRef, ExternalConnectivityRequest, PortRequest } from '../protocol/network.js';
 import type { DriverContext } from './context.js';
 import { hostPortOf } from './endpoints.js';
-import { type EndpointRecord, addressesOf } from './records.js';
+import { addressesOf, type EndpointRecord } from './records.js';
 
 export const describePort = (p: PublishedPort) =>
   `${p.hostIp ? bracketed(p.hostIp) : ''}:${p.hostPort}->${bracketed(p.containerIp)}:${p.containerPort}/${p.proto}`;
@@ -48,12 +48,14 @@ export class Publishing {
   async holdRecorded(): Promise<void> {
     for (const endpoint of this.ctx.state.endpoints.values()) {
       for (const port of endpoint.ports) {
-        await this.ctx.ports.hold(hostPortOf(port)).catch((error: unknown) =>
-          this.ctx.log.warn(
-            { port: describePort(port), err: (error as Error).message },
-            'a published port is taken by another process; its rules stay',
-          ),
-        );
+        await this.ctx.ports
+          .hold(hostPortOf(port))
+          .catch((error: unknown) =>
+            this.ctx.log.warn(
+              { port: describePort(port), err: (error as Error).message },
+              'a published port is taken by another process; its rules stay',
+            ),
+          );
       }
     }
   }
@@ -86,7 +88,11 @@ export class Publishing {
         // Both families of one binding share the host port that the first one got.
         const first = held[0]?.hostPort ?? binding.hostPort;
         const last = held[0]?.hostPort ?? binding.hostPortEnd;
-        const port = { containerIp: target.address, containerPort: binding.containerPort, ...(hostIp ? { hostIp } : {}) };
+        const port = {
+          containerIp: target.address,
+          containerPort: binding.containerPort,
+          ...(hostIp ? { hostIp } : {}),
+        };
         const hostPort = await this.holdInRange({ proto, hostPort: first, ...port }, last);
         held.push({ proto, hostPort, ...port });
       }

@@ -6,11 +6,11 @@ import { z } from 'zod';
 import type { PublishedPort } from '../dataplane/dataplane.js';
 import {
   type Cidr,
-  type IpAddress,
-  type IpPrefix,
   formatCidr,
   formatIp,
   formatPrefix,
+  type IpAddress,
+  type IpPrefix,
   parseCidr,
   parseIp,
   parsePrefix,
@@ -79,7 +79,9 @@ const storedEndpoint = z.object({
   /** When Join was answered (ms since the epoch): Docker moves the peer in some time after. */
   joinedAt: z.number().optional(),
 });
-export type EndpointRecord = Omit<z.output<typeof storedEndpoint>, 'ports'> & { readonly ports: readonly PublishedPort[] };
+export type EndpointRecord = Omit<z.output<typeof storedEndpoint>, 'ports'> & {
+  readonly ports: readonly PublishedPort[];
+};
 
 export const parseNetwork = (text: string): NetworkRecord => storedNetwork.parse(JSON.parse(text));
 

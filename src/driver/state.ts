@@ -4,12 +4,12 @@
 // fails leaves both as they were.
 import { conflict, notFound } from '../errors.js';
 import { type IpAddress, sameIp } from '../net/ip.js';
-import type { Store } from '../store/store.js';
+import type { Guard, Operation, Store } from '../store/store.js';
 import {
-  type EndpointRecord,
-  type NetworkRecord,
   addressesOf,
+  type EndpointRecord,
   endpointText,
+  type NetworkRecord,
   networkText,
   parseEndpoint,
   parseNetwork,
@@ -52,36 +52,46 @@ export class DriverState {
 
   /** Writes the change to the store, then to memory; a failed write changes neither. */
   async persist(change: Change): Promise<void> {
+    const { guards, operation } = this.writeOf(change);
+    // Only a network's creation is guarded: two creations of one network race, one wins.
+    if (!(await this.store.commit(guards, [operation])) && change.type === 'createNetwork') {
+      throw conflict(`network ${change.network.id.slice(0, 12)} is being created concurrently`);
+    }
     switch (change.type) {
-      case 'createNetwork': {
-        const key = this.networksPrefix + change.network.id;
-        const value = JSON.stringify(networkText(change.network));
-        if (!(await this.store.commit([{ key, revision: 0 }], [{ type: 'put', key, value }]))) {
-          throw conflict(`network ${change.network.id.slice(0, 12)} is being created concurrently`);
-        }
+      case 'createNetwork':
+      case 'putNetwork':
         this.networks.set(change.network.id, change.network);
         return;
-      }
-      case 'putNetwork': {
-        const key = this.networksPrefix + change.network.id;
-        await this.store.commit([], [{ type: 'put', key, value: JSON.stringify(networkText(change.network)) }]);
-        this.networks.set(change.network.id, change.network);
-        return;
-      }
       case 'deleteNetwork':
-        await this.store.commit([], [{ type: 'delete', key: this.networksPrefix + change.id }]);
         this.networks.delete(change.id);
         return;
-      case 'putEndpoint': {
-        const key = this.endpointsPrefix + change.endpoint.id;
-        await this.store.commit([], [{ type: 'put', key, value: JSON.stringify(endpointText(change.endpoint)) }]);
+      case 'putEndpoint':
         this.endpoints.set(change.endpoint.id, change.endpoint);
         return;
-      }
       case 'deleteEndpoint':
-        await this.store.commit([], [{ type: 'delete', key: this.endpointsPrefix + change.id }]);
         this.endpoints.delete(change.id);
         return;
+    }
+  }
+
+  /** The store's side of a change: its guard (a network is created only once) and its write. */
+  private writeOf(change: Change): { guards: Guard[]; operation: Operation } {
+    switch (change.type) {
+      case 'createNetwork':
+      case 'putNetwork': {
+        const key = this.networksPrefix + change.network.id;
+        const guards = change.type === 'createNetwork' ? [{ key, revision: 0 }] : [];
+        return { guards, operation: { type: 'put', key, value: JSON.stringify(networkText(change.network)) } };
+      }
+      case 'putEndpoint': {
+        const key = this.endpointsPrefix + change.endpoint.id;
+        return { guards: [], operation: { type: 'put', key, value: JSON.stringify(endpointText(change.endpoint)) } };
+      }
+      case 'deleteNetwork':
+      case 'deleteEndpoint': {
+        const prefix = change.type === 'deleteNetwork' ? this.networksPrefix : this.endpointsPrefix;
+        return { guards: [], operation: { type: 'delete', key: prefix + change.id } };
+      }
     }
   }
 

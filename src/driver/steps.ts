@@ -20,9 +20,11 @@ export async function runSteps(steps: readonly Step[], log: Logger, context: Rec
       log.warn({ ...context, step: step.name, err: (error as Error).message }, 'step failed; undoing the steps done');
       for (const earlier of done.reverse()) {
         // An undo that fails leaves what reconcile finds (an orphan link, a stale record): logged, not thrown.
-        await earlier.undo?.().catch((undoError: unknown) =>
-          log.error({ ...context, step: earlier.name, err: (undoError as Error).message }, 'undo failed'),
-        );
+        await earlier
+          .undo?.()
+          .catch((undoError: unknown) =>
+            log.error({ ...context, step: earlier.name, err: (undoError as Error).message }, 'undo failed'),
+          );
       }
       throw error;
     }

@@ -3,18 +3,18 @@
 // One classification serves all three, so what the audit calls clean is
 // exactly what the repair leaves.
 import type { LinkPlane } from '../dataplane/dataplane.js';
+import { formatIp, type IpAddress } from '../net/ip.js';
 import type { DriverContext } from './context.js';
 import { type Drift, describeDrift, findDrift } from './drift.js';
 import type { Endpoints } from './endpoints.js';
 import type { EndpointsDockerHolds, ReleaseContainerAddress } from './ports.js';
 import type { Publishing } from './publishing.js';
-import { type EndpointRecord, addressesOf } from './records.js';
-import { type IpAddress, formatIp } from '../net/ip.js';
+import { addressesOf, type EndpointRecord } from './records.js';
 
 export interface UpkeepSettings {
   readonly prefix: string;
   readonly bridgeAlias: string;
-  /** How long a container start may take between Docker's calls before its endpoint counts as abandoned (see findDrift). */
+  /** How long a container start may take between Docker's calls before its endpoint counts as abandoned. */
   readonly abandonGraceMs: number;
   readonly releaseContainerAddress: ReleaseContainerAddress;
   readonly endpointsDockerHolds?: EndpointsDockerHolds;

@@ -32,7 +32,10 @@ test('a sub-range limits dynamic addresses; static ones and the range share one 
   assert.equal(set.capacity, 4n);
   set.take(prefix('10.0.0.129/32').base);
   set.take(prefix('10.0.0.5/32').base);
-  assert.deepEqual([set.takeNext(), set.takeNext(), set.takeNext()].map((v) => last(v ?? 0n)), [128, 130, 131]);
+  assert.deepEqual(
+    [set.takeNext(), set.takeNext(), set.takeNext()].map((v) => last(v ?? 0n)),
+    [128, 130, 131],
+  );
   assert.equal(set.takeNext(), undefined);
   assert.ok(set.isUsable(prefix('10.0.0.5/32').base));
   assert.ok(!set.isUsable(prefix('10.0.0.255/32').base), 'broadcast');

@@ -59,7 +59,10 @@ export class AddressSet {
   private cursor: bigint;
   private takenInRange = 0n;
 
-  constructor(readonly pool: IpPrefix, range: IpPrefix = pool) {
+  constructor(
+    readonly pool: IpPrefix,
+    range: IpPrefix = pool,
+  ) {
     const [firstUsable, lastUsable] = usableBounds(pool);
     this.first = range.base > firstUsable ? range.base : firstUsable;
     this.last = lastOf(range) < lastUsable ? lastOf(range) : lastUsable;

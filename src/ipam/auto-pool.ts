@@ -2,7 +2,7 @@
 // first block of the configured range that overlaps neither a pool tether
 // already holds nor a route of the host.
 import { randomBytes } from 'node:crypto';
-import { type IpPrefix, formatPrefix, overlaps, parsePrefix, prefixSize } from '../net/ip.js';
+import { formatPrefix, type IpPrefix, overlaps, parsePrefix, prefixSize } from '../net/ip.js';
 
 export interface DefaultPool {
   /** The range pools are carved from. */
@@ -16,7 +16,8 @@ export function parseDefaultPool(text: string): DefaultPool | undefined {
   const [rangeText = '', sizeText = ''] = text.split(/:(?=\d+$)/);
   const range = parsePrefix(rangeText);
   const size = Number(sizeText);
-  if (!range || !/^\d+$/.test(sizeText) || size < range.length || size > (range.version === 4 ? 30 : 124)) return undefined;
+  if (!range || !/^\d+$/.test(sizeText) || size < range.length || size > (range.version === 4 ? 30 : 124))
+    return undefined;
   return { range, size };
 }
 
@@ -34,7 +35,11 @@ export function chooseAutoPool(defaults: DefaultPool, taken: readonly IpPrefix[]
   const count = 1n << BigInt(defaults.size - defaults.range.length);
   const step = prefixSize({ ...defaults.range, length: defaults.size });
   for (let i = 0n; i < count; i++) {
-    const candidate: IpPrefix = { version: defaults.range.version, base: defaults.range.base + i * step, length: defaults.size };
+    const candidate: IpPrefix = {
+      version: defaults.range.version,
+      base: defaults.range.base + i * step,
+      length: defaults.size,
+    };
     if (!taken.some((prefix) => overlaps(prefix, candidate))) return candidate;
   }
   return undefined;

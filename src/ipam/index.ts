@@ -3,11 +3,12 @@
 // giving back a dead host's addresses and claiming back this host's own.
 import type { Store } from '../store/store.js';
 import { KeyedSerial } from '../util/serial.js';
-import { Ipam, type IpamConfig } from './ipam.js';
+import { Ipam } from './ipam.js';
+import type { IpamConfig } from './parts.js';
 import { PoolStore } from './pool-store.js';
-import { PoolReport } from './report.js';
 import { Replica } from './replica.js';
-import { SharedTenancy, cursorOf } from './shared.js';
+import { PoolReport } from './report.js';
+import { cursorOf, SharedTenancy } from './shared.js';
 import { SoloTenancy } from './solo.js';
 
 export interface Ipams {

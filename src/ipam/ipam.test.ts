@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { TetherError } from '../errors.js';
-import { type IpPrefix, formatPrefix, parseIp, parsePrefix } from '../net/ip.js';
+import { formatPrefix, type IpPrefix, parseIp, parsePrefix } from '../net/ip.js';
 import type { PoolRequest } from '../protocol/ipam.js';
+import type { PoolId } from '../protocol/pool-id.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { parseDefaultPool } from './auto-pool.js';
 import { sharedIpam, soloIpam } from './index.js';
-import type { PoolId } from './pool-id.js';
 
 const prefix = (text: string) => parsePrefix(text) ?? assert.fail(text);
 const ip = (text: string) => parseIp(text) ?? assert.fail(text);
@@ -34,7 +34,12 @@ async function open(host = 'one', shared = false) {
   });
 }
 type TestIpam = Awaited<ReturnType<typeof open>>;
-const pool = (fields: Partial<PoolRequest> = {}): PoolRequest => ({ addressSpace: 'local', options: {}, v6: false, ...fields });
+const pool = (fields: Partial<PoolRequest> = {}): PoolRequest => ({
+  addressSpace: 'local',
+  options: {},
+  v6: false,
+  ...fields,
+});
 const code = (c: string) => (error: unknown) => error instanceof TetherError && error.code === c;
 
 beforeEach(() => {
@@ -64,7 +69,10 @@ test('overlapping subnets are refused in one address space, allowed across space
   const ipam = await open();
   await ipam.requestPool(pool({ pool: prefix('10.1.0.0/16') }));
   await assert.rejects(ipam.requestPool(pool({ pool: prefix('10.1.2.0/24') })), /overlaps subnet 10\.1\.0\.0\/16/);
-  await assert.rejects(ipam.requestPool(pool({ pool: prefix('10.1.0.0/16'), subPool: prefix('10.1.1.0/24') })), code('POOL_OVERLAP'));
+  await assert.rejects(
+    ipam.requestPool(pool({ pool: prefix('10.1.0.0/16'), subPool: prefix('10.1.1.0/24') })),
+    code('POOL_OVERLAP'),
+  );
   await ipam.requestPool(pool({ addressSpace: 'global', pool: prefix('10.1.2.0/24') }));
 });
 
@@ -72,7 +80,10 @@ test('bad pool requests are clear errors', async () => {
   const ipam = await open();
   await assert.rejects(ipam.requestPool(pool({ addressSpace: 'elsewhere' })), /unknown address space "elsewhere"/);
   await assert.rejects(ipam.requestPool(pool({ options: { colour: 'blue' } })), /unknown IPAM option "colour"/);
-  await assert.rejects(ipam.requestPool(pool({ pool: prefix('10.1.0.0/24'), subPool: prefix('10.2.0.0/25') })), /not inside subnet/);
+  await assert.rejects(
+    ipam.requestPool(pool({ pool: prefix('10.1.0.0/24'), subPool: prefix('10.2.0.0/25') })),
+    /not inside subnet/,
+  );
   await assert.rejects(ipam.requestPool(pool({ pool: prefix('fd00::/64') })), /not an IPv4 subnet/);
   assert.deepEqual(ipam.usage(), [], 'nothing was created');
 });
@@ -94,10 +105,16 @@ test('addresses: gateway first, static, duplicates, out of range, exhaustion, CI
   const gateway = { RequestAddressType: 'com.docker.network.gateway' };
   assert.equal(await ipam.requestAddress({ poolId, options: gateway }), '10.1.0.1/29');
   assert.equal(await ipam.requestAddress({ poolId, address: ip('10.1.0.5'), options: {} }), '10.1.0.5/29');
-  await assert.rejects(ipam.requestAddress({ poolId, address: ip('10.1.0.5'), options: {} }), /10\.1\.0\.5 is already in use/);
+  await assert.rejects(
+    ipam.requestAddress({ poolId, address: ip('10.1.0.5'), options: {} }),
+    /10\.1\.0\.5 is already in use/,
+  );
   await assert.rejects(ipam.requestAddress({ poolId, address: ip('10.1.0.7'), options: {} }), code('OUT_OF_RANGE'));
   await assert.rejects(ipam.requestAddress({ poolId, address: ip('10.1.1.1'), options: {} }), code('OUT_OF_RANGE'));
-  await assert.rejects(ipam.requestAddress({ poolId, options: { RequestAddressType: 'other' } }), code('INVALID_OPTION'));
+  await assert.rejects(
+    ipam.requestAddress({ poolId, options: { RequestAddressType: 'other' } }),
+    code('INVALID_OPTION'),
+  );
   const rest = [];
   for (let i = 0; i < 4; i++) rest.push(await ipam.requestAddress({ poolId, options: {} }));
   assert.deepEqual(rest, ['10.1.0.2/29', '10.1.0.3/29', '10.1.0.4/29', '10.1.0.6/29']);
@@ -117,7 +134,10 @@ test('concurrent requests never share an address', async () => {
 test('state survives a restart: no address is handed out twice', async () => {
   const first = await open();
   const poolId = await first.requestPool(pool({ pool: prefix('10.1.0.0/29') }));
-  const taken = [await first.requestAddress({ poolId, options: {} }), await first.requestAddress({ poolId, options: {} })];
+  const taken = [
+    await first.requestAddress({ poolId, options: {} }),
+    await first.requestAddress({ poolId, options: {} }),
+  ];
   const again = await open();
   assert.equal(again.usage()[0]?.used, 2);
   const next = await again.requestAddress({ poolId, options: {} });
@@ -137,8 +157,11 @@ test('a container address Docker never released is freed by address, gateways ne
 });
 
 // Several hosts on one store: each Ipam below is a host, and the store's watch keeps them in step.
-const gatewayOf = (poolId: PoolId, address: string) =>
-  ({ poolId, address: ip(address), options: { RequestAddressType: 'com.docker.network.gateway' } });
+const gatewayOf = (poolId: PoolId, address: string) => ({
+  poolId,
+  address: ip(address),
+  options: { RequestAddressType: 'com.docker.network.gateway' },
+});
 
 test('hosts share a pool and its gateway; the pool goes when the last host releases it', async () => {
   const [a, b] = [await open('a', true), await open('b', true)];
@@ -150,7 +173,11 @@ test('hosts share a pool and its gateway; the pool goes when the last host relea
   await a.releaseAddress(poolId, ip('10.9.0.1'));
   await a.releasePool(poolId);
   assert.equal(b.usage()[0]?.hosts, 1);
-  await assert.rejects(b.requestAddress({ poolId, address: ip('10.9.0.1'), options: {} }), code('ADDRESS_IN_USE'), 'b still has the gateway');
+  await assert.rejects(
+    b.requestAddress({ poolId, address: ip('10.9.0.1'), options: {} }),
+    code('ADDRESS_IN_USE'),
+    'b still has the gateway',
+  );
   await b.releaseAddress(poolId, ip('10.9.0.1'));
   await b.releasePool(poolId);
   assert.deepEqual(a.usage(), []);
@@ -161,14 +188,16 @@ test('hosts allocating at once never get the same address, and one host frees fo
   const hosts = [await open('a', true), await open('b', true), await open('c', true)];
   const poolId = await hosts[0]!.requestPool(pool({ pool: prefix('10.9.1.0/26') }));
   for (const host of hosts.slice(1)) await host.requestPool(pool({ pool: prefix('10.9.1.0/26') }));
-  const addresses = await Promise.all(Array.from({ length: 62 }, (_, i) => hosts[i % 3]!.requestAddress({ poolId, options: {} })));
-  assert.equal(new Set(addresses).size, 62, "a /26 holds 62 addresses");
+  const addresses = await Promise.all(
+    Array.from({ length: 62 }, (_, i) => hosts[i % 3]!.requestAddress({ poolId, options: {} })),
+  );
+  assert.equal(new Set(addresses).size, 62, 'a /26 holds 62 addresses');
   await assert.rejects(hosts[1]!.requestAddress({ poolId, options: {} }), code('POOL_EXHAUSTED'));
   await hosts[0]!.releaseAddress(poolId, ip(addresses[0]!.split('/')[0]!));
   assert.equal(await hosts[2]!.requestAddress({ poolId, options: {} }), addresses[0]);
 });
 
-test('forgetting a dead host frees its addresses and its hold on pools, and nobody else\'s', async () => {
+test("forgetting a dead host frees its addresses and its hold on pools, and nobody else's", async () => {
   const [a, b] = [await open('a', true), await open('b', true)];
   const poolId = await a.requestPool(pool({ pool: prefix('10.9.2.0/24') }));
   await b.requestPool(pool({ pool: prefix('10.9.2.0/24') }));
@@ -177,10 +206,17 @@ test('forgetting a dead host frees its addresses and its hold on pools, and nobo
   const mine = await a.requestAddress({ poolId, options: {} });
   const theirs = await b.requestAddress({ poolId, options: {} });
   const ownShare = async (host: TestIpam) => [...((await host.allocations()).pools[0]?.addresses.keys() ?? [])].sort();
-  assert.deepEqual(await ownShare(a), ['10.9.2.1', mine.split('/')[0]].sort(), 'a accounts for its own addresses and the gateway');
+  assert.deepEqual(
+    await ownShare(a),
+    ['10.9.2.1', mine.split('/')[0]].sort(),
+    'a accounts for its own addresses and the gateway',
+  );
   assert.deepEqual(await ownShare(b), ['10.9.2.1', theirs.split('/')[0]].sort());
   assert.equal(await a.forgetHost('b'), 1);
-  assert.deepEqual(a.usage().map((u) => [u.hosts, u.used]), [[1, 2]]);
+  assert.deepEqual(
+    a.usage().map((u) => [u.hosts, u.used]),
+    [[1, 2]],
+  );
   const { addresses } = (await a.allocations()).pools[0]!;
   assert.deepEqual([...addresses.keys()].sort(), ['10.9.2.1', mine.split('/')[0]].sort());
   assert.ok(!addresses.has(theirs.split('/')[0]!));

@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TetherError } from '../errors.js';
 import type { Guard, Operation, Store } from '../store/store.js';
-import { POOLS, type PoolRecord, addressPrefix, parsePool, poolKey, poolText } from './records.js';
+import { addressPrefix, POOLS, type PoolRecord, parsePool, poolKey, poolText } from './records.js';
 
 /** How many times a compare-and-swap is tried before the caller is told to retry. */
 export const CAS_ATTEMPTS = 10;

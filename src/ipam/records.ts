@@ -1,7 +1,7 @@
 // What the IPAM keeps in the store: a record per pool, with the hosts holding
 // it, and a key per address handed out, with what it was handed out as.
 import { z } from 'zod';
-import { type IpAddress, type IpPrefix, formatIp, formatPrefix, parseIp, parsePrefix } from '../net/ip.js';
+import { formatIp, formatPrefix, type IpAddress, type IpPrefix, parseIp, parsePrefix } from '../net/ip.js';
 
 export const LOCAL_SPACE = 'local';
 export const GLOBAL_SPACE = 'global';

@@ -5,7 +5,7 @@
 import { notFound } from '../errors.js';
 import type { Change } from '../store/store.js';
 import { AddressSet } from './address-set.js';
-import { ADDRESSES, POOLS, type PoolRecord, addressOfKey, parsePool } from './records.js';
+import { ADDRESSES, addressOfKey, POOLS, type PoolRecord, parsePool } from './records.js';
 
 export interface Pool {
   readonly record: PoolRecord;

@@ -1,8 +1,8 @@
 // What the pools hold, for the operator API, the audit and the orphan sweep:
 // this host's share as the store has it, and where memory disagrees.
-import { type IpPrefix, formatPrefix } from '../net/ip.js';
+import { formatPrefix, type IpPrefix } from '../net/ip.js';
+import { formatPoolId } from '../protocol/pool-id.js';
 import type { Store } from '../store/store.js';
-import { formatPoolId } from './pool-id.js';
 import type { PoolStore } from './pool-store.js';
 import { type AddressKind, addressPrefix, parseAddress } from './records.js';
 import type { Replica } from './replica.js';
@@ -47,11 +47,15 @@ export class PoolReport {
     for (const { record } of await this.pools.list()) {
       storedIds.add(record.id);
       const under = addressPrefix(record.id);
-      const stored = (await this.store.list(under)).map((a) => [a.key.slice(under.length), parseAddress(a.value)] as const);
+      const stored = (await this.store.list(under)).map(
+        (a) => [a.key.slice(under.length), parseAddress(a.value)] as const,
+      );
       const inMemory = this.replica.pools.get(record.id);
       if (!inMemory) problems.push(`pool ${record.id} is stored but not loaded`);
       else if (inMemory.addresses.size !== stored.length) {
-        problems.push(`pool ${record.id}: ${inMemory.addresses.size} addresses taken in memory, ${stored.length} stored`);
+        problems.push(
+          `pool ${record.id}: ${inMemory.addresses.size} addresses taken in memory, ${stored.length} stored`,
+        );
       }
       if (!(this.host in record.holders)) continue;
       const mine = stored.filter(([, a]) => a.kind === 'gateway' || a.host === undefined || a.host === this.host);

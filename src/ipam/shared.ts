@@ -13,9 +13,9 @@ import { type PoolStore, retryCas } from './pool-store.js';
 import {
   ADDRESSES,
   type AddressKind,
+  addressOfKey,
   POOLS,
   type PoolRecord,
-  addressOfKey,
   parseAddress,
   parsePool,
 } from './records.js';
@@ -120,10 +120,14 @@ export class SharedTenancy implements Tenancy {
     for (const pool of [...replica.pools.values()]) {
       if (!(host in pool.record.holders)) continue;
       await this.spaceLocks.run(pool.record.space, async () => {
-        const written = await this.pools.changeHolders(pool.record.id, (holders) => {
-          delete holders[host];
-          return holders;
-        }, unless);
+        const written = await this.pools.changeHolders(
+          pool.record.id,
+          (holders) => {
+            delete holders[host];
+            return holders;
+          },
+          unless,
+        );
         if (written) replica.setPool(written);
       });
     }
@@ -155,7 +159,8 @@ export class SharedTenancy implements Tenancy {
         held.addresses.delete(key);
         lost.addresses.push(addressOf(key));
         lost.problems.push(
-          `address ${addressOf(key)} of pool ${held.record.id} went to host ${record.host ?? '?'} while this host was cut off`,
+          `address ${addressOf(key)} of pool ${held.record.id} went to host ${record.host ?? '?'} while ` +
+            `this host was cut off`,
         );
       }
     }
@@ -171,13 +176,19 @@ export class SharedTenancy implements Tenancy {
         const clash = (await this.pools.list()).find(
           (p) => p.record.space === held.space && overlaps(p.record.pool, held.pool),
         );
-        if (clash) return { problem: `pool ${held.id} went while this host was cut off, and pool ${clash.record.id} overlaps it now` };
+        if (clash)
+          return {
+            problem: `pool ${held.id} went while this host was cut off, and pool ${clash.record.id} overlaps it now`,
+          };
       }
       const holders = { ...(stored?.record.holders ?? {}), [this.host]: refs };
       const record = { ...(stored?.record ?? held), holders };
       if (!(await this.pools.commit(stored?.revision ?? 0, record))) return undefined;
       this.replica.setPool(record);
       return { ok: true as const };
-    }).then((r) => ('problem' in r ? r.problem : undefined), (error: Error) => error.message);
+    }).then(
+      (r) => ('problem' in r ? r.problem : undefined),
+      (error: Error) => error.message,
+    );
   }
 }

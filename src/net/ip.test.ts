@@ -3,7 +3,17 @@ import { test } from 'node:test';
 import { contains, formatIp, formatPrefix, overlaps, parseCidr, parseIp, parsePrefix } from './ip.js';
 
 test('IPv4 and IPv6 addresses round-trip through their canonical text', () => {
-  for (const text of ['10.1.2.3', '0.0.0.0', '255.255.255.255', '::', '::1', 'fd00::1', '2001:db8::8:800:200c:417a', 'fe80::1:0:0:1', '1:0:0:1::']) {
+  for (const text of [
+    '10.1.2.3',
+    '0.0.0.0',
+    '255.255.255.255',
+    '::',
+    '::1',
+    'fd00::1',
+    '2001:db8::8:800:200c:417a',
+    'fe80::1:0:0:1',
+    '1:0:0:1::',
+  ]) {
     const parsed = parseIp(text);
     assert.ok(parsed, text);
     assert.equal(formatIp(parsed), text);

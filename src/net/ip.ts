@@ -57,10 +57,16 @@ export function formatIp(address: IpAddress): string {
   let bestStart = -1;
   let bestLength = 1;
   for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) { i++; continue; }
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) { bestStart = i; bestLength = j - i; }
+    if (j - i > bestLength) {
+      bestStart = i;
+      bestLength = j - i;
+    }
     i = j;
   }
   const hex = groups.map((g) => g.toString(16));
@@ -109,7 +115,9 @@ export function overlaps(a: IpPrefix, b: IpPrefix): boolean {
 }
 
 export const prefixContains = (outer: IpPrefix, inner: IpPrefix): boolean =>
-  outer.version === inner.version && outer.length <= inner.length && contains(outer, { version: inner.version, value: inner.base });
+  outer.version === inner.version &&
+  outer.length <= inner.length &&
+  contains(outer, { version: inner.version, value: inner.base });
 
 /** The first of these CIDR subnets that holds the address. */
 export const subnetContaining = (subnets: readonly string[], address: IpAddress): string | undefined =>

@@ -11,35 +11,66 @@ export interface Metrics {
   close(): Promise<void>;
 }
 
-export async function startMetrics(listen: { host: string; port: number }, parts: { driver: Driver; pools: PoolReport }): Promise<Metrics> {
+export async function startMetrics(
+  listen: { host: string; port: number },
+  parts: { driver: Driver; pools: PoolReport },
+): Promise<Metrics> {
   const client = await import('prom-client');
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'tether_process_' });
   const calls = new client.Counter({
-    name: 'tether_calls_total', help: 'Plugin calls by method and result', labelNames: ['method', 'result'], registers: [registry],
+    name: 'tether_calls_total',
+    help: 'Plugin calls by method and result',
+    labelNames: ['method', 'result'],
+    registers: [registry],
   });
   const latency = new client.Histogram({
-    name: 'tether_call_duration_seconds', help: 'Plugin call latency by method', labelNames: ['method'], registers: [registry],
+    name: 'tether_call_duration_seconds',
+    help: 'Plugin call latency by method',
+    labelNames: ['method'],
+    registers: [registry],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
   });
   const allocations = new client.Counter({
-    name: 'tether_address_allocations_total', help: 'Addresses handed out by the IPAM', registers: [registry],
+    name: 'tether_address_allocations_total',
+    help: 'Addresses handed out by the IPAM',
+    registers: [registry],
   });
   new client.Gauge({
-    name: 'tether_pool_addresses_used', help: 'Addresses taken per pool', labelNames: ['pool'], registers: [registry],
-    collect() { this.reset(); for (const p of parts.pools.usage()) this.set({ pool: p.id }, p.used); },
+    name: 'tether_pool_addresses_used',
+    help: 'Addresses taken per pool',
+    labelNames: ['pool'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of parts.pools.usage()) this.set({ pool: p.id }, p.used);
+    },
   });
   new client.Gauge({
-    name: 'tether_pool_addresses_capacity', help: 'Addresses dynamic requests may take per pool', labelNames: ['pool'], registers: [registry],
-    collect() { this.reset(); for (const p of parts.pools.usage()) this.set({ pool: p.id }, Number(p.capacity)); },
+    name: 'tether_pool_addresses_capacity',
+    help: 'Addresses dynamic requests may take per pool',
+    labelNames: ['pool'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of parts.pools.usage()) this.set({ pool: p.id }, Number(p.capacity));
+    },
   });
   new client.Gauge({
-    name: 'tether_endpoints', help: 'Endpoints tether holds', registers: [registry],
-    collect() { this.set(parts.driver.snapshot().endpoints.length); },
+    name: 'tether_endpoints',
+    help: 'Endpoints tether holds',
+    registers: [registry],
+    collect() {
+      this.set(parts.driver.snapshot().endpoints.length);
+    },
   });
   new client.Gauge({
-    name: 'tether_networks', help: 'Networks tether holds', registers: [registry],
-    collect() { this.set(parts.driver.snapshot().networks.length); },
+    name: 'tether_networks',
+    help: 'Networks tether holds',
+    registers: [registry],
+    collect() {
+      this.set(parts.driver.snapshot().networks.length);
+    },
   });
 
   const server = createServer((request, response) => {

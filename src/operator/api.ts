@@ -38,7 +38,9 @@ export function registerOperatorApi(app: FastifyInstance, parts: OperatorParts):
     return { networks: networks.map(networkText), endpoints: endpoints.map(endpointText), pools: parts.pools.usage() };
   });
   app.get(AUDIT_PATH, async (): Promise<AuditReportView> => audit(parts.driver, parts.pools));
-  app.get(CLUSTER_PATH, async (): Promise<ClusterViewAnswer> =>
-    parts.cluster ? { enabled: true, ...(await parts.cluster.view()) } : { enabled: false },
+  app.get(
+    CLUSTER_PATH,
+    async (): Promise<ClusterViewAnswer> =>
+      parts.cluster ? { enabled: true, ...(await parts.cluster.view()) } : { enabled: false },
   );
 }

@@ -29,8 +29,17 @@ export function pluginConfig(stateDir: string): object {
     interface: { types: ['docker.networkdriver/1.0', 'docker.ipamdriver/1.0'], socket: 'tether.sock' },
     network: { type: 'host' },
     linux: { capabilities: ['CAP_NET_ADMIN'] },
-    mounts: [{ name: 'state', description: 'where the state database lives', source: stateDir, destination: '/var/lib/tether',
-      type: 'bind', options: ['rbind'], settable: ['source'] }],
+    mounts: [
+      {
+        name: 'state',
+        description: 'where the state database lives',
+        source: stateDir,
+        destination: '/var/lib/tether',
+        type: 'bind',
+        options: ['rbind'],
+        settable: ['source'],
+      },
+    ],
     env: [
       { name: 'PATH', description: 'where tether finds ip and iptables', value: PATH.slice('PATH='.length) },
       env('TETHER_LOG_LEVEL', 'log level', 'info'),
@@ -44,7 +53,8 @@ export function pluginConfig(stateDir: string): object {
 
 function docker(host: string | undefined, ...args: string[]): string {
   const result = spawnSync('docker', [...(host ? ['-H', host] : []), ...args], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`docker ${args.join(' ')}: ${result.stderr.trim() || result.error?.message}`);
+  if (result.status !== 0)
+    throw new Error(`docker ${args.join(' ')}: ${result.stderr.trim() || result.error?.message}`);
   return result.stdout;
 }
 
@@ -73,8 +83,20 @@ export function buildImage(project: string, tag: string, dockerHost?: string): {
     const { bytes } = buildRootfs(project, dir);
     const tar = spawnSync('tar', ['-C', dir, '-c', '.'], { maxBuffer: 1 << 30 });
     if (tar.status !== 0) throw new Error(`tar: ${tar.stderr.toString()}`);
-    const imported = spawnSync('docker', [...(dockerHost ? ['-H', dockerHost] : []), 'import',
-      '--change', `ENTRYPOINT ${JSON.stringify(ENTRYPOINT)}`, '--change', `ENV ${PATH}`, '-', tag], { input: tar.stdout, encoding: 'utf8' });
+    const imported = spawnSync(
+      'docker',
+      [
+        ...(dockerHost ? ['-H', dockerHost] : []),
+        'import',
+        '--change',
+        `ENTRYPOINT ${JSON.stringify(ENTRYPOINT)}`,
+        '--change',
+        `ENV ${PATH}`,
+        '-',
+        tag,
+      ],
+      { input: tar.stdout, encoding: 'utf8' },
+    );
     if (imported.status !== 0) throw new Error(`docker import: ${imported.stderr}`);
     return { rootfsBytes: bytes };
   } finally {

@@ -10,7 +10,14 @@ import { dirname, join, relative, resolve } from 'node:path';
 export const APP_DIR = '/opt/tether';
 const NODE = '/usr/bin/node';
 const TOOLS = ['/usr/sbin/ip', '/usr/sbin/xtables-nft-multi'];
-const XTABLES_LINKS = ['iptables', 'iptables-restore', 'iptables-save', 'ip6tables', 'ip6tables-restore', 'ip6tables-save'];
+const XTABLES_LINKS = [
+  'iptables',
+  'iptables-restore',
+  'iptables-save',
+  'ip6tables',
+  'ip6tables-restore',
+  'ip6tables-save',
+];
 const XTABLES_MODULES = '/usr/lib/x86_64-linux-gnu/xtables';
 
 /** The shared libraries a binary loads, as ldd lists them. */
@@ -31,8 +38,8 @@ function productionPackages(project: string): string[] {
   return out.split('\n').filter((line) => line.startsWith(join(project, 'node_modules')));
 }
 
-export function buildRootfs(project: string, root: string): { bytes: number } {
-  project = resolve(project);
+export function buildRootfs(checkout: string, root: string): { bytes: number } {
+  const project = resolve(checkout);
   const binaries = [NODE, ...TOOLS];
   const libraries = new Set(binaries.flatMap(librariesOf));
   for (const module of readdirSync(XTABLES_MODULES)) {
@@ -47,7 +54,8 @@ export function buildRootfs(project: string, root: string): { bytes: number } {
   for (const pkg of productionPackages(project)) {
     cpSync(pkg, join(app, relative(project, pkg)), { recursive: true, dereference: true });
   }
-  for (const dir of ['run/docker/plugins', 'var/lib/tether', 'tmp', 'etc', 'proc', 'sys', 'dev']) mkdirSync(join(root, dir), { recursive: true });
+  for (const dir of ['run/docker/plugins', 'var/lib/tether', 'tmp', 'etc', 'proc', 'sys', 'dev'])
+    mkdirSync(join(root, dir), { recursive: true });
   writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/:/usr/sbin/nologin\n');
   // iptables names protocols by number without this file, and iproute2 looks for its tables.
   copyHostFile(root, '/etc/protocols');

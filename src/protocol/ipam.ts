@@ -1,8 +1,8 @@
 // The IpamDriver interface as Docker speaks it: schemas, the typed requests
 // they turn into, the contract tether's IPAM implements, and the routes.
 import { z } from 'zod';
-import { type PoolId, formatPoolId, parsePoolId } from '../ipam/pool-id.js';
-import { type IpAddress, type IpPrefix, formatPrefix } from '../net/ip.js';
+import { formatPrefix, type IpAddress, type IpPrefix } from '../net/ip.js';
+import { formatPoolId, type PoolId, parsePoolId } from './pool-id.js';
 import type { Route } from './route.js';
 import { emptyOr, ipAddress, optionalMap, prefix, stringMap, text } from './schemas.js';
 

@@ -4,100 +4,140 @@ import { z } from 'zod';
 import type { Route } from './route.js';
 import { cidrAddress, emptyOr, id, ipAddress, optionalMap, prefix, stringMap, text } from './schemas.js';
 
-const ipamData = z.object({
-  AddressSpace: text.optional(),
-  Pool: prefix,
-  Gateway: cidrAddress.optional(),
-  AuxAddresses: optionalMap(z.record(text, cidrAddress)),
-}).transform((d) => ({ addressSpace: d.AddressSpace ?? '', pool: d.Pool, gateway: d.Gateway, auxAddresses: d.AuxAddresses }));
+const ipamData = z
+  .object({
+    AddressSpace: text.optional(),
+    Pool: prefix,
+    Gateway: cidrAddress.optional(),
+    AuxAddresses: optionalMap(z.record(text, cidrAddress)),
+  })
+  .transform((d) => ({
+    addressSpace: d.AddressSpace ?? '',
+    pool: d.Pool,
+    gateway: d.Gateway,
+    auxAddresses: d.AuxAddresses,
+  }));
 export type IpamData = z.output<typeof ipamData>;
 
-const ipamList = z.array(ipamData).max(64).nullish().transform((v) => v ?? []);
+const ipamList = z
+  .array(ipamData)
+  .max(64)
+  .nullish()
+  .transform((v) => v ?? []);
 
-const networkOptions = z.looseObject({
-  'com.docker.network.generic': optionalMap(stringMap),
-  'com.docker.network.enable_ipv6': z.boolean().optional(),
-  'com.docker.network.internal': z.boolean().optional(),
-}).nullish().transform((o) => ({
-  generic: o?.['com.docker.network.generic'] ?? {},
-  enableIpv6: o?.['com.docker.network.enable_ipv6'] ?? false,
-  internal: o?.['com.docker.network.internal'] ?? false,
-}));
+const networkOptions = z
+  .looseObject({
+    'com.docker.network.generic': optionalMap(stringMap),
+    'com.docker.network.enable_ipv6': z.boolean().optional(),
+    'com.docker.network.internal': z.boolean().optional(),
+  })
+  .nullish()
+  .transform((o) => ({
+    generic: o?.['com.docker.network.generic'] ?? {},
+    enableIpv6: o?.['com.docker.network.enable_ipv6'] ?? false,
+    internal: o?.['com.docker.network.internal'] ?? false,
+  }));
 
 const networkRef = z.object({ NetworkID: id }).transform((r) => ({ networkId: r.NetworkID }));
-const endpointRef = z.object({ NetworkID: id, EndpointID: id })
+const endpointRef = z
+  .object({ NetworkID: id, EndpointID: id })
   .transform((r) => ({ networkId: r.NetworkID, endpointId: r.EndpointID }));
 
 const portNumber = z.number().int().min(0).max(65535);
 /** One `-p` binding as Docker sends it (Proto 6 is TCP, 17 UDP, 132 SCTP; a HostPort of 0 means any). */
-const portBinding = z.object({
-  Proto: z.number().int(),
-  Port: portNumber,
-  HostIP: z.union([ipAddress, z.literal('')]).nullish(),
-  HostPort: portNumber,
-  HostPortEnd: portNumber.optional(),
-}).transform((b) => ({
-  proto: b.Proto,
-  containerPort: b.Port,
-  hostIp: b.HostIP || undefined,
-  hostPort: b.HostPort,
-  hostPortEnd: Math.max(b.HostPort, b.HostPortEnd ?? 0),
-}));
+const portBinding = z
+  .object({
+    Proto: z.number().int(),
+    Port: portNumber,
+    HostIP: z.union([ipAddress, z.literal('')]).nullish(),
+    HostPort: portNumber,
+    HostPortEnd: portNumber.optional(),
+  })
+  .transform((b) => ({
+    proto: b.Proto,
+    containerPort: b.Port,
+    hostIp: b.HostIP || undefined,
+    hostPort: b.HostPort,
+    hostPortEnd: Math.max(b.HostPort, b.HostPortEnd ?? 0),
+  }));
 export type PortRequest = z.output<typeof portBinding>;
 
 /** Per-endpoint options: the user's `--driver-opt` keys at the top, Docker's own under com.docker.*. */
 const endpointOptions = optionalMap(z.record(text, z.unknown()));
 
 export const schemas = {
-  CreateNetwork: z.object({
-    NetworkID: id,
-    Options: networkOptions,
-    IPv4Data: ipamList,
-    IPv6Data: ipamList,
-  }).transform((r) => ({ networkId: r.NetworkID, ...r.Options, ipv4: r.IPv4Data, ipv6: r.IPv6Data })),
+  CreateNetwork: z
+    .object({
+      NetworkID: id,
+      Options: networkOptions,
+      IPv4Data: ipamList,
+      IPv6Data: ipamList,
+    })
+    .transform((r) => ({ networkId: r.NetworkID, ...r.Options, ipv4: r.IPv4Data, ipv6: r.IPv6Data })),
   DeleteNetwork: networkRef,
-  AllocateNetwork: z.object({
-    NetworkID: id,
-    Options: optionalMap(stringMap),
-    IPv4Data: ipamList,
-    IPv6Data: ipamList,
-  }).transform((r) => ({ networkId: r.NetworkID, options: r.Options })),
+  AllocateNetwork: z
+    .object({
+      NetworkID: id,
+      Options: optionalMap(stringMap),
+      IPv4Data: ipamList,
+      IPv6Data: ipamList,
+    })
+    .transform((r) => ({ networkId: r.NetworkID, options: r.Options })),
   FreeNetwork: networkRef,
-  CreateEndpoint: z.object({
-    NetworkID: id,
-    EndpointID: id,
-    Interface: z.object({
-      Address: emptyOr(cidrAddress),
-      AddressIPv6: emptyOr(cidrAddress),
-      MacAddress: emptyOr(text.regex(/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, 'must be a MAC address')),
-    }).nullish(),
-    Options: endpointOptions,
-  }).transform((r) => ({
-    networkId: r.NetworkID,
-    endpointId: r.EndpointID,
-    address: r.Interface?.Address,
-    addressIpv6: r.Interface?.AddressIPv6,
-    mac: r.Interface?.MacAddress?.toLowerCase(),
-    options: r.Options,
-  })),
+  CreateEndpoint: z
+    .object({
+      NetworkID: id,
+      EndpointID: id,
+      Interface: z
+        .object({
+          Address: emptyOr(cidrAddress),
+          AddressIPv6: emptyOr(cidrAddress),
+          MacAddress: emptyOr(text.regex(/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, 'must be a MAC address')),
+        })
+        .nullish(),
+      Options: endpointOptions,
+    })
+    .transform((r) => ({
+      networkId: r.NetworkID,
+      endpointId: r.EndpointID,
+      address: r.Interface?.Address,
+      addressIpv6: r.Interface?.AddressIPv6,
+      mac: r.Interface?.MacAddress?.toLowerCase(),
+      options: r.Options,
+    })),
   EndpointOperInfo: endpointRef,
   DeleteEndpoint: endpointRef,
-  Join: z.object({
-    NetworkID: id,
-    EndpointID: id,
-    SandboxKey: text.min(1),
-    Options: endpointOptions,
-  }).transform((r) => ({ networkId: r.NetworkID, endpointId: r.EndpointID, sandboxKey: r.SandboxKey, options: r.Options })),
+  Join: z
+    .object({
+      NetworkID: id,
+      EndpointID: id,
+      SandboxKey: text.min(1),
+      Options: endpointOptions,
+    })
+    .transform((r) => ({
+      networkId: r.NetworkID,
+      endpointId: r.EndpointID,
+      sandboxKey: r.SandboxKey,
+      options: r.Options,
+    })),
   Leave: endpointRef,
-  ProgramExternalConnectivity: z.object({
-    NetworkID: id,
-    EndpointID: id,
-    Options: z.looseObject({ 'com.docker.network.portmap': z.array(portBinding).max(4096).nullish() }).nullish(),
-  }).transform((r) => ({ networkId: r.NetworkID, endpointId: r.EndpointID, ports: r.Options?.['com.docker.network.portmap'] ?? [] })),
+  ProgramExternalConnectivity: z
+    .object({
+      NetworkID: id,
+      EndpointID: id,
+      Options: z.looseObject({ 'com.docker.network.portmap': z.array(portBinding).max(4096).nullish() }).nullish(),
+    })
+    .transform((r) => ({
+      networkId: r.NetworkID,
+      endpointId: r.EndpointID,
+      ports: r.Options?.['com.docker.network.portmap'] ?? [],
+    })),
   RevokeExternalConnectivity: endpointRef,
-  DiscoverNew: z.object({ DiscoveryType: z.number().int(), DiscoveryData: z.unknown() })
+  DiscoverNew: z
+    .object({ DiscoveryType: z.number().int(), DiscoveryData: z.unknown() })
     .transform((r) => ({ type: r.DiscoveryType, data: r.DiscoveryData })),
-  DiscoverDelete: z.object({ DiscoveryType: z.number().int(), DiscoveryData: z.unknown() })
+  DiscoverDelete: z
+    .object({ DiscoveryType: z.number().int(), DiscoveryData: z.unknown() })
     .transform((r) => ({ type: r.DiscoveryType, data: r.DiscoveryData })),
   GwAllocCheck: z.object({ Options: networkOptions }).transform((r) => r.Options),
 } as const;
@@ -113,7 +153,11 @@ export type AllocateNetworkRequest = In<'AllocateNetwork'>;
 export type DiscoveryRequest = In<'DiscoverNew'>;
 export type GwAllocCheckRequest = In<'GwAllocCheck'>;
 
-export interface Capabilities { Scope: 'local' | 'global'; ConnectivityScope: 'local' | 'global'; GwAllocChecker: boolean }
+export interface Capabilities {
+  Scope: 'local' | 'global';
+  ConnectivityScope: 'local' | 'global';
+  GwAllocChecker: boolean;
+}
 export interface JoinResponse {
   InterfaceName: { SrcName: string; DstPrefix: string };
   Gateway?: string;
@@ -140,8 +184,11 @@ export interface NetworkDriver {
 }
 
 export function networkRoutes(driver: NetworkDriver): Route[] {
-  const route = <K extends keyof typeof schemas>(method: K, handle: (r: In<K>) => Promise<unknown>): Route =>
-    ({ path: `/NetworkDriver.${method}`, schema: schemas[method], handle: handle as Route['handle'] });
+  const route = <K extends keyof typeof schemas>(method: K, handle: (r: In<K>) => Promise<unknown>): Route => ({
+    path: `/NetworkDriver.${method}`,
+    schema: schemas[method],
+    handle: handle as Route['handle'],
+  });
   return [
     { path: '/NetworkDriver.GetCapabilities', handle: async () => driver.capabilities() },
     route('CreateNetwork', (r) => driver.createNetwork(r)),

@@ -7,7 +7,10 @@ import { type Cidr, type IpAddress, type IpPrefix, parseCidr, parseIp, parsePref
 export const id = z.string().regex(/^[A-Za-z0-9]{1,64}$/, 'must be 1 to 64 letters or digits');
 
 /** Printable ASCII only: no NUL, no control characters, no shell surprises in logs. */
-export const text = z.string().max(1024).regex(/^[\x20-\x7e]*$/, 'must be printable ASCII');
+export const text = z
+  .string()
+  .max(1024)
+  .regex(/^[\x20-\x7e]*$/, 'must be printable ASCII');
 
 export const stringMap = z.record(text, text);
 

@@ -25,7 +25,9 @@ export interface ServerOptions {
 export function buildServer(options: ServerOptions): FastifyInstance {
   const https = options.https && { ...options.https, requestCert: true, rejectUnauthorized: true };
   // Fastify types an HTTPS server apart from an HTTP one; the routes and hooks are the same.
-  const app = (https ? Fastify({ logger: false, bodyLimit: BODY_LIMIT, https }) : Fastify({ logger: false, bodyLimit: BODY_LIMIT })) as unknown as FastifyInstance;
+  const app = (https
+    ? Fastify({ logger: false, bodyLimit: BODY_LIMIT, https })
+    : Fastify({ logger: false, bodyLimit: BODY_LIMIT })) as unknown as FastifyInstance;
   const log = options.logger;
   const onCall = options.onCall;
   if (onCall) {
@@ -38,7 +40,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   app.post('/Plugin.Activate', async (_request, reply) =>
-    reply.type(MEDIA_TYPE).send({ Implements: ['NetworkDriver', 'IpamDriver'] }));
+    reply.type(MEDIA_TYPE).send({ Implements: ['NetworkDriver', 'IpamDriver'] }),
+  );
 
   for (const route of options.routes) {
     app.post(route.path, async (request, reply) => {
@@ -53,7 +56,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   options.extend?.(app);
 
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).type(MEDIA_TYPE).send({ Err: `tether does not implement ${request.method} ${request.url}` }));
+    reply
+      .code(404)
+      .type(MEDIA_TYPE)
+      .send({ Err: `tether does not implement ${request.method} ${request.url}` }),
+  );
 
   app.setErrorHandler((error, request, reply) => {
     const call = request.url.slice(1);
@@ -62,7 +69,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       log[level]({ call, code: error.code, err: error.message }, 'call failed');
       return reply.code(error.status).type(MEDIA_TYPE).send({ Err: error.message });
     }
-    const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
+    const status =
+      typeof (error as { statusCode?: unknown }).statusCode === 'number'
+        ? (error as { statusCode: number }).statusCode
+        : 500;
     log[status >= 500 ? 'error' : 'warn']({ call, err: error }, 'call failed');
     const message = status === 413 ? `request body is larger than ${BODY_LIMIT} bytes` : (error as Error).message;
     return reply.code(status).type(MEDIA_TYPE).send({ Err: message });
@@ -77,7 +87,10 @@ function parseBody(path: string, body: unknown, schema: z.ZodType | undefined): 
   try {
     json = raw === '' ? null : JSON.parse(raw);
   } catch (error) {
-    throw new TetherError('INVALID_REQUEST', `${path.slice(1)}: the body is not valid JSON (${(error as Error).message})`);
+    throw new TetherError(
+      'INVALID_REQUEST',
+      `${path.slice(1)}: the body is not valid JSON (${(error as Error).message})`,
+    );
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {

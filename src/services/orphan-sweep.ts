@@ -4,9 +4,9 @@
 import type { Logger } from 'pino';
 import { type AuditedDriver, unusedAddresses } from '../audit.js';
 import type { Ipam } from '../ipam/ipam.js';
-import { parsePoolId } from '../ipam/pool-id.js';
 import type { PoolReport } from '../ipam/report.js';
 import { parseIp } from '../net/ip.js';
+import { parsePoolId } from '../protocol/pool-id.js';
 
 export interface SweepParts {
   readonly driver: AuditedDriver;

@@ -1,17 +1,17 @@
 // The store contract against a real etcd (Debian's etcd-server), started on
 // loopback ports of its own and stopped by pid.
+
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Etcd3 } from 'etcd3';
-import { parseEtcdUrl } from './etcd-url.js';
 import { EtcdStore } from './etcd.js';
+import { parseEtcdUrl } from './etcd-url.js';
 import { storeContract } from './store-contract.js';
-import assert from 'node:assert/strict';
-import { test } from 'node:test';
 
 const CLIENT = 23790 + (process.pid % 100);
 const PEER = CLIENT + 200;
@@ -21,20 +21,48 @@ describe('EtcdStore', () => {
   let etcd: ChildProcess;
   let n = 0;
   before(async () => {
-    etcd = spawn('etcd', ['--name', 'test', '--data-dir', join(dir, 'data'),
-      '--listen-client-urls', `http://127.0.0.1:${CLIENT}`, '--advertise-client-urls', `http://127.0.0.1:${CLIENT}`,
-      '--listen-peer-urls', `http://127.0.0.1:${PEER}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${PEER}`,
-      '--initial-cluster', `test=http://127.0.0.1:${PEER}`], { stdio: 'ignore' });
+    etcd = spawn(
+      'etcd',
+      [
+        '--name',
+        'test',
+        '--data-dir',
+        join(dir, 'data'),
+        '--listen-client-urls',
+        `http://127.0.0.1:${CLIENT}`,
+        '--advertise-client-urls',
+        `http://127.0.0.1:${CLIENT}`,
+        '--listen-peer-urls',
+        `http://127.0.0.1:${PEER}`,
+        '--initial-advertise-peer-urls',
+        `http://127.0.0.1:${PEER}`,
+        '--initial-cluster',
+        `test=http://127.0.0.1:${PEER}`,
+      ],
+      { stdio: 'ignore' },
+    );
     const probe = new Etcd3({ hosts: `http://127.0.0.1:${CLIENT}`, dialTimeout: 500 });
     for (let i = 0; ; i++) {
-      if (await probe.get('probe').exec().then(() => true, () => false)) break;
+      if (
+        await probe
+          .get('probe')
+          .exec()
+          .then(
+            () => true,
+            () => false,
+          )
+      )
+        break;
       if (i === 100) throw new Error('etcd did not start');
       await sleep(100);
     }
     probe.close();
   });
   after(async () => {
-    await new Promise((done) => { etcd.once('exit', done); etcd.kill('SIGTERM'); });
+    await new Promise((done) => {
+      etcd.once('exit', done);
+      etcd.kill('SIGTERM');
+    });
     rmSync(dir, { recursive: true });
   });
   // Each test works under a prefix of its own, as each SQLite test has a file of its own.

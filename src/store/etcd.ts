@@ -20,7 +20,10 @@ const WATCH_BACKOFF = new ExponentialBackoff({ initialDelay: 200, maxDelay: 2_00
 export class EtcdStore implements Store, Leases {
   private readonly client: Etcd3;
 
-  constructor(options: IOptions, private readonly prefix = 'tether/') {
+  constructor(
+    options: IOptions,
+    private readonly prefix = 'tether/',
+  ) {
     this.client = new Etcd3({
       dialTimeout: CALL_DEADLINE_MS,
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
@@ -33,7 +36,9 @@ export class EtcdStore implements Store, Leases {
     try {
       return await request();
     } catch (error) {
-      throw new TetherError('STORE', `the cluster store (etcd) failed a ${what}: ${(error as Error).message}`, { cause: error });
+      throw new TetherError('STORE', `the cluster store (etcd) failed a ${what}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 
@@ -44,20 +49,28 @@ export class EtcdStore implements Store, Leases {
   }
 
   async list(prefix: string): Promise<Entry[]> {
-    const response = await this.call('read', () => this.client.getAll().prefix(this.prefix + prefix).sort('Key', 'Ascend').exec());
+    const response = await this.call('read', () =>
+      this.client
+        .getAll()
+        .prefix(this.prefix + prefix)
+        .sort('Key', 'Ascend')
+        .exec(),
+    );
     return response.kvs.map((kv) => ({
-      key: kv.key.toString().slice(this.prefix.length), value: kv.value.toString(), revision: Number(kv.mod_revision),
+      key: kv.key.toString().slice(this.prefix.length),
+      value: kv.value.toString(),
+      revision: Number(kv.mod_revision),
     }));
   }
 
   async commit(guards: readonly Guard[], operations: readonly Operation[]): Promise<boolean> {
     // etcd's builder starts from one comparison; with no guard, "mod revision > -1" always holds.
     const first = operations[0];
-    const anyKey = first?.type === 'deletePrefix' ? first.prefix : first?.key ?? '';
+    const anyKey = first?.type === 'deletePrefix' ? first.prefix : (first?.key ?? '');
     const comparisons: [string, 'Create' | 'Mod', '==' | '>', number][] = guards.length
       ? guards.map((g) => [this.prefix + g.key, g.revision === 0 ? 'Create' : 'Mod', '==', g.revision])
       : [[this.prefix + anyKey, 'Mod', '>', -1]];
-    const [head, ...rest] = comparisons as [typeof comparisons[number], ...typeof comparisons];
+    const [head, ...rest] = comparisons as [(typeof comparisons)[number], ...typeof comparisons];
     let txn = this.client.if(...head);
     for (const comparison of rest) txn = txn.and(...comparison);
     const clauses = operations.map((op) => {
@@ -71,23 +84,44 @@ export class EtcdStore implements Store, Leases {
 
   watch(prefix: string, listener: (change: Change) => void): () => void {
     let closed = false;
-    const watcher = this.client.watch().prefix(this.prefix + prefix).create();
-    void watcher.then((w) => {
-      if (closed) return void w.cancel();
-      w.on('put', (kv) => listener({ type: 'put', key: kv.key.toString().slice(this.prefix.length), value: kv.value.toString() }));
-      w.on('delete', (kv) => listener({ type: 'delete', key: kv.key.toString().slice(this.prefix.length) }));
-    }, () => undefined);
+    const watcher = this.client
+      .watch()
+      .prefix(this.prefix + prefix)
+      .create();
+    void watcher.then(
+      (w) => {
+        if (closed) return void w.cancel();
+        w.on('put', (kv) =>
+          listener({ type: 'put', key: kv.key.toString().slice(this.prefix.length), value: kv.value.toString() }),
+        );
+        w.on('delete', (kv) => listener({ type: 'delete', key: kv.key.toString().slice(this.prefix.length) }));
+      },
+      () => undefined,
+    );
     return () => {
       closed = true;
-      void watcher.then((w) => w.cancel(), () => undefined);
+      void watcher.then(
+        (w) => w.cancel(),
+        () => undefined,
+      );
     };
   }
 
-  async putLeased(key: string, value: string, ttlSeconds: number, onLost: (error: Error) => void): Promise<() => Promise<void>> {
+  async putLeased(
+    key: string,
+    value: string,
+    ttlSeconds: number,
+    onLost: (error: Error) => void,
+  ): Promise<() => Promise<void>> {
     const lease = this.client.lease(ttlSeconds, { autoKeepAlive: true });
     lease.on('lost', onLost);
     try {
-      await this.call('lease', () => lease.put(this.prefix + key).value(value).exec());
+      await this.call('lease', () =>
+        lease
+          .put(this.prefix + key)
+          .value(value)
+          .exec(),
+      );
     } catch (error) {
       lease.removeListener('lost', onLost);
       lease.release();

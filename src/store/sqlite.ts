@@ -1,7 +1,8 @@
 // The embedded single-host store: one SQLite file under the state directory,
 // every commit one transaction, WAL so that a kill -9 never tears a write.
-import Database from 'better-sqlite3';
+
 import { EventEmitter } from 'node:events';
+import Database from 'better-sqlite3';
 import { TetherError } from '../errors.js';
 import type { Change, Entry, Guard, Operation, Store } from './store.js';
 
@@ -22,11 +23,19 @@ export class SqliteStore implements Store {
     this.statements = {
       get: this.db.prepare<[string], Entry>('SELECT key, value, revision FROM kv WHERE key = ?'),
       list: this.db.prepare<[string, string], Entry>(
-        'SELECT key, value, revision FROM kv WHERE key >= ? AND key < ? ORDER BY key'),
-      put: this.db.prepare('INSERT INTO kv VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, revision = excluded.revision'),
+        'SELECT key, value, revision FROM kv WHERE key >= ? AND key < ? ORDER BY key',
+      ),
+      put: this.db.prepare(
+        'INSERT INTO kv VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, revision = ' +
+          'excluded.revision',
+      ),
       delete: this.db.prepare('DELETE FROM kv WHERE key = ?'),
-      deleteRange: this.db.prepare<[string, string], { key: string }>('DELETE FROM kv WHERE key >= ? AND key < ? RETURNING key'),
-      bump: this.db.prepare<[], { value: number }>("UPDATE meta SET value = value + 1 WHERE name = 'revision' RETURNING value"),
+      deleteRange: this.db.prepare<[string, string], { key: string }>(
+        'DELETE FROM kv WHERE key >= ? AND key < ? RETURNING key',
+      ),
+      bump: this.db.prepare<[], { value: number }>(
+        "UPDATE meta SET value = value + 1 WHERE name = 'revision' RETURNING value",
+      ),
     };
   }
 
@@ -53,7 +62,8 @@ export class SqliteStore implements Store {
       } else if (op.type === 'delete') {
         if (this.statements.delete.run(op.key).changes > 0) changes.push({ type: 'delete', key: op.key });
       } else {
-        for (const { key } of this.statements.deleteRange.all(op.prefix, `${op.prefix}\uffff`)) changes.push({ type: 'delete', key });
+        for (const { key } of this.statements.deleteRange.all(op.prefix, `${op.prefix}\uffff`))
+          changes.push({ type: 'delete', key });
       }
     }
     return changes;
@@ -71,7 +81,9 @@ export class SqliteStore implements Store {
   }
 
   watch(prefix: string, listener: (change: Change) => void): () => void {
-    const filtered = (change: Change) => { if (change.key.startsWith(prefix)) listener(change); };
+    const filtered = (change: Change) => {
+      if (change.key.startsWith(prefix)) listener(change);
+    };
     this.changes.on('change', filtered);
     return () => this.changes.off('change', filtered);
   }

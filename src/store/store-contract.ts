@@ -1,8 +1,8 @@
 // The one suite every Store backend passes, so that SQLite and etcd keep the
 // same semantics: guarded atomic commits, prefix listing, watches.
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Change, Store } from './store.js';
 
 export function storeContract(open: () => Promise<Store>): void {
@@ -25,44 +25,111 @@ export function storeContract(open: () => Promise<Store>): void {
   });
 
   withStore('list returns the keys under a prefix, sorted, and nothing else', async (store) => {
-    await store.commit([], [
-      { type: 'put', key: 'b/2', value: 'two' }, { type: 'put', key: 'b/1', value: 'one' }, { type: 'put', key: 'bb/x', value: 'x' },
-    ]);
-    assert.deepEqual((await store.list('b/')).map((e) => [e.key, e.value]), [['b/1', 'one'], ['b/2', 'two']]);
+    await store.commit(
+      [],
+      [
+        { type: 'put', key: 'b/2', value: 'two' },
+        { type: 'put', key: 'b/1', value: 'one' },
+        { type: 'put', key: 'bb/x', value: 'x' },
+      ],
+    );
+    assert.deepEqual(
+      (await store.list('b/')).map((e) => [e.key, e.value]),
+      [
+        ['b/1', 'one'],
+        ['b/2', 'two'],
+      ],
+    );
   });
 
   withStore('create-if-absent succeeds once; a stale revision fails; a failed guard applies nothing', async (store) => {
-    assert.equal(await store.commit([{ key: 'c/k', revision: 0 }], [{ type: 'put', key: 'c/k', value: 'first' }]), true);
-    assert.equal(await store.commit([{ key: 'c/k', revision: 0 }], [{ type: 'put', key: 'c/k', value: 'second' }]), false);
+    assert.equal(
+      await store.commit([{ key: 'c/k', revision: 0 }], [{ type: 'put', key: 'c/k', value: 'first' }]),
+      true,
+    );
+    assert.equal(
+      await store.commit([{ key: 'c/k', revision: 0 }], [{ type: 'put', key: 'c/k', value: 'second' }]),
+      false,
+    );
     const current = await store.get('c/k');
     assert.equal(current?.value, 'first');
-    assert.equal(await store.commit([{ key: 'c/k', revision: current?.revision ?? 0 }], [{ type: 'put', key: 'c/k', value: 'third' }]), true);
-    assert.equal(await store.commit([{ key: 'c/k', revision: current?.revision ?? 0 }], [{ type: 'put', key: 'c/k', value: 'stale' }]), false);
-    assert.equal(await store.commit(
-      [{ key: 'c/new', revision: 0 }, { key: 'c/k', revision: 0 }],
-      [{ type: 'put', key: 'c/new', value: 'x' }, { type: 'delete', key: 'c/k' }],
-    ), false);
+    assert.equal(
+      await store.commit(
+        [{ key: 'c/k', revision: current?.revision ?? 0 }],
+        [{ type: 'put', key: 'c/k', value: 'third' }],
+      ),
+      true,
+    );
+    assert.equal(
+      await store.commit(
+        [{ key: 'c/k', revision: current?.revision ?? 0 }],
+        [{ type: 'put', key: 'c/k', value: 'stale' }],
+      ),
+      false,
+    );
+    assert.equal(
+      await store.commit(
+        [
+          { key: 'c/new', revision: 0 },
+          { key: 'c/k', revision: 0 },
+        ],
+        [
+          { type: 'put', key: 'c/new', value: 'x' },
+          { type: 'delete', key: 'c/k' },
+        ],
+      ),
+      false,
+    );
     assert.equal(await store.get('c/new'), undefined, 'all or nothing');
     assert.equal((await store.get('c/k'))?.value, 'third');
   });
 
   withStore('a delete removes the key; deleting a missing key is no error', async (store) => {
     await store.commit([], [{ type: 'put', key: 'd/k', value: 'v' }]);
-    assert.equal(await store.commit([], [{ type: 'delete', key: 'd/k' }, { type: 'delete', key: 'd/none' }]), true);
+    assert.equal(
+      await store.commit(
+        [],
+        [
+          { type: 'delete', key: 'd/k' },
+          { type: 'delete', key: 'd/none' },
+        ],
+      ),
+      true,
+    );
     assert.equal(await store.get('d/k'), undefined);
   });
 
   withStore('deletePrefix removes every key under the prefix in the commit, and nothing beside', async (store) => {
-    await store.commit([], [
-      { type: 'put', key: 'p/a/1', value: '1' }, { type: 'put', key: 'p/a/2', value: '2' }, { type: 'put', key: 'p/ab', value: 'x' },
-    ]);
-    assert.equal(await store.commit([], [{ type: 'deletePrefix', prefix: 'p/a/' }, { type: 'put', key: 'p/b', value: 'y' }]), true);
-    assert.deepEqual((await store.list('p/')).map((e) => e.key), ['p/ab', 'p/b']);
+    await store.commit(
+      [],
+      [
+        { type: 'put', key: 'p/a/1', value: '1' },
+        { type: 'put', key: 'p/a/2', value: '2' },
+        { type: 'put', key: 'p/ab', value: 'x' },
+      ],
+    );
+    assert.equal(
+      await store.commit(
+        [],
+        [
+          { type: 'deletePrefix', prefix: 'p/a/' },
+          { type: 'put', key: 'p/b', value: 'y' },
+        ],
+      ),
+      true,
+    );
+    assert.deepEqual(
+      (await store.list('p/')).map((e) => e.key),
+      ['p/ab', 'p/b'],
+    );
   });
 
   withStore('of many concurrent creates of one key, exactly one wins', async (store) => {
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-      store.commit([{ key: 'e/lock', revision: 0 }], [{ type: 'put', key: 'e/lock', value: String(i) }])));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.commit([{ key: 'e/lock', revision: 0 }], [{ type: 'put', key: 'e/lock', value: String(i) }]),
+      ),
+    );
     assert.equal(results.filter(Boolean).length, 1);
   });
 
@@ -70,10 +137,19 @@ export function storeContract(open: () => Promise<Store>): void {
     const seen: Change[] = [];
     const cancel = store.watch('w/', (change) => seen.push(change));
     await sleep(200); // etcd's watch is set up asynchronously
-    await store.commit([], [{ type: 'put', key: 'w/a', value: '1' }, { type: 'put', key: 'x/other', value: '2' }]);
+    await store.commit(
+      [],
+      [
+        { type: 'put', key: 'w/a', value: '1' },
+        { type: 'put', key: 'x/other', value: '2' },
+      ],
+    );
     await store.commit([], [{ type: 'delete', key: 'w/a' }]);
     for (let i = 0; i < 50 && seen.length < 2; i++) await sleep(20);
-    assert.deepEqual(seen, [{ type: 'put', key: 'w/a', value: '1' }, { type: 'delete', key: 'w/a' }]);
+    assert.deepEqual(seen, [
+      { type: 'put', key: 'w/a', value: '1' },
+      { type: 'delete', key: 'w/a' },
+    ]);
     cancel();
     await sleep(100);
     await store.commit([], [{ type: 'put', key: 'w/b', value: '3' }]);

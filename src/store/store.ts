@@ -43,5 +43,10 @@ export interface Leases {
    * Puts the key under a lease of ttlSeconds, renewed in the background. onLost is called if the
    * lease expires all the same (the store was unreachable too long). Returns a revoke.
    */
-  putLeased(key: string, value: string, ttlSeconds: number, onLost: (error: Error) => void): Promise<() => Promise<void>>;
+  putLeased(
+    key: string,
+    value: string,
+    ttlSeconds: number,
+    onLost: (error: Error) => void,
+  ): Promise<() => Promise<void>>;
 }

@@ -37,14 +37,19 @@ export class Coalesced {
   private readonly serial = new Serial();
   private pending = false;
 
-  constructor(private readonly task: () => Promise<void>, private readonly onError: (error: Error) => void) {}
+  constructor(
+    private readonly task: () => Promise<void>,
+    private readonly onError: (error: Error) => void,
+  ) {}
 
   request(): void {
     if (this.pending) return;
     this.pending = true;
-    void this.serial.run(async () => {
-      this.pending = false;
-      await this.task();
-    }).catch((error: unknown) => this.onError(error as Error));
+    void this.serial
+      .run(async () => {
+        this.pending = false;
+        await this.task();
+      })
+      .catch((error: unknown) => this.onError(error as Error));
   }
 }

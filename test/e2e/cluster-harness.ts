@@ -4,10 +4,33 @@
 // and tether, every process of it in a cgroup of the harness's own, so that
 // a host can be killed whole, by pid, as a machine dies.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AUTO_POOL, AUTO_POOL6, type Environment, IMAGE, PREFIX, type Result, Tether, must, removeCgroup, sh, stopProcess, waitFor } from './harness.js';
+import {
+  AUTO_POOL,
+  AUTO_POOL6,
+  type Environment,
+  IMAGE,
+  must,
+  PREFIX,
+  type Result,
+  removeCgroup,
+  sh,
+  stopProcess,
+  Tether,
+  waitFor,
+} from './harness.js';
 
 const UNDERLAY_NET = '10.230.240';
 const ETCD_PORTS = [12379, 12479, 12579];
@@ -46,11 +69,36 @@ export class Underlay {
     const peer = (m: number) => `http://${this.address}:${(ETCD_PORTS[m] ?? 0) + 1}`;
     const client = `http://${this.address}:${ETCD_PORTS[i]}`;
     const log = openSync(join(this.work, `etcd${i}.log`), 'a');
-    this.members[i] = spawn('ip', ['netns', 'exec', this.namespace, 'etcd', '--name', `m${i}`, '--data-dir', join(this.work, `etcd${i}`),
-      '--listen-client-urls', client, '--advertise-client-urls', client,
-      '--listen-peer-urls', peer(i), '--initial-advertise-peer-urls', peer(i),
-      '--initial-cluster', ETCD_PORTS.map((_, m) => `m${m}=${peer(m)}`).join(','), '--initial-cluster-state', 'new',
-      '--heartbeat-interval', '100', '--election-timeout', '1000'], { stdio: ['ignore', log, log] });
+    this.members[i] = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        this.namespace,
+        'etcd',
+        '--name',
+        `m${i}`,
+        '--data-dir',
+        join(this.work, `etcd${i}`),
+        '--listen-client-urls',
+        client,
+        '--advertise-client-urls',
+        client,
+        '--listen-peer-urls',
+        peer(i),
+        '--initial-advertise-peer-urls',
+        peer(i),
+        '--initial-cluster',
+        ETCD_PORTS.map((_, m) => `m${m}=${peer(m)}`).join(','),
+        '--initial-cluster-state',
+        'new',
+        '--heartbeat-interval',
+        '100',
+        '--election-timeout',
+        '1000',
+      ],
+      { stdio: ['ignore', log, log] },
+    );
     closeSync(log);
   }
 
@@ -61,8 +109,23 @@ export class Underlay {
 
   /** Whether every member answers /health with a leader. */
   async healthy(): Promise<boolean> {
-    const answers = await Promise.all(ETCD_PORTS.map((port) => sh('ip', ['netns', 'exec', this.namespace,
-      'timeout', '3', 'busybox', 'wget', '-q', '-O', '-', `http://${this.address}:${port}/health`])));
+    const answers = await Promise.all(
+      ETCD_PORTS.map((port) =>
+        sh('ip', [
+          'netns',
+          'exec',
+          this.namespace,
+          'timeout',
+          '3',
+          'busybox',
+          'wget',
+          '-q',
+          '-O',
+          '-',
+          `http://${this.address}:${port}/health`,
+        ]),
+      ),
+    );
     return answers.every((a) => a.code === 0 && a.stdout.includes('"health":"true"'));
   }
 
@@ -84,18 +147,44 @@ export class ClusterHost {
   private dockerd?: ChildProcess;
   readonly tether: Tether;
 
-  constructor(private readonly env: Environment, private readonly underlay: Underlay, readonly index: number,
-    settings = { hostTtl: 3, deadHostGrace: 8 }) {
+  constructor(
+    private readonly env: Environment,
+    private readonly underlay: Underlay,
+    readonly index: number,
+    settings = { hostTtl: 3, deadHostGrace: 8 },
+  ) {
     this.namespace = `tether-e2e-h${index}-${process.pid}`;
     this.underlayAddress = `${UNDERLAY_NET}.${10 + index}`;
     this.dir = join(env.work, `h${index}`);
     this.dockerHost = `unix://${this.dir}/docker.sock`;
     this.cgroup = this.namespace;
-    this.tether = new Tether(this.dir, env.driver, PREFIX, [
-      '--store', underlay.storeUrl, '--host-name', this.name, '--docker-socket', join(this.dir, 'docker.sock'),
-      '--host-ttl', String(settings.hostTtl), '--dead-host-grace', String(settings.deadHostGrace), '--gc-interval', '2',
-      '--orphan-grace', '5', '--default-pool', AUTO_POOL, '--default-pool6', AUTO_POOL6,
-    ], `/run/${this.namespace}/${env.driver}.sock`, (command) => this.inHost(command));
+    this.tether = new Tether(
+      this.dir,
+      env.driver,
+      PREFIX,
+      [
+        '--store',
+        underlay.storeUrl,
+        '--host-name',
+        this.name,
+        '--docker-socket',
+        join(this.dir, 'docker.sock'),
+        '--host-ttl',
+        String(settings.hostTtl),
+        '--dead-host-grace',
+        String(settings.deadHostGrace),
+        '--gc-interval',
+        '2',
+        '--orphan-grace',
+        '5',
+        '--default-pool',
+        AUTO_POOL,
+        '--default-pool6',
+        AUTO_POOL6,
+      ],
+      `/run/${this.namespace}/${env.driver}.sock`,
+      (command) => this.inHost(command),
+    );
   }
 
   get socket(): string {
@@ -111,7 +200,21 @@ export class ClusterHost {
     mkdirSync(this.dir, { recursive: true });
     await must('ip', 'netns', 'add', this.namespace);
     const link = `tteul${this.index}`;
-    await must('ip', 'link', 'add', link, 'netns', this.underlay.namespace, 'type', 'veth', 'peer', 'name', 'ul', 'netns', this.namespace);
+    await must(
+      'ip',
+      'link',
+      'add',
+      link,
+      'netns',
+      this.underlay.namespace,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'ul',
+      'netns',
+      this.namespace,
+    );
     await this.underlay.exec('ip', 'link', 'set', link, 'master', 'ul0', 'up');
     await this.exec('ip', 'address', 'add', `${this.underlayAddress}/24`, 'dev', 'ul');
     await this.exec('ip', 'link', 'set', 'ul', 'up');
@@ -122,12 +225,26 @@ export class ClusterHost {
     mkdirSync(`/sys/fs/cgroup/pids/${this.cgroup}`, { recursive: true });
     await this.startTether();
     await this.startDockerd();
-    await must('sh', '-c', 'docker -H "$1" save "$3" | docker -H "$2" load', 'sh', this.env.dockerHost, this.dockerHost, IMAGE);
+    await must(
+      'sh',
+      '-c',
+      'docker -H "$1" save "$3" | docker -H "$2" load',
+      'sh',
+      this.env.dockerHost,
+      this.dockerHost,
+      IMAGE,
+    );
   }
 
   /** A command line that runs the command in the host's namespace, its process placed in the host's cgroup first. */
   private inHost(command: string[]): string[] {
-    return ['sh', '-c', `echo $$ > /sys/fs/cgroup/pids/${this.cgroup}/cgroup.procs && exec ip netns exec ${this.namespace} "$@"`, 'sh', ...command];
+    return [
+      'sh',
+      '-c',
+      `echo $$ > /sys/fs/cgroup/pids/${this.cgroup}/cgroup.procs && exec ip netns exec ${this.namespace} "$@"`,
+      'sh',
+      ...command,
+    ];
   }
 
   async startTether(): Promise<void> {
@@ -135,17 +252,40 @@ export class ClusterHost {
     await this.tether.start();
   }
 
-  /** dockerd needs the cgroup hierarchies mounted again (ip netns exec remounts /sys), and its own plugin and containerd directories. */
+  /**
+   * dockerd needs the cgroup hierarchies mounted again (ip netns exec remounts /sys), and its own plugin and
+   * containerd directories.
+   */
   private async startDockerd(): Promise<void> {
     const mounts = [
       'mount -t tmpfs tmpfs /sys/fs/cgroup',
-      ...CGROUP_CONTROLLERS.map((c) => `mkdir /sys/fs/cgroup/${c} && mount -t cgroup -o ${c === 'systemd' ? 'none,name=systemd' : c} cgroup /sys/fs/cgroup/${c}`),
+      ...CGROUP_CONTROLLERS.map(
+        (c) =>
+          `mkdir /sys/fs/cgroup/${c} && mount -t cgroup -o ${c === 'systemd' ? 'none,name=systemd' : c} ` +
+          `cgroup /sys/fs/cgroup/${c}`,
+      ),
       'mkdir -p /run/docker/plugins /run/containerd',
       'mount -t tmpfs tmpfs /run/docker/plugins',
       'mount -t tmpfs tmpfs /run/containerd',
     ];
-    const dockerd = ['dockerd', '--host', this.dockerHost, '--data-root', join(this.dir, 'docker'), '--exec-root', join(this.dir, 'exec'),
-      '--pidfile', join(this.dir, 'docker.pid'), '--cgroup-parent', `/${this.cgroup}`, '--bridge=none', '--dns', '10.230.255.254', '--log-level', 'info'];
+    const dockerd = [
+      'dockerd',
+      '--host',
+      this.dockerHost,
+      '--data-root',
+      join(this.dir, 'docker'),
+      '--exec-root',
+      join(this.dir, 'exec'),
+      '--pidfile',
+      join(this.dir, 'docker.pid'),
+      '--cgroup-parent',
+      `/${this.cgroup}`,
+      '--bridge=none',
+      '--dns',
+      '10.230.255.254',
+      '--log-level',
+      'info',
+    ];
     const log = openSync(join(this.dir, 'dockerd.log'), 'a');
     const [command = '', ...args] = this.inHost(['sh', '-c', `${mounts.join(' && ')} && exec ${dockerd.join(' ')}`]);
     this.dockerd = spawn(command, args, { stdio: ['ignore', log, log] });
@@ -191,7 +331,11 @@ export class ClusterHost {
       const pids = this.cgroupPids();
       if (pids.length === 0) break;
       for (const pid of pids) {
-        try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
       }
       await sleep(100);
     }
@@ -207,7 +351,11 @@ export class ClusterHost {
       }
       pids.push(...readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number));
     };
-    try { walk(`/sys/fs/cgroup/pids/${this.cgroup}`); } catch { /* no cgroup: nothing runs */ }
+    try {
+      walk(`/sys/fs/cgroup/pids/${this.cgroup}`);
+    } catch {
+      /* no cgroup: nothing runs */
+    }
     return pids;
   }
 

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ClusterHost, Underlay } from './cluster-harness.js';
-import { Environment, IMAGE, nothingLeftBehind, useEnvironment } from './harness.js';
 import { clusterView } from '../../src/operator/contract.js';
+import { ClusterHost, Underlay } from './cluster-harness.js';
+import { Environment, IMAGE, networkCreate, nothingLeftBehind, useEnvironment } from './harness.js';
 
 const env = new Environment();
 const underlay = new Underlay(env.work);
@@ -42,14 +42,18 @@ const ping = async (host: ClusterHost, container: string, address: string, famil
 
 /** The cluster network's VXLAN device on a host. */
 async function vxlanDevice(host: ClusterHost): Promise<string | undefined> {
-  return (JSON.parse(await host.exec('ip', '-json', 'link', 'show', 'type', 'vxlan')) as { ifname: string }[])[0]?.ifname;
+  return (JSON.parse(await host.exec('ip', '-json', 'link', 'show', 'type', 'vxlan')) as { ifname: string }[])[0]
+    ?.ifname;
 }
 
 /** The MACs in the FDB of the VXLAN device, each sent to a tunnel address. */
 async function fdbMacs(host: ClusterHost): Promise<string[]> {
   const device = await vxlanDevice(host);
   if (!device) return [];
-  const entries = JSON.parse(await host.exec('bridge', '-json', 'fdb', 'show', 'dev', device)) as { mac: string; dst?: string }[];
+  const entries = JSON.parse(await host.exec('bridge', '-json', 'fdb', 'show', 'dev', device)) as {
+    mac: string;
+    dst?: string;
+  }[];
   return entries.filter((e) => e.dst).map((e) => e.mac);
 }
 
@@ -57,12 +61,23 @@ async function fdbMacs(host: ClusterHost): Promise<string[]> {
 async function neighbours(host: ClusterHost): Promise<string[]> {
   const device = await vxlanDevice(host);
   if (!device) return [];
-  return (JSON.parse(await host.exec('ip', '-json', 'neigh', 'show', 'dev', device)) as { dst: string }[]).map((n) => n.dst);
+  return (JSON.parse(await host.exec('ip', '-json', 'neigh', 'show', 'dev', device)) as { dst: string }[]).map(
+    (n) => n.dst,
+  );
 }
 
 test('a network created on one host appears on every host', async () => {
-  await h1.dockerOk('network', 'create', '-d', env.driver, '--ipam-driver', env.driver, '--ipv6',
-    '--subnet', '10.230.60.0/24', '--subnet', 'fd7e:7e7e:60::/64', '-o', `tether.cluster=${NETWORK}`, NETWORK);
+  await h1.dockerOk(
+    ...networkCreate(env.driver),
+    '--ipv6',
+    '--subnet',
+    '10.230.60.0/24',
+    '--subnet',
+    'fd7e:7e7e:60::/64',
+    '-o',
+    `tether.cluster=${NETWORK}`,
+    NETWORK,
+  );
   for (const host of [h2, h3]) await eventually(`${host.name} has the network`, () => hasNetwork(host));
   const subnets = await h3.dockerOk('network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', NETWORK);
   assert.equal(subnets, '10.230.60.0/24 fd7e:7e7e:60::/64');
@@ -70,7 +85,7 @@ test('a network created on one host appears on every host', async () => {
 
 const containers = new Map<string, { host: ClusterHost; v4: string; v6: string; mac: string }>();
 
-test('containers on three hosts reach each other by address over IPv4 and IPv6, through their own gateways', async () => {
+test('containers on three hosts reach each other over IPv4 and IPv6, through their own gateways', async () => {
   for (const host of hosts) {
     const name = `c${host.index}`;
     await host.run(name, NETWORK);
@@ -90,11 +105,17 @@ test('containers on three hosts reach each other by address over IPv4 and IPv6, 
     }
   }
   // The gateway answers on each host's own bridge, and the MTU leaves room for VXLAN.
-  assert.match((await h2.dockerOk('exec', 'c2', 'ip', 'route')), /default via 10\.230\.60\.1/);
+  assert.match(await h2.dockerOk('exec', 'c2', 'ip', 'route'), /default via 10\.230\.60\.1/);
   assert.ok(await ping(h2, 'c2', '10.230.60.1'));
-  const bridgeMac = (JSON.parse(await h2.exec('ip', '-json', 'link', 'show', 'type', 'bridge')) as { address: string }[])[0]?.address;
-  assert.match(await h2.dockerOk('exec', 'c2', 'ip', 'neigh', 'show', '10.230.60.1'), new RegExp(`lladdr ${bridgeMac}`), 'the gateway is h2\'s own bridge');
-  assert.match((await h2.dockerOk('exec', 'c2', 'ip', 'link', 'show', 'eth0')), /mtu 1450/);
+  const bridgeMac = (
+    JSON.parse(await h2.exec('ip', '-json', 'link', 'show', 'type', 'bridge')) as { address: string }[]
+  )[0]?.address;
+  assert.match(
+    await h2.dockerOk('exec', 'c2', 'ip', 'neigh', 'show', '10.230.60.1'),
+    new RegExp(`lladdr ${bridgeMac}`),
+    "the gateway is h2's own bridge",
+  );
+  assert.match(await h2.dockerOk('exec', 'c2', 'ip', 'link', 'show', 'eth0'), /mtu 1450/);
   // Only known hosts are in the FDB: no all-zero flooding entry.
   assert.ok(!(await fdbMacs(h1)).includes('00:00:00:00:00:00'));
 });
@@ -102,19 +123,26 @@ test('containers on three hosts reach each other by address over IPv4 and IPv6, 
 test('20 concurrent starts on each host give 60 distinct addresses', async () => {
   const names = (host: ClusterHost) => Array.from({ length: 20 }, (_, i) => `burst${host.index}-${i}`);
   try {
-    const started = await Promise.all(hosts.flatMap((host) => names(host).map((name) =>
-      host.dockerOk('run', '-d', '--network', NETWORK, '--name', name, IMAGE, 'sleep', '3600'))));
+    const started = await Promise.all(
+      hosts.flatMap((host) =>
+        names(host).map((name) =>
+          host.dockerOk('run', '-d', '--network', NETWORK, '--name', name, IMAGE, 'sleep', '3600'),
+        ),
+      ),
+    );
     assert.equal(started.length, 60);
-    const addresses = await Promise.all(hosts.flatMap((host) => names(host).map((name) => host.address(name, NETWORK))));
+    const addresses = await Promise.all(
+      hosts.flatMap((host) => names(host).map((name) => host.address(name, NETWORK))),
+    );
     const all = [...addresses, ...[...containers.values()].map((c) => c.v4)];
-    assert.equal(new Set(all).size, 63, 'every address distinct, the first three containers\' included');
+    assert.equal(new Set(all).size, 63, "every address distinct, the first three containers' included");
   } finally {
     // Whatever happened, the burst goes, so that the tests after this one count from a known state.
     await Promise.all(hosts.map((host) => host.docker('rm', '-f', ...names(host))));
   }
 });
 
-test('a dead host leaves the others\' tunnels at once and gives its addresses back after the grace period', async () => {
+test("a dead host leaves the others' tunnels at once and gives its addresses back after the grace period", async () => {
   const dead = containers.get('c3');
   assert.ok(dead);
   const usedBefore = (await h1.tether.state()).pools.find((p) => p.id.includes('10.230.60.0'))?.used ?? 0;
@@ -122,10 +150,21 @@ test('a dead host leaves the others\' tunnels at once and gives its addresses ba
   await h3.kill();
   const killedAt = Date.now();
   assert.ok((await neighbours(h1)).includes(dead.v4) && (await neighbours(h1)).includes(dead.v6));
-  await eventually('c3 left h1\'s and h2\'s FDB and neighbours', async () => !(await fdbMacs(h1)).includes(dead.mac) && !(await fdbMacs(h2)).includes(dead.mac)
-    && !(await neighbours(h1)).includes(dead.v4) && !(await neighbours(h2)).includes(dead.v6), 15_000);
-  await eventually('c3\'s address is free', async () =>
-    ((await h1.tether.state()).pools.find((p) => p.id.includes('10.230.60.0'))?.used ?? 0) === usedBefore - 1, 30_000);
+  await eventually(
+    "c3 left h1's and h2's FDB and neighbours",
+    async () =>
+      !(await fdbMacs(h1)).includes(dead.mac) &&
+      !(await fdbMacs(h2)).includes(dead.mac) &&
+      !(await neighbours(h1)).includes(dead.v4) &&
+      !(await neighbours(h2)).includes(dead.v6),
+    15_000,
+  );
+  await eventually(
+    "c3's address is free",
+    async () =>
+      ((await h1.tether.state()).pools.find((p) => p.id.includes('10.230.60.0'))?.used ?? 0) === usedBefore - 1,
+    30_000,
+  );
   assert.ok(Date.now() - killedAt >= 8_000, 'not before the grace period');
   await h1.run('heir', NETWORK, '--ip', dead.v4);
   assert.ok(await ping(h2, 'c2', dead.v4), 'the address works again, on another host');
@@ -167,11 +206,21 @@ test('with one etcd member down everything works', async () => {
   }
 });
 
-test('with etcd unreachable new work fails clearly, running containers keep talking, and tether catches up', async () => {
+test('etcd unreachable: new work fails clearly, running containers keep talking, tether catches up', async () => {
   await eventually('etcd is whole again', () => underlay.healthy());
   for (const member of [0, 1, 2]) await underlay.killEtcd(member);
   try {
-    const refused = await h1.docker('run', '-d', '--name', 'during-outage', '--network', NETWORK, IMAGE, 'sleep', '3600');
+    const refused = await h1.docker(
+      'run',
+      '-d',
+      '--name',
+      'during-outage',
+      '--network',
+      NETWORK,
+      IMAGE,
+      'sleep',
+      '3600',
+    );
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /cluster store \(etcd\)/);
     assert.ok(await ping(h1, 'c1', containers.get('c2')?.v4 ?? ''), 'c1 still reaches c2');
@@ -179,13 +228,21 @@ test('with etcd unreachable new work fails clearly, running containers keep talk
     await Promise.all([0, 1, 2].map((member) => underlay.startEtcd(member)));
   }
   await h1.docker('rm', '-f', 'during-outage');
-  await eventually('a container starts again', async () => (await h1.docker('run', '-d', '--name', 'after-outage', '--network', NETWORK, IMAGE, 'sleep', '3600')).code === 0
-    || (await h1.docker('rm', '-f', 'after-outage'), false), 60_000);
+  await eventually(
+    'a container starts again',
+    async () => {
+      const run = await h1.docker('run', '-d', '--name', 'after-outage', '--network', NETWORK, IMAGE, 'sleep', '3600');
+      if (run.code === 0) return true;
+      await h1.docker('rm', '-f', 'after-outage');
+      return false;
+    },
+    60_000,
+  );
   const address = await h1.address('after-outage', NETWORK);
   await eventually('c2 reaches the container started after the outage', () => ping(h2, 'c2', address), 20_000);
 });
 
-test('a host cut off longer than the grace period claims back, when it returns, the addresses nobody took meanwhile', async () => {
+test('a host cut off past the grace claims back, when it returns, the addresses nobody took meanwhile', async () => {
   const c2 = containers.get('c2');
   assert.ok(c2);
   const used = async () => (await h1.tether.state()).pools.find((p) => p.id.includes('10.230.60.0'))?.used ?? 0;
@@ -193,25 +250,40 @@ test('a host cut off longer than the grace period claims back, when it returns, 
   const onH2 = (await h2.dockerOk('ps', '-q')).split('\n').filter(Boolean).length;
   await h2.setLinked(false);
   try {
-    await eventually('h1 gave back h2\'s addresses', async () => (await used()) === usedBefore - onH2, 40_000);
+    await eventually("h1 gave back h2's addresses", async () => (await used()) === usedBefore - onH2, 40_000);
     assert.ok(!(await fdbMacs(h1)).includes(c2.mac), 'h1 no longer tunnels to c2');
   } finally {
     await h2.setLinked(true);
   }
   await eventually('h2 holds its addresses again', async () => (await used()) === usedBefore, 60_000);
-  const duplicate = await h1.docker('run', '-d', '--name', 'duplicate', '--network', NETWORK, '--ip', c2.v4, IMAGE, 'sleep', '3600');
+  const duplicate = await h1.docker(
+    'run',
+    '-d',
+    '--name',
+    'duplicate',
+    '--network',
+    NETWORK,
+    '--ip',
+    c2.v4,
+    IMAGE,
+    'sleep',
+    '3600',
+  );
   await h1.docker('rm', '-f', 'duplicate');
-  assert.notEqual(duplicate.code, 0, 'c2\'s address is h2\'s again');
+  assert.notEqual(duplicate.code, 0, "c2's address is h2's again");
   assert.match(duplicate.stderr, /already in use/);
   await eventually('c1 reaches c2 again', () => ping(h1, 'c1', c2.v4), 20_000);
   assert.deepEqual(await h2.audit(), []);
 });
 
-test('every host\'s audit is clean past the orphan grace: no host frees or counts another\'s addresses', async () => {
+test("every host's audit is clean past the orphan grace: no host frees or counts another's addresses", async () => {
   await sleep(6_000); // the hosts run with --orphan-grace 5; the late one started well before
   for (const host of [h1, h2, late]) assert.deepEqual(await host.audit(), [], host.name);
-  const running = (await Promise.all([h1, h2, late].map(async (h) => (await h.dockerOk('ps', '-q')).split('\n').filter(Boolean).length)))
-    .reduce((a, b) => a + b, 0);
+  const running = (
+    await Promise.all(
+      [h1, h2, late].map(async (h) => (await h.dockerOk('ps', '-q')).split('\n').filter(Boolean).length),
+    )
+  ).reduce((a, b) => a + b, 0);
   const pool = (await h1.tether.state()).pools.find((p) => p.id.includes('10.230.60.0'));
   // Each pool entry counts every host's addresses: the running containers' and the shared gateway.
   assert.equal(pool?.used, running + 1);
@@ -220,7 +292,11 @@ test('every host\'s audit is clean past the orphan grace: no host frees or count
 nothingLeftBehind(env, tearDown);
 
 test('no namespace, cgroup or per-host file of the cluster is left', () => {
-  assert.equal(existsSync('/etc/netns') && readdirSync('/etc/netns').length === 0, false, 'no empty /etc/netns made by the run');
+  assert.equal(
+    existsSync('/etc/netns') && readdirSync('/etc/netns').length === 0,
+    false,
+    'no empty /etc/netns made by the run',
+  );
   for (const host of [...hosts, late]) {
     assert.ok(!existsSync(`/etc/netns/${host.namespace}`), host.namespace);
     assert.ok(!readdirSync('/sys/fs/cgroup/pids').includes(host.namespace), `cgroup ${host.namespace}`);

@@ -2,14 +2,16 @@
 // tether on its own socket, busybox containers, checked with the docker CLI.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Environment, IMAGE, must, useEnvironment } from './harness.js';
+import { Environment, IMAGE, must, networkCreate, useEnvironment } from './harness.js';
 
 const env = new Environment();
 
 /** Bridges and veths on the host whose names start with tether's test prefix. */
 async function hostLinks(): Promise<string[]> {
-  return (await must('ip', '-o', 'link', 'show')).split('\n')
-    .map((line) => line.split(': ')[1]?.split('@')[0] ?? '').filter((name) => name.startsWith('tte'));
+  return (await must('ip', '-o', 'link', 'show'))
+    .split('\n')
+    .map((line) => line.split(': ')[1]?.split('@')[0] ?? '')
+    .filter((name) => name.startsWith('tte'));
 }
 
 async function bridgeOf(network: string): Promise<string> {
@@ -40,8 +42,16 @@ describe('tether with a real Docker daemon', { concurrency: false }, () => {
     const routes6 = (await env.exec('dual-a', 'ip', '-6', 'route')).stdout;
     assert.match(routes6, /default via fd7e:7e7e:1::1 dev eth0/);
     // The MAC comes from the address, so a reused address keeps neighbours' caches right.
-    const mac = await env.dockerOk('inspect', '-f', '{{(index .NetworkSettings.Networks "dual").MacAddress}}', 'dual-b');
-    const expected = `02:74:${b4.split('.').map((n) => Number(n).toString(16).padStart(2, '0')).join(':')}`;
+    const mac = await env.dockerOk(
+      'inspect',
+      '-f',
+      '{{(index .NetworkSettings.Networks "dual").MacAddress}}',
+      'dual-b',
+    );
+    const expected = `02:74:${b4
+      .split('.')
+      .map((n) => Number(n).toString(16).padStart(2, '0'))
+      .join(':')}`;
     assert.equal(mac, expected);
   });
 
@@ -85,12 +95,25 @@ describe('tether with a real Docker daemon', { concurrency: false }, () => {
   });
 
   test('a static --ip, and a clear error for a duplicate or out-of-range one', async () => {
-    await env.network('fixed', '--subnet', '10.230.5.0/24', '--ip-range', '10.230.5.128/25', '--gateway', '10.230.5.1',
-      '--aux-address', 'router=10.230.5.2');
+    await env.network(
+      'fixed',
+      '--subnet',
+      '10.230.5.0/24',
+      '--ip-range',
+      '10.230.5.128/25',
+      '--gateway',
+      '10.230.5.1',
+      '--aux-address',
+      'router=10.230.5.2',
+    );
     await env.run('fixed-a', '--net', 'fixed', '--ip', '10.230.5.200');
     assert.equal(await env.address('fixed-a', 'fixed'), '10.230.5.200');
     await env.run('fixed-b', '--net', 'fixed');
-    assert.match(await env.address('fixed-b', 'fixed'), /^10\.230\.5\.(12[89]|1[3-9]\d|2[0-4]\d|25[0-4])$/, 'dynamic addresses come from the ip-range');
+    assert.match(
+      await env.address('fixed-b', 'fixed'),
+      /^10\.230\.5\.(12[89]|1[3-9]\d|2[0-4]\d|25[0-4])$/,
+      'dynamic addresses come from the ip-range',
+    );
     const duplicate = await env.docker('run', '--rm', '--net', 'fixed', '--ip', '10.230.5.200', IMAGE, 'true');
     assert.notEqual(duplicate.code, 0);
     assert.match(duplicate.stderr, /address 10\.230\.5\.200 is already in use/);
@@ -101,7 +124,14 @@ describe('tether with a real Docker daemon', { concurrency: false }, () => {
   test('a subnet is chosen automatically when none is given', async () => {
     await env.network('auto');
     await env.network('auto6', '--ipv6');
-    const subnets = await env.dockerOk('network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', 'auto', 'auto6');
+    const subnets = await env.dockerOk(
+      'network',
+      'inspect',
+      '-f',
+      '{{range .IPAM.Config}}{{.Subnet}} {{end}}',
+      'auto',
+      'auto6',
+    );
     const [first, second] = subnets.split('\n').map((line) => line.trim().split(' '));
     assert.match(first?.[0] ?? '', /^10\.231\.\d+\.0\/24$/);
     assert.match(second?.[0] ?? '', /^10\.231\.\d+\.0\/24$/);
@@ -113,12 +143,12 @@ describe('tether with a real Docker daemon', { concurrency: false }, () => {
   });
 
   test('the user reads a clear error for an unknown option, an overlapping subnet and an exhausted pool', async () => {
-    const unknown = await env.docker('network', 'create', '-d', env.driver, '--ipam-driver', env.driver, '-o', 'colour=blue', 'bad');
+    const unknown = await env.docker(...networkCreate(env.driver), '-o', 'colour=blue', 'bad');
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /unknown option "colour"/);
-    const mtu = await env.docker('network', 'create', '-d', env.driver, '--ipam-driver', env.driver, '-o', 'mtu=9', 'bad');
+    const mtu = await env.docker(...networkCreate(env.driver), '-o', 'mtu=9', 'bad');
     assert.match(mtu.stderr, /MTU must be a whole number from 1280 to 65535/);
-    const overlap = await env.docker('network', 'create', '-d', env.driver, '--ipam-driver', env.driver, '--subnet', '10.230.1.128/25', 'bad');
+    const overlap = await env.docker(...networkCreate(env.driver), '--subnet', '10.230.1.128/25', 'bad');
     assert.notEqual(overlap.code, 0);
     assert.match(overlap.stderr, /subnet 10\.230\.1\.128\/25 overlaps subnet 10\.230\.1\.0\/24/);
     // A failed create leaves nothing: the same subnet works once the clash is gone.
@@ -133,7 +163,15 @@ describe('tether with a real Docker daemon', { concurrency: false }, () => {
   });
 
   test('-o options set the MTU and the bridge name', async () => {
-    await env.network('custom', '--subnet', '10.230.7.0/24', '-o', 'com.docker.network.driver.mtu=1400', '-o', 'com.docker.network.bridge.name=tte-custom');
+    await env.network(
+      'custom',
+      '--subnet',
+      '10.230.7.0/24',
+      '-o',
+      'com.docker.network.driver.mtu=1400',
+      '-o',
+      'com.docker.network.bridge.name=tte-custom',
+    );
     await env.run('custom-a', '--net', 'custom');
     assert.match(await must('ip', 'link', 'show', 'tte-custom'), /mtu 1400/);
     assert.match((await env.exec('custom-a', 'ip', 'link', 'show', 'eth0')).stdout, /mtu 1400/);
@@ -203,11 +241,13 @@ describe('tether with a real Docker daemon', { concurrency: false }, () => {
 
   test('a stopped tether leaves its networks in place, and a clean run leaves nothing behind', async () => {
     await env.stopTether();
-    assert.ok((await hostLinks()).some((name) => name.startsWith('ttebr')), 'SIGTERM keeps the bridges');
+    assert.ok(
+      (await hostLinks()).some((name) => name.startsWith('ttebr')),
+      'SIGTERM keeps the bridges',
+    );
     await env.startTether();
     assert.deepEqual(await env.audit(), []);
     await tearDown();
     assert.deepEqual(await env.leftovers(), []);
   });
 });
-

@@ -3,15 +3,29 @@
 // egress guard: forwarded traffic from the test ranges to anywhere else is
 // dropped, so no test packet can leave the machine. At the end it puts the
 // firewall, routes and sysctls back exactly as it found them.
+
+import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  type Dirent,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import assert from 'node:assert/strict';
-import { type DaemonState, auditReport, daemonState } from '../../src/operator/contract.js';
+import { auditReport, type DaemonState, daemonState } from '../../src/operator/contract.js';
 
 export const TEST_RANGE = '10.230.0.0/15';
 export const TEST_RANGE6 = 'fd7e:7e7e::/32';
@@ -26,11 +40,20 @@ const DNS = '10.230.255.254';
 const GUARD = 'TETHER-E2E-EGRESS';
 const ROOT = resolve(import.meta.dirname, '../..');
 
-export interface Result { code: number; stdout: string; stderr: string }
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
-/** Every cgroup hierarchy mounted here, the v1 controllers' and cgroup v2's (`unified`): runc makes a cgroup parent in each. */
+/**
+ * Every cgroup hierarchy mounted here, the v1 controllers' and cgroup v2's (`unified`): runc makes a cgroup parent
+ * in each.
+ */
 function cgroupHierarchies(): string[] {
-  return readFileSync('/proc/mounts', 'utf8').split('\n').map((line) => line.split(' '))
+  return readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
     .filter(([, point, type]) => (type === 'cgroup' || type === 'cgroup2') && point?.startsWith('/sys/fs/cgroup'))
     .map(([, point]) => point ?? '');
 }
@@ -38,10 +61,18 @@ function cgroupHierarchies(): string[] {
 /** Removes a cgroup and those below it in every hierarchy, deepest first (only directories can be removed). */
 export function removeCgroup(name: string): void {
   const removeTree = (dir: string) => {
-    let entries;
-    try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return; }
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
     for (const entry of entries) if (entry.isDirectory()) removeTree(join(dir, entry.name));
-    try { rmdirSync(dir); } catch { /* busy or gone */ }
+    try {
+      rmdirSync(dir);
+    } catch {
+      /* busy or gone */
+    }
   };
   for (const hierarchy of cgroupHierarchies()) removeTree(join(hierarchy, name));
 }
@@ -59,7 +90,8 @@ export function sh(command: string, args: readonly string[], input?: string): Pr
 /** Runs a command that must succeed, and returns its output. */
 export async function must(command: string, ...args: string[]): Promise<string> {
   const result = await sh(command, args);
-  if (result.code !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.code}): ${result.stderr.trim()}`);
+  if (result.code !== 0)
+    throw new Error(`${command} ${args.join(' ')} failed (${result.code}): ${result.stderr.trim()}`);
   return result.stdout;
 }
 
@@ -72,16 +104,27 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
   throw new Error(`timed out waiting for ${what}`);
 }
 
-export function stopProcess(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<void> {
+export function stopProcess(
+  child: ChildProcess | undefined,
+  signal: NodeJS.Signals = 'SIGTERM',
+  timeoutMs = 20_000,
+): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((done) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', () => { clearTimeout(timer); done(); });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      done();
+    });
     child.kill(signal);
   });
 }
 
-export function pluginCall(socket: string, method: string, body?: string | Buffer): Promise<{ status: number; body: string }> {
+export function pluginCall(
+  socket: string,
+  method: string,
+  body?: string | Buffer,
+): Promise<{ status: number; body: string }> {
   return new Promise((done, fail) => {
     const req = request({ socketPath: socket, path: `/${method}`, method: 'POST' }, (res) => {
       const chunks: Buffer[] = [];
@@ -101,14 +144,30 @@ export class Outside {
   readonly namespace: string;
   readonly link: string;
 
-  constructor(readonly id: number, readonly hostAddress = `10.230.${250 + id}.1`, readonly address = `10.230.${250 + id}.2`) {
+  constructor(
+    readonly id: number,
+    readonly hostAddress = `10.230.${250 + id}.1`,
+    readonly address = `10.230.${250 + id}.2`,
+  ) {
     this.namespace = `tether-e2e-out${id}-${process.pid}`;
     this.link = `tteout${id}`;
   }
 
   async create(): Promise<void> {
     await must('ip', 'netns', 'add', this.namespace);
-    await must('ip', 'link', 'add', this.link, 'type', 'veth', 'peer', 'name', `${this.link}p`, 'netns', this.namespace);
+    await must(
+      'ip',
+      'link',
+      'add',
+      this.link,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      `${this.link}p`,
+      'netns',
+      this.namespace,
+    );
     await must('ip', 'address', 'add', `${this.hostAddress}/24`, 'dev', this.link);
     await must('ip', 'link', 'set', this.link, 'up');
     await this.exec('ip', 'address', 'add', `${this.address}/24`, 'dev', `${this.link}p`);
@@ -157,6 +216,8 @@ function pluginFiles(dir: string): string[] {
   }
 }
 
+/** `docker network create` with tether as the driver and the IPAM driver; options and the name follow. */
+export const networkCreate = (driver: string) => ['network', 'create', '-d', driver, '--ipam-driver', driver];
 
 /** One tether daemon, started and stopped by pid, logging into the work folder. */
 export class Tether {
@@ -164,8 +225,14 @@ export class Tether {
   private process?: ChildProcess;
 
   /** `wrap` turns the daemon's command line into the one to spawn (to run it in a namespace, say). */
-  constructor(private readonly work: string, readonly name: string, readonly prefix: string, private readonly extraArgs: string[] = [],
-    socket = `/run/docker/plugins/${name}.sock`, private readonly wrap: (command: string[]) => string[] = (command) => command) {
+  constructor(
+    private readonly work: string,
+    readonly name: string,
+    readonly prefix: string,
+    private readonly extraArgs: string[] = [],
+    socket = `/run/docker/plugins/${name}.sock`,
+    private readonly wrap: (command: string[]) => string[] = (command) => command,
+  ) {
     this.socket = socket;
   }
 
@@ -175,13 +242,32 @@ export class Tether {
 
   async start(): Promise<void> {
     const log = openSync(this.logPath, 'a');
-    const [command = '', ...args] = this.wrap([process.execPath, join(ROOT, 'bin/tether.js'), 'serve', '--socket', this.socket, '--name', this.name,
-      '--state-dir', join(this.work, `${this.name}-state`), '--log-level', 'debug', '--interface-prefix', this.prefix,
-      ...this.extraArgs]);
+    const [command = '', ...args] = this.wrap([
+      process.execPath,
+      join(ROOT, 'bin/tether.js'),
+      'serve',
+      '--socket',
+      this.socket,
+      '--name',
+      this.name,
+      '--state-dir',
+      join(this.work, `${this.name}-state`),
+      '--log-level',
+      'debug',
+      '--interface-prefix',
+      this.prefix,
+      ...this.extraArgs,
+    ]);
     this.process = spawn(command, args, { stdio: ['ignore', log, log] });
     closeSync(log);
-    await waitFor(`${this.name} socket`, async () =>
-      (await pluginCall(this.socket, 'Plugin.Activate').then((r) => r.status === 200, () => false)));
+    await waitFor(
+      `${this.name} socket`,
+      async () =>
+        await pluginCall(this.socket, 'Plugin.Activate').then(
+          (r) => r.status === 200,
+          () => false,
+        ),
+    );
   }
 
   get pid(): number {
@@ -208,7 +294,9 @@ export class Tether {
 
   /** What `tether ls --json` prints. */
   async state(): Promise<DaemonState> {
-    return daemonState.parse(JSON.parse(await must(process.execPath, join(ROOT, 'bin/tether.js'), 'ls', '--json', '--socket', this.socket)));
+    return daemonState.parse(
+      JSON.parse(await must(process.execPath, join(ROOT, 'bin/tether.js'), 'ls', '--json', '--socket', this.socket)),
+    );
   }
 
   /** Runs a tether CLI command against this daemon. */
@@ -218,7 +306,14 @@ export class Tether {
 
   async audit(dockerSocket?: string): Promise<string[]> {
     const docker = dockerSocket ? ['--docker-socket', dockerSocket] : ['--no-docker'];
-    const result = await sh(process.execPath, [join(ROOT, 'bin/tether.js'), 'audit', '--socket', this.socket, '--json', ...docker]);
+    const result = await sh(process.execPath, [
+      join(ROOT, 'bin/tether.js'),
+      'audit',
+      '--socket',
+      this.socket,
+      '--json',
+      ...docker,
+    ]);
     if (result.code > 1) throw new Error(`tether audit failed: ${result.stderr}`);
     return auditReport.parse(JSON.parse(result.stdout)).problems;
   }
@@ -233,8 +328,18 @@ export class Environment {
   private dockerd?: ChildProcess;
   /** tether frees an endpoint that looks abandoned this long (unless Docker still holds it). */
   readonly orphanGraceSeconds = 15;
-  readonly tether = new Tether(this.work, this.driver, PREFIX, ['--default-pool', AUTO_POOL, '--default-pool6', AUTO_POOL6,
-    '--orphan-grace', String(this.orphanGraceSeconds), '--gc-interval', '2', '--docker-socket', join(this.work, 'docker.sock')]);
+  readonly tether = new Tether(this.work, this.driver, PREFIX, [
+    '--default-pool',
+    AUTO_POOL,
+    '--default-pool6',
+    AUTO_POOL6,
+    '--orphan-grace',
+    String(this.orphanGraceSeconds),
+    '--gc-interval',
+    '2',
+    '--docker-socket',
+    join(this.work, 'docker.sock'),
+  ]);
   private snapshot?: Snapshot;
 
   /** Everything up: guard, tether, dockerd, test image. */
@@ -257,10 +362,14 @@ export class Environment {
   private async installGuard(): Promise<void> {
     // Multicast stays on its link (IPv6 neighbour discovery needs it); everything else from the
     // test ranges must be for the test ranges.
-    const families = [['iptables', TEST_RANGE, ['224.0.0.0/4', '255.255.255.255']], ['ip6tables', TEST_RANGE6, ['ff00::/8']]] as const;
+    const families = [
+      ['iptables', TEST_RANGE, ['224.0.0.0/4', '255.255.255.255']],
+      ['ip6tables', TEST_RANGE6, ['ff00::/8']],
+    ] as const;
     for (const [tool, range, local] of families) {
       await must(tool, '-w', '-t', 'mangle', '-N', GUARD);
-      for (const destination of local) await must(tool, '-w', '-t', 'mangle', '-A', GUARD, '-d', destination, '-j', 'RETURN');
+      for (const destination of local)
+        await must(tool, '-w', '-t', 'mangle', '-A', GUARD, '-d', destination, '-j', 'RETURN');
       await must(tool, '-w', '-t', 'mangle', '-A', GUARD, '-s', range, '!', '-d', range, '-j', 'DROP');
       await must(tool, '-w', '-t', 'mangle', '-I', 'FORWARD', '1', '-j', GUARD);
     }
@@ -308,11 +417,36 @@ export class Environment {
     // `docker run --runtime slow` holds runc's create for the seconds in the file slow-create: a
     // container start that stays between Join and the interface's move into the container.
     const slow = join(this.work, 'slow-runc');
-    writeFileSync(slow, `#!/bin/sh\nfor arg; do [ "$arg" = create ] && sleep "$(cat ${join(this.work, 'slow-create')})"; done\nexec runc "$@"\n`, { mode: 0o755 });
+    writeFileSync(
+      slow,
+      `#!/bin/sh\nfor arg; do [ "$arg" = create ] && sleep "$(cat ${join(this.work, 'slow-create')})"; ` +
+        `done\nexec runc "$@"\n`,
+      { mode: 0o755 },
+    );
     writeFileSync(join(this.work, 'slow-create'), '0\n');
-    this.dockerd = spawn('dockerd', ['--host', this.dockerHost, '--data-root', join(this.work, 'docker'),
-      '--exec-root', join(this.work, 'exec'), '--pidfile', join(this.work, 'docker.pid'), '--add-runtime', `slow=${slow}`,
-      '--bridge=none', '--dns', DNS, '--log-level', 'info', '--cgroup-parent', `/${this.cgroupParent}`], { stdio: ['ignore', log, log] });
+    this.dockerd = spawn(
+      'dockerd',
+      [
+        '--host',
+        this.dockerHost,
+        '--data-root',
+        join(this.work, 'docker'),
+        '--exec-root',
+        join(this.work, 'exec'),
+        '--pidfile',
+        join(this.work, 'docker.pid'),
+        '--add-runtime',
+        `slow=${slow}`,
+        '--bridge=none',
+        '--dns',
+        DNS,
+        '--log-level',
+        'info',
+        '--cgroup-parent',
+        `/${this.cgroupParent}`,
+      ],
+      { stdio: ['ignore', log, log] },
+    );
     closeSync(log);
     await waitFor('dockerd', async () => (await this.docker('version')).code === 0, 30_000);
   }
@@ -321,7 +455,23 @@ export class Environment {
     const dir = join(this.work, 'image');
     mkdirSync(join(dir, 'bin'), { recursive: true });
     copyFileSync('/bin/busybox', join(dir, 'bin/busybox'));
-    for (const applet of ['sh', 'ping', 'ping6', 'ip', 'nc', 'sleep', 'wget', 'hostname', 'cat', 'true', 'ifconfig', 'grep', 'nslookup', 'httpd', 'mkdir']) {
+    for (const applet of [
+      'sh',
+      'ping',
+      'ping6',
+      'ip',
+      'nc',
+      'sleep',
+      'wget',
+      'hostname',
+      'cat',
+      'true',
+      'ifconfig',
+      'grep',
+      'nslookup',
+      'httpd',
+      'mkdir',
+    ]) {
       symlinkSync('busybox', join(dir, 'bin', applet));
     }
     mkdirSync(join(dir, 'etc'));
@@ -341,7 +491,7 @@ export class Environment {
   }
 
   async network(name: string, ...args: string[]): Promise<string> {
-    return this.dockerOk('network', 'create', '-d', this.driver, '--ipam-driver', this.driver, ...args, name);
+    return this.dockerOk(...networkCreate(this.driver), ...args, name);
   }
 
   /** How long runc's create takes under `--runtime slow`. */
@@ -372,7 +522,9 @@ export class Environment {
       const ids = (await this.docker('ps', '-aq')).stdout.split('\n').filter(Boolean);
       if (ids.length) await this.docker('rm', '-f', ...ids);
       // Every user-defined network, Docker's own bridge networks too: dockerd leaves their bridges behind.
-      const networks = (await this.docker('network', 'ls', '-q', '--filter', 'type=custom')).stdout.split('\n').filter(Boolean);
+      const networks = (await this.docker('network', 'ls', '-q', '--filter', 'type=custom')).stdout
+        .split('\n')
+        .filter(Boolean);
       for (const id of networks) await this.docker('network', 'rm', id);
     }
     await stopProcess(this.dockerd);
@@ -401,8 +553,12 @@ export class Environment {
     const keep = process.env['TETHER_E2E_LOGS'];
     if (keep) await sh('sh', ['-c', 'mkdir -p "$1" && cp "$2"/*.log "$1"/', 'sh', keep, this.work]);
     // dockerd leaves bind mounts under its exec root (netns/default for --net=host containers).
-    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((line) => line.split(' ')[1] ?? '')
-      .filter((point) => point.startsWith(`${this.work}/`)).sort().reverse();
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map((line) => line.split(' ')[1] ?? '')
+      .filter((point) => point.startsWith(`${this.work}/`))
+      .sort()
+      .reverse();
     for (const point of mounts) await sh('umount', ['-l', point]);
     rmSync(this.work, { recursive: true, force: true });
     removeCgroup(this.cgroupParent);
@@ -416,7 +572,8 @@ export class Environment {
     }
     const rules = (await must('iptables-save')) + (await must('ip6tables-save'));
     for (const chain of ['TETHER', GUARD, 'DOCKER']) if (rules.includes(chain)) found.push(`firewall chain ${chain}*`);
-    if ((await listTables()).join() !== (this.snapshot?.tables.join() ?? '')) found.push('nftables tables differ from before the run');
+    if ((await listTables()).join() !== (this.snapshot?.tables.join() ?? ''))
+      found.push('nftables tables differ from before the run');
     const routes = await must('ip', 'route', 'show', 'type', 'unreachable');
     if (routes.includes(TEST_RANGE.split('/')[0] ?? '')) found.push('unreachable route');
     const processes = await must('ps', '-eo', 'pid,args');
@@ -436,7 +593,10 @@ export class Environment {
 }
 
 async function listLinks(): Promise<string[]> {
-  return (await must('ip', '-o', 'link', 'show')).split('\n').map((line) => line.split(': ')[1]?.split('@')[0] ?? '').filter(Boolean);
+  return (await must('ip', '-o', 'link', 'show'))
+    .split('\n')
+    .map((line) => line.split(': ')[1]?.split('@')[0] ?? '')
+    .filter(Boolean);
 }
 
 async function listTables(): Promise<string[]> {
@@ -448,7 +608,10 @@ async function listTables(): Promise<string[]> {
  * the suite's own parts (namespaces, say): set up after the environment starts, removed before it
  * stops. Returns the tear-down, which may run more than once.
  */
-export function useEnvironment(env: Environment, extra?: { setUp(): Promise<void>; tearDown(): Promise<void> }): () => Promise<void> {
+export function useEnvironment(
+  env: Environment,
+  extra?: { setUp(): Promise<void>; tearDown(): Promise<void> },
+): () => Promise<void> {
   const tearDown = async () => {
     await extra?.tearDown();
     await env.stop();

@@ -2,12 +2,12 @@
 // and the TCP transport with mutual TLS that Docker finds through a .json spec.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmdirSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { Environment, Tether, must, nothingLeftBehind, useEnvironment } from './harness.js';
 import { daemonState } from '../../src/operator/contract.js';
+import { Environment, must, networkCreate, nothingLeftBehind, Tether, useEnvironment } from './harness.js';
 
 const env = new Environment();
 const TLS_PORT = 19443;
@@ -15,24 +15,42 @@ const METRICS_PORT = 19464;
 
 function pki(dir: string): Promise<string> {
   // Two CAs: tether trusts only the first; the second signs a rogue client.
-  const script = `set -e; cd "$1"
-    ec() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$1" 2>/dev/null; }
-    for ca in ca rogue-ca; do openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $ca.key -out $ca.pem -days 1 -subj /CN=$ca 2>/dev/null; done
+  const script =
+    `set -e; cd "$1"
+    ec() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$1.key" -out ` +
+    `"$1.csr" -subj "/CN=$1" 2>/dev/null; }
+    for ca in ca rogue-ca; do openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes ` +
+    `-keyout $ca.key -out $ca.pem -days 1 -subj /CN=$ca 2>/dev/null; done
     ec server; printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > server.ext
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 1 -extfile server.ext 2>/dev/null
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 1 ` +
+    `-extfile server.ext 2>/dev/null
     printf 'extendedKeyUsage=clientAuth\\n' > client.ext
-    ec docker; openssl x509 -req -in docker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out docker.pem -days 1 -extfile client.ext 2>/dev/null
-    ec rogue; openssl x509 -req -in rogue.csr -CA rogue-ca.pem -CAkey rogue-ca.key -CAcreateserial -out rogue.pem -days 1 -extfile client.ext 2>/dev/null`;
+    ec docker; openssl x509 -req -in docker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out docker.pem ` +
+    `-days 1 -extfile client.ext 2>/dev/null
+    ec rogue; openssl x509 -req -in rogue.csr -CA rogue-ca.pem -CAkey rogue-ca.key -CAcreateserial -out ` +
+    `rogue.pem -days 1 -extfile client.ext 2>/dev/null`;
   return must('sh', '-c', script, 'sh', dir);
 }
 
 /** Plugin.Activate over TLS with the given client identity (or none). */
 function activateOverTls(dir: string, client?: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({
-      host: '127.0.0.1', port: TLS_PORT, path: '/Plugin.Activate', method: 'POST', ca: readFileSync(join(dir, 'ca.pem')),
-      ...(client ? { cert: readFileSync(join(dir, `${client}.pem`)), key: readFileSync(join(dir, `${client}.key`)) } : {}),
-    }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port: TLS_PORT,
+        path: '/Plugin.Activate',
+        method: 'POST',
+        ca: readFileSync(join(dir, 'ca.pem')),
+        ...(client
+          ? { cert: readFileSync(join(dir, `${client}.pem`)), key: readFileSync(join(dir, `${client}.key`)) }
+          : {}),
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -57,17 +75,30 @@ describe('operating tether', { concurrency: false }, () => {
     await env.network('ops', '--subnet', '10.230.80.0/24', '--ip-range', '10.230.80.128/25');
     await env.run('ops-a', '--net', 'ops', '--ip', '10.230.80.200');
     const id = await env.dockerOk('network', 'inspect', '-f', '{{.Id}}', 'ops');
-    const networks = daemonState.shape.networks.parse(JSON.parse((await env.tether.cli('network', 'ls', '--json')).stdout));
-    assert.deepEqual(networks.map((n) => [n.id, n.subnets]), [[id, ['10.230.80.0/24']]]);
+    const networks = daemonState.shape.networks.parse(
+      JSON.parse((await env.tether.cli('network', 'ls', '--json')).stdout),
+    );
+    assert.deepEqual(
+      networks.map((n) => [n.id, n.subnets]),
+      [[id, ['10.230.80.0/24']]],
+    );
     const table = (await env.tether.cli('network', 'ls')).stdout;
     assert.match(table, new RegExp(`^${id.slice(0, 12)}\\s+ttebr\\S+\\s+10\\.230\\.80\\.0/24\\s+nat\\s+1$`, 'm'));
-    const inspected = JSON.parse((await env.tether.cli('network', 'inspect', id.slice(0, 8))).stdout) as { endpoints: { address: string }[] };
-    assert.deepEqual(inspected.endpoints.map((e) => e.address), ['10.230.80.200/24']);
+    const inspected = JSON.parse((await env.tether.cli('network', 'inspect', id.slice(0, 8))).stdout) as {
+      endpoints: { address: string }[];
+    };
+    assert.deepEqual(
+      inspected.endpoints.map((e) => e.address),
+      ['10.230.80.200/24'],
+    );
     const endpoints = (await env.tether.cli('endpoint', 'ls')).stdout;
     assert.match(endpoints, /10\.230\.80\.200\/24/);
     assert.match(endpoints, /02:74:0a:e6:50:c8/);
     const pools = daemonState.shape.pools.parse(JSON.parse((await env.tether.cli('pool', 'ls', '--json')).stdout));
-    assert.deepEqual(pools.map((p) => [p.id, p.used, p.range]), [['local/10.230.80.0/24', 2, '10.230.80.128/25']]);
+    assert.deepEqual(
+      pools.map((p) => [p.id, p.used, p.range]),
+      [['local/10.230.80.0/24', 2, '10.230.80.128/25']],
+    );
     const status = await env.tether.cli('status', '--json');
     assert.equal(status.code, 0);
     assert.deepEqual(JSON.parse(status.stdout), { healthy: true, store: 'ok', networks: 1, endpoints: 1, pools: 1 });
@@ -85,51 +116,82 @@ describe('operating tether', { concurrency: false }, () => {
     await env.startTether();
   });
 
-  test('mutual TLS over TCP: Docker finds tether through the .json spec; clients without a signed certificate are refused; metrics count the calls', async () => {
-    const dir = join(env.work, 'pki');
-    const specDirExisted = existsSync('/etc/docker/plugins');
-    await must('mkdir', '-p', dir);
-    await pki(dir);
-    const name = `tlse2e${process.pid}`;
-    const tls = new Tether(env.work, name, 'ttt', [
-      '--tcp', `127.0.0.1:${TLS_PORT}`, '--tls-cert', join(dir, 'server.pem'), '--tls-key', join(dir, 'server.key'), '--tls-ca', join(dir, 'ca.pem'),
-      '--spec-dir', '/etc/docker/plugins', '--docker-cert', join(dir, 'docker.pem'), '--docker-key', join(dir, 'docker.key'),
-      '--metrics-addr', `127.0.0.1:${METRICS_PORT}`, '--log-level', 'info',
-    ], join(env.work, 'tls-operator.sock'));
-    await tls.start();
-    try {
-      const spec = JSON.parse(readFileSync(`/etc/docker/plugins/${name}.json`, 'utf8')) as { Addr: string; TLSConfig: { CAFile: string } };
-      assert.equal(spec.Addr, `https://127.0.0.1:${TLS_PORT}`);
-      assert.equal(spec.TLSConfig.CAFile, join(dir, 'ca.pem'));
+  test(
+    'mutual TLS over TCP: Docker finds tether through the .json spec; clients without a signed ' +
+      'certificate are refused; metrics count the calls',
+    async () => {
+      const dir = join(env.work, 'pki');
+      const specDirExisted = existsSync('/etc/docker/plugins');
+      await must('mkdir', '-p', dir);
+      await pki(dir);
+      const name = `tlse2e${process.pid}`;
+      const tls = new Tether(
+        env.work,
+        name,
+        'ttt',
+        [
+          '--tcp',
+          `127.0.0.1:${TLS_PORT}`,
+          '--tls-cert',
+          join(dir, 'server.pem'),
+          '--tls-key',
+          join(dir, 'server.key'),
+          '--tls-ca',
+          join(dir, 'ca.pem'),
+          '--spec-dir',
+          '/etc/docker/plugins',
+          '--docker-cert',
+          join(dir, 'docker.pem'),
+          '--docker-key',
+          join(dir, 'docker.key'),
+          '--metrics-addr',
+          `127.0.0.1:${METRICS_PORT}`,
+          '--log-level',
+          'info',
+        ],
+        join(env.work, 'tls-operator.sock'),
+      );
+      await tls.start();
+      try {
+        const spec = JSON.parse(readFileSync(`/etc/docker/plugins/${name}.json`, 'utf8')) as {
+          Addr: string;
+          TLSConfig: { CAFile: string };
+        };
+        assert.equal(spec.Addr, `https://127.0.0.1:${TLS_PORT}`);
+        assert.equal(spec.TLSConfig.CAFile, join(dir, 'ca.pem'));
 
-      assert.equal(await activateOverTls(dir, 'docker'), 200);
-      await assert.rejects(activateOverTls(dir), 'no client certificate');
-      await assert.rejects(activateOverTls(dir, 'rogue'), 'a certificate from another CA');
-      const plain = await plainHttp(TLS_PORT, '/Plugin.Activate', 'POST').then((r) => r.status, (error: Error) => error.message);
-      assert.notEqual(plain, 200, 'plain HTTP on the TLS port is refused');
+        assert.equal(await activateOverTls(dir, 'docker'), 200);
+        await assert.rejects(activateOverTls(dir), 'no client certificate');
+        await assert.rejects(activateOverTls(dir, 'rogue'), 'a certificate from another CA');
+        const plain = await plainHttp(TLS_PORT, '/Plugin.Activate', 'POST').then(
+          (r) => r.status,
+          (error: Error) => error.message,
+        );
+        assert.notEqual(plain, 200, 'plain HTTP on the TLS port is refused');
 
-      await env.dockerOk('network', 'create', '-d', name, '--ipam-driver', name, '--subnet', '10.230.81.0/24', 'overtls');
-      await env.run('tls-a', '--net', 'overtls');
-      await env.run('tls-b', '--net', 'overtls');
-      assert.ok(await env.ping('tls-a', 'tls-b'));
+        await env.dockerOk(...networkCreate(name), '--subnet', '10.230.81.0/24', 'overtls');
+        await env.run('tls-a', '--net', 'overtls');
+        await env.run('tls-b', '--net', 'overtls');
+        assert.ok(await env.ping('tls-a', 'tls-b'));
 
-      const metrics = await plainHttp(METRICS_PORT, '/metrics');
-      assert.equal(metrics.status, 200);
-      assert.match(metrics.body, /^tether_calls_total\{method="NetworkDriver\.CreateNetwork",result="ok"\} 1$/m);
-      assert.match(metrics.body, /^tether_calls_total\{method="NetworkDriver\.Join",result="ok"\} 2$/m);
-      assert.match(metrics.body, /^tether_address_allocations_total 3$/m, 'the gateway and two containers');
-      assert.match(metrics.body, /^tether_pool_addresses_used\{pool="local\/10\.230\.81\.0\/24"\} 3$/m);
-      assert.match(metrics.body, /^tether_endpoints 2$/m);
-      assert.match(metrics.body, /^tether_call_duration_seconds_count\{method="IpamDriver\.RequestAddress"\} 3$/m);
+        const metrics = await plainHttp(METRICS_PORT, '/metrics');
+        assert.equal(metrics.status, 200);
+        assert.match(metrics.body, /^tether_calls_total\{method="NetworkDriver\.CreateNetwork",result="ok"\} 1$/m);
+        assert.match(metrics.body, /^tether_calls_total\{method="NetworkDriver\.Join",result="ok"\} 2$/m);
+        assert.match(metrics.body, /^tether_address_allocations_total 3$/m, 'the gateway and two containers');
+        assert.match(metrics.body, /^tether_pool_addresses_used\{pool="local\/10\.230\.81\.0\/24"\} 3$/m);
+        assert.match(metrics.body, /^tether_endpoints 2$/m);
+        assert.match(metrics.body, /^tether_call_duration_seconds_count\{method="IpamDriver\.RequestAddress"\} 3$/m);
 
-      await env.dockerOk('rm', '-f', 'tls-a', 'tls-b');
-      await env.dockerOk('network', 'rm', 'overtls');
-    } finally {
-      await tls.stop();
-    }
-    assert.ok(!existsSync(`/etc/docker/plugins/${name}.json`), 'the spec file goes with the daemon');
-    if (!specDirExisted) rmdirSync('/etc/docker/plugins');
-  });
+        await env.dockerOk('rm', '-f', 'tls-a', 'tls-b');
+        await env.dockerOk('network', 'rm', 'overtls');
+      } finally {
+        await tls.stop();
+      }
+      assert.ok(!existsSync(`/etc/docker/plugins/${name}.json`), 'the spec file goes with the daemon');
+      if (!specDirExisted) rmdirSync('/etc/docker/plugins');
+    },
+  );
 
   nothingLeftBehind(env, tearDown);
 });

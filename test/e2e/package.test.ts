@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Environment, must, pluginCall, sh, nothingLeftBehind, useEnvironment } from './harness.js';
+import { Environment, must, networkCreate, nothingLeftBehind, pluginCall, sh, useEnvironment } from './harness.js';
 
 const env = new Environment();
 const ROOT = join(import.meta.dirname, '../..');
@@ -13,49 +13,74 @@ const cli = (...args: string[]) => sh(process.execPath, [join(ROOT, 'bin/tether.
 
 describe('packaging', { concurrency: false }, () => {
   // A plugin a failed test left enabled is removed before dockerd stops.
-  const tearDown = useEnvironment(env, { setUp: async () => undefined, tearDown: async () => { await env.docker('plugin', 'rm', '-f', 'tetherv2'); } });
-
-  test('the managed plugin is built offline, carries two containers that reach each other by name, and survives a crash and disable/enable', async () => {
-    const created = await cli('plugin', 'create', '--name', 'tetherv2', '--docker-host', env.dockerHost, '--state-dir', join(env.work, 'v2-state'));
-    assert.equal(created.code, 0, created.stderr);
-    console.log(`# ${created.stdout.trim().split('\n')[0]}`);
-    const driver = 'tetherv2:latest';
-    await env.dockerOk('network', 'create', '-d', driver, '--ipam-driver', driver, '--subnet', '10.230.90.0/24', 'managed');
-    await env.run('v2-a', '--net', 'managed');
-    await env.run('v2-b', '--net', 'managed');
-    assert.ok(await env.ping('v2-a', 'v2-b'));
-
-    // kill -9 of the plugin's process: dockerd restarts it, and its state is on the mount.
-    const pluginPid = async () => (await sh('pgrep', ['-f', '^/usr/bin/node /opt/tether/bin/tether.js serve'])).stdout.trim();
-    const before = await pluginPid();
-    assert.match(before, /^\d+$/, 'one plugin process');
-    await must('kill', '-9', before);
-    let after = '';
-    for (let i = 0; i < 100 && !/^\d+$/.test(after); i++) {
-      await sleep(100);
-      after = await pluginPid();
-    }
-    assert.match(after, /^\d+$/, 'dockerd restarted the plugin');
-    assert.notEqual(after, before);
-    await env.run('v2-e', '--net', 'managed');
-    assert.ok(await env.ping('v2-e', 'v2-a'), 'after the crash the network carries a new container');
-
-    // Docker refuses to disable a plugin in use; -f does it anyway, as after an upgrade.
-    await env.dockerOk('rm', '-f', 'v2-a', 'v2-b', 'v2-e');
-    await env.dockerOk('plugin', 'disable', '-f', 'tetherv2');
-    const started = performance.now();
-    await env.dockerOk('plugin', 'enable', 'tetherv2');
-    console.log(`# enable took ${(performance.now() - started).toFixed(0)} ms`);
-    const subnet = await env.dockerOk('network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', 'managed');
-    assert.equal(subnet, '10.230.90.0/24');
-    await env.run('v2-c', '--net', 'managed');
-    await env.run('v2-d', '--net', 'managed');
-    assert.ok(await env.ping('v2-c', 'v2-d'), 'the network still carries containers after disable/enable');
-    await env.dockerOk('rm', '-f', 'v2-c', 'v2-d');
-    await env.dockerOk('network', 'rm', 'managed');
-    await env.dockerOk('plugin', 'disable', 'tetherv2');
-    await env.dockerOk('plugin', 'rm', 'tetherv2');
+  const tearDown = useEnvironment(env, {
+    setUp: async () => undefined,
+    tearDown: async () => {
+      await env.docker('plugin', 'rm', '-f', 'tetherv2');
+    },
   });
+
+  test(
+    'the managed plugin is built offline, carries two containers that reach each other by name, and ' +
+      'survives a crash and disable/enable',
+    async () => {
+      const created = await cli(
+        'plugin',
+        'create',
+        '--name',
+        'tetherv2',
+        '--docker-host',
+        env.dockerHost,
+        '--state-dir',
+        join(env.work, 'v2-state'),
+      );
+      assert.equal(created.code, 0, created.stderr);
+      console.log(`# ${created.stdout.trim().split('\n')[0]}`);
+      const driver = 'tetherv2:latest';
+      await env.dockerOk(...networkCreate(driver), '--subnet', '10.230.90.0/24', 'managed');
+      await env.run('v2-a', '--net', 'managed');
+      await env.run('v2-b', '--net', 'managed');
+      assert.ok(await env.ping('v2-a', 'v2-b'));
+
+      // kill -9 of the plugin's process: dockerd restarts it, and its state is on the mount.
+      const pluginPid = async () =>
+        (await sh('pgrep', ['-f', '^/usr/bin/node /opt/tether/bin/tether.js serve'])).stdout.trim();
+      const before = await pluginPid();
+      assert.match(before, /^\d+$/, 'one plugin process');
+      await must('kill', '-9', before);
+      let after = '';
+      for (let i = 0; i < 100 && !/^\d+$/.test(after); i++) {
+        await sleep(100);
+        after = await pluginPid();
+      }
+      assert.match(after, /^\d+$/, 'dockerd restarted the plugin');
+      assert.notEqual(after, before);
+      await env.run('v2-e', '--net', 'managed');
+      assert.ok(await env.ping('v2-e', 'v2-a'), 'after the crash the network carries a new container');
+
+      // Docker refuses to disable a plugin in use; -f does it anyway, as after an upgrade.
+      await env.dockerOk('rm', '-f', 'v2-a', 'v2-b', 'v2-e');
+      await env.dockerOk('plugin', 'disable', '-f', 'tetherv2');
+      const started = performance.now();
+      await env.dockerOk('plugin', 'enable', 'tetherv2');
+      console.log(`# enable took ${(performance.now() - started).toFixed(0)} ms`);
+      const subnet = await env.dockerOk(
+        'network',
+        'inspect',
+        '-f',
+        '{{range .IPAM.Config}}{{.Subnet}}{{end}}',
+        'managed',
+      );
+      assert.equal(subnet, '10.230.90.0/24');
+      await env.run('v2-c', '--net', 'managed');
+      await env.run('v2-d', '--net', 'managed');
+      assert.ok(await env.ping('v2-c', 'v2-d'), 'the network still carries containers after disable/enable');
+      await env.dockerOk('rm', '-f', 'v2-c', 'v2-d');
+      await env.dockerOk('network', 'rm', 'managed');
+      await env.dockerOk('plugin', 'disable', 'tetherv2');
+      await env.dockerOk('plugin', 'rm', 'tetherv2');
+    },
+  );
 
   // Documented to run with --privileged, as Calico's does; this machine's runtime refuses --privileged,
   // so the test grants what tether uses: NET_ADMIN (links, iptables) and a writable /proc/sys.
@@ -64,11 +89,37 @@ describe('packaging', { concurrency: false }, () => {
     assert.equal(built.code, 0, built.stderr);
     const name = `tetherimg${process.pid}`;
     const socket = `/run/docker/plugins/${name}.sock`;
-    await env.dockerOk('run', '-d', '--name', 'tether-image', '--net=host', '--cap-add', 'NET_ADMIN', '--security-opt', 'systempaths=unconfined',
-      '-v', '/run/docker/plugins:/run/docker/plugins', '-v', `${join(env.work, 'image-state')}:/var/lib/tether`,
-      '-e', `TETHER_SOCKET=${socket}`, '-e', 'TETHER_INTERFACE_PREFIX=tti', 'tether:e2e');
-    for (let i = 0; i < 100 && (await pluginCall(socket, 'Plugin.Activate').then((r) => r.status, () => 0)) !== 200; i++) await sleep(100);
-    await env.dockerOk('network', 'create', '-d', name, '--ipam-driver', name, '--subnet', '10.230.91.0/24', 'from-image');
+    await env.dockerOk(
+      'run',
+      '-d',
+      '--name',
+      'tether-image',
+      '--net=host',
+      '--cap-add',
+      'NET_ADMIN',
+      '--security-opt',
+      'systempaths=unconfined',
+      '-v',
+      '/run/docker/plugins:/run/docker/plugins',
+      '-v',
+      `${join(env.work, 'image-state')}:/var/lib/tether`,
+      '-e',
+      `TETHER_SOCKET=${socket}`,
+      '-e',
+      'TETHER_INTERFACE_PREFIX=tti',
+      'tether:e2e',
+    );
+    for (
+      let i = 0;
+      i < 100 &&
+      (await pluginCall(socket, 'Plugin.Activate').then(
+        (r) => r.status,
+        () => 0,
+      )) !== 200;
+      i++
+    )
+      await sleep(100);
+    await env.dockerOk(...networkCreate(name), '--subnet', '10.230.91.0/24', 'from-image');
     await env.run('img-a', '--net', 'from-image');
     await env.run('img-b', '--net', 'from-image');
     assert.ok(await env.ping('img-a', 'img-b'));

@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Environment, IMAGE, Outside, must, sh, nothingLeftBehind, useEnvironment } from './harness.js';
+import { Environment, IMAGE, must, networkCreate, nothingLeftBehind, Outside, sh, useEnvironment } from './harness.js';
 
 const env = new Environment();
 const client = new Outside(0);
@@ -15,8 +15,17 @@ const background: ChildProcess[] = [];
 
 /** A container serving "hello from NAME" over HTTP on port 80. */
 async function webServer(name: string, ...args: string[]): Promise<void> {
-  await env.dockerOk('run', '-d', '--name', name, ...args, IMAGE, 'sh', '-c',
-    `mkdir -p /www && echo hello from ${name} > /www/index.html && exec httpd -f -p 80 -h /www`);
+  await env.dockerOk(
+    'run',
+    '-d',
+    '--name',
+    name,
+    ...args,
+    IMAGE,
+    'sh',
+    '-c',
+    `mkdir -p /www && echo hello from ${name} > /www/index.html && exec httpd -f -p 80 -h /www`,
+  );
 }
 
 async function fetchFrom(where: 'host' | Outside, url: string): Promise<string | undefined> {
@@ -27,7 +36,12 @@ async function fetchFrom(where: 'host' | Outside, url: string): Promise<string |
 }
 
 async function publishedPorts(container: string) {
-  const id = await env.dockerOk('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.EndpointID}}{{end}}', container);
+  const id = await env.dockerOk(
+    'inspect',
+    '-f',
+    '{{range .NetworkSettings.Networks}}{{.EndpointID}}{{end}}',
+    container,
+  );
   const { endpoints } = await env.tether.state();
   return endpoints.find((e) => e.id === id)?.ports ?? [];
 }
@@ -50,7 +64,10 @@ describe('published ports and NAT', { concurrency: false }, () => {
     await webServer('web-a', '--net', 'web', '-p', '8080:80');
     assert.equal(await fetchFrom('host', 'http://127.0.0.1:8080/'), 'hello from web-a');
     assert.equal(await fetchFrom(client, `http://${client.hostAddress}:8080/`), 'hello from web-a');
-    assert.deepEqual((await publishedPorts('web-a')).map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.proto}`), [':8080->80/tcp']);
+    assert.deepEqual(
+      (await publishedPorts('web-a')).map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.proto}`),
+      [':8080->80/tcp'],
+    );
   });
 
   test('a port bound to 127.0.0.1 does not answer on other addresses', async () => {
@@ -84,21 +101,51 @@ describe('published ports and NAT', { concurrency: false }, () => {
     assert.equal(await fetchFrom(client, `http://${client.hostAddress}:${port}/`), 'hello from all');
   });
 
-  test('a host port already taken, by tether or by another process, is a clear error and leaves nothing half-done', async () => {
-    const taken = await env.docker('run', '-d', '--name', 'clash', '--net', 'web', '-p', '8080:80', IMAGE, 'sleep', '60');
+  test('a host port taken, by tether or another process, is a clear error and leaves nothing half-done', async () => {
+    const taken = await env.docker(
+      'run',
+      '-d',
+      '--name',
+      'clash',
+      '--net',
+      'web',
+      '-p',
+      '8080:80',
+      IMAGE,
+      'sleep',
+      '60',
+    );
     assert.notEqual(taken.code, 0);
     assert.match(taken.stderr, /host port 8080\/tcp is not available/);
     await env.docker('rm', '-f', 'clash');
     const server = createServer().listen(8085, '0.0.0.0');
     await new Promise((done) => server.once('listening', done));
     try {
-      const busy = await env.docker('run', '-d', '--name', 'busy', '--net', 'web', '-p', '8085:80', '-p', '8086:80', IMAGE, 'sleep', '60');
+      const busy = await env.docker(
+        'run',
+        '-d',
+        '--name',
+        'busy',
+        '--net',
+        'web',
+        '-p',
+        '8085:80',
+        '-p',
+        '8086:80',
+        IMAGE,
+        'sleep',
+        '60',
+      );
       assert.match(busy.stderr, /host port 8085\/tcp is not available/);
       await env.docker('rm', '-f', 'busy');
     } finally {
       server.close();
     }
-    assert.doesNotMatch(await must('iptables-save', '-t', 'nat'), /--dport 808[56]/, 'no rule for the failed container');
+    assert.doesNotMatch(
+      await must('iptables-save', '-t', 'nat'),
+      /--dport 808[56]/,
+      'no rule for the failed container',
+    );
     assert.deepEqual(await env.audit(), []);
   });
 
@@ -116,13 +163,19 @@ describe('published ports and NAT', { concurrency: false }, () => {
     assert.deepEqual(await env.audit(), []);
   });
 
-  test('outbound NAT: the outside sees the host; with tether.nat=false it sees the container and can route to it', async () => {
-    const seen = listener.spawn(process.execPath, '-e',
-      "require('net').createServer((s) => s.end(s.remoteAddress.replace('::ffff:', '') + '\\n')).listen(7000)");
+  test('outbound NAT: the outside sees the host; with tether.nat=false it sees the container, routed', async () => {
+    const seen = listener.spawn(
+      process.execPath,
+      '-e',
+      "require('net').createServer((s) => s.end(s.remoteAddress.replace('::ffff:', '') + '\\n')).listen(7000)",
+    );
     background.push(seen);
     await sleep(500);
     await env.run('nat-a', '--net', 'web');
-    assert.equal((await env.exec('nat-a', 'nc', '-w', '3', listener.address, '7000')).stdout.trim(), listener.hostAddress);
+    assert.equal(
+      (await env.exec('nat-a', 'nc', '-w', '3', listener.address, '7000')).stdout.trim(),
+      listener.hostAddress,
+    );
 
     await env.network('routed', '--subnet', '10.230.61.0/24', '-o', 'tether.nat=false');
     await env.run('routed-a', '--net', 'routed');
@@ -132,16 +185,39 @@ describe('published ports and NAT', { concurrency: false }, () => {
     await client.exec('ip', 'route', 'add', '10.230.61.0/24', 'via', client.hostAddress);
     assert.equal((await client.try('busybox', 'ping', '-c', '1', '-W', '2', own)).code, 0);
 
-    const internal = await env.docker('network', 'create', '-d', env.driver, '--ipam-driver', env.driver, '--internal', '-o', 'tether.nat=true', '--subnet', '10.230.62.0/24', 'inner');
+    const internal = await env.docker(
+      ...networkCreate(env.driver),
+      '--internal',
+      '-o',
+      'tether.nat=true',
+      '--subnet',
+      '10.230.62.0/24',
+      'inner',
+    );
     assert.equal(internal.code, 0);
     await env.run('inner-a', '--net', 'inner');
-    assert.notEqual((await env.exec('inner-a', 'nc', '-w', '2', listener.address, '7000')).code, 0, 'internal: no way out');
-    assert.doesNotMatch(await must('iptables-save', '-t', 'nat'), /10\.230\.62\.0\/24/, 'internal networks are never masqueraded');
+    assert.notEqual(
+      (await env.exec('inner-a', 'nc', '-w', '2', listener.address, '7000')).code,
+      0,
+      'internal: no way out',
+    );
+    assert.doesNotMatch(
+      await must('iptables-save', '-t', 'nat'),
+      /10\.230\.62\.0\/24/,
+      'internal networks are never masqueraded',
+    );
   });
 
   test('the host reaches containers on every non-internal network by address', async () => {
-    for (const [container, network] of [['web-a', 'web'], ['routed-a', 'routed']] as const) {
-      assert.equal((await sh('busybox', ['ping', '-c', '1', '-W', '2', await env.address(container, network)])).code, 0, container);
+    for (const [container, network] of [
+      ['web-a', 'web'],
+      ['routed-a', 'routed'],
+    ] as const) {
+      assert.equal(
+        (await sh('busybox', ['ping', '-c', '1', '-W', '2', await env.address(container, network)])).code,
+        0,
+        container,
+      );
     }
   });
 

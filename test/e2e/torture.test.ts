@@ -5,7 +5,16 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Environment, FUZZ_PREFIX, IMAGE, Tether, must, pluginCall, nothingLeftBehind, useEnvironment } from './harness.js';
+import {
+  Environment,
+  FUZZ_PREFIX,
+  IMAGE,
+  must,
+  nothingLeftBehind,
+  pluginCall,
+  Tether,
+  useEnvironment,
+} from './harness.js';
 
 const env = new Environment();
 
@@ -22,45 +31,125 @@ function random(seed: number): () => number {
 }
 
 const METHODS = [
-  'Plugin.Activate', 'NetworkDriver.GetCapabilities', 'NetworkDriver.CreateNetwork', 'NetworkDriver.DeleteNetwork',
-  'NetworkDriver.AllocateNetwork', 'NetworkDriver.FreeNetwork', 'NetworkDriver.CreateEndpoint', 'NetworkDriver.EndpointOperInfo',
-  'NetworkDriver.DeleteEndpoint', 'NetworkDriver.Join', 'NetworkDriver.Leave', 'NetworkDriver.ProgramExternalConnectivity',
-  'NetworkDriver.RevokeExternalConnectivity', 'NetworkDriver.DiscoverNew', 'NetworkDriver.DiscoverDelete', 'NetworkDriver.GwAllocCheck',
-  'IpamDriver.GetCapabilities', 'IpamDriver.GetDefaultAddressSpaces', 'IpamDriver.RequestPool', 'IpamDriver.ReleasePool',
-  'IpamDriver.RequestAddress', 'IpamDriver.ReleaseAddress', 'NetworkDriver.Nonexistent', 'Plugin.Deactivate',
+  'Plugin.Activate',
+  'NetworkDriver.GetCapabilities',
+  'NetworkDriver.CreateNetwork',
+  'NetworkDriver.DeleteNetwork',
+  'NetworkDriver.AllocateNetwork',
+  'NetworkDriver.FreeNetwork',
+  'NetworkDriver.CreateEndpoint',
+  'NetworkDriver.EndpointOperInfo',
+  'NetworkDriver.DeleteEndpoint',
+  'NetworkDriver.Join',
+  'NetworkDriver.Leave',
+  'NetworkDriver.ProgramExternalConnectivity',
+  'NetworkDriver.RevokeExternalConnectivity',
+  'NetworkDriver.DiscoverNew',
+  'NetworkDriver.DiscoverDelete',
+  'NetworkDriver.GwAllocCheck',
+  'IpamDriver.GetCapabilities',
+  'IpamDriver.GetDefaultAddressSpaces',
+  'IpamDriver.RequestPool',
+  'IpamDriver.ReleasePool',
+  'IpamDriver.RequestAddress',
+  'IpamDriver.ReleaseAddress',
+  'NetworkDriver.Nonexistent',
+  'Plugin.Deactivate',
 ];
 
 function fuzzer(seed: number) {
   const next = random(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
-  const hostile = ['', ' ', '$(reboot)', '`id`', '; rm -rf /', 'a\u0000b', '../../etc/passwd', 'x'.repeat(70), '\u202e', '%s%n', 'eth0', 'lo',
-    '-j ACCEPT', 'tte"quote', '\n-A FORWARD -j ACCEPT'];
+  const hostile = [
+    '',
+    ' ',
+    '$(reboot)',
+    '`id`',
+    '; rm -rf /',
+    'a\u0000b',
+    '../../etc/passwd',
+    'x'.repeat(70),
+    '\u202e',
+    '%s%n',
+    'eth0',
+    'lo',
+    '-j ACCEPT',
+    'tte"quote',
+    '\n-A FORWARD -j ACCEPT',
+  ];
   const ids = ['a'.repeat(64), 'b'.repeat(64), 'c'.repeat(64), '0123456789abcdef'.repeat(4), 'abc'];
-  const cidrs = ['10.230.200.0/24', '10.230.200.0/25', '10.230.200.128/25', '10.230.201.0/30', '10.230.200.1/24', '0.0.0.0/0',
-    '10.230.202.0/33', '300.1.1.0/24', 'fd7e:7e7e:200::/64', 'fd7e:7e7e:200::/120', 'fd7e:7e7e:200::1/64', '::/0', 'garbage', ''];
-  const addresses = ['10.230.200.5', '10.230.200.0', '10.230.200.255', '10.230.201.2', '10.230.250.1', 'fd7e:7e7e:200::5', '1.2.3', ''];
+  const cidrs = [
+    '10.230.200.0/24',
+    '10.230.200.0/25',
+    '10.230.200.128/25',
+    '10.230.201.0/30',
+    '10.230.200.1/24',
+    '0.0.0.0/0',
+    '10.230.202.0/33',
+    '300.1.1.0/24',
+    'fd7e:7e7e:200::/64',
+    'fd7e:7e7e:200::/120',
+    'fd7e:7e7e:200::1/64',
+    '::/0',
+    'garbage',
+    '',
+  ];
+  const addresses = [
+    '10.230.200.5',
+    '10.230.200.0',
+    '10.230.200.255',
+    '10.230.201.2',
+    '10.230.250.1',
+    'fd7e:7e7e:200::5',
+    '1.2.3',
+    '',
+  ];
   const value = (depth = 0): unknown => {
     switch (Math.floor(next() * (depth > 2 ? 5 : 7))) {
-      case 0: return pick(hostile);
-      case 1: return Math.floor(next() * 2 ** 40) * (next() < 0.5 ? -1 : 1);
-      case 2: return next() < 0.5;
-      case 3: return null;
-      case 4: return pick([...cidrs, ...addresses, ...ids]);
-      case 5: return Array.from({ length: Math.floor(next() * 4) }, () => value(depth + 1));
-      default: return Object.fromEntries(Array.from({ length: Math.floor(next() * 4) }, () => [pick(hostile), value(depth + 1)]));
+      case 0:
+        return pick(hostile);
+      case 1:
+        return Math.floor(next() * 2 ** 40) * (next() < 0.5 ? -1 : 1);
+      case 2:
+        return next() < 0.5;
+      case 3:
+        return null;
+      case 4:
+        return pick([...cidrs, ...addresses, ...ids]);
+      case 5:
+        return Array.from({ length: Math.floor(next() * 4) }, () => value(depth + 1));
+      default:
+        return Object.fromEntries(
+          Array.from({ length: Math.floor(next() * 4) }, () => [pick(hostile), value(depth + 1)]),
+        );
     }
   };
   const plausible = (): Record<string, unknown> => ({
-    NetworkID: pick(ids), EndpointID: pick(ids), PoolID: pick([`local/${pick(cidrs)}`, pick(hostile)]),
-    AddressSpace: pick(['local', 'global', ...hostile]), Pool: pick(cidrs), SubPool: pick(cidrs), V6: next() < 0.3,
+    NetworkID: pick(ids),
+    EndpointID: pick(ids),
+    PoolID: pick([`local/${pick(cidrs)}`, pick(hostile)]),
+    AddressSpace: pick(['local', 'global', ...hostile]),
+    Pool: pick(cidrs),
+    SubPool: pick(cidrs),
+    V6: next() < 0.3,
     Address: pick(addresses),
-    Options: pick([{}, null, { 'com.docker.network.generic': { [pick(['mtu', 'bridge', ...hostile])]: pick(hostile) } },
-      { RequestAddressType: pick(['com.docker.network.gateway', ...hostile]) }, value()]),
+    Options: pick([
+      {},
+      null,
+      { 'com.docker.network.generic': { [pick(['mtu', 'bridge', ...hostile])]: pick(hostile) } },
+      { RequestAddressType: pick(['com.docker.network.gateway', ...hostile]) },
+      value(),
+    ]),
     IPv4Data: pick([[], null, [{ AddressSpace: 'local', Pool: pick(cidrs), Gateway: pick(cidrs) }], value()]),
     IPv6Data: pick([[], null, value()]),
-    Interface: pick([{ Address: pick(cidrs), AddressIPv6: '', MacAddress: pick(['', '02:00:00:00:00:01', ...hostile]) }, null, value()]),
+    Interface: pick([
+      { Address: pick(cidrs), AddressIPv6: '', MacAddress: pick(['', '02:00:00:00:00:01', ...hostile]) },
+      null,
+      value(),
+    ]),
     SandboxKey: pick(['/var/run/docker/netns/x', ...hostile]),
-    DiscoveryType: pick([1, 2, 'x']), DiscoveryData: value(),
+    DiscoveryType: pick([1, 2, 'x']),
+    DiscoveryData: value(),
   });
   return (): { method: string; body: Buffer | string } => {
     const method = pick(METHODS);
@@ -78,7 +167,7 @@ function fuzzer(seed: number) {
 describe('torture', { concurrency: false }, () => {
   const tearDown = useEnvironment(env);
 
-  test('fuzz: thousands of random, malformed and hostile requests; tether answers each with JSON and leaks nothing', async () => {
+  test('fuzz: thousands of random, malformed and hostile requests, each answered in JSON; nothing leaks', async () => {
     const tether = new Tether(env.work, 'tetherfuzz', FUZZ_PREFIX);
     await tether.start();
     try {
@@ -90,13 +179,15 @@ describe('torture', { concurrency: false }, () => {
         statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
         const parsed: unknown = JSON.parse(response.body);
         assert.equal(typeof parsed, 'object', `${method} answered ${response.body}`);
-        if (response.status !== 200) assert.equal(typeof (parsed as { Err?: unknown }).Err, 'string', `${method}: ${response.body}`);
+        if (response.status !== 200)
+          assert.equal(typeof (parsed as { Err?: unknown }).Err, 'string', `${method}: ${response.body}`);
       }
       // A 2 MiB body is refused at the 1 MiB limit: with a 413, or, when the refusal closes the
       // connection while the body is still being written, with a broken pipe. Either way tether lives on.
       for (let i = 0; i < 3; i++) {
-        const huge = await pluginCall(tether.socket, 'NetworkDriver.CreateNetwork', 'x'.repeat(2 * 1024 * 1024))
-          .catch((error: NodeJS.ErrnoException) => ({ status: error.code ?? 'error', body: '{"Err":"closed"}' }));
+        const huge = await pluginCall(tether.socket, 'NetworkDriver.CreateNetwork', 'x'.repeat(2 * 1024 * 1024)).catch(
+          (error: NodeJS.ErrnoException) => ({ status: error.code ?? 'error', body: '{"Err":"closed"}' }),
+        );
         assert.ok(huge.status === 413 || huge.status === 'EPIPE' || huge.status === 'ECONNRESET', String(huge.status));
         assert.equal((await pluginCall(tether.socket, 'Plugin.Activate')).status, 200);
       }
@@ -107,13 +198,26 @@ describe('torture', { concurrency: false }, () => {
       // Undo whatever the valid requests built, through the protocol, and nothing may remain.
       const state = await tether.state();
       for (const e of state.endpoints) {
-        assert.equal((await pluginCall(tether.socket, 'NetworkDriver.DeleteEndpoint', JSON.stringify({ NetworkID: e.networkId, EndpointID: e.id }))).status, 200);
+        assert.equal(
+          (
+            await pluginCall(
+              tether.socket,
+              'NetworkDriver.DeleteEndpoint',
+              JSON.stringify({ NetworkID: e.networkId, EndpointID: e.id }),
+            )
+          ).status,
+          200,
+        );
       }
       for (const n of state.networks) {
-        assert.equal((await pluginCall(tether.socket, 'NetworkDriver.DeleteNetwork', JSON.stringify({ NetworkID: n.id }))).status, 200);
+        assert.equal(
+          (await pluginCall(tether.socket, 'NetworkDriver.DeleteNetwork', JSON.stringify({ NetworkID: n.id }))).status,
+          200,
+        );
       }
       for (const p of state.pools) {
-        for (let i = 0; i < p.refs; i++) await pluginCall(tether.socket, 'IpamDriver.ReleasePool', JSON.stringify({ PoolID: p.id }));
+        for (let i = 0; i < p.refs; i++)
+          await pluginCall(tether.socket, 'IpamDriver.ReleasePool', JSON.stringify({ PoolID: p.id }));
       }
       const links = await must('ip', '-o', 'link', 'show');
       assert.doesNotMatch(links, new RegExp(`: ${FUZZ_PREFIX}`), 'no interface left');
@@ -123,23 +227,31 @@ describe('torture', { concurrency: false }, () => {
     }
   });
 
-  test('50 containers started at once on one /24 get 50 distinct addresses, and removing them at once frees all', async () => {
+  test('50 containers started at once on a /24 get 50 distinct addresses; removed at once, all free', async () => {
     await env.network('crowd', '--subnet', '10.230.20.0/24');
     const names = Array.from({ length: 50 }, (_, i) => `crowd-${i}`);
-    const started = await Promise.all(names.map((name) => env.docker('run', '-d', '--name', name, '--net', 'crowd', IMAGE, 'sleep', '3600')));
-    assert.deepEqual(started.filter((r) => r.code !== 0).map((r) => r.stderr), []);
+    const started = await Promise.all(
+      names.map((name) => env.docker('run', '-d', '--name', name, '--net', 'crowd', IMAGE, 'sleep', '3600')),
+    );
+    assert.deepEqual(
+      started.filter((r) => r.code !== 0).map((r) => r.stderr),
+      [],
+    );
     const addresses = await Promise.all(names.map((name) => env.address(name, 'crowd')));
     assert.equal(new Set(addresses).size, 50, 'no duplicate address');
     assert.deepEqual(await env.audit(), []);
     const removed = await Promise.all(names.map((name) => env.docker('rm', '-f', name)));
-    assert.deepEqual(removed.filter((r) => r.code !== 0).map((r) => r.stderr), []);
+    assert.deepEqual(
+      removed.filter((r) => r.code !== 0).map((r) => r.stderr),
+      [],
+    );
     assert.deepEqual(await env.audit(), []);
     const { pools } = await env.tether.state();
     assert.equal(pools.find((p) => p.id === 'local/10.230.20.0/24')?.used, 1, 'only the gateway is left');
     await env.dockerOk('network', 'rm', 'crowd');
   });
 
-  test('crash loop: kill -9 at random moments while containers start and stop; afterwards all three views agree', async () => {
+  test('crash loop: kill -9 at random while containers start and stop; then all three views agree', async () => {
     await env.network('chaos', '--subnet', '10.230.21.0/24');
     const next = random(7);
     let running = true;

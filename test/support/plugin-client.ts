@@ -29,8 +29,19 @@ export class PluginClient {
   }
 
   /** docker network create: the pool, its gateway, then the network. */
-  async createNetwork(networkId: string, subnet: string, generic: Record<string, string> = {}) {
-    const pool = await this.ok('IpamDriver.RequestPool', { AddressSpace: 'local', Pool: subnet, SubPool: '', Options: {}, V6: false });
+  async createNetwork(
+    networkId: string,
+    subnet: string,
+    generic: Record<string, string> = {},
+    extra: Record<string, unknown> = {},
+  ) {
+    const pool = await this.ok('IpamDriver.RequestPool', {
+      AddressSpace: 'local',
+      Pool: subnet,
+      SubPool: '',
+      Options: {},
+      V6: false,
+    });
     const gateway = await this.ok('IpamDriver.RequestAddress', {
       PoolID: pool['PoolID'],
       Address: '',
@@ -38,7 +49,7 @@ export class PluginClient {
     });
     const created = await this.call('NetworkDriver.CreateNetwork', {
       NetworkID: networkId,
-      Options: { 'com.docker.network.generic': generic, 'com.docker.network.enable_ipv6': false },
+      Options: { 'com.docker.network.generic': generic, 'com.docker.network.enable_ipv6': false, ...extra },
       IPv4Data: [{ AddressSpace: 'local', Pool: subnet, Gateway: gateway['Address'] }],
       IPv6Data: [],
     });
@@ -47,7 +58,9 @@ export class PluginClient {
 
   /** docker run: an address, the endpoint, then Join. */
   async runContainer(networkId: string, poolId: string, endpointId: string) {
-    const address = String((await this.ok('IpamDriver.RequestAddress', { PoolID: poolId, Address: '', Options: {} }))['Address']);
+    const address = String(
+      (await this.ok('IpamDriver.RequestAddress', { PoolID: poolId, Address: '', Options: {} }))['Address'],
+    );
     const created = await this.ok('NetworkDriver.CreateEndpoint', {
       NetworkID: networkId,
       EndpointID: endpointId,

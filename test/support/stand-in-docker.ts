@@ -1,19 +1,30 @@
 // A stand-in for Docker's API on a UNIX socket, for unit tests of tether's calls to it:
 // it records each request and answers what the test says.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export interface SeenRequest { readonly method: string; readonly url: string; readonly body: string }
-export interface Answer { readonly status: number; readonly body?: unknown; /** Holds the answer this long. */ readonly delayMs?: number }
+export interface SeenRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly body: string;
+}
+export interface Answer {
+  readonly status: number;
+  readonly body?: unknown /** Holds the answer this long. */;
+  readonly delayMs?: number;
+}
 
 export class StandInDocker {
   readonly seen: SeenRequest[] = [];
   /** What each request gets; the test changes it as it goes. */
   answer: (request: SeenRequest) => Answer = () => ({ status: 200, body: {} });
 
-  private constructor(private readonly dir: string, private readonly server: Server) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly server: Server,
+  ) {}
 
   get socket(): string {
     return join(this.dir, 'docker.sock');
@@ -25,13 +36,17 @@ export class StandInDocker {
     const docker = new StandInDocker(dir, server);
     server.on('request', (req, res) => {
       let body = '';
-      req.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+      req.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
       req.on('end', () => {
         const request = { method: req.method ?? '', url: req.url ?? '', body };
         docker.seen.push(request);
         const answer = docker.answer(request);
-        const reply = () => res.writeHead(answer.status, { 'Content-Type': 'application/json' }).end(JSON.stringify(answer.body ?? {}));
-        if (answer.delayMs) setTimeout(reply, answer.delayMs).unref(); else reply();
+        const reply = () =>
+          res.writeHead(answer.status, { 'Content-Type': 'application/json' }).end(JSON.stringify(answer.body ?? {}));
+        if (answer.delayMs) setTimeout(reply, answer.delayMs).unref();
+        else reply();
       });
     });
     await new Promise<void>((done) => server.listen(docker.socket, done));

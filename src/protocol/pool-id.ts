@@ -1,6 +1,6 @@
 // A pool's ID is its address space and its subnet ("local/10.0.0.0/24"): one
 // parse and one format, and the parsed value everywhere in between.
-import { type IpPrefix, formatPrefix, parsePrefix } from '../net/ip.js';
+import { formatPrefix, type IpPrefix, parsePrefix } from '../net/ip.js';
 
 export interface PoolId {
   readonly space: string;

@@ -1,0 +1,155 @@
+// Who is in the cluster: this host registers under a lease (and again when the
+// lease is lost), follows the others' registrations, and gives back a dead
+// host's endpoints and addresses once its registration has been gone the grace
+// period. A host that was only cut off claims back what it holds on its return.
+import type { Logger } from 'pino';
+import type { Guard, Leases, Store } from '../store/store.js';
+import { Coalesced } from '../util/serial.js';
+import { HOSTS, hostRecord, hostScope, MEMBERS, memberRecord } from './records.js';
+import type { ClusterSettings } from './settings.js';
+
+export interface MembershipDeps {
+  readonly store: Store;
+  readonly leases: Leases;
+  readonly log: Logger;
+  /** Gives back a dead host's addresses and its hold on pools, each step only while the guards hold. */
+  readonly forgetHost: (host: string, unless: readonly Guard[]) => Promise<number>;
+  /** A host came or went: the overlay's entries change. */
+  readonly hostsChanged: () => void;
+}
+
+export class Membership {
+  private readonly deadHostTimers = new Map<string, NodeJS.Timeout>();
+  private unwatch: () => void = () => undefined;
+  private revoke: (() => Promise<void>) | undefined;
+  private registering: Promise<void> | undefined;
+  private closed = false;
+  private registeredOnce = false;
+  /** Set when this host registered again, cleared once it has claimed back its records. */
+  private rejoinPending = false;
+  private rejoinTask: () => Promise<void> = async () => undefined;
+  private readonly rejoining = new Coalesced(
+    async () => {
+      await this.rejoinTask();
+      this.rejoinPending = false;
+    },
+    (error) => this.deps.log.warn({ err: error.message }, "claiming back this host's records failed; will retry"),
+  );
+
+  constructor(
+    private readonly deps: MembershipDeps,
+    private readonly settings: ClusterSettings,
+  ) {}
+
+  /** Registers this host, follows the others, and schedules the clean-up of hosts already dead. */
+  async start(onRejoin: () => Promise<void>): Promise<void> {
+    this.rejoinTask = onRejoin;
+    const { store } = this.deps;
+    this.unwatch = store.watch(HOSTS, (change) => {
+      const host = change.key.slice(HOSTS.length);
+      if (host === this.settings.host) return;
+      if (change.type === 'delete') this.suspect(host);
+      else this.clearSuspicion(host);
+      this.deps.hostsChanged();
+    });
+    await this.register();
+    const alive = new Set((await store.list(HOSTS)).map((e) => e.key.slice(HOSTS.length)));
+    for (const host of await this.knownHosts()) if (!alive.has(host)) this.suspect(host);
+  }
+
+  /** A collection round: a claim back that failed before is tried again. */
+  catchUp(): void {
+    if (this.rejoinPending && !this.closed) this.rejoining.request();
+  }
+
+  /** Registers this host under a new lease; calls made while one registration runs share it. */
+  private register(): Promise<void> {
+    this.registering ??= this.registerUntilDone().finally(() => {
+      this.registering = undefined;
+    });
+    return this.registering;
+  }
+
+  private async registerUntilDone(): Promise<void> {
+    const { host, vtep, hostTtlSeconds } = this.settings;
+    const { leases, log } = this.deps;
+    const value = JSON.stringify(hostRecord.parse({ host, vtep, startedAt: Date.now() }));
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        this.revoke = await leases.putLeased(HOSTS + host, value, hostTtlSeconds, (error) => {
+          log.warn({ err: error.message }, "this host's registration expired; registering again");
+          if (!this.closed) void this.register();
+        });
+        if (attempt > 0) log.info({ host, vtep }, 'registered again with the cluster');
+        if (this.registeredOnce) {
+          this.rejoinPending = true;
+          this.rejoining.request();
+        }
+        this.registeredOnce = true;
+        return;
+      } catch (error) {
+        if (attempt === 0) log.warn({ err: (error as Error).message }, 'cannot register with the cluster; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  }
+
+  /** Other hosts that left records in the store: their driver's networks and endpoints, or published endpoints. */
+  private async knownHosts(): Promise<Set<string>> {
+    const hosts = new Set<string>();
+    for (const entry of await this.deps.store.list('hosts/')) hosts.add(entry.key.split('/')[1] ?? '');
+    for (const entry of await this.deps.store.list(MEMBERS)) {
+      hosts.add(memberRecord.parse(JSON.parse(entry.value)).host);
+    }
+    hosts.delete(this.settings.host);
+    hosts.delete('');
+    return hosts;
+  }
+
+  /** A host's registration is gone: its tunnel entries go now, its endpoints after the grace period. */
+  private suspect(host: string): void {
+    if (this.deadHostTimers.has(host) || this.closed) return;
+    const { log } = this.deps;
+    log.warn({ host, graceSeconds: this.settings.deadHostGraceMs / 1000 }, 'a host stopped renewing its registration');
+    const timer = setTimeout(() => {
+      this.deadHostTimers.delete(host);
+      this.forget(host).catch((error: unknown) => {
+        log.error({ host, err: (error as Error).message }, "giving back a dead host's endpoints failed; will retry");
+        this.suspect(host);
+      });
+    }, this.settings.deadHostGraceMs);
+    timer.unref();
+    this.deadHostTimers.set(host, timer);
+  }
+
+  private clearSuspicion(host: string): void {
+    clearTimeout(this.deadHostTimers.get(host));
+    this.deadHostTimers.delete(host);
+  }
+
+  /**
+   * Gives back everything a dead host held, unless it registered again meanwhile. Every host that
+   * saw it die does this; each step deletes only what is still there, so doing it twice is harmless.
+   */
+  private async forget(host: string): Promise<void> {
+    const { store } = this.deps;
+    if (await store.get(HOSTS + host)) return;
+    const absent = [{ key: HOSTS + host, revision: 0 }];
+    let endpoints = 0;
+    for (const entry of await store.list(MEMBERS)) {
+      if (memberRecord.parse(JSON.parse(entry.value)).host !== host) continue;
+      if (await store.commit(absent, [{ type: 'delete', key: entry.key }])) endpoints++;
+    }
+    const addresses = await this.deps.forgetHost(host, absent);
+    await store.commit(absent, [{ type: 'deletePrefix', prefix: hostScope(host) }]);
+    this.deps.log.info({ host, endpoints, addresses }, 'gave back the endpoints and addresses of a dead host');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unwatch();
+    for (const timer of this.deadHostTimers.values()) clearTimeout(timer);
+    // A host that stops cleanly says so at once; its endpoints stay until the grace period ends.
+    await this.revoke?.().catch(() => undefined);
+  }
+}

@@ -1,0 +1,95 @@
+// The overlay: each host publishes where its endpoints of cluster networks
+// live (MAC and addresses), and programs its VXLAN devices from what the
+// others published.
+import type { Logger } from 'pino';
+import type { LinkPlane, OverlayPeer } from '../dataplane/dataplane.js';
+import type { ClusterMember } from '../driver/ports.js';
+import type { Store } from '../store/store.js';
+import { Coalesced } from '../util/serial.js';
+import { HOSTS, hostRecord, MEMBERS, type MemberRecord, memberKey, memberRecord } from './records.js';
+
+/** A network of this host that spans the cluster: its cluster name and VXLAN device. */
+export interface LocalClusterNetwork {
+  readonly name: string;
+  readonly vxlan: string;
+}
+
+export interface OverlayDeps {
+  readonly store: Store;
+  readonly links: LinkPlane;
+  readonly log: Logger;
+  /** This host's networks that span the cluster, with their VXLAN devices. */
+  readonly localNetworks: () => LocalClusterNetwork[];
+}
+
+export class Overlay {
+  private readonly sync = new Coalesced(
+    () => this.program(),
+    (error) => this.deps.log.warn({ err: error.message }, 'programming the overlay failed; will retry'),
+  );
+  private unwatch: () => void = () => undefined;
+  private closed = false;
+
+  constructor(
+    private readonly deps: OverlayDeps,
+    private readonly host: string,
+  ) {}
+
+  /** Follows what the others publish. */
+  start(): void {
+    this.unwatch = this.deps.store.watch(MEMBERS, () => this.requestSync());
+  }
+
+  /** Tells the other hosts where an endpoint of a cluster network lives. */
+  async publish(member: ClusterMember): Promise<void> {
+    const record: MemberRecord = { host: this.host, mac: member.mac, addresses: [...member.addresses] };
+    const key = memberKey(member.network, member.id);
+    await this.deps.store.commit([], [{ type: 'put', key, value: JSON.stringify(record) }]);
+  }
+
+  async withdraw(network: string, endpointId: string): Promise<void> {
+    await this.deps.store.commit([], [{ type: 'delete', key: memberKey(network, endpointId) }]);
+  }
+
+  /** Makes this host's published endpoints exactly these (after a crash between the store's two writes). */
+  async republish(own: readonly ClusterMember[]): Promise<void> {
+    const wanted = new Set(own.map((e) => memberKey(e.network, e.id)));
+    for (const entry of await this.deps.store.list(MEMBERS)) {
+      if (memberRecord.parse(JSON.parse(entry.value)).host === this.host && !wanted.has(entry.key)) {
+        await this.deps.store.commit([], [{ type: 'delete', key: entry.key }]);
+      }
+    }
+    for (const member of own) await this.publish(member);
+  }
+
+  requestSync(): void {
+    if (!this.closed) this.sync.request();
+  }
+
+  /**
+   * Programs each VXLAN device with the endpoints of live hosts: the MAC to the host's tunnel address
+   * (FDB) and the addresses to the MAC (neighbours, which the device answers ARP and ND from).
+   * Nothing else is in the FDB, so nothing is flooded to unknown hosts.
+   */
+  private async program(): Promise<void> {
+    const networks = this.deps.localNetworks();
+    if (networks.length === 0) return;
+    const { store } = this.deps;
+    const hosts = (await store.list(HOSTS)).map((e) => hostRecord.parse(JSON.parse(e.value)));
+    const vteps = new Map(hosts.map((h) => [h.host, h.vtep]));
+    for (const network of networks) {
+      const peers: OverlayPeer[] = [];
+      for (const entry of await store.list(`${MEMBERS}${network.name}/`)) {
+        const member = memberRecord.parse(JSON.parse(entry.value));
+        const vtep = vteps.get(member.host);
+        if (member.host !== this.host && vtep) peers.push({ mac: member.mac, vtep, addresses: member.addresses });
+      }
+      await this.deps.links.syncOverlay(network.vxlan, peers);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.unwatch();
+  }
+}

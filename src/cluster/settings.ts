@@ -1,0 +1,10 @@
+// What a host of the cluster is told at start: its name, its tunnel's end, and the timings.
+export interface ClusterSettings {
+  readonly host: string;
+  /** This host's tunnel address, and the MTU of the link it is on. */
+  readonly vtep: string;
+  readonly underlayMtu: number;
+  readonly vxlanPort: number;
+  readonly hostTtlSeconds: number;
+  readonly deadHostGraceMs: number;
+}

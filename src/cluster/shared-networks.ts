@@ -1,0 +1,64 @@
+// The networks that span the cluster, each recorded once in etcd with what
+// `docker network create` needs on another host, and a VNI of its own.
+import type { ClusterNetworkSpec } from '../driver/ports.js';
+import { conflict } from '../errors.js';
+import type { Store } from '../store/store.js';
+import { type ClusterNetworkRecord, clusterNetworkRecord, NETWORKS, sameNetwork, VNIS } from './records.js';
+
+/** How many times a network's claim is tried while other hosts claim VNIs at the same moment. */
+const CLAIM_ATTEMPTS = 5;
+
+export class SharedNetworks {
+  constructor(private readonly store: Store) {}
+
+  /**
+   * Records a network cluster-wide, or checks that it matches the record another host made.
+   * A new network takes the lowest free VNI, reserved in the same commit.
+   */
+  async claim(wanted: ClusterNetworkSpec): Promise<{ vni: number; created: boolean }> {
+    const key = NETWORKS + wanted.name;
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      const existing = await this.store.get(key);
+      if (existing) {
+        const record = clusterNetworkRecord.parse(JSON.parse(existing.value));
+        if (!sameNetwork(record, { ...wanted, vni: record.vni })) {
+          const subnets = record.ipam.map((i) => i.subnet).join(', ');
+          throw conflict(`cluster network ${wanted.name} already exists with other settings (subnets ${subnets})`);
+        }
+        return { vni: record.vni, created: false };
+      }
+      const used = new Set((await this.store.list(VNIS)).map((e) => Number(e.key.slice(VNIS.length))));
+      let vni = 1;
+      while (used.has(vni)) vni++;
+      const record: ClusterNetworkRecord = { ...wanted, vni };
+      const absent = [
+        { key, revision: 0 },
+        { key: VNIS + vni, revision: 0 },
+      ];
+      const writes = [
+        { type: 'put' as const, key, value: JSON.stringify(record) },
+        { type: 'put' as const, key: VNIS + vni, value: wanted.name },
+      ];
+      if (await this.store.commit(absent, writes)) return { vni, created: true };
+    }
+    throw conflict(`cluster network ${wanted.name} changed concurrently; retry`);
+  }
+
+  /** Removes a network from the cluster; every other host's tether then removes it from its Docker. */
+  async drop(name: string): Promise<void> {
+    const entry = await this.store.get(NETWORKS + name);
+    if (!entry) return;
+    const { vni } = clusterNetworkRecord.parse(JSON.parse(entry.value));
+    await this.store.commit(
+      [{ key: NETWORKS + name, revision: entry.revision }],
+      [
+        { type: 'delete', key: NETWORKS + name },
+        { type: 'delete', key: VNIS + vni },
+      ],
+    );
+  }
+
+  async list(): Promise<ClusterNetworkRecord[]> {
+    return (await this.store.list(NETWORKS)).map((e) => clusterNetworkRecord.parse(JSON.parse(e.value)));
+  }
+}
