@@ -2,6 +2,7 @@
 // on the real kernel, listens (TCP and spec file first, the UNIX socket last),
 // and stops on SIGTERM or SIGINT, leaving networks in place.
 import { chmod, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { isIPv6 } from 'node:net';
 import { dirname, join } from 'node:path';
 import pino from 'pino';
 import type { Config } from './config.js';
@@ -100,7 +101,7 @@ async function writeSpec(config: Config): Promise<string> {
     await writeFile(path, `unix://${config.socket}\n`);
     return path;
   }
-  const host = config.tcp.host.includes(':') ? `[${config.tcp.host}]` : config.tcp.host;
+  const host = isIPv6(config.tcp.host) ? `[${config.tcp.host}]` : config.tcp.host;
   const path = join(dir, `${config.name}.json`);
   const tls = config.tcp.tls;
   await writeFile(

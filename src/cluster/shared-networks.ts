@@ -3,10 +3,8 @@
 import type { ClusterNetworkSpec } from '../driver/ports.js';
 import { conflict } from '../errors.js';
 import type { Store } from '../store/store.js';
+import { retryCas } from '../util/retry.js';
 import { type ClusterNetworkRecord, clusterNetworkRecord, NETWORKS, sameNetwork, VNIS } from './records.js';
-
-/** How many times a network's claim is tried while other hosts claim VNIs at the same moment. */
-const CLAIM_ATTEMPTS = 5;
 
 export class SharedNetworks {
   constructor(private readonly store: Store) {}
@@ -17,7 +15,8 @@ export class SharedNetworks {
    */
   async claim(wanted: ClusterNetworkSpec): Promise<{ vni: number; created: boolean }> {
     const key = NETWORKS + wanted.name;
-    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+    // Other hosts may claim this network, or another one's VNI, at the same moment.
+    return retryCas(`cluster network ${wanted.name}`, async () => {
       const existing = await this.store.get(key);
       if (existing) {
         const record = clusterNetworkRecord.parse(JSON.parse(existing.value));
@@ -39,9 +38,8 @@ export class SharedNetworks {
         { type: 'put' as const, key, value: JSON.stringify(record) },
         { type: 'put' as const, key: VNIS + vni, value: wanted.name },
       ];
-      if (await this.store.commit(absent, writes)) return { vni, created: true };
-    }
-    throw conflict(`cluster network ${wanted.name} changed concurrently; retry`);
+      return (await this.store.commit(absent, writes)) ? { vni, created: true } : undefined;
+    });
   }
 
   /** Removes a network from the cluster; every other host's tether then removes it from its Docker. */

@@ -1,26 +1,8 @@
 // Pool records in the store, changed only by compare-and-swap on the revision
-// read: one bounded retry helper, with jitter, serves every such change.
-import { setTimeout as sleep } from 'node:timers/promises';
-import { TetherError } from '../errors.js';
+// read, retried by the one bounded helper (util/retry.ts).
 import type { Guard, Operation, Store } from '../store/store.js';
+import { retryCas } from '../util/retry.js';
 import { addressPrefix, POOLS, type PoolRecord, parsePool, poolKey, poolText } from './records.js';
-
-/** How many times a compare-and-swap is tried before the caller is told to retry. */
-export const CAS_ATTEMPTS = 10;
-
-/**
- * Runs the attempt until it gives an answer (anything but undefined), waiting a random few
- * milliseconds between attempts so that hosts racing for one key fall out of step.
- */
-export async function retryCas<T>(what: string, attempt: () => Promise<T | undefined>): Promise<T> {
-  for (let tried = 1; ; tried++) {
-    const answer = await attempt();
-    if (answer !== undefined) return answer;
-    if (tried >= CAS_ATTEMPTS) break;
-    await sleep(Math.random() * 2 ** Math.min(tried, 5));
-  }
-  throw new TetherError('CONFLICT', `${what} changed concurrently ${CAS_ATTEMPTS} times; retry`);
-}
 
 export interface StoredPool {
   readonly revision: number;

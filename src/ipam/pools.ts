@@ -5,9 +5,9 @@ import { invalidOption, TetherError } from '../errors.js';
 import { formatPrefix, type IpPrefix, overlaps, prefixContains } from '../net/ip.js';
 import type { PoolRequest } from '../protocol/ipam.js';
 import { formatPoolId, type PoolId } from '../protocol/pool-id.js';
+import { retryCas } from '../util/retry.js';
 import { chooseAutoPool } from './auto-pool.js';
 import type { IpamConfig, IpamParts } from './parts.js';
-import { retryCas } from './pool-store.js';
 import { GLOBAL_SPACE, LOCAL_SPACE, type PoolRecord } from './records.js';
 
 export class Pools {

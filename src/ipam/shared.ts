@@ -6,10 +6,11 @@
 import { createHash } from 'node:crypto';
 import { overlaps } from '../net/ip.js';
 import type { Change, Entry, Guard, Store } from '../store/store.js';
+import { retryCas } from '../util/retry.js';
 import type { KeyedSerial } from '../util/serial.js';
 import type { AddressSet } from './address-set.js';
 import { Holdings } from './holdings.js';
-import { type PoolStore, retryCas } from './pool-store.js';
+import type { PoolStore } from './pool-store.js';
 import {
   ADDRESSES,
   type AddressKind,

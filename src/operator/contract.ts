@@ -1,6 +1,7 @@
 // The operator API's one contract: the paths and the shape of each answer, as
 // JSON. The daemon builds its answers to these types, the CLI and the tests
 // parse them with these schemas; nobody declares them twice.
+import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 
 export const STATE_PATH = '/tether/v1/state';
@@ -88,8 +89,7 @@ export const clusterView = z.discriminatedUnion('enabled', [
 ]);
 export type ClusterViewAnswer = z.infer<typeof clusterView>;
 
-export const formatPort = (p: PortView) => {
-  const host = p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp;
-  const container = p.containerIp.includes(':') ? `[${p.containerIp}]` : p.containerIp;
-  return `${host}:${p.hostPort}->${container}:${p.containerPort}/${p.proto}`;
-};
+const bracketed = (address: string) => (isIPv6(address) ? `[${address}]` : address);
+
+export const formatPort = (p: PortView) =>
+  `${bracketed(p.hostIp)}:${p.hostPort}->${bracketed(p.containerIp)}:${p.containerPort}/${p.proto}`;

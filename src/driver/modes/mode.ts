@@ -1,7 +1,8 @@
 // The seam between the driver and the kernel objects a network is made of. A
 // mode says how to build, repair and remove a network's objects and give an
 // endpoint its interface; the driver decides when. A new kind of network (on
-// a host uplink, say) is a new file beside bridge.ts, chosen in modes/index.ts.
+// a host uplink, say) is a new file beside bridge.ts, which the driver picks
+// per network where it now builds the bridge mode (driver.ts).
 import type { EndpointRecord, NetworkRecord } from '../records.js';
 import type { Step } from '../steps.js';
 
