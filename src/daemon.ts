@@ -17,12 +17,15 @@ import type { Ipam } from './ipam/ipam.js';
 import type { IpamConfig } from './ipam/parts.js';
 import type { PoolReport } from './ipam/report.js';
 import { registerOperatorApi } from './operator/api.js';
+import { registerProbes } from './operator/probes.js';
+import { Readiness } from './operator/readiness.js';
 import { ipamRoutes } from './protocol/ipam.js';
 import { networkRoutes } from './protocol/network.js';
 import { buildServer, type ServerOptions } from './protocol/server.js';
 import { startCollector } from './services/collector.js';
 import { type FollowedNetworks, followClusterNetworks } from './services/follow-networks.js';
 import { scheduleOrphanSweep } from './services/orphan-sweep.js';
+import { readinessChecks } from './services/readiness-checks.js';
 import { rejoin } from './services/rejoin.js';
 import { releaseGuard } from './services/release-guard.js';
 import type { Leases, Store } from './store/store.js';
@@ -33,6 +36,8 @@ export interface Daemon {
   readonly driver: Driver;
   readonly ipam: Ipam;
   readonly pools: PoolReport;
+  /** What /readyz answers: can tether work now? */
+  readonly readiness: Readiness;
   /** Another server with the same routes (the TCP transport), closed with the daemon. */
   server(https?: ServerOptions['https']): FastifyInstance;
   /** Sets who hears of each call (metrics). */
@@ -52,6 +57,8 @@ export interface DaemonParts {
 
 /** How long a collection round waits for Docker's API before deciding nothing. */
 const DOCKER_TIMEOUT_MS = 5_000;
+/** How long each readiness check may take before it counts as failed. */
+const READINESS_DEADLINE_MS = 2_000;
 
 /** Builds the daemon on the given parts and reconciles the kernel; does not listen. */
 export async function createDaemon(config: Config, parts: DaemonParts): Promise<Daemon> {
@@ -100,8 +107,17 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
     },
   );
   const started = performance.now();
-  const reconciled = await driver.reconcile();
-  log.info({ ...reconciled, ms: Math.round(performance.now() - started) }, 'reconciled the kernel with the store');
+  const reconciled = { ...(await driver.reconcile()), ms: Math.round(performance.now() - started) };
+  log.info(reconciled, 'reconciled the kernel with the store');
+  const readiness = new Readiness(
+    readinessChecks({
+      store,
+      reconciled,
+      verifyFirewall: () => driver.verifyFirewall(),
+      ...(cluster ? { cluster } : {}),
+    }),
+    READINESS_DEADLINE_MS,
+  );
   const cancelSweep = await scheduleOrphanSweep({ driver, ipam, report, log }, config.orphanGraceMs);
   const followed =
     cluster && shared && (await startCluster(cluster, { driver, shared: shared.shared, store, log, config }));
@@ -127,7 +143,8 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
     const built = buildServer({
       logger: log,
       routes: [...networkRoutes(driver), ...ipamRoutes(ipam)],
-      extend: (app) =>
+      extend: (app) => {
+        registerProbes(app, readiness);
         registerOperatorApi(app, {
           driver,
           pools: report,
@@ -136,7 +153,8 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
             return true;
           },
           ...(cluster ? { cluster } : {}),
-        }),
+        });
+      },
       onCall: (...call) => onCall?.(...call),
       ...(https ? { https } : {}),
     });
@@ -148,6 +166,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
     driver,
     ipam,
     pools: report,
+    readiness,
     server,
     observe: (listener) => {
       onCall = listener;

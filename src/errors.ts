@@ -5,6 +5,7 @@ export type ErrorCode =
   | 'INVALID_REQUEST'
   | 'INVALID_OPTION'
   | 'NOT_FOUND'
+  | 'GONE'
   | 'CONFLICT'
   | 'POOL_OVERLAP'
   | 'POOL_EXHAUSTED'
@@ -17,6 +18,8 @@ const statusOf: Record<ErrorCode, number> = {
   INVALID_REQUEST: 400,
   INVALID_OPTION: 400,
   NOT_FOUND: 404,
+  // Not found where Docker would read a 404 as "not implemented, fine" (external connectivity).
+  GONE: 410,
   CONFLICT: 409,
   POOL_OVERLAP: 409,
   POOL_EXHAUSTED: 409,

@@ -6,13 +6,25 @@ import {
   CLUSTER_PATH,
   clusterView,
   daemonState,
+  READY_PATH,
+  readiness,
   STATE_PATH,
   STATUS_PATH,
   status,
 } from '../operator/contract.js';
-import { getJson } from '../util/http.js';
+import { getJson, HttpStatusError } from '../util/http.js';
 
 export const readCluster = async (socket: string) => clusterView.parse(await getJson(socket, CLUSTER_PATH));
 export const readState = async (socket: string) => daemonState.parse(await getJson(socket, STATE_PATH));
 export const readAudit = async (socket: string) => auditReport.parse(await getJson(socket, AUDIT_PATH));
 export const readStatus = async (socket: string) => status.parse(await getJson(socket, STATUS_PATH));
+
+/** /readyz: its report whether ready (200) or not (503). */
+export const readReadiness = (socket: string) =>
+  getJson(socket, READY_PATH).then(
+    (body) => readiness.parse(body),
+    (error: unknown) => {
+      if (error instanceof HttpStatusError && error.status === 503) return readiness.parse(JSON.parse(error.body));
+      throw error;
+    },
+  );

@@ -4,14 +4,16 @@ import { basename } from 'node:path';
 import { type Command, Option } from 'commander';
 import { compareWithDocker, dockerEndpoints } from '../docker-view.js';
 import { type DaemonState, formatPort } from '../operator/contract.js';
-import { readAudit, readCluster, readState, readStatus } from './client.js';
+import { readAudit, readCluster, readReadiness, readState, readStatus } from './client.js';
 import { query } from './common.js';
 import { diagnose } from './doctor.js';
 import { printJson, printTable } from './output.js';
 
 export function addQueryCommands(program: Command): void {
-  query(program, 'status', 'is the daemon healthy? exits 1 when it is not').action(
-    async (options: { socket: string; json?: boolean }) => {
+  query(program, 'status', 'is the daemon healthy? exits 1 when it is not')
+    .option('--ready', 'whether tether can work: store, cluster lease, reconcile, firewall; exits 1 when not ready')
+    .action(async (options: { socket: string; json?: boolean; ready?: boolean }) => {
+      if (options.ready) return printReadiness(options.socket, options.json);
       const report = await readStatus(options.socket).then(
         (status) => ({ healthy: status.store === 'ok', ...status }),
         (error: Error) => ({ healthy: false, error: error.message }),
@@ -24,8 +26,7 @@ export function addQueryCommands(program: Command): void {
             `${report.endpoints} endpoints, ${report.pools} pools`,
         );
       process.exitCode = report.healthy ? 0 : 1;
-    },
-  );
+    });
 
   const networkRows = (state: DaemonState) =>
     state.networks.map((n) => [
@@ -179,4 +180,20 @@ export function addQueryCommands(program: Command): void {
       );
     process.exitCode = findings.every((f) => f.ok) ? 0 : 1;
   });
+}
+
+async function printReadiness(socket: string, json?: boolean): Promise<void> {
+  const report = await readReadiness(socket).catch((error: Error) => ({
+    ready: false,
+    checks: [{ name: 'socket', ok: false, detail: error.message, ms: 0 }],
+  }));
+  if (json) printJson(report);
+  else {
+    console.log(report.ready ? 'ready' : 'not ready');
+    printTable(
+      ['CHECK', 'OK', 'MS', 'DETAIL'],
+      report.checks.map((c) => [c.name, c.ok ? 'ok' : 'FAIL', String(c.ms), c.detail]),
+    );
+  }
+  process.exitCode = report.ready ? 0 : 1;
 }

@@ -83,6 +83,11 @@ export class Cluster implements ClusterPort {
     this.overlay.requestSync();
   }
 
+  /** Whether this host's registration lease is held now. */
+  get registered(): boolean {
+    return this.membership.registered;
+  }
+
   /** A collection round: the overlay again, and a claim back that failed before. */
   catchUp(): void {
     this.overlay.requestSync();

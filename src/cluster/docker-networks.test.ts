@@ -18,6 +18,7 @@ const web: ClusterNetworkRecord = {
   name: 'web',
   vni: 3,
   internal: false,
+  ipv4: true,
   ipv6: true,
   options: { 'tether.cluster': 'web' },
   ipam: [
@@ -42,6 +43,7 @@ test("a cluster network missing here is created through Docker's API as the firs
     CheckDuplicate: true,
     Driver: 'tether',
     Internal: false,
+    EnableIPv4: true,
     EnableIPv6: true,
     Options: { 'tether.cluster': 'web' },
     IPAM: {

@@ -55,6 +55,8 @@ export function createRequest(network: ClusterNetworkRecord, driver: string): Re
     CheckDuplicate: true,
     Driver: driver,
     Internal: network.internal,
+    // Docker before 28 ignores EnableIPv4 (and makes every network dual-stack or IPv4).
+    EnableIPv4: network.ipv4,
     EnableIPv6: network.ipv6,
     Options: network.options,
     IPAM: {

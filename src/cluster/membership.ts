@@ -25,6 +25,7 @@ export class Membership {
   private registering: Promise<void> | undefined;
   private closed = false;
   private registeredOnce = false;
+  private leaseHeld = false;
   /** Set when this host registered again, cleared once it has claimed back its records. */
   private rejoinPending = false;
   private rejoinTask: () => Promise<void> = async () => undefined;
@@ -57,6 +58,11 @@ export class Membership {
     for (const host of await this.knownHosts()) if (!alive.has(host)) this.suspect(host);
   }
 
+  /** Whether this host's registration lease is held now (for readiness). */
+  get registered(): boolean {
+    return this.leaseHeld && !this.closed;
+  }
+
   /** A collection round: a claim back that failed before is tried again. */
   catchUp(): void {
     if (this.rejoinPending && !this.closed) this.rejoining.request();
@@ -77,9 +83,11 @@ export class Membership {
     for (let attempt = 0; !this.closed; attempt++) {
       try {
         this.revoke = await leases.putLeased(HOSTS + host, value, hostTtlSeconds, (error) => {
+          this.leaseHeld = false;
           log.warn({ err: error.message }, "this host's registration expired; registering again");
           if (!this.closed) void this.register();
         });
+        this.leaseHeld = true;
         if (attempt > 0) log.info({ host, vtep }, 'registered again with the cluster');
         if (this.registeredOnce) {
           this.rejoinPending = true;

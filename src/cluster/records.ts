@@ -27,6 +27,8 @@ export const clusterNetworkRecord = z.object({
   name: z.string(),
   vni: z.number().int().min(1).max(16_777_215),
   internal: z.boolean(),
+  /** Records made before tether carried EnableIPv4 are dual-stack or IPv4 networks. */
+  ipv4: z.boolean().default(true),
   ipv6: z.boolean(),
   /** The `-o` options, tether.cluster included. */
   options: z.record(z.string(), z.string()),

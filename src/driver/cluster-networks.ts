@@ -69,6 +69,7 @@ export class ClusterNetworks {
     const spec: ClusterNetworkSpec = {
       name,
       internal: request.internal,
+      ipv4: request.ipv4.length > 0,
       ipv6: request.enableIpv6 || request.ipv6.length > 0,
       options: request.generic,
       ipam: data.map((d) => {

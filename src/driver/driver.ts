@@ -238,4 +238,9 @@ export class Driver implements NetworkDriver {
   audit(): Promise<string[]> {
     return this.upkeep.audit();
   }
+
+  /** Where the firewall's rules differ from those of the networks, in words. */
+  verifyFirewall(): Promise<string[]> {
+    return this.upkeep.verifyFirewall();
+  }
 }

@@ -2,7 +2,7 @@
 // network mode) and its firewall rules, created in that order and removed in
 // that order too, so that what a crash leaves is a record reconcile finishes
 // or a kernel object it removes.
-import { conflict } from '../errors.js';
+import { conflict, invalidOption } from '../errors.js';
 import type { CreateNetworkRequest } from '../protocol/network.js';
 import type { DriverContext } from './context.js';
 import type { Endpoints } from './endpoints.js';
@@ -17,6 +17,10 @@ export function networkRecordFor(
   options: NetworkOptions,
   settings: { prefix: string; mtu: number },
 ): NetworkRecord {
+  if (options.ipv4 === false && request.ipv4.length > 0 && request.enableIpv4 === undefined) {
+    // An engine before 28 knows no IPv6-only networks: it allocated IPv4 all the same.
+    throw invalidOption('IPv6-only networks (com.docker.network.enable_ipv4=false) need Docker 28 or newer');
+  }
   const data = [...request.ipv4, ...request.ipv6];
   return {
     id: request.networkId,

@@ -20,3 +20,11 @@ test('unknown keys and bad values are errors that name the key', () => {
     assert.throws(() => parseNetworkOptions({ bridge }), /not a valid interface name/, JSON.stringify(bridge));
   }
 });
+
+test("Docker 27+'s address-family options are accepted as true or false, and nothing else", () => {
+  assert.deepEqual(
+    parseNetworkOptions({ 'com.docker.network.enable_ipv4': 'false', 'com.docker.network.enable_ipv6': 'true' }),
+    { ipv4: false, ipv6: true },
+  );
+  assert.throws(() => parseNetworkOptions({ 'com.docker.network.enable_ipv6': 'yes' }), /expected true or false/);
+});

@@ -9,55 +9,62 @@ export interface NetworkOptions {
   readonly nat?: boolean;
   /** The name of the network across the cluster (-o tether.cluster=NAME). */
   readonly cluster?: string;
+  /**
+   * Docker 27 and newer leave -o com.docker.network.enable_ipv4/enable_ipv6 (and daemon.json's
+   * default-network-opts) in the options after reading them; Docker decides the families from them.
+   */
+  readonly ipv4?: boolean;
+  readonly ipv6?: boolean;
 }
 
 const MTU_KEYS = ['com.docker.network.driver.mtu', 'mtu'];
 const BRIDGE_KEYS = ['com.docker.network.bridge.name', 'bridge'];
 const NAT_KEYS = ['tether.nat', 'com.docker.network.bridge.enable_ip_masquerade'];
 export const CLUSTER_KEY = 'tether.cluster';
-export const KNOWN_NETWORK_OPTIONS = [...MTU_KEYS, ...BRIDGE_KEYS, ...NAT_KEYS, CLUSTER_KEY];
+export const IPV4_KEY = 'com.docker.network.enable_ipv4';
+export const IPV6_KEY = 'com.docker.network.enable_ipv6';
+export const KNOWN_NETWORK_OPTIONS = [...MTU_KEYS, ...BRIDGE_KEYS, ...NAT_KEYS, CLUSTER_KEY, IPV4_KEY, IPV6_KEY];
 /** Cluster network names: what Docker accepts as a network name, kept to a safe alphabet. */
 export const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** Linux interface names: at most 15 bytes, no slash, no whitespace; kept to a safe alphabet. */
 export const INTERFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
 
+const flag = (key: string, value: string): boolean => {
+  if (value !== 'true' && value !== 'false')
+    throw invalidOption(`option ${key}: expected true or false, not "${value}"`);
+  return value === 'true';
+};
+
 export function parseNetworkOptions(generic: Readonly<Record<string, string>>): NetworkOptions {
-  let mtu: number | undefined;
-  let bridge: string | undefined;
-  let nat: boolean | undefined;
-  let cluster: string | undefined;
+  const options: { -readonly [K in keyof NetworkOptions]: NetworkOptions[K] } = {};
   for (const [key, value] of Object.entries(generic)) {
     if (MTU_KEYS.includes(key)) {
-      mtu = Number(value);
+      const mtu = Number(value);
       if (!/^\d+$/.test(value) || mtu < 1280 || mtu > 65535) {
         throw invalidOption(`option ${key}: MTU must be a whole number from 1280 to 65535, not "${value}"`);
       }
+      options.mtu = mtu;
     } else if (BRIDGE_KEYS.includes(key)) {
       if (!INTERFACE_NAME.test(value)) {
         throw invalidOption(
           `option ${key}: "${value}" is not a valid interface name (letters, digits, "_.-", at most 15)`,
         );
       }
-      bridge = value;
-    } else if (NAT_KEYS.includes(key)) {
-      if (value !== 'true' && value !== 'false')
-        throw invalidOption(`option ${key}: expected true or false, not "${value}"`);
-      nat = value === 'true';
-    } else if (key === CLUSTER_KEY) {
-      if (!CLUSTER_NAME.test(value))
+      options.bridge = value;
+    } else if (NAT_KEYS.includes(key)) options.nat = flag(key, value);
+    else if (key === IPV4_KEY) options.ipv4 = flag(key, value);
+    else if (key === IPV6_KEY) options.ipv6 = flag(key, value);
+    else if (key === CLUSTER_KEY) {
+      if (!CLUSTER_NAME.test(value)) {
         throw invalidOption(
           `option ${key}: "${value}" is not a valid network name (letters, digits, "_.-", at most 64)`,
         );
-      cluster = value;
+      }
+      options.cluster = value;
     } else {
       throw invalidOption(`unknown option "${key}" (tether knows ${KNOWN_NETWORK_OPTIONS.join(', ')})`);
     }
   }
-  return {
-    ...(mtu !== undefined ? { mtu } : {}),
-    ...(bridge !== undefined ? { bridge } : {}),
-    ...(nat !== undefined ? { nat } : {}),
-    ...(cluster !== undefined ? { cluster } : {}),
-  };
+  return options;
 }

@@ -7,6 +7,7 @@ import type { IpAddress } from '../net/ip.js';
 export interface ClusterNetworkSpec {
   readonly name: string;
   readonly internal: boolean;
+  readonly ipv4: boolean;
   readonly ipv6: boolean;
   /** The `-o` options, tether.cluster included. */
   readonly options: Readonly<Record<string, string>>;

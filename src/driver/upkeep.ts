@@ -96,6 +96,10 @@ export class Upkeep {
     return [...describeDrift(await this.drift()), ...(await this.ctx.firewall.verify())];
   }
 
+  verifyFirewall(): Promise<string[]> {
+    return this.ctx.firewall.verify();
+  }
+
   private async drift(): Promise<Drift> {
     const { prefix, bridgeAlias, abandonGraceMs } = this.settings;
     return findDrift(

@@ -3,6 +3,8 @@
 import { createServer } from 'node:http';
 import type { Driver } from '../driver/driver.js';
 import type { PoolReport } from '../ipam/report.js';
+import { answerProbe } from '../operator/probes.js';
+import type { Readiness } from '../operator/readiness.js';
 
 export interface Metrics {
   /** Records one plugin call: its path without the slash, whether it succeeded, and how long it took. */
@@ -13,7 +15,7 @@ export interface Metrics {
 
 export async function startMetrics(
   listen: { host: string; port: number },
-  parts: { driver: Driver; pools: PoolReport },
+  parts: { driver: Driver; pools: PoolReport; readiness: Readiness },
 ): Promise<Metrics> {
   const client = await import('prom-client');
   const registry = new client.Registry();
@@ -74,7 +76,18 @@ export async function startMetrics(
   });
 
   const server = createServer((request, response) => {
-    if (request.method !== 'GET' || request.url !== '/metrics') {
+    if (request.method === 'GET' && request.url !== '/metrics') {
+      // The same probes as on the plugin's socket, for a kubelet or a load balancer that speaks TCP.
+      answerProbe(request.url ?? '', parts.readiness).then(
+        (answer) =>
+          answer
+            ? response.writeHead(answer.status, { 'Content-Type': 'application/json' }).end(JSON.stringify(answer.body))
+            : response.writeHead(404).end('metrics are at /metrics, probes at /healthz and /readyz\n'),
+        (error: Error) => response.writeHead(500).end(`${error.message}\n`),
+      );
+      return;
+    }
+    if (request.method !== 'GET') {
       response.writeHead(404).end('metrics are at /metrics\n');
       return;
     }

@@ -7,6 +7,8 @@ import { z } from 'zod';
 export const STATE_PATH = '/tether/v1/state';
 export const AUDIT_PATH = '/tether/v1/audit';
 export const STATUS_PATH = '/tether/v1/status';
+export const HEALTH_PATH = '/healthz';
+export const READY_PATH = '/readyz';
 export const CLUSTER_PATH = '/tether/v1/cluster';
 
 const port = z.object({
@@ -69,6 +71,17 @@ export type AuditReportView = z.infer<typeof auditReport>;
 
 export const status = z.object({ store: z.string(), networks: z.number(), endpoints: z.number(), pools: z.number() });
 export type StatusView = z.infer<typeof status>;
+
+/** GET /healthz: the process serves. */
+export const health = z.object({ status: z.literal('ok'), pid: z.number(), uptimeSeconds: z.number() });
+export type HealthView = z.infer<typeof health>;
+
+/** GET /readyz: each check (store, lease, reconcile, firewall) with what it found; 503 when one fails. */
+export const readiness = z.object({
+  ready: z.boolean(),
+  checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string(), ms: z.number() })),
+});
+export type ReadinessView = z.infer<typeof readiness>;
 
 export const clusterView = z.discriminatedUnion('enabled', [
   z.object({ enabled: z.literal(false) }),

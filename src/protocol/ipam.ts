@@ -74,6 +74,7 @@ export function ipamRoutes(ipam: IpamDriver): Route[] {
   return [
     {
       path: '/IpamDriver.GetCapabilities',
+      probe: true,
       handle: async () => ({ RequiresMACAddress: false, RequiresRequestReplay: false }),
     },
     { path: '/IpamDriver.GetDefaultAddressSpaces', handle: async () => ipam.defaultAddressSpaces() },

@@ -1,6 +1,7 @@
 // The NetworkDriver interface as Docker speaks it: one schema per request,
 // the typed value each turns into, and the driver contract tether implements.
 import { z } from 'zod';
+import { TetherError } from '../errors.js';
 import type { Route } from './route.js';
 import { cidrAddress, emptyOr, id, ipAddress, optionalMap, prefix, stringMap, text } from './schemas.js';
 
@@ -29,12 +30,15 @@ const networkOptions = z
   .looseObject({
     'com.docker.network.generic': optionalMap(stringMap),
     'com.docker.network.enable_ipv6': z.boolean().optional(),
+    /** Docker 28 and newer only; absent means an engine that always allocates IPv4. */
+    'com.docker.network.enable_ipv4': z.boolean().optional(),
     'com.docker.network.internal': z.boolean().optional(),
   })
   .nullish()
   .transform((o) => ({
     generic: o?.['com.docker.network.generic'] ?? {},
     enableIpv6: o?.['com.docker.network.enable_ipv6'] ?? false,
+    enableIpv4: o?.['com.docker.network.enable_ipv4'],
     internal: o?.['com.docker.network.internal'] ?? false,
   }));
 
@@ -183,6 +187,16 @@ export interface NetworkDriver {
   gwAllocCheck(request: GwAllocCheckRequest): Promise<{ SkipIPv4: boolean; SkipIPv6: boolean }>;
 }
 
+/**
+ * Docker takes a 404 from the external-connectivity calls for "not implemented", that is success,
+ * so an endpoint tether does not hold must come back with another status there, or ports would
+ * silently go unpublished.
+ */
+const notFoundIsAnError = (call: Promise<void>): Promise<void> =>
+  call.catch((error: unknown) => {
+    throw error instanceof TetherError && error.code === 'NOT_FOUND' ? new TetherError('GONE', error.message) : error;
+  });
+
 export function networkRoutes(driver: NetworkDriver): Route[] {
   const route = <K extends keyof typeof schemas>(method: K, handle: (r: In<K>) => Promise<unknown>): Route => ({
     path: `/NetworkDriver.${method}`,
@@ -190,7 +204,7 @@ export function networkRoutes(driver: NetworkDriver): Route[] {
     handle: handle as Route['handle'],
   });
   return [
-    { path: '/NetworkDriver.GetCapabilities', handle: async () => driver.capabilities() },
+    { path: '/NetworkDriver.GetCapabilities', probe: true, handle: async () => driver.capabilities() },
     route('CreateNetwork', (r) => driver.createNetwork(r)),
     route('DeleteNetwork', (r) => driver.deleteNetwork(r)),
     route('AllocateNetwork', (r) => driver.allocateNetwork(r)),
@@ -200,8 +214,8 @@ export function networkRoutes(driver: NetworkDriver): Route[] {
     route('DeleteEndpoint', (r) => driver.deleteEndpoint(r)),
     route('Join', (r) => driver.join(r)),
     route('Leave', (r) => driver.leave(r)),
-    route('ProgramExternalConnectivity', (r) => driver.programExternalConnectivity(r)),
-    route('RevokeExternalConnectivity', (r) => driver.revokeExternalConnectivity(r)),
+    route('ProgramExternalConnectivity', (r) => notFoundIsAnError(driver.programExternalConnectivity(r))),
+    route('RevokeExternalConnectivity', (r) => notFoundIsAnError(driver.revokeExternalConnectivity(r))),
     route('DiscoverNew', (r) => driver.discoverNew(r)),
     route('DiscoverDelete', (r) => driver.discoverDelete(r)),
     route('GwAllocCheck', (r) => driver.gwAllocCheck(r)),

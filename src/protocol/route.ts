@@ -7,6 +7,8 @@ export interface Route {
   readonly path: string;
   /** Absent for the calls Docker makes with an empty body. */
   readonly schema?: z.ZodType;
+  /** Also answers GET and HEAD, as health probes ask (Calico's README checks GetCapabilities so). */
+  readonly probe?: true;
   /** Resolves to the reply body; undefined is sent as {}. */
   readonly handle: (request: unknown) => Promise<unknown>;
 }

@@ -1,7 +1,7 @@
 // The HTTP side of the plugin protocol, on fastify. Docker posts JSON without
 // a Content-Type (and sometimes no body at all), so every body is read as
 // text and parsed here; every reply, errors included, is JSON.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { TetherError } from '../errors.js';
@@ -44,13 +44,16 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   );
 
   for (const route of options.routes) {
-    app.post(route.path, async (request, reply) => {
+    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
       const started = performance.now();
       const input = parseBody(route.path, request.body, route.schema);
       const result = await route.handle(input);
       log.debug({ call: route.path.slice(1), ms: +(performance.now() - started).toFixed(2) }, 'call');
       return reply.type(MEDIA_TYPE).send(result ?? {});
-    });
+    };
+    app.post(route.path, handler);
+    // fastify answers HEAD for every GET route.
+    if (route.probe) app.get(route.path, handler);
   }
 
   options.extend?.(app);

@@ -7,6 +7,8 @@ export class HttpStatusError extends Error {
   constructor(
     message: string,
     readonly status: number,
+    /** The answer's body, as text. */
+    readonly body = '',
   ) {
     super(message);
   }
@@ -35,7 +37,7 @@ export function requestJson(
         const status = res.statusCode ?? 0;
         if (status < 200 || status > 299)
           return reject(
-            new HttpStatusError(`${socketPath} answered ${status} to ${method} ${path}: ${text.trim()}`, status),
+            new HttpStatusError(`${socketPath} answered ${status} to ${method} ${path}: ${text.trim()}`, status, text),
           );
         if (text.trim() === '') return resolve(undefined);
         try {

@@ -1,0 +1,42 @@
+// Whether tether can work, not only whether it answers: each check runs with a
+// deadline, and the answer names every check with what it found.
+import type { ReadinessView } from './contract.js';
+
+export interface Check {
+  readonly name: string;
+  /** Resolves to what it found when all is well; throws (or misses the deadline) when not. */
+  readonly run: () => Promise<string>;
+}
+
+export class Readiness {
+  constructor(
+    private readonly checks: readonly Check[],
+    private readonly deadlineMs: number,
+  ) {}
+
+  async run(): Promise<ReadinessView> {
+    const checks = await Promise.all(this.checks.map((check) => this.runOne(check)));
+    return { ready: checks.every((c) => c.ok), checks };
+  }
+
+  private async runOne(check: Check): Promise<ReadinessView['checks'][number]> {
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${this.deadlineMs} ms`)), this.deadlineMs);
+    });
+    try {
+      const detail = await Promise.race([check.run(), deadline]);
+      return { name: check.name, ok: true, detail, ms: Math.round(performance.now() - started) };
+    } catch (error) {
+      return {
+        name: check.name,
+        ok: false,
+        detail: (error as Error).message,
+        ms: Math.round(performance.now() - started),
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

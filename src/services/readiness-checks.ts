@@ -1,0 +1,53 @@
+// What /readyz checks: the store takes a write, the cluster lease is held
+// (cluster mode), the start-up reconcile is done, the firewall's chains are
+// as the networks want them.
+import type { Check } from '../operator/readiness.js';
+import type { Store } from '../store/store.js';
+
+export interface ReadinessParts {
+  readonly store: Store;
+  readonly reconciled: { readonly ms: number; readonly bridgesRepaired: number; readonly endpointsFreed: number };
+  readonly verifyFirewall: () => Promise<string[]>;
+  readonly cluster?: { readonly registered: boolean };
+}
+
+const PROBE_KEY = 'meta/probe';
+
+export function readinessChecks(parts: ReadinessParts): Check[] {
+  const { store, reconciled, cluster } = parts;
+  return [
+    {
+      name: 'store',
+      run: async () => {
+        await store.commit([], [{ type: 'put', key: PROBE_KEY, value: String(Date.now()) }]);
+        return 'took a write';
+      },
+    },
+    ...(cluster
+      ? [
+          {
+            name: 'lease',
+            run: async () => {
+              if (!cluster.registered) throw new Error("this host's registration lease is not held; registering again");
+              return 'held';
+            },
+          },
+        ]
+      : []),
+    {
+      name: 'reconcile',
+      run: async () => {
+        const { ms, bridgesRepaired, endpointsFreed } = reconciled;
+        return `done in ${ms} ms (${bridgesRepaired} bridges repaired, ${endpointsFreed} endpoints freed)`;
+      },
+    },
+    {
+      name: 'firewall',
+      run: async () => {
+        const problems = await parts.verifyFirewall();
+        if (problems.length > 0) throw new Error(problems.join('; '));
+        return "tether's chains are as its networks want them";
+      },
+    },
+  ];
+}
