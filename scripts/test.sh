@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 . scripts/lib.sh
 require_root_and_node
-ensure_packages docker.io busybox-static iptables nftables iproute2 procps tar openssl etcd-server
+ensure_packages docker.io busybox-static iptables nftables iproute2 procps tar openssl etcd-server systemd python3
 
 npm ci --no-audit --no-fund
 npm run typecheck

@@ -37,6 +37,10 @@ export interface Config {
   /** Docker's API on this host: whether an endpoint is still Docker's, and where cluster networks are created. */
   readonly dockerSocket: string;
   readonly cluster: ClusterConfig;
+  /** How long the event loop may stall, or a store call hang, before tether exits to be restarted. */
+  readonly wedgeLimitMs: number;
+  /** Besides stdout, the log goes to this file, rotated by size (--log-file). */
+  readonly logFile?: string;
 }
 
 export interface ClusterConfig {
@@ -54,6 +58,9 @@ export interface TlsFiles {
   readonly key: string;
   readonly ca: string;
 }
+
+/** Seconds of a stalled event loop or a hung store call before tether exits (--wedge-limit). */
+export const DEFAULT_WEDGE_LIMIT = '60';
 
 export interface RawConfig {
   socket: string;
@@ -77,6 +84,8 @@ export interface RawConfig {
   mtu: string;
   orphanGrace: string;
   gcInterval: string;
+  wedgeLimit?: string;
+  logFile?: string;
   defaultPool: string;
   defaultPool6?: string;
   hostName?: string;
@@ -100,6 +109,8 @@ export function parseConfig(raw: RawConfig): Config {
     fail('--interface-prefix must be 1 to 7 lower-case letters or digits, starting with a letter');
   const mtu = Number(raw.mtu);
   if (!/^\d+$/.test(raw.mtu) || mtu < 1280 || mtu > 65535) fail('--mtu must be a whole number from 1280 to 65535');
+  if (raw.wedgeLimit !== undefined && (!/^\d+$/.test(raw.wedgeLimit) || Number(raw.wedgeLimit) < 5))
+    fail('--wedge-limit must be a whole number of seconds, at least 5');
   if (!/^\d+$/.test(raw.orphanGrace)) fail('--orphan-grace must be a whole number of seconds');
   if (!/^\d+$/.test(raw.gcInterval) || Number(raw.gcInterval) < 1)
     fail('--gc-interval must be a whole number of seconds, at least 1');
@@ -175,6 +186,8 @@ export function parseConfig(raw: RawConfig): Config {
     mtu,
     orphanGraceMs: Number(raw.orphanGrace) * 1000,
     gcIntervalMs: Number(raw.gcInterval) * 1000,
+    wedgeLimitMs: Number(raw.wedgeLimit ?? DEFAULT_WEDGE_LIMIT) * 1000,
+    ...(raw.logFile ? { logFile: raw.logFile } : {}),
     defaultPool: defaultPool as DefaultPool,
     ...(defaultPool6 ? { defaultPool6 } : {}),
   });

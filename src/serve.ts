@@ -4,22 +4,39 @@
 import { chmod, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
 import { dirname, join } from 'node:path';
-import pino from 'pino';
 import type { Config } from './config.js';
 import { createDaemon } from './daemon.js';
 import { IpRoute } from './dataplane/iproute.js';
 import { chainsFor, IpTables } from './dataplane/iptables.js';
 import { SocketPortKeeper } from './dataplane/port-keeper.js';
+import { createLogger } from './process/log.js';
+import { watchLoopStalls } from './process/loop-stall.js';
+import { lockStateDir, socketAnswers } from './process/state-lock.js';
+import { watchStoreHangs } from './process/store-hang.js';
+import { systemdFromEnvironment } from './process/systemd.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Leases, Store } from './store/store.js';
 
 const SHUTDOWN_GRACE_MS = 5_000;
+/** How often the store is asked whether it still answers, without a systemd watchdog to set the pace. */
+const STORE_WATCH_MS = 10_000;
 
 /** `tether serve`: runs until SIGTERM or SIGINT, leaving networks in place. */
 export async function serve(config: Config): Promise<void> {
-  const log = pino({ level: config.logLevel, base: { driver: config.name } });
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   await mkdir(dirname(config.socket), { recursive: true });
+  // Before anything is touched: one daemon per state, and nobody else's socket taken over.
+  const lock = await lockStateDir(config.stateDir, { pid: process.pid, socket: config.socket });
+  if (await socketAnswers(config.socket)) {
+    await lock.release();
+    throw new Error(`${config.socket} is served by another process; stop it first, or give this tether --socket`);
+  }
+  const { log, close: closeLog } = createLogger({
+    level: config.logLevel,
+    name: config.name,
+    ...(config.logFile ? { file: config.logFile } : {}),
+  });
+  const stopStallWatch = watchLoopStalls(config.wedgeLimitMs);
   const store = await openStore(config);
   const daemon = await createDaemon(config, {
     store,
@@ -40,8 +57,9 @@ export async function serve(config: Config): Promise<void> {
     (await import('./observe/metrics.js').then((m) => m.startMetrics(config.metrics ?? { host: '', port: 0 }, daemon)));
   if (metrics) daemon.observe((call, ok, seconds) => metrics.observe(call, ok, seconds));
   // The UNIX socket comes last: once it answers, the TCP transport, spec file and metrics are up too.
-  // A socket left by a killed daemon would make listen fail; nobody else may own this path.
+  // A socket left by a killed daemon would make listen fail; nobody serves it (checked above).
   await unlink(config.socket).catch(() => undefined);
+  // The umask makes the socket 0600 from the moment it exists, not only after the chmod.
   const umask = process.umask(0o177);
   try {
     await daemon.app.listen({ path: config.socket });
@@ -60,6 +78,15 @@ export async function serve(config: Config): Promise<void> {
     },
     'tether is serving',
   );
+  const systemd = systemdFromEnvironment(process.env, log);
+  systemd?.ready();
+  const stopHangWatch = watchStoreHangs({
+    probe: () => store.get('meta/probe'),
+    limitMs: config.wedgeLimitMs,
+    everyMs: systemd?.watchdogIntervalMs ?? STORE_WATCH_MS,
+    log,
+    ...(systemd?.watchdogIntervalMs ? { onWell: () => systemd.watchdog() } : {}),
+  });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -68,9 +95,11 @@ export async function serve(config: Config): Promise<void> {
     log.info({ signal }, 'shutting down; networks stay in place');
     // A client that keeps a connection open (Docker does) must not keep tether from stopping:
     // after the grace, the socket and spec file go and the process exits all the same.
+    stopHangWatch();
     const closed = (async () => {
       await metrics?.close();
       await daemon.close();
+      await stopStallWatch();
     })().then(
       () => true,
       (error: unknown) => {
@@ -83,6 +112,8 @@ export async function serve(config: Config): Promise<void> {
       log.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'connections still open at shutdown; exiting anyway');
     await unlink(config.socket).catch(() => undefined);
     if (spec) await unlink(spec).catch(() => undefined);
+    await lock.release();
+    await closeLog();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -2,6 +2,7 @@
 // daemon holds and whether the host is fit for it. Each finds the daemon with
 // --socket, as `serve` does, and prints a table or, with --json, JSON.
 import { Command } from 'commander';
+import { addLogsCommand } from './logs.js';
 import { addPackagingCommands } from './packaging-commands.js';
 import { addQueryCommands } from './queries.js';
 import { addServeCommand } from './serve-command.js';
@@ -9,6 +10,7 @@ import { addServeCommand } from './serve-command.js';
 const program = new Command('tether').description('Docker network and IPAM plugin').showHelpAfterError();
 addServeCommand(program);
 addQueryCommands(program);
+addLogsCommand(program);
 addPackagingCommands(program);
 
 program.parseAsync().catch((error: unknown) => {

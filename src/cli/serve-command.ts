@@ -1,6 +1,6 @@
 // `tether serve`: every flag of the daemon, each also read from a TETHER_* variable.
 import { type Command, Option } from 'commander';
-import { LOG_LEVELS, parseConfig } from '../config.js';
+import { DEFAULT_WEDGE_LIMIT, LOG_LEVELS, parseConfig } from '../config.js';
 import { serve } from '../serve.js';
 import { socketOption } from './common.js';
 
@@ -112,6 +112,19 @@ export function addServeCommand(program: Command): void {
       new Option('--metrics-addr <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics').env(
         'TETHER_METRICS_ADDR',
       ),
+    )
+    .addOption(
+      new Option('--log-file <path>', 'also write the log here, rotated by size (read it with tether logs)').env(
+        'TETHER_LOG_FILE',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--wedge-limit <seconds>',
+        'exit (to be restarted) when the event loop stalls or a store call hangs this long',
+      )
+        .env('TETHER_WEDGE_LIMIT')
+        .default(DEFAULT_WEDGE_LIMIT),
     )
     .action(async (options) => {
       await serve(parseConfig(options));

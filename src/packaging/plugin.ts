@@ -43,6 +43,12 @@ export function pluginConfig(stateDir: string): object {
     env: [
       { name: 'PATH', description: 'where tether finds ip and iptables', value: PATH.slice('PATH='.length) },
       env('TETHER_LOG_LEVEL', 'log level', 'info'),
+      // A managed plugin has no docker logs: its log also goes to a file under the state mount.
+      env(
+        'TETHER_LOG_FILE',
+        'log file, rotated by size (read it with tether logs --log-file)',
+        '/var/lib/tether/tether.log',
+      ),
       env('TETHER_INTERFACE_PREFIX', 'prefix of the interfaces tether creates', 'tth'),
       env('TETHER_DEFAULT_POOL', 'where IPv4 subnets come from', '10.200.0.0/13:24'),
       env('TETHER_DEFAULT_POOL6', 'where IPv6 subnets come from (empty: a random ULA /48)', ''),
@@ -76,6 +82,34 @@ export function createPlugin(options: PluginOptions): { rootfsBytes: number; cre
   }
 }
 
+/** What the image's HEALTHCHECK runs: ready means the store, lease, reconcile and firewall checks pass. */
+const HEALTH_CMD = ['/usr/bin/node', `${APP_DIR}/bin/tether.js`, 'status', '--ready'];
+
+/**
+ * docker import takes no HEALTHCHECK, but a container created with one and committed passes it to
+ * the image: that is how the image gets it.
+ */
+function addHealthcheck(tag: string, dockerHost: string | undefined): void {
+  const container = docker(
+    dockerHost,
+    'create',
+    '--health-cmd',
+    JSON.stringify(HEALTH_CMD),
+    '--health-interval',
+    '30s',
+    '--health-timeout',
+    '10s',
+    '--health-start-period',
+    '10s',
+    tag,
+  ).trim();
+  try {
+    docker(dockerHost, 'commit', container, tag);
+  } finally {
+    docker(dockerHost, 'rm', container);
+  }
+}
+
 /** Builds a FROM-scratch image of the same rootfs, to run with --net=host --privileged. */
 export function buildImage(project: string, tag: string, dockerHost?: string): { rootfsBytes: number } {
   const dir = mkdtempSync(join(tmpdir(), 'tether-image-'));
@@ -98,6 +132,7 @@ export function buildImage(project: string, tag: string, dockerHost?: string): {
       { input: tar.stdout, encoding: 'utf8' },
     );
     if (imported.status !== 0) throw new Error(`docker import: ${imported.stderr}`);
+    addHealthcheck(tag, dockerHost);
     return { rootfsBytes: bytes };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -38,7 +38,7 @@ export const FUZZ_PREFIX = 'tfz';
 export const IMAGE = 'tether-test:busybox';
 const DNS = '10.230.255.254';
 const GUARD = 'TETHER-E2E-EGRESS';
-const ROOT = resolve(import.meta.dirname, '../..');
+export const ROOT = resolve(import.meta.dirname, '../..');
 
 export interface Result {
   code: number;
@@ -236,8 +236,15 @@ export class Tether {
     this.socket = socket;
   }
 
+  /** Variables added to the daemon's environment at its next start. */
+  env: Record<string, string> = {};
+
   get logPath(): string {
     return join(this.work, `${this.name}.log`);
+  }
+
+  get stateDir(): string {
+    return join(this.work, `${this.name}-state`);
   }
 
   async start(): Promise<void> {
@@ -251,14 +258,14 @@ export class Tether {
       '--name',
       this.name,
       '--state-dir',
-      join(this.work, `${this.name}-state`),
+      this.stateDir,
       '--log-level',
       'debug',
       '--interface-prefix',
       this.prefix,
       ...this.extraArgs,
     ]);
-    this.process = spawn(command, args, { stdio: ['ignore', log, log] });
+    this.process = spawn(command, args, { stdio: ['ignore', log, log], env: { ...process.env, ...this.env } });
     closeSync(log);
     await waitFor(
       `${this.name} socket`,

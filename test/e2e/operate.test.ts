@@ -1,15 +1,38 @@
 // Operating tether: the CLI against a daemon with known networks, metrics,
 // and the TCP transport with mutual TLS that Docker finds through a .json spec.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { daemonState } from '../../src/operator/contract.js';
-import { Environment, must, networkCreate, nothingLeftBehind, Tether, useEnvironment } from './harness.js';
+import {
+  Environment,
+  must,
+  networkCreate,
+  nothingLeftBehind,
+  pluginCall,
+  ROOT,
+  sh,
+  Tether,
+  useEnvironment,
+} from './harness.js';
 
 const env = new Environment();
+/** Stands in for systemd's notify socket: appends each datagram to a file. */
+const NOTIFY_LISTENER = `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+open(sys.argv[2], 'w').close()
+while True:
+    data = s.recv(4096)
+    with open(sys.argv[2], 'a') as f:
+        f.write(data.decode() + '\\n')
+`;
 const TLS_PORT = 19443;
 const METRICS_PORT = 19464;
 
@@ -192,6 +215,52 @@ describe('operating tether', { concurrency: false }, () => {
       if (!specDirExisted) rmdirSync('/etc/docker/plugins');
     },
   );
+
+  test('a second tether on one state or socket refuses to start, naming the first; no lock after kill -9', async () => {
+    const serve = (...args: string[]) =>
+      sh(process.execPath, [join(ROOT, 'bin/tether.js'), 'serve', '--log-level', 'fatal', ...args]);
+    assert.equal(statSync(env.tether.socket).mode & 0o777, 0o600, 'the socket is for root alone');
+    const sameState = await serve('--socket', join(env.work, 'second.sock'), '--state-dir', env.tether.stateDir);
+    assert.equal(sameState.code, 1);
+    assert.match(
+      sameState.stderr,
+      new RegExp(`in use by another tether \\(pid ${env.tether.pid}, socket ${env.tether.socket}\\)`),
+    );
+    const sameSocket = await serve('--socket', env.tether.socket, '--state-dir', join(env.work, 'other-state'));
+    assert.equal(sameSocket.code, 1);
+    assert.match(sameSocket.stderr, /is served by another process/);
+    assert.equal((await pluginCall(env.tether.socket, 'Plugin.Activate')).status, 200, 'the first still serves');
+    await env.killTether();
+    await env.startTether();
+    assert.equal((await pluginCall(env.tether.socket, 'Plugin.Activate')).status, 200, 'no stale lock after kill -9');
+  });
+
+  test('under systemd: READY=1 once serving, WATCHDOG=1 while well; readiness on the socket', async () => {
+    const notify = join(env.work, 'notify.sock');
+    const received = join(env.work, 'notify.txt');
+    const listener = spawn('python3', ['-c', NOTIFY_LISTENER, notify, received], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 50 && !existsSync(notify); i++) await sleep(100);
+      await env.stopTether();
+      env.tether.env = { NOTIFY_SOCKET: notify, WATCHDOG_USEC: '1000000' };
+      await env.startTether();
+      for (let i = 0; i < 50 && (readFileSync(received, 'utf8').match(/WATCHDOG=1/g) ?? []).length < 2; i++)
+        await sleep(100);
+      const messages = readFileSync(received, 'utf8');
+      assert.match(messages, new RegExp(`MAINPID=${env.tether.pid}`));
+      assert.match(messages, /READY=1/);
+      assert.ok((messages.match(/WATCHDOG=1/g) ?? []).length >= 2, messages);
+      const ready = await env.tether.cli('status', '--ready');
+      assert.equal(ready.code, 0, ready.stdout);
+      assert.match(ready.stdout, /^store\s+ok/m);
+      assert.match(ready.stdout, /^firewall\s+ok/m);
+    } finally {
+      listener.kill();
+      env.tether.env = {};
+      await env.stopTether();
+      await env.startTether();
+    }
+  });
 
   nothingLeftBehind(env, tearDown);
 });

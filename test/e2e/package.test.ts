@@ -107,6 +107,9 @@ describe('packaging', { concurrency: false }, () => {
       `TETHER_SOCKET=${socket}`,
       '-e',
       'TETHER_INTERFACE_PREFIX=tti',
+      // The image's own HEALTHCHECK command, run more often than its 30 s so the test need not wait.
+      '--health-interval',
+      '1s',
       'tether:e2e',
     );
     for (
@@ -119,6 +122,10 @@ describe('packaging', { concurrency: false }, () => {
       i++
     )
       await sleep(100);
+    const health = async () =>
+      (await env.dockerOk('inspect', '--format', '{{.State.Health.Status}}', 'tether-image')).trim();
+    for (let i = 0; i < 100 && (await health()) !== 'healthy'; i++) await sleep(200);
+    assert.equal(await health(), 'healthy', 'the HEALTHCHECK (tether status --ready) passes');
     await env.dockerOk(...networkCreate(name), '--subnet', '10.230.91.0/24', 'from-image');
     await env.run('img-a', '--net', 'from-image');
     await env.run('img-b', '--net', 'from-image');

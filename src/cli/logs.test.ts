@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createLogger } from '../process/log.js';
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const tether = (...args: string[]) => promisify(execFile)(process.execPath, ['--import', 'tsx', MAIN, ...args]);
+const line = (level: number, msg: string) => JSON.stringify({ level, time: 0, msg });
+
+test('the daemon writes its log to the file too, and tether logs reads it from a level up', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tether-logs-'));
+  const file = join(dir, 'tether.log');
+  try {
+    const { log, close } = createLogger({ level: 'debug', name: 'tether', file });
+    log.debug('quiet');
+    log.warn({ network: 'abc' }, 'loud');
+    await close();
+    assert.match(readFileSync(file, 'utf8'), /"msg":"quiet"/);
+    const { stdout } = await tether('logs', '--log-file', file, '--level', 'warn');
+    assert.match(stdout, /^\S+ WARN {2}loud network=abc$/m);
+    assert.doesNotMatch(stdout, /quiet/);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('rotated files are read oldest first, then the current one; --json prints lines as written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tether-logs-'));
+  const file = join(dir, 'tether.log');
+  try {
+    writeFileSync(`${file}.2`, `${line(30, 'first')}\n`);
+    writeFileSync(`${file}.1`, `${line(30, 'second')}\n`);
+    writeFileSync(file, `${line(30, 'third')}\n`);
+    const { stdout } = await tether('logs', '--log-file', file, '--json');
+    assert.deepEqual(
+      stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { msg: string }).msg),
+      ['first', 'second', 'third'],
+    );
+    await assert.rejects(tether('logs', '--log-file', join(dir, 'none.log')), /no log at/);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
