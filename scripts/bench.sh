@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-require_root_and_node
+require_root
+ensure_node
 ensure_packages docker.io busybox-static iptables nftables iproute2 procps tar iperf3
 npm run build
 node --import tsx bench/run.ts

@@ -15,11 +15,16 @@ mode=${1:-daemon}
 case "$mode" in daemon|container|plugin) ;; *) echo "usage: $0 [daemon|container|plugin]" >&2; exit 2 ;; esac
 
 . scripts/lib.sh
-require_root_and_node
+require_root
+ensure_node
 ensure_packages docker.io iptables iproute2
 
 npm ci --no-audit --no-fund
 npm run build
+
+# The tether command, on the Node it was built with (which may be tether's own runtime).
+printf '#!/bin/sh\nexec %s %s "$@"\n' "$NODE" "$root/bin/tether.js" > /usr/local/bin/tether
+chmod 755 /usr/local/bin/tether
 
 systemd=false
 [ -d /run/systemd/system ] && systemd=true
@@ -40,21 +45,28 @@ driver=tether
 case "$mode" in
   daemon)
     if $systemd; then
+      upgrade=false
+      [ -f /etc/systemd/system/tether.service ] && upgrade=true
       env | grep '^TETHER_' > /etc/default/tether || true
-      sed "s#@ROOT@#$root#g" packaging/tether.service > /etc/systemd/system/tether.service
+      sed "s#@ROOT@#$root#g; s#@NODE@#$NODE#g" packaging/tether.service > /etc/systemd/system/tether.service
       systemctl daemon-reload
-      systemctl enable --now tether.service
-      systemctl restart docker.service
+      if $upgrade; then
+        # Containers keep their links while tether restarts; the new one takes its state back.
+        systemctl restart tether.service
+      else
+        systemctl enable --now tether.service
+        systemctl restart docker.service
+      fi
     else
       if [ -f /run/tether.pid ] && kill -0 "$(cat /run/tether.pid)" 2>/dev/null; then kill "$(cat /run/tether.pid)"; sleep 1; fi
-      nohup "$root/bin/tether.js" serve --socket "$socket" >> /var/log/tether.log 2>&1 &
+      nohup "$NODE" "$root/bin/tether.js" serve --socket "$socket" >> /var/log/tether.log 2>&1 &
       echo $! > /run/tether.pid
       start_docker
     fi
     ;;
   container)
     start_docker
-    "$root/bin/tether.js" image build --tag tether:latest
+    "$NODE" "$root/bin/tether.js" image build --tag tether:latest
     docker rm -f tether >/dev/null 2>&1 || true
     env | grep '^TETHER_' > /run/tether.env || true
     # Cluster mode creates the cluster's networks through Docker's API, hence its socket.
@@ -64,7 +76,11 @@ case "$mode" in
     ;;
   plugin)
     start_docker
-    "$root/bin/tether.js" plugin create --name tether
+    if docker plugin inspect tether >/dev/null 2>&1; then
+      "$NODE" "$root/bin/tether.js" plugin upgrade --name tether
+    else
+      "$NODE" "$root/bin/tether.js" plugin create --name tether
+    fi
     driver=tether:latest
     ;;
 esac

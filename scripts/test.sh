@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . scripts/lib.sh
-require_root_and_node
+require_root
+ensure_node
 ensure_packages docker.io busybox-static iptables nftables iproute2 procps tar openssl etcd-server systemd python3
 
 npm ci --no-audit --no-fund

@@ -2,14 +2,8 @@
 import { access, readFile } from 'node:fs/promises';
 import { run } from '../util/exec.js';
 import { readAudit } from './client.js';
-
-export interface Finding {
-  readonly check: string;
-  readonly ok: boolean;
-  readonly detail: string;
-  /** What to do about it, for a problem. */
-  readonly fix?: string;
-}
+import type { Finding } from './finding.js';
+import { backendOf, dockerBackends, judgeBackends } from './iptables-backend.js';
 
 const sysctl = (path: string) =>
   readFile(`/proc/sys/${path}`, 'utf8').then(
@@ -78,6 +72,8 @@ export async function diagnose(socket: string): Promise<Finding[]> {
     (out) => out.split('\n')[0] ?? '',
     () => '',
   );
+  const ours = await run('iptables', ['--version']).then(backendOf, () => undefined);
+  findings.push(judgeBackends(ours, await dockerBackends(run)));
   findings.push({
     check: 'FORWARD policy',
     ok: true,

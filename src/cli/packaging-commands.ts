@@ -30,6 +30,24 @@ export function addPackagingCommands(program: Command): void {
       );
     });
 
+  plugin
+    .command('upgrade')
+    .description("replace an installed plugin's code with this checkout's (offline), its networks in use")
+    .requiredOption('--name <name>', 'the installed plugin')
+    .option('--docker-host <address>', 'the Docker daemon it is installed on (docker -H)')
+    .action(async (options: { name: string; dockerHost?: string }) => {
+      const { upgradePlugin } = await import('../packaging/plugin.js');
+      const result = upgradePlugin({
+        name: options.name,
+        project: PROJECT,
+        ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}),
+      });
+      console.log(
+        `plugin ${options.name} upgraded: down ${(result.downMs / 1000).toFixed(1)} s ` +
+          `(containers keep their links meanwhile); rootfs ${(result.rootfsBytes / 1048576).toFixed(1)} MiB`,
+      );
+    });
+
   const image = program.command('image').description('the tether container image');
   image
     .command('build')

@@ -82,6 +82,31 @@ export function createPlugin(options: PluginOptions): { rootfsBytes: number; cre
   }
 }
 
+/**
+ * Upgrades an installed plugin in place, offline: the new rootfs from this checkout replaces the
+ * plugin's own while it is disabled (-f: its networks stay, and their containers keep their links,
+ * which live in the kernel), then the plugin is enabled and takes its state back from its mount.
+ * With a registry, `docker plugin upgrade` does the same from a pushed image.
+ */
+export function upgradePlugin(options: Omit<PluginOptions, 'stateDir'>): { rootfsBytes: number; downMs: number } {
+  const { dockerHost, name } = options;
+  const id = docker(dockerHost, 'plugin', 'inspect', '-f', '{{.Id}}', name).trim();
+  const dataRoot = docker(dockerHost, 'info', '-f', '{{.DockerRootDir}}').trim();
+  const rootfs = join(dataRoot, 'plugins', id, 'rootfs');
+  const staged = mkdtempSync(join(tmpdir(), 'tether-upgrade-'));
+  try {
+    const { bytes } = buildRootfs(options.project, staged);
+    const started = performance.now();
+    docker(dockerHost, 'plugin', 'disable', '-f', name);
+    rmSync(rootfs, { recursive: true, force: true });
+    execFileSync('cp', ['-a', `${staged}/.`, rootfs]);
+    docker(dockerHost, 'plugin', 'enable', name);
+    return { rootfsBytes: bytes, downMs: performance.now() - started };
+  } finally {
+    rmSync(staged, { recursive: true, force: true });
+  }
+}
+
 /** What the image's HEALTHCHECK runs: ready means the store, lease, reconcile and firewall checks pass. */
 const HEALTH_CMD = ['/usr/bin/node', `${APP_DIR}/bin/tether.js`, 'status', '--ready'];
 

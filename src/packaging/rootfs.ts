@@ -8,6 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 /** Where the app lives inside the rootfs. */
 export const APP_DIR = '/opt/tether';
+/** Where Node lives inside the rootfs: the Node running this build (the system's, or tether's own runtime). */
 const NODE = '/usr/bin/node';
 const TOOLS = ['/usr/sbin/ip', '/usr/sbin/xtables-nft-multi'];
 const XTABLES_LINKS = [
@@ -40,12 +41,14 @@ function productionPackages(project: string): string[] {
 
 export function buildRootfs(checkout: string, root: string): { bytes: number } {
   const project = resolve(checkout);
-  const binaries = [NODE, ...TOOLS];
+  const binaries = [process.execPath, ...TOOLS];
   const libraries = new Set(binaries.flatMap(librariesOf));
   for (const module of readdirSync(XTABLES_MODULES)) {
     for (const library of librariesOf(join(XTABLES_MODULES, module))) libraries.add(library);
   }
-  for (const file of [...binaries, ...libraries]) copyHostFile(root, file);
+  for (const file of [...TOOLS, ...libraries]) copyHostFile(root, file);
+  mkdirSync(join(root, dirname(NODE)), { recursive: true });
+  cpSync(process.execPath, join(root, NODE), { dereference: true });
   cpSync(XTABLES_MODULES, join(root, XTABLES_MODULES), { recursive: true, dereference: true });
   for (const name of XTABLES_LINKS) symlinkSync('xtables-nft-multi', join(root, '/usr/sbin', name));
 

@@ -238,6 +238,8 @@ export class Tether {
 
   /** Variables added to the daemon's environment at its next start. */
   env: Record<string, string> = {};
+  /** The installed package the daemon runs from at its next start (another one: an upgrade). */
+  root = ROOT;
 
   get logPath(): string {
     return join(this.work, `${this.name}.log`);
@@ -251,7 +253,7 @@ export class Tether {
     const log = openSync(this.logPath, 'a');
     const [command = '', ...args] = this.wrap([
       process.execPath,
-      join(ROOT, 'bin/tether.js'),
+      join(this.root, 'bin/tether.js'),
       'serve',
       '--socket',
       this.socket,

@@ -262,5 +262,35 @@ describe('operating tether', { concurrency: false }, () => {
     }
   });
 
+  test('upgrade: another install of tether replaces the running one; containers keep talking', async () => {
+    // The new version: the package installed a second time, elsewhere, as an upgrade lays it down.
+    const next = join(env.work, 'next');
+    await must('mkdir', '-p', next);
+    await must('cp', '-a', join(ROOT, 'bin'), join(ROOT, 'dist'), join(ROOT, 'package.json'), next);
+    await must('ln', '-s', join(ROOT, 'node_modules'), join(next, 'node_modules'));
+    await env.network('upg', '--subnet', '10.230.84.0/24');
+    await env.run('upg-a', '--net', 'upg');
+    await env.run('upg-b', '--net', 'upg');
+    const target = await env.address('upg-b', 'upg');
+    // 80 pings, 0.1 s apart, across the whole swap.
+    const pinging = env.exec('upg-a', 'ping', '-c', '80', '-i', '0.1', '-W', '1', target);
+    await sleep(1000);
+    await env.stopTether();
+    env.tether.root = next;
+    await env.startTether();
+    const pinged = await pinging;
+    assert.match(pinged.stdout, / 0% packet loss/, pinged.stdout);
+    const cmdline = readFileSync(`/proc/${env.tether.pid}/cmdline`, 'utf8');
+    assert.ok(cmdline.includes(join(next, 'bin/tether.js')), 'the new install serves now');
+    await env.run('upg-c', '--net', 'upg');
+    assert.ok(await env.ping('upg-c', 'upg-a'), 'a container started after the upgrade reaches one from before');
+    await env.dockerOk('rm', '-f', 'upg-a', 'upg-b', 'upg-c');
+    await env.dockerOk('network', 'rm', 'upg');
+    assert.deepEqual(await env.audit(), [], 'the upgraded daemon holds exactly what the old one did');
+    await env.stopTether();
+    env.tether.root = ROOT;
+    await env.startTether();
+  });
+
   nothingLeftBehind(env, tearDown);
 });

@@ -75,7 +75,26 @@ describe('packaging', { concurrency: false }, () => {
       await env.run('v2-c', '--net', 'managed');
       await env.run('v2-d', '--net', 'managed');
       assert.ok(await env.ping('v2-c', 'v2-d'), 'the network still carries containers after disable/enable');
-      await env.dockerOk('rm', '-f', 'v2-c', 'v2-d');
+
+      // An upgrade in place while the network is in use: v2-c keeps reaching v2-d all along.
+      const target = await env.address('v2-d', 'managed');
+      const pinging = env.exec('v2-c', 'ping', '-i', '0.1', '-W', '1', '-w', '120', target);
+      const upgraded = await cli('plugin', 'upgrade', '--name', 'tetherv2', '--docker-host', env.dockerHost);
+      assert.equal(upgraded.code, 0, upgraded.stderr);
+      console.log(`# ${upgraded.stdout.trim()}`);
+      await sleep(1000);
+      await env.exec('v2-c', 'busybox', 'killall', '-INT', 'ping');
+      const pinged = await pinging;
+      assert.match(pinged.stdout, / 0% packet loss/, pinged.stdout);
+      const sent = Number(/(\d+) packets transmitted/.exec(pinged.stdout)?.[1] ?? 0);
+      assert.ok(sent > 20, `pinged all through the upgrade (${sent} pings)`);
+      await env.run('v2-f', '--net', 'managed');
+      assert.ok(await env.ping('v2-f', 'v2-c'), 'after the upgrade the network carries a new container');
+      // The managed plugin logs to a file under its state mount, which tether logs reads.
+      const logs = await cli('logs', '--log-file', join(env.work, 'v2-state', 'tether.log'), '--level', 'info');
+      assert.equal(logs.code, 0, logs.stderr);
+      assert.match(logs.stdout, /INFO {2}tether is serving/);
+      await env.dockerOk('rm', '-f', 'v2-c', 'v2-d', 'v2-f');
       await env.dockerOk('network', 'rm', 'managed');
       await env.dockerOk('plugin', 'disable', 'tetherv2');
       await env.dockerOk('plugin', 'rm', 'tetherv2');
