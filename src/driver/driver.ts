@@ -2,8 +2,6 @@
 // the network or endpoint each call is about, then hands the call to the part
 // that owns it (networks, cluster networks, endpoints, publishing, upkeep).
 import type { Logger } from 'pino';
-import type { Firewall, LinkPlane, PortKeeper } from '../dataplane/dataplane.js';
-import type { IpAddress } from '../net/ip.js';
 import type {
   AllocateNetworkRequest,
   Capabilities,
@@ -19,41 +17,18 @@ import type {
   NetworkRef,
 } from '../protocol/network.js';
 import { KeyedSerial } from '../util/serial.js';
-import { ClusterNetworks, type PoolRange } from './cluster-networks.js';
-import type { DriverContext } from './context.js';
-import { type CreateEndpointReply, Endpoints } from './endpoints.js';
-import { FirewallSync } from './firewall-sync.js';
-import { BridgeMode } from './modes/bridge.js';
-import { Networks, networkRecordFor } from './networks.js';
+import type { ClusterNetworks } from './cluster-networks.js';
+import type { CreateEndpointReply, Endpoints } from './endpoints.js';
+import { type Networks, networkRecordFor } from './networks.js';
 import { parseNetworkOptions } from './options.js';
-import type { ClusterMember, ClusterPort, EndpointsDockerHolds, ReleaseContainerAddress } from './ports.js';
-import { Publishing } from './publishing.js';
+import { buildDriverParts, type DriverConfig, type DriverDeps } from './parts.js';
+import type { ClusterMember } from './ports.js';
+import type { Publishing } from './publishing.js';
 import type { EndpointRecord, NetworkRecord } from './records.js';
 import type { DriverState } from './state.js';
-import { type Reconciled, Upkeep } from './upkeep.js';
+import type { Reconciled, Upkeep } from './upkeep.js';
 
-export interface DriverConfig {
-  /** Prefix of every interface name tether makes. */
-  readonly prefix: string;
-  /** Names this daemon in the aliases of its bridges (the plugin name). */
-  readonly instance: string;
-  readonly defaultMtu: number;
-  /** How long a container start may take between Docker's calls before its endpoint counts as abandoned. */
-  readonly abandonGraceMs: number;
-}
-
-export interface DriverDeps {
-  readonly state: DriverState;
-  readonly links: LinkPlane;
-  readonly firewall: Firewall;
-  readonly ports: PortKeeper;
-  readonly log: Logger;
-  readonly releaseContainerAddress: ReleaseContainerAddress;
-  readonly endpointsDockerHolds?: EndpointsDockerHolds;
-  readonly poolRange: PoolRange;
-  /** Cluster mode: how networks spanning the cluster are shared. */
-  readonly cluster?: ClusterPort;
-}
+export type { DriverConfig, DriverDeps } from './parts.js';
 
 const networkKey = (id: string) => `network:${id}`;
 const endpointKey = (id: string) => `endpoint:${id}`;
@@ -70,33 +45,14 @@ export class Driver implements NetworkDriver {
   private readonly log: Logger;
 
   constructor(deps: DriverDeps, config: DriverConfig) {
-    const bridgeAlias = `tether:${config.instance}:`;
-    const tunnel = deps.cluster && { vtep: deps.cluster.settings.vtep, port: deps.cluster.settings.vxlanPort };
-    const ctx: DriverContext = {
-      state: deps.state,
-      mode: new BridgeMode(deps.links, { bridgeAlias, ...(tunnel ? { tunnel } : {}) }),
-      firewall: new FirewallSync(deps.state, deps.firewall),
-      ports: deps.ports,
-      log: deps.log,
-      ...(deps.cluster ? { cluster: deps.cluster } : {}),
-    };
-    this.state = deps.state;
-    this.endpoints = new Endpoints(ctx, config.prefix);
-    this.networks = new Networks(ctx, this.endpoints);
-    this.clusterNetworks = new ClusterNetworks(
-      deps.state,
-      this.networks,
-      { prefix: config.prefix, defaultMtu: config.defaultMtu, poolRange: deps.poolRange },
-      deps.cluster,
-    );
-    this.publishing = new Publishing(ctx);
-    this.upkeep = new Upkeep(ctx, deps.links, this.endpoints, this.publishing, {
-      prefix: config.prefix,
-      bridgeAlias,
-      abandonGraceMs: config.abandonGraceMs,
-      releaseContainerAddress: deps.releaseContainerAddress,
-      ...(deps.endpointsDockerHolds ? { endpointsDockerHolds: deps.endpointsDockerHolds } : {}),
-    });
+    ({
+      state: this.state,
+      networks: this.networks,
+      clusterNetworks: this.clusterNetworks,
+      endpoints: this.endpoints,
+      publishing: this.publishing,
+      upkeep: this.upkeep,
+    } = buildDriverParts(deps, config));
     this.prefix = config.prefix;
     this.log = deps.log;
   }
@@ -176,11 +132,6 @@ export class Driver implements NetworkDriver {
 
   async discoverDelete(request: DiscoveryRequest): Promise<void> {
     return this.discoverNew(request);
-  }
-
-  /** The endpoint holding this address, if any. */
-  endpointWith(address: IpAddress): EndpointRecord | undefined {
-    return this.state.endpointWith(address);
   }
 
   /** This host's networks that span the cluster, those being created included. */

@@ -1,0 +1,72 @@
+// The parts of the network driver, built once from what the daemon gives it:
+// the network mode, the firewall sync, and the parts the facade hands calls to.
+import type { Logger } from 'pino';
+import type { Firewall, LinkPlane, PortKeeper } from '../dataplane/dataplane.js';
+import { ClusterNetworks, type PoolRange } from './cluster-networks.js';
+import type { DriverContext } from './context.js';
+import { Endpoints } from './endpoints.js';
+import { FirewallSync } from './firewall-sync.js';
+import { BridgeMode } from './modes/bridge.js';
+import { Networks } from './networks.js';
+import type { ClusterPort, EndpointsDockerHolds, ReleaseContainerAddress } from './ports.js';
+import { Publishing } from './publishing.js';
+import type { DriverState } from './state.js';
+import { Upkeep } from './upkeep.js';
+
+export interface DriverConfig {
+  /** Prefix of every interface name tether makes. */
+  readonly prefix: string;
+  /** Names this daemon in the aliases of its bridges (the plugin name). */
+  readonly instance: string;
+  readonly defaultMtu: number;
+  /** How long a container start may take between Docker's calls before its endpoint counts as abandoned. */
+  readonly abandonGraceMs: number;
+}
+
+export interface DriverDeps {
+  readonly state: DriverState;
+  readonly links: LinkPlane;
+  readonly firewall: Firewall;
+  readonly ports: PortKeeper;
+  readonly log: Logger;
+  readonly releaseContainerAddress: ReleaseContainerAddress;
+  readonly endpointsDockerHolds?: EndpointsDockerHolds;
+  readonly poolRange: PoolRange;
+  /** Cluster mode: how networks spanning the cluster are shared. */
+  readonly cluster?: ClusterPort;
+}
+
+export interface DriverParts {
+  readonly state: DriverState;
+  readonly networks: Networks;
+  readonly clusterNetworks: ClusterNetworks;
+  readonly endpoints: Endpoints;
+  readonly publishing: Publishing;
+  readonly upkeep: Upkeep;
+}
+
+export function buildDriverParts(deps: DriverDeps, config: DriverConfig): DriverParts {
+  const bridgeAlias = `tether:${config.instance}:`;
+  const tunnel = deps.cluster && { vtep: deps.cluster.settings.vtep, port: deps.cluster.settings.vxlanPort };
+  const ctx: DriverContext = {
+    state: deps.state,
+    mode: new BridgeMode(deps.links, { bridgeAlias, ...(tunnel ? { tunnel } : {}) }),
+    firewall: new FirewallSync(deps.state, deps.firewall),
+    ports: deps.ports,
+    log: deps.log,
+    ...(deps.cluster ? { cluster: deps.cluster } : {}),
+  };
+  const endpoints = new Endpoints(ctx, config.prefix);
+  const networks = new Networks(ctx, endpoints);
+  const settings = { prefix: config.prefix, defaultMtu: config.defaultMtu, poolRange: deps.poolRange };
+  const clusterNetworks = new ClusterNetworks(deps.state, networks, settings, deps.cluster);
+  const publishing = new Publishing(ctx);
+  const upkeep = new Upkeep(ctx, deps.links, endpoints, publishing, {
+    prefix: config.prefix,
+    bridgeAlias,
+    abandonGraceMs: config.abandonGraceMs,
+    releaseContainerAddress: deps.releaseContainerAddress,
+    ...(deps.endpointsDockerHolds ? { endpointsDockerHolds: deps.endpointsDockerHolds } : {}),
+  });
+  return { state: deps.state, networks, clusterNetworks, endpoints, publishing, upkeep };
+}
