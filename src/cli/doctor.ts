@@ -73,7 +73,11 @@ export async function diagnose(socket: string): Promise<Finding[]> {
     () => '',
   );
   const ours = await run('iptables', ['--version']).then(backendOf, () => undefined);
-  findings.push(judgeBackends(ours, await dockerBackends(run)));
+  const legacyTables = await readFile('/proc/net/ip_tables_names', 'utf8').then(
+    (text) => text.split('\n'),
+    () => [],
+  );
+  findings.push(judgeBackends(ours, await dockerBackends(run, legacyTables)));
   findings.push({
     check: 'FORWARD policy',
     ok: true,

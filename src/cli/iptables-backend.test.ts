@@ -28,8 +28,9 @@ test("Docker's chain is looked for in both backends; an 'incompatible' chain is 
     if (answer instanceof Error) throw answer;
     return answer ?? '';
   };
-  assert.deepEqual(await dockerBackends(run), ['nf_tables']);
+  assert.deepEqual(await dockerBackends(run, ['filter']), ['nf_tables']);
   answers['iptables-legacy'] = '-N DOCKER-USER\n-A DOCKER-USER -j RETURN\n';
   answers['iptables-nft'] = new Error('iptables: No chain/target/match by that name.');
-  assert.deepEqual(await dockerBackends(run), ['legacy']);
+  assert.deepEqual(await dockerBackends(run, ['filter']), ['legacy']);
+  assert.deepEqual(await dockerBackends(run, []), [], 'no legacy filter table: the legacy backend is not asked');
 });

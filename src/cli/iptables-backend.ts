@@ -32,10 +32,18 @@ export function judgeBackends(ours: Backend | undefined, docker: readonly Backen
   };
 }
 
-/** Asks both backends for Docker's DOCKER-USER chain; "no such chain" is the only no. */
-export async function dockerBackends(run: (tool: string, args: string[]) => Promise<string>): Promise<Backend[]> {
+/**
+ * Asks both backends for Docker's DOCKER-USER chain; "no such chain" is the only no. The legacy
+ * backend is asked only when its filter table exists (legacyTables, from /proc/net/ip_tables_names):
+ * asking would create it, and the check must change nothing.
+ */
+export async function dockerBackends(
+  run: (tool: string, args: string[]) => Promise<string>,
+  legacyTables: readonly string[],
+): Promise<Backend[]> {
   const found: Backend[] = [];
-  for (const backend of ['nf_tables', 'legacy'] as const) {
+  const backends = legacyTables.includes('filter') ? (['nf_tables', 'legacy'] as const) : (['nf_tables'] as const);
+  for (const backend of backends) {
     const present = await run(TOOL[backend], ['-w', '-t', 'filter', '-S', 'DOCKER-USER']).then(
       () => true,
       // iptables-nft calls a chain another tool made "incompatible": it is there all the same.

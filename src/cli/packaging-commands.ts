@@ -56,7 +56,7 @@ export function addPackagingCommands(program: Command): void {
     .option('--docker-host <address>', 'the Docker daemon to import it into (docker -H)')
     .action(async (options: { tag: string; dockerHost?: string }) => {
       const { buildImage } = await import('../packaging/plugin.js');
-      const { rootfsBytes } = buildImage(PROJECT, options.tag, options.dockerHost);
+      const { rootfsBytes } = await buildImage(PROJECT, options.tag, options.dockerHost);
       console.log(`image ${options.tag} built; rootfs ${(rootfsBytes / 1048576).toFixed(1)} MiB`);
       console.log(
         `run it with: docker run -d --net=host --privileged -v /run/docker/plugins:/run/docker/plugins -v ` +

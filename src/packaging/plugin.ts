@@ -4,6 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { requestJson } from '../util/http.js';
 import { APP_DIR, buildRootfs } from './rootfs.js';
 
 const ENTRYPOINT = ['/usr/bin/node', `${APP_DIR}/bin/tether.js`, 'serve'];
@@ -110,33 +111,42 @@ export function upgradePlugin(options: Omit<PluginOptions, 'stateDir'>): { rootf
 /** What the image's HEALTHCHECK runs: ready means the store, lease, reconcile and firewall checks pass. */
 const HEALTH_CMD = ['/usr/bin/node', `${APP_DIR}/bin/tether.js`, 'status', '--ready'];
 
+/** Docker's API socket for a `docker -H` address (only UNIX sockets: the image is built on this host). */
+function apiSocket(dockerHost: string | undefined): string {
+  if (!dockerHost) return '/var/run/docker.sock';
+  if (!dockerHost.startsWith('unix://')) throw new Error(`--docker-host must be a unix:// address, not ${dockerHost}`);
+  return dockerHost.slice('unix://'.length);
+}
+
 /**
- * docker import takes no HEALTHCHECK, but a container created with one and committed passes it to
- * the image: that is how the image gets it.
+ * docker import takes no HEALTHCHECK, and the CLI's --health-cmd is always the shell form, which a
+ * FROM-scratch image cannot run. A container created through the API with the exec form, then
+ * committed, passes it to the image.
  */
-function addHealthcheck(tag: string, dockerHost: string | undefined): void {
-  const container = docker(
-    dockerHost,
-    'create',
-    '--health-cmd',
-    JSON.stringify(HEALTH_CMD),
-    '--health-interval',
-    '30s',
-    '--health-timeout',
-    '10s',
-    '--health-start-period',
-    '10s',
-    tag,
-  ).trim();
+async function addHealthcheck(tag: string, dockerHost: string | undefined): Promise<void> {
+  const socket = apiSocket(dockerHost);
+  const seconds = (n: number) => n * 1e9;
+  const created = (await requestJson(socket, 'POST', '/containers/create', {
+    Image: tag,
+    Healthcheck: {
+      Test: ['CMD', ...HEALTH_CMD],
+      Interval: seconds(30),
+      Timeout: seconds(10),
+      StartPeriod: seconds(10),
+      Retries: 3,
+    },
+  })) as { Id: string };
   try {
-    docker(dockerHost, 'commit', container, tag);
+    const [repo = tag, version = 'latest'] = tag.split(/:(?=[^:/]+$)/);
+    const query = new URLSearchParams({ container: created.Id, repo, tag: version });
+    await requestJson(socket, 'POST', `/commit?${query}`);
   } finally {
-    docker(dockerHost, 'rm', container);
+    await requestJson(socket, 'DELETE', `/containers/${created.Id}`);
   }
 }
 
 /** Builds a FROM-scratch image of the same rootfs, to run with --net=host --privileged. */
-export function buildImage(project: string, tag: string, dockerHost?: string): { rootfsBytes: number } {
+export async function buildImage(project: string, tag: string, dockerHost?: string): Promise<{ rootfsBytes: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'tether-image-'));
   try {
     const { bytes } = buildRootfs(project, dir);
@@ -157,7 +167,7 @@ export function buildImage(project: string, tag: string, dockerHost?: string): {
       { input: tar.stdout, encoding: 'utf8' },
     );
     if (imported.status !== 0) throw new Error(`docker import: ${imported.stderr}`);
-    addHealthcheck(tag, dockerHost);
+    await addHealthcheck(tag, dockerHost);
     return { rootfsBytes: bytes };
   } finally {
     rmSync(dir, { recursive: true, force: true });

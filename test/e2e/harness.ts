@@ -10,6 +10,7 @@ import {
   closeSync,
   copyFileSync,
   type Dirent,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -203,6 +204,8 @@ interface Snapshot {
   ipForward: string;
   /** Sockets and spec files Docker finds plugins by, before the run. */
   pluginFiles: string[];
+  /** The legacy iptables tables registered (asking iptables-legacy about a table creates it). */
+  legacyTables: string;
 }
 
 /** Where Docker looks for plugins' sockets and spec files. */
@@ -361,6 +364,7 @@ export class Environment {
       ip6tables: await must('ip6tables-save'),
       ipForward: readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim(),
       pluginFiles: PLUGIN_DIRS.flatMap(pluginFiles),
+      legacyTables: legacyTables(),
     };
     await this.installGuard();
     await this.startTether();
@@ -597,6 +601,7 @@ export class Environment {
     for (const dir of PLUGIN_DIRS) {
       for (const entry of pluginFiles(dir)) if (!this.snapshot?.pluginFiles.includes(entry)) found.push(entry);
     }
+    if (legacyTables() !== this.snapshot?.legacyTables) found.push('legacy iptables tables registered by the run');
     return found;
   }
 }
@@ -607,6 +612,11 @@ async function listLinks(): Promise<string[]> {
     .map((line) => line.split(': ')[1]?.split('@')[0] ?? '')
     .filter(Boolean);
 }
+
+const legacyTables = () =>
+  ['/proc/net/ip_tables_names', '/proc/net/ip6_tables_names']
+    .map((path) => (existsSync(path) ? readFileSync(path, 'utf8').trim() : ''))
+    .join(' | ');
 
 async function listTables(): Promise<string[]> {
   return (await must('nft', 'list', 'tables')).split('\n').filter(Boolean).sort();
