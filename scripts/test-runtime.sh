@@ -37,6 +37,7 @@ chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root bas
   npm ci --no-audit --no-fund >/dev/null
   npm run build >/dev/null
   "$NODE" bin/tether.js --help | head -3
+  ensure_packages etcd-server
   npm run test:unit 2>&1 | tail -12
 '
 echo "runtime test passed in $(($(date +%s) - started)) s"
