@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createLogger } from '../process/log.js';
@@ -46,6 +47,32 @@ test('rotated files are read oldest first, then the current one; --json prints l
     );
     await assert.rejects(tether('logs', '--log-file', join(dir, 'none.log')), /no log at/);
   } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('-f prints lines as they are appended, through a rotation', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tether-logs-'));
+  const file = join(dir, 'tether.log');
+  writeFileSync(file, `${line(30, 'before')}\n`);
+  const follower = spawn(process.execPath, ['--import', 'tsx', MAIN, 'logs', '--log-file', file, '-f', '--json']);
+  let out = '';
+  follower.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  const seen = async (msg: string) => {
+    for (let i = 0; i < 100 && !out.includes(msg); i++) await sleep(50);
+    assert.ok(out.includes(msg), `${msg} in ${out}`);
+  };
+  try {
+    await seen('before');
+    appendFileSync(file, `${line(30, 'appended')}\n`);
+    await seen('appended');
+    renameSync(file, `${file}.1`);
+    writeFileSync(file, `${line(30, 'after rotation')}\n`);
+    await seen('after rotation');
+  } finally {
+    follower.kill();
     rmSync(dir, { recursive: true });
   }
 });

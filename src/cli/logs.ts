@@ -37,15 +37,20 @@ async function print(text: string, minimum: number, json: boolean): Promise<void
 
 /** Prints what is appended to the file from `from` on, forever; starts again at 0 when the file is rotated. */
 async function follow(file: string, from: number, minimum: number, json: boolean): Promise<never> {
+  const identity = () =>
+    stat(file).then(
+      ({ size, ino }) => ({ size, ino }),
+      () => ({ size: 0, ino: 0 }),
+    );
   let offset = from;
   let partial = '';
+  let inode = (await identity()).ino;
   for (;;) {
     await sleep(FOLLOW_POLL_MS);
-    const size = await stat(file).then(
-      (s) => s.size,
-      () => 0,
-    );
-    if (size < offset) offset = 0;
+    const { size, ino } = await identity();
+    // A new file under the name (rotated), or one cut shorter: read it from its start.
+    if (ino !== inode || size < offset) offset = 0;
+    inode = ino;
     if (size === offset) continue;
     const handle = await open(file, 'r');
     const buffer = Buffer.alloc(size - offset);
