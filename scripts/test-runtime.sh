@@ -19,7 +19,11 @@ cleanup() {
 trap cleanup EXIT
 
 started=$(date +%s)
-debootstrap --variant=minbase bookworm "$root" "$DEBIAN_MIRROR" >/dev/null
+# The Debian mirror this host's apt already uses.
+mirror=$(grep -hoE '^(URIs:|deb) +[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null |
+  awk '{print $2}' | head -1)
+[ -n "$mirror" ] || { echo "no Debian mirror in this host's apt sources" >&2; exit 1; }
+debootstrap --variant=minbase bookworm "$root" "$mirror" >/dev/null
 echo "debootstrap: $(($(date +%s) - started)) s"
 for fs in proc sys dev; do mount --bind "/$fs" "$root/$fs"; mounted+=("$root/$fs"); done
 cp /etc/resolv.conf "$root/etc/resolv.conf"
