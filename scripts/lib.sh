@@ -46,7 +46,7 @@ ensure_node() {
     echo "Node.js 20 or newer is missing: installing Node $TETHER_NODE_VERSION into $TETHER_RUNTIME" >&2
     ensure_packages nodejs npm
     tmp=$(mktemp -d)
-    (cd "$tmp" && npm pack --silent "node-linux-$arch@$TETHER_NODE_VERSION" >/dev/null)
+    (cd "$tmp" && npm pack --loglevel=error "node-linux-$arch@$TETHER_NODE_VERSION" >/dev/null)
     mkdir -p "$TETHER_RUNTIME"
     tar -xzf "$tmp"/node-linux-"$arch"-*.tgz -C "$TETHER_RUNTIME" --strip-components=1
     rm -rf "$tmp"

@@ -27,11 +27,15 @@ debootstrap --variant=minbase bookworm "$root" "$mirror" >/dev/null
 echo "debootstrap: $(($(date +%s) - started)) s"
 for fs in proc sys dev; do mount --bind "/$fs" "$root/$fs"; mounted+=("$root/$fs"); done
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# This machine's network may reach registries through a TLS proxy whose CA only the host trusts:
+# the Debian root gets the host's bundle as an extra CA file for npm and Node.
+cp /etc/ssl/certs/ca-certificates.crt "$root/etc/host-ca.crt"
 mkdir -p "$root/opt/tether-src"
 git archive HEAD | tar -x -C "$root/opt/tether-src"
 
 if chroot "$root" sh -c 'command -v node' >/dev/null; then echo "the Debian root has a node already" >&2; exit 1; fi
-chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root bash -c '
+chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+  npm_config_cafile=/etc/host-ca.crt NODE_EXTRA_CA_CERTS=/etc/host-ca.crt bash -c '
   set -euo pipefail
   cd /opt/tether-src
   . scripts/lib.sh
