@@ -20,8 +20,8 @@ trap cleanup EXIT
 
 started=$(date +%s)
 # The Debian mirror this host's apt already uses.
-mirror=$(grep -hoE '^(URIs:|deb) +[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null |
-  awk '{print $2}' | head -1)
+mirror=$({ grep -hoE '^(URIs:|deb) +[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null ||
+  true; } | awk '{print $2}' | head -1)
 [ -n "$mirror" ] || { echo "no Debian mirror in this host's apt sources" >&2; exit 1; }
 debootstrap --variant=minbase bookworm "$root" "$mirror" >/dev/null
 echo "debootstrap: $(($(date +%s) - started)) s"
