@@ -18,10 +18,11 @@ ensure_packages() {
 
 # The Node.js tether runs on: the system's when it is 20 or newer; otherwise a Node of tether's own,
 # unpacked from the npm registry's node-linux-<arch> package (Node's official build, with its headers)
-# into $TETHER_RUNTIME, fetched with Debian's own nodejs and npm. Sets NODE and puts its bin first on
-# PATH; native addons (better-sqlite3) are built against its headers.
+# into $TETHER_RUNTIME with an npm of its own, both fetched with Debian's own nodejs and npm. Sets NODE
+# and puts its bin first on PATH; native addons (better-sqlite3) are built against its headers.
 TETHER_RUNTIME=${TETHER_RUNTIME:-/opt/tether/runtime}
 TETHER_NODE_VERSION=22.23.5
+TETHER_NPM_VERSION=10.9.9
 
 node_is_new_enough() {
   [ -x "$(command -v "$1" 2>/dev/null)" ] &&
@@ -46,9 +47,12 @@ ensure_node() {
     echo "Node.js 20 or newer is missing: installing Node $TETHER_NODE_VERSION into $TETHER_RUNTIME" >&2
     ensure_packages nodejs npm
     tmp=$(mktemp -d)
-    (cd "$tmp" && npm pack --loglevel=error "node-linux-$arch@$TETHER_NODE_VERSION" >/dev/null)
-    mkdir -p "$TETHER_RUNTIME"
+    (cd "$tmp" && npm pack --loglevel=error "node-linux-$arch@$TETHER_NODE_VERSION" "npm@$TETHER_NPM_VERSION" >/dev/null)
+    mkdir -p "$TETHER_RUNTIME/lib/node_modules/npm"
     tar -xzf "$tmp"/node-linux-"$arch"-*.tgz -C "$TETHER_RUNTIME" --strip-components=1
+    # npm of its own too: Debian's builds native addons against Debian's Node headers, not this Node's.
+    tar -xzf "$tmp"/npm-*.tgz -C "$TETHER_RUNTIME/lib/node_modules/npm" --strip-components=1
+    ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$TETHER_RUNTIME/bin/npm"
     rm -rf "$tmp"
   fi
   NODE=$TETHER_RUNTIME/bin/node

@@ -46,6 +46,10 @@ chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
   npm run build >/dev/null
   "$NODE" bin/tether.js --help | head -3
   ensure_packages etcd-server
-  npm run test:unit 2>&1 | tail -12
+  if ! npm run test:unit > /tmp/unit.log 2>&1; then
+    grep -B2 -A30 "^ *not ok" /tmp/unit.log | head -200
+    exit 1
+  fi
+  grep -E "^# (tests|pass|fail)" /tmp/unit.log
 '
 echo "runtime test passed in $(($(date +%s) - started)) s"
