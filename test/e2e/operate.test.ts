@@ -8,7 +8,7 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { daemonState } from '../../src/operator/contract.js';
+import { daemonState, readiness } from '../../src/operator/contract.js';
 import {
   Environment,
   must,
@@ -205,6 +205,14 @@ describe('operating tether', { concurrency: false }, () => {
         assert.match(metrics.body, /^tether_pool_addresses_used\{pool="local\/10\.230\.81\.0\/24"\} 3$/m);
         assert.match(metrics.body, /^tether_endpoints 2$/m);
         assert.match(metrics.body, /^tether_call_duration_seconds_count\{method="IpamDriver\.RequestAddress"\} 3$/m);
+        // The probes answer on the metrics address too, for a prober that speaks TCP.
+        const ready = await plainHttp(METRICS_PORT, '/readyz');
+        assert.equal(ready.status, 200, ready.body);
+        assert.deepEqual(
+          readiness.parse(JSON.parse(ready.body)).checks.map((c) => c.name),
+          ['store', 'reconcile', 'firewall'],
+        );
+        assert.equal((await plainHttp(METRICS_PORT, '/healthz')).status, 200);
 
         await env.dockerOk('rm', '-f', 'tls-a', 'tls-b');
         await env.dockerOk('network', 'rm', 'overtls');
