@@ -248,7 +248,14 @@ describe('torture', { concurrency: false }, () => {
     assert.deepEqual(await env.audit(), []);
     const { pools } = await env.tether.state();
     assert.equal(pools.find((p) => p.id === 'local/10.230.20.0/24')?.used, 1, 'only the gateway is left');
-    await env.dockerOk('network', 'rm', 'crowd');
+    // Under load Docker 20.10 can still count an endpoint of a container whose removal it has just
+    // answered ("has active endpoints"), though tether holds none any more (checked above).
+    let rm = await env.docker('network', 'rm', 'crowd');
+    for (let i = 0; i < 20 && rm.code !== 0 && /active endpoints/.test(rm.stderr); i++) {
+      await sleep(500);
+      rm = await env.docker('network', 'rm', 'crowd');
+    }
+    assert.equal(rm.code, 0, rm.stderr);
   });
 
   test('crash loop: kill -9 at random while containers start and stop; then all three views agree', async () => {
