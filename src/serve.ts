@@ -1,6 +1,7 @@
-// `tether serve`: the daemon as a process. Opens the store, builds the daemon
-// on the real kernel, listens (TCP and spec file first, the UNIX socket last),
-// and stops on SIGTERM or SIGINT, leaving networks in place.
+// `tether serve`: the daemon as a process. Locks its state directory, opens the
+// log and the store, builds the daemon on the real kernel, listens (TCP and
+// spec file first, the UNIX socket last), tells systemd, watches itself for a
+// wedge, and stops on SIGTERM or SIGINT, leaving networks in place.
 import { chmod, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
 import { dirname, join } from 'node:path';
