@@ -9,6 +9,10 @@ const { rig, call, ok } = useDaemon();
 const bridge = `tthbr${NET.slice(0, 10)}`;
 const portmap = [{ Proto: 6, IP: '', Port: 80, HostIP: '', HostPort: 8080, HostPortEnd: 8080 }];
 const exposed = [{ Proto: 6, Port: 80 }];
+const GATEWAY = 'com.docker.network.gateway';
+/** RequestAddress for a network's gateway, as every version sends it. */
+const requestGateway = (PoolID: unknown) =>
+  ok('IpamDriver.RequestAddress', { PoolID, Address: '', Options: { RequestAddressType: GATEWAY } });
 
 describe('Docker 20.10', () => {
   test('docker network create, run -p, stop and network rm, body for body', async () => {
@@ -26,11 +30,7 @@ describe('Docker 20.10', () => {
       V6: false,
     });
     const PoolID = pool['PoolID'];
-    await ok('IpamDriver.RequestAddress', {
-      PoolID,
-      Address: '',
-      Options: { RequestAddressType: 'com.docker.network.gateway' },
-    });
+    await requestGateway(PoolID);
     await ok('NetworkDriver.CreateNetwork', {
       NetworkID: NET,
       Options: { 'com.docker.network.enable_ipv6': false, 'com.docker.network.generic': {} },
@@ -94,11 +94,7 @@ describe('Docker 27 to 29', () => {
     });
     const pool = await ok('IpamDriver.RequestPool', { AddressSpace: 'local', Pool: 'fd00:9::/64', V6: true });
     const PoolID = pool['PoolID'];
-    await ok('IpamDriver.RequestAddress', {
-      PoolID,
-      Address: '',
-      Options: { RequestAddressType: 'com.docker.network.gateway' },
-    });
+    await requestGateway(PoolID);
     await ok('NetworkDriver.CreateNetwork', {
       NetworkID: NET,
       Options: networkOptions,
