@@ -2,7 +2,7 @@
 // start-up, the collection of endpoints whose container is gone, and the audit.
 // One classification serves all three, so what the audit calls clean is
 // exactly what the repair leaves.
-import type { LinkPlane } from '../dataplane/dataplane.js';
+import type { Link, LinkPlane } from '../dataplane/dataplane.js';
 import { formatIp, type IpAddress } from '../net/ip.js';
 import type { DriverContext } from './context.js';
 import { type Drift, describeDrift, findDrift } from './drift.js';
@@ -46,10 +46,12 @@ export class Upkeep {
   async reconcile(free: (candidates: readonly EndpointRecord[]) => Promise<number>): Promise<Reconciled> {
     const { state, mode, firewall, log } = this.ctx;
     const endpointsFreed = await free((await this.drift()).goneEndpoints);
-    const drift = await this.drift();
+    // One listing serves the classification and every endpoint's repair.
+    const links = await this.links.listLinks();
+    const drift = this.driftOf(links);
     for (const network of drift.brokenBridges) await mode.repairNetwork(network);
     const misplaced = [...drift.missingVeths, ...drift.detachedVeths.map((d) => d.endpoint)];
-    for (const endpoint of misplaced) await mode.repairEndpoint(state.network(endpoint.networkId), endpoint);
+    for (const endpoint of misplaced) await mode.repairEndpoint(state.network(endpoint.networkId), endpoint, links);
     await this.publishing.holdRecorded();
     for (const name of drift.orphanLinks) {
       await this.links.deleteLink(name);
@@ -101,11 +103,15 @@ export class Upkeep {
   }
 
   private async drift(): Promise<Drift> {
+    return this.driftOf(await this.links.listLinks());
+  }
+
+  private driftOf(links: readonly Link[]): Drift {
     const { prefix, bridgeAlias, abandonGraceMs } = this.settings;
     return findDrift(
       this.ctx.state.networks,
       this.ctx.state.endpoints.values(),
-      await this.links.listLinks(),
+      links,
       { prefix, bridgeAlias },
       { now: Date.now(), ms: abandonGraceMs },
     );

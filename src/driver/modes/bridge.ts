@@ -1,7 +1,7 @@
 // The bridge mode: a Linux bridge per network holding its gateways (and, for a
 // cluster network, its VXLAN device), and a veth pair per endpoint whose host
 // end is on the bridge.
-import type { BridgeSpec, LinkPlane } from '../../dataplane/dataplane.js';
+import type { BridgeSpec, Link, LinkPlane } from '../../dataplane/dataplane.js';
 import { conflict } from '../../errors.js';
 import type { EndpointRecord, NetworkRecord } from '../records.js';
 import type { Step } from '../steps.js';
@@ -56,8 +56,8 @@ export class BridgeMode implements NetworkMode {
     ];
   }
 
-  async repairEndpoint(network: NetworkRecord, endpoint: EndpointRecord): Promise<void> {
-    const host = (await this.links.listLinks()).find((l) => l.name === endpoint.hostName);
+  async repairEndpoint(network: NetworkRecord, endpoint: EndpointRecord, links?: readonly Link[]): Promise<void> {
+    const host = (links ?? (await this.links.listLinks())).find((l) => l.name === endpoint.hostName);
     if (!host) return this.createVeth(network, endpoint);
     if (host.master !== network.bridge || !host.up) await this.links.attach(endpoint.hostName, network.bridge);
   }

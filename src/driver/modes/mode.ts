@@ -3,6 +3,7 @@
 // endpoint its interface; the driver decides when. A new kind of network (on
 // a host uplink, say) is a new file beside bridge.ts, which the driver picks
 // per network where it now builds the bridge mode (driver.ts).
+import type { Link } from '../../dataplane/dataplane.js';
 import type { EndpointRecord, NetworkRecord } from '../records.js';
 import type { Step } from '../steps.js';
 
@@ -17,7 +18,10 @@ export interface NetworkMode {
   removeNetwork(network: NetworkRecord): Promise<void>;
   /** Steps that give the endpoint the interface Docker moves into the container. */
   buildEndpoint(network: NetworkRecord, endpoint: EndpointRecord): Step[];
-  /** Puts an endpoint's host side back where it belongs. */
-  repairEndpoint(network: NetworkRecord, endpoint: EndpointRecord): Promise<void>;
+  /**
+   * Puts an endpoint's host side back where it belongs, judged from the host's links: those given
+   * (a caller repairing many lists them once), or listed now.
+   */
+  repairEndpoint(network: NetworkRecord, endpoint: EndpointRecord, links?: readonly Link[]): Promise<void>;
   removeEndpoint(endpoint: EndpointRecord): Promise<void>;
 }
