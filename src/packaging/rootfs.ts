@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 export const APP_DIR = '/opt/tether';
 /** Where Node lives inside the rootfs: the Node running this build (the system's, or tether's own runtime). */
 const NODE = '/usr/bin/node';
-const TOOLS = ['/usr/sbin/ip', '/usr/sbin/xtables-nft-multi'];
+const TOOLS = ['/usr/sbin/ip', '/usr/sbin/bridge', '/usr/sbin/xtables-nft-multi'];
 const XTABLES_LINKS = [
   'iptables',
   'iptables-restore',
