@@ -36,7 +36,7 @@ function addressUse(driver: AuditedDriver, pools: readonly PoolAllocations[]): A
   const poolOf = (network: NetworkRecord, cidr: Cidr) => {
     const subnet = network.subnets.find((s) => contains(s, cidr.address));
     const text = subnet && formatPrefix(subnet);
-    return pools.find((p) => p.space === LOCAL_SPACE && formatPrefix(p.pool) === text)?.id;
+    return pools.find((p) => (p.space === LOCAL_SPACE || p.swarm) && formatPrefix(p.pool) === text)?.id;
   };
   const use = (network: NetworkRecord, cidr: Cidr, user: string) => {
     const poolId = poolOf(network, cidr);
@@ -69,7 +69,7 @@ export async function unusedAddresses(driver: AuditedDriver, report: PoolReport)
   const { used } = addressUse(driver, pools);
   const unused: [string, string][] = [];
   for (const [poolId, inUse] of used) {
-    const pool = pools.find((p) => p.id === poolId);
+    const pool = pools.find((p) => p.id === poolId && !p.swarm);
     for (const [address, kind] of pool?.addresses ?? []) {
       if (kind === 'address' && !inUse.has(address)) unused.push([poolId, address]);
     }
@@ -82,10 +82,13 @@ export async function audit(driver: AuditedDriver, report: PoolReport): Promise<
   const { used, problems: useProblems } = addressUse(driver, pools);
   const problems = [...(await driver.audit()), ...ipamProblems, ...useProblems];
   for (const [poolId, inUse] of used) {
-    const allocated = pools.find((p) => p.id === poolId)?.addresses ?? new Map();
+    const pool = pools.find((p) => p.id === poolId);
+    const allocated = pool?.addresses ?? new Map();
     for (const [address, user] of inUse) {
       if (!allocated.has(address)) problems.push(`address ${address} of ${user} is not allocated in pool ${poolId}`);
     }
+    // Swarm's pools hold every node's tasks: what this host does not use is another's.
+    if (pool?.swarm) continue;
     for (const address of allocated.keys()) {
       if (!inUse.has(address)) problems.push(`address ${address} is allocated in pool ${poolId} but nothing uses it`);
     }

@@ -37,6 +37,11 @@ export interface Config {
   /** Docker's API on this host: whether an endpoint is still Docker's, and where cluster networks are created. */
   readonly dockerSocket: string;
   readonly cluster: ClusterConfig;
+  /**
+   * What GetCapabilities reports: local (networks of one Docker host, tether.cluster spanning hosts),
+   * or global (swarm networks, with swarm's allocations in tether's cluster-wide IPAM).
+   */
+  readonly scope: 'local' | 'global';
   /** How long the event loop may stall, or a store call hang, before tether exits to be restarted. */
   readonly wedgeLimitMs: number;
   /** Besides stdout, the log goes to this file, rotated by size (--log-file). */
@@ -94,6 +99,7 @@ export interface RawConfig {
   deadHostGrace: string;
   vxlanPort: string;
   dockerSocket: string;
+  scope: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
@@ -146,7 +152,8 @@ export function parseConfig(raw: RawConfig): Config {
   const defaultPool6 = raw.defaultPool6 ? parseDefaultPool(raw.defaultPool6) : undefined;
   if (raw.defaultPool6 && defaultPool6?.range.version !== 6)
     fail(`--default-pool6 ${raw.defaultPool6}: expected an IPv6 range and pool size, such as fd00:1::/48:64`);
-  const hostName = raw.hostName ?? hostname();
+  // The managed plugin's settings are never unset, only empty.
+  const hostName = raw.hostName || hostname();
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(hostName))
     fail(`--host-name ${hostName}: letters, digits and "_.-" only`);
   if (raw.advertiseAddress && !parseIp(raw.advertiseAddress))
@@ -154,6 +161,11 @@ export function parseConfig(raw: RawConfig): Config {
   if (!/^\d+$/.test(raw.hostTtl) || Number(raw.hostTtl) < 2)
     fail('--host-ttl must be a whole number of seconds, at least 2');
   if (!/^\d+$/.test(raw.deadHostGrace)) fail('--dead-host-grace must be a whole number of seconds');
+  const scope = raw.scope === 'global' ? 'global' : 'local';
+  if (raw.scope !== scope) fail(`--scope must be local or global, not "${raw.scope}"`);
+  // Swarm's manager allocates every task's address, and tasks run on every node: one IPAM for all.
+  if (scope === 'global' && store.kind !== 'etcd')
+    fail('--scope global (swarm networks) needs the cluster store: --store etcd://host:port[,host:port...]');
   const vxlanPort = Number(raw.vxlanPort);
   if (!/^\d+$/.test(raw.vxlanPort) || vxlanPort < 1 || vxlanPort > 65535)
     fail('--vxlan-port must be a UDP port number');
@@ -166,6 +178,7 @@ export function parseConfig(raw: RawConfig): Config {
       vxlanPort,
     },
     dockerSocket: raw.dockerSocket,
+    scope,
     socket: raw.socket,
     name,
     ...(tcp

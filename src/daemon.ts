@@ -70,6 +70,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
     hostRoutes: () => links.hostRoutes(),
     host: config.hostName,
     holderOf: releaseGuard(state),
+    swarmScope: config.scope === 'global',
   };
   const shared = leases ? await sharedIpam(store, ipamConfig) : undefined;
   const { ipam, report }: Ipams = shared ?? (await soloIpam(store, ipamConfig));
@@ -81,7 +82,8 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
       leases,
       links,
       log,
-      forgetHost: (host, unless) => shared.shared.forgetHost(host, unless),
+      forgetHost: async (host, unless, endpoints) =>
+        (await shared.shared.forgetHost(host, unless)) + (await ipam.forgetSwarmEndpoints(endpoints, unless)),
       localNetworks: () =>
         [...state.networks.values()].flatMap((n) =>
           n.cluster ? [{ name: n.cluster.name, vxlan: n.cluster.vxlan }] : [],
@@ -104,6 +106,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
       instance: config.name,
       defaultMtu: config.mtu,
       abandonGraceMs: config.orphanGraceMs,
+      scope: config.scope,
     },
   );
   const started = performance.now();
@@ -124,6 +127,9 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
   const stopCollector = startCollector(
     {
       freeGoneEndpoints: () => driver.freeGoneEndpoints(),
+      ...(config.scope === 'global'
+        ? { freeReleasedSwarmAddresses: () => ipam.collectSwarm(config.orphanGraceMs) }
+        : {}),
       ...(cluster && followed
         ? {
             catchUp: () => {

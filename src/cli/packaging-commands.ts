@@ -13,12 +13,19 @@ export function addPackagingCommands(program: Command): void {
     .requiredOption('--name <name>', 'the plugin name; networks then use -d NAME:latest --ipam-driver NAME:latest')
     .option('--state-dir <dir>', 'host directory for the plugin state', '/var/lib/tether-plugin')
     .option('--docker-host <address>', 'the Docker daemon to create it on (docker -H)')
-    .action(async (options: { name: string; stateDir: string; dockerHost?: string }) => {
+    .option(
+      '--set <KEY=VALUE>',
+      'a setting, before the first start (docker plugin set), e.g. TETHER_SCOPE=global; repeatable',
+      (setting: string, settings: string[]) => [...settings, setting],
+      [] as string[],
+    )
+    .action(async (options: { name: string; stateDir: string; dockerHost?: string; set: string[] }) => {
       const { createPlugin } = await import('../packaging/plugin.js');
       const result = createPlugin({
         name: options.name,
         project: PROJECT,
         stateDir: options.stateDir,
+        settings: options.set,
         ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}),
       });
       console.log(

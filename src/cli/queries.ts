@@ -116,7 +116,7 @@ export function addQueryCommands(program: Command): void {
     printTable(
       ['NETWORK', 'VNI', 'SUBNETS', 'ENDPOINTS'],
       view.networks.map((n) => [
-        n.name,
+        n.swarm ? `${n.name} (swarm)` : n.name,
         String(n.vni),
         n.subnets.join(','),
         Object.entries(n.endpoints)
@@ -138,6 +138,13 @@ export function addQueryCommands(program: Command): void {
     },
   );
 
+  interface AuditOptions {
+    socket: string;
+    dockerSocket: string;
+    docker: boolean;
+    driver?: string;
+    json?: boolean;
+  }
   query(program, 'audit', 'check that Docker, the store and the kernel agree; exits 1 when they do not')
     .addOption(
       new Option('--docker-socket <path>', "Docker's API socket, to compare Docker's view too")
@@ -145,14 +152,17 @@ export function addQueryCommands(program: Command): void {
         .default('/var/run/docker.sock'),
     )
     .option('--no-docker', "leave Docker's view out")
-    .action(async (options: { socket: string; dockerSocket: string; docker: boolean; json?: boolean }) => {
+    .option(
+      '--driver <name>',
+      "the driver name Docker knows (default: the socket's base name; a managed plugin: NAME:latest)",
+    )
+    .action(async (options: AuditOptions) => {
       const report = await readAudit(options.socket);
       const problems = [...report.problems];
       if (options.docker) {
         const state = await readState(options.socket);
-        problems.push(
-          ...compareWithDocker(await dockerEndpoints(options.dockerSocket, basename(options.socket, '.sock')), state),
-        );
+        const driver = options.driver ?? basename(options.socket, '.sock');
+        problems.push(...compareWithDocker(await dockerEndpoints(options.dockerSocket, driver), state));
       }
       if (options.json) printJson({ ...report, problems });
       else {

@@ -27,6 +27,7 @@ const FLAGS: readonly (readonly [string, string, string?])[] = [
   ['--docker-cert <file>', 'the client certificate Docker presents, written into NAME.json'],
   ['--docker-key <file>', "the key of Docker's client certificate"],
   ['--store <url>', 'sqlite (under --state-dir), or etcd://host:port[,host:port...] for cluster mode', 'sqlite'],
+  ['--scope <scope>', 'local, or global for swarm networks (needs --store etcd://...)', 'local'],
   ['--etcd-cert <file>', 'client certificate for etcd'],
   ['--etcd-key <file>', 'client key for etcd'],
   ['--etcd-ca <file>', 'the CA of the etcd members'],

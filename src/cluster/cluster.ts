@@ -5,8 +5,8 @@
 import type { Logger } from 'pino';
 import type { LinkPlane } from '../dataplane/dataplane.js';
 import type { ClusterMember, ClusterNetworkSpec, ClusterPort } from '../driver/ports.js';
-import type { Guard, Leases, Store } from '../store/store.js';
-import { Membership } from './membership.js';
+import type { Leases, Store } from '../store/store.js';
+import { Membership, type MembershipDeps } from './membership.js';
 import { type LocalClusterNetwork, Overlay } from './overlay.js';
 import { type ClusterNetworkRecord, HOSTS, type HostRecord, hostRecord, MEMBERS, memberRecord } from './records.js';
 import type { ClusterSettings } from './settings.js';
@@ -17,7 +17,14 @@ export interface ClusterView {
   readonly vtep: string;
   readonly hosts: HostRecord[];
   /** Each network with its endpoints counted per host. */
-  readonly networks: { name: string; vni: number; subnets: string[]; endpoints: Record<string, number> }[];
+  readonly networks: {
+    name: string;
+    vni: number;
+    subnets: string[];
+    endpoints: Record<string, number>;
+    /** A swarm network, named by its swarm ID. */
+    swarm?: boolean;
+  }[];
 }
 
 export interface ClusterDeps {
@@ -25,8 +32,7 @@ export interface ClusterDeps {
   readonly leases: Leases;
   readonly links: LinkPlane;
   readonly log: Logger;
-  /** Gives back a dead host's addresses and its hold on pools, each step only while the guards hold. */
-  readonly forgetHost: (host: string, unless: readonly Guard[]) => Promise<number>;
+  readonly forgetHost: MembershipDeps['forgetHost'];
   /** This host's networks that span the cluster, with their VXLAN devices. */
   readonly localNetworks: () => LocalClusterNetwork[];
 }
@@ -61,6 +67,18 @@ export class Cluster implements ClusterPort {
 
   dropNetwork(name: string): Promise<void> {
     return this.shared.drop(name);
+  }
+
+  allocateSwarmNetwork(networkId: string, subnets: readonly string[]): Promise<number> {
+    return this.shared.allocateSwarm(networkId, subnets);
+  }
+
+  swarmNetworkVni(networkId: string): Promise<number | undefined> {
+    return this.shared.swarmVni(networkId);
+  }
+
+  freeSwarmNetwork(networkId: string): Promise<void> {
+    return this.shared.freeSwarm(networkId);
   }
 
   networks(): Promise<ClusterNetworkRecord[]> {
@@ -102,11 +120,26 @@ export class Cluster implements ClusterPort {
       network: e.key.slice(MEMBERS.length).split('/')[0] ?? '',
       ...memberRecord.parse(JSON.parse(e.value)),
     }));
-    const networks = (await this.networks()).map((n) => {
+    const endpointsOf = (name: string) => {
       const endpoints: Record<string, number> = {};
-      for (const m of members) if (m.network === n.name) endpoints[m.host] = (endpoints[m.host] ?? 0) + 1;
-      return { name: n.name, vni: n.vni, subnets: n.ipam.map((i) => i.subnet), endpoints };
-    });
+      for (const m of members) if (m.network === name) endpoints[m.host] = (endpoints[m.host] ?? 0) + 1;
+      return endpoints;
+    };
+    const networks = [
+      ...(await this.networks()).map((n) => ({
+        name: n.name,
+        vni: n.vni,
+        subnets: n.ipam.map((i) => i.subnet),
+        endpoints: endpointsOf(n.name),
+      })),
+      ...(await this.shared.swarmList()).map((n) => ({
+        name: n.networkId,
+        vni: n.vni,
+        subnets: n.subnets,
+        endpoints: endpointsOf(n.networkId),
+        swarm: true,
+      })),
+    ];
     return { host: this.settings.host, vtep: this.settings.vtep, hosts, networks };
   }
 

@@ -3,6 +3,7 @@
 // host's endpoints and addresses once its registration has been gone the grace
 // period. A host that was only cut off claims back what it holds on its return.
 import type { Logger } from 'pino';
+import { type IpAddress, parseIp } from '../net/ip.js';
 import type { Guard, Leases, Store } from '../store/store.js';
 import { Coalesced } from '../util/serial.js';
 import { HOSTS, hostRecord, hostScope, MEMBERS, memberRecord } from './records.js';
@@ -12,8 +13,11 @@ export interface MembershipDeps {
   readonly store: Store;
   readonly leases: Leases;
   readonly log: Logger;
-  /** Gives back a dead host's addresses and its hold on pools, each step only while the guards hold. */
-  readonly forgetHost: (host: string, unless: readonly Guard[]) => Promise<number>;
+  /**
+   * Gives back a dead host's addresses and its hold on pools, each step only while the guards hold;
+   * given the addresses of its endpoints too (swarm's, which belong to no host).
+   */
+  readonly forgetHost: (host: string, unless: readonly Guard[], endpoints: readonly IpAddress[]) => Promise<number>;
   /** A host came or went: the overlay's entries change. */
   readonly hostsChanged: () => void;
 }
@@ -143,12 +147,15 @@ export class Membership {
     const { store } = this.deps;
     if (await store.get(HOSTS + host)) return;
     const absent = [{ key: HOSTS + host, revision: 0 }];
+    const gone: IpAddress[] = [];
     let endpoints = 0;
     for (const entry of await store.list(MEMBERS)) {
-      if (memberRecord.parse(JSON.parse(entry.value)).host !== host) continue;
-      if (await store.commit(absent, [{ type: 'delete', key: entry.key }])) endpoints++;
+      const member = memberRecord.parse(JSON.parse(entry.value));
+      if (member.host !== host || !(await store.commit(absent, [{ type: 'delete', key: entry.key }]))) continue;
+      endpoints++;
+      gone.push(...member.addresses.flatMap((text) => parseIp(text) ?? []));
     }
-    const addresses = await this.deps.forgetHost(host, absent);
+    const addresses = await this.deps.forgetHost(host, absent, gone);
     await store.commit(absent, [{ type: 'deletePrefix', prefix: hostScope(host) }]);
     this.deps.log.info({ host, endpoints, addresses }, 'gave back the endpoints and addresses of a dead host');
   }

@@ -13,6 +13,7 @@ export const HOSTS = 'cluster/hosts/';
 export const NETWORKS = 'cluster/networks/';
 export const VNIS = 'cluster/vnis/';
 export const MEMBERS = 'cluster/members/';
+export const SWARM_NETWORKS = 'cluster/swarm-networks/';
 
 /** Everything a host keeps under its own name: the driver's networks and endpoints. */
 export const hostScope = (host: string) => `hosts/${host}/`;
@@ -42,6 +43,15 @@ export const clusterNetworkRecord = z.object({
   ),
 });
 export type ClusterNetworkRecord = ClusterNetworkSpec & { readonly vni: number };
+
+/** A swarm network (--scope global), recorded by the manager's AllocateNetwork; each node builds it with this VNI. */
+export const swarmNetworkRecord = z.object({
+  networkId: z.string(),
+  vni: z.number().int().min(1).max(16_777_215),
+  /** The IPv4 subnets swarm allocated it (its AllocateNetwork carries no IPv6). */
+  subnets: z.array(z.string()).default([]),
+});
+export type SwarmNetworkRecord = z.infer<typeof swarmNetworkRecord>;
 
 /** An endpoint of a cluster network: other hosts send its MAC to `host`'s tunnel and answer ARP for its addresses. */
 export const memberRecord = z.object({ host: z.string(), mac, addresses: z.array(address) });

@@ -1,10 +1,21 @@
 // The networks that span the cluster, each recorded once in etcd with what
-// `docker network create` needs on another host, and a VNI of its own.
+// `docker network create` needs on another host, and a VNI of its own; and
+// swarm's networks (--scope global), known by their swarm ID, with a VNI from
+// the same numbers.
 import type { ClusterNetworkSpec } from '../driver/ports.js';
 import { conflict } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { retryCas } from '../util/retry.js';
-import { type ClusterNetworkRecord, clusterNetworkRecord, NETWORKS, sameNetwork, VNIS } from './records.js';
+import {
+  type ClusterNetworkRecord,
+  clusterNetworkRecord,
+  NETWORKS,
+  SWARM_NETWORKS,
+  type SwarmNetworkRecord,
+  sameNetwork,
+  swarmNetworkRecord,
+  VNIS,
+} from './records.js';
 
 export class SharedNetworks {
   constructor(private readonly store: Store) {}
@@ -26,9 +37,7 @@ export class SharedNetworks {
         }
         return { vni: record.vni, created: false };
       }
-      const used = new Set((await this.store.list(VNIS)).map((e) => Number(e.key.slice(VNIS.length))));
-      let vni = 1;
-      while (used.has(vni)) vni++;
+      const vni = await this.lowestFreeVni();
       const record: ClusterNetworkRecord = { ...wanted, vni };
       const absent = [
         { key, revision: 0 },
@@ -40,6 +49,57 @@ export class SharedNetworks {
       ];
       return (await this.store.commit(absent, writes)) ? { vni, created: true } : undefined;
     });
+  }
+
+  private async lowestFreeVni(): Promise<number> {
+    const used = new Set((await this.store.list(VNIS)).map((e) => Number(e.key.slice(VNIS.length))));
+    let vni = 1;
+    while (used.has(vni)) vni++;
+    return vni;
+  }
+
+  /** Records a swarm network at its allocation on the manager (again, after a restart): its VNI. */
+  async allocateSwarm(networkId: string, subnets: readonly string[]): Promise<number> {
+    const key = SWARM_NETWORKS + networkId;
+    return retryCas(`swarm network ${networkId}`, async () => {
+      const existing = await this.store.get(key);
+      if (existing) return swarmNetworkRecord.parse(JSON.parse(existing.value)).vni;
+      const vni = await this.lowestFreeVni();
+      const absent = [
+        { key, revision: 0 },
+        { key: VNIS + vni, revision: 0 },
+      ];
+      const writes = [
+        { type: 'put' as const, key, value: JSON.stringify({ networkId, vni, subnets }) },
+        { type: 'put' as const, key: VNIS + vni, value: `swarm:${networkId}` },
+      ];
+      return (await this.store.commit(absent, writes)) ? vni : undefined;
+    });
+  }
+
+  /** A swarm network's VNI, if its manager allocated it. */
+  async swarmVni(networkId: string): Promise<number | undefined> {
+    const entry = await this.store.get(SWARM_NETWORKS + networkId);
+    return entry && swarmNetworkRecord.parse(JSON.parse(entry.value)).vni;
+  }
+
+  /** Swarm freed the network: its record and VNI go (nodes delete their part when Docker says). */
+  async freeSwarm(networkId: string): Promise<void> {
+    const key = SWARM_NETWORKS + networkId;
+    const entry = await this.store.get(key);
+    if (!entry) return;
+    const { vni } = swarmNetworkRecord.parse(JSON.parse(entry.value));
+    await this.store.commit(
+      [{ key, revision: entry.revision }],
+      [
+        { type: 'delete', key },
+        { type: 'delete', key: VNIS + vni },
+      ],
+    );
+  }
+
+  async swarmList(): Promise<SwarmNetworkRecord[]> {
+    return (await this.store.list(SWARM_NETWORKS)).map((e) => swarmNetworkRecord.parse(JSON.parse(e.value)));
   }
 
   /** Removes a network from the cluster; every other host's tether then removes it from its Docker. */

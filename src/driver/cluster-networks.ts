@@ -33,8 +33,8 @@ export class ClusterNetworks {
   ) {}
 
   /** The network's MTU: the option, or the default, within what the underlay leaves. */
-  mtuFor(options: NetworkOptions): number {
-    if (options.cluster === undefined) return options.mtu ?? this.settings.defaultMtu;
+  mtuFor(options: NetworkOptions & { spansHosts?: boolean }): number {
+    if (options.cluster === undefined && !options.spansHosts) return options.mtu ?? this.settings.defaultMtu;
     const { vtep, underlayMtu } = this.port().settings;
     const room = underlayMtu - vxlanOverhead(vtep);
     if (options.mtu !== undefined && options.mtu > room) {
@@ -97,8 +97,9 @@ export class ClusterNetworks {
 
   /** This host's networks that span the cluster, those being created included. */
   list(): { name: string; networkId?: string; vxlan?: string }[] {
+    // Swarm's networks are swarm's to create and remove on each node.
     const made = [...this.state.networks.values()].flatMap((n) =>
-      n.cluster ? [{ name: n.cluster.name, networkId: n.id, vxlan: n.cluster.vxlan }] : [],
+      n.cluster && !n.cluster.swarm ? [{ name: n.cluster.name, networkId: n.id, vxlan: n.cluster.vxlan }] : [],
     );
     const pending = [...this.inCreation].filter((name) => !made.some((n) => n.name === name)).map((name) => ({ name }));
     return [...made, ...pending];

@@ -2,6 +2,7 @@
 // the network or endpoint each call is about, then hands the call to the part
 // that owns it (networks, cluster networks, endpoints, publishing, upkeep).
 import type { Logger } from 'pino';
+import { invalidOption } from '../errors.js';
 import type {
   AllocateNetworkRequest,
   Capabilities,
@@ -26,6 +27,7 @@ import type { ClusterMember } from './ports.js';
 import type { Publishing } from './publishing.js';
 import type { EndpointRecord, NetworkRecord } from './records.js';
 import type { DriverState } from './state.js';
+import { isSwarmNetworkId, type SwarmNetworks } from './swarm-networks.js';
 import type { Reconciled, Upkeep } from './upkeep.js';
 
 export type { DriverConfig, DriverDeps } from './parts.js';
@@ -38,10 +40,12 @@ export class Driver implements NetworkDriver {
   private readonly state: DriverState;
   private readonly networks: Networks;
   private readonly clusterNetworks: ClusterNetworks;
+  private readonly swarmNetworks: SwarmNetworks;
   private readonly endpoints: Endpoints;
   private readonly publishing: Publishing;
   private readonly upkeep: Upkeep;
   private readonly prefix: string;
+  private readonly scope: 'local' | 'global';
   private readonly log: Logger;
 
   constructor(deps: DriverDeps, config: DriverConfig) {
@@ -49,16 +53,18 @@ export class Driver implements NetworkDriver {
       state: this.state,
       networks: this.networks,
       clusterNetworks: this.clusterNetworks,
+      swarmNetworks: this.swarmNetworks,
       endpoints: this.endpoints,
       publishing: this.publishing,
       upkeep: this.upkeep,
     } = buildDriverParts(deps, config));
     this.prefix = config.prefix;
+    this.scope = config.scope;
     this.log = deps.log;
   }
 
   capabilities(): Capabilities {
-    return { Scope: 'local', ConnectivityScope: 'local', GwAllocChecker: true };
+    return { Scope: this.scope, ConnectivityScope: this.scope, GwAllocChecker: true };
   }
 
   async gwAllocCheck(_request: GwAllocCheckRequest): Promise<{ SkipIPv4: boolean; SkipIPv6: boolean }> {
@@ -68,10 +74,12 @@ export class Driver implements NetworkDriver {
 
   async createNetwork(request: CreateNetworkRequest): Promise<void> {
     const options = parseNetworkOptions(request.generic);
-    const mtu = this.clusterNetworks.mtuFor(options);
+    const swarm = this.scope === 'global' && isSwarmNetworkId(request.networkId);
+    const mtu = this.clusterNetworks.mtuFor({ ...options, spansHosts: swarm });
     const record = networkRecordFor(request, options, { prefix: this.prefix, mtu });
     const lock = networkKey(request.networkId);
     const name = options.cluster;
+    if (swarm) return this.locks.run(lock, () => this.swarmNetworks.create(request, record));
     if (name === undefined) return this.locks.run(lock, () => this.networks.create(record));
     return this.clusterNetworks.whileCreating(name, () =>
       this.locks.run(lock, () => this.clusterNetworks.create(request, record, name)),
@@ -86,13 +94,18 @@ export class Driver implements NetworkDriver {
     });
   }
 
-  async allocateNetwork(_request: AllocateNetworkRequest): Promise<{ Options: Record<string, string> }> {
-    // Swarm managers call this for global-scope drivers only; tether reports local scope, so
-    // there is nothing to allocate cluster-wide and each node's CreateNetwork does the work.
-    return { Options: {} };
+  /** Swarm's manager calls this (global scope only), at `docker network create` and at each of its starts. */
+  async allocateNetwork(request: AllocateNetworkRequest): Promise<{ Options: Record<string, string> }> {
+    // With local scope, swarm would give each node an IPAM of its own: the same address on two nodes.
+    if (this.scope !== 'global') {
+      throw invalidOption('swarm networks need tether with --scope global (TETHER_SCOPE=global) and etcd');
+    }
+    return this.locks.run(networkKey(request.networkId), () => this.swarmNetworks.allocate(request));
   }
 
-  async freeNetwork(_request: NetworkRef): Promise<void> {}
+  freeNetwork(request: NetworkRef): Promise<void> {
+    return this.locks.run(networkKey(request.networkId), () => this.swarmNetworks.free(request));
+  }
 
   createEndpoint(request: CreateEndpointRequest): Promise<CreateEndpointReply> {
     const record = this.endpoints.recordFor(request);

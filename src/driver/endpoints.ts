@@ -4,6 +4,7 @@ import { conflict, invalidOption } from '../errors.js';
 import { type Cidr, contains, formatCidr, formatIp, sameIp, subnetOf } from '../net/ip.js';
 import type { CreateEndpointRequest, EndpointRef, JoinRequest, JoinResponse } from '../protocol/network.js';
 import type { DriverContext } from './context.js';
+import { parseEndpointOptions } from './endpoint-options.js';
 import { macFor, vethHostName, vethPeerName } from './naming.js';
 import type { ClusterMember } from './ports.js';
 import { addressesOf, type EndpointRecord, type NetworkRecord } from './records.js';
@@ -23,9 +24,7 @@ export class Endpoints {
   /** The record a CreateEndpoint asks for; refuses options and addresses the network cannot take. */
   recordFor(request: CreateEndpointRequest): EndpointRecord {
     const network = this.ctx.state.network(request.networkId);
-    for (const key of Object.keys(request.options)) {
-      if (!key.startsWith('com.docker.')) throw invalidOption(`unknown endpoint option "${key}"`);
-    }
+    const { labels } = parseEndpointOptions(request.options);
     for (const cidr of [request.address, request.addressIpv6]) {
       if (cidr && !network.subnets.some((s) => contains(s, cidr.address))) {
         throw invalidOption(
@@ -41,6 +40,7 @@ export class Endpoints {
       mac: request.mac ?? macFor((request.address ?? request.addressIpv6)?.address),
       createdAt: Date.now(),
       ports: [],
+      ...(Object.keys(labels).length > 0 ? { labels } : {}),
       ...(request.address ? { address: request.address } : {}),
       ...(request.addressIpv6 ? { addressIpv6: request.addressIpv6 } : {}),
     };

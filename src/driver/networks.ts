@@ -83,8 +83,9 @@ export class Networks {
     await state.persist({ type: 'deleteNetwork', id: network.id });
     await mode.removeNetwork(network);
     await firewall.sync();
-    // Removed here, removed from the cluster: every other host removes it from its Docker.
-    if (network.cluster) await cluster?.dropNetwork(network.cluster.name);
+    // Removed here, removed from the cluster: every other host removes it from its Docker. A swarm
+    // network stays until swarm frees it.
+    if (network.cluster && !network.cluster.swarm) await cluster?.dropNetwork(network.cluster.name);
     log.info({ network: network.id, bridge: network.bridge }, 'network deleted');
   }
 }

@@ -11,6 +11,7 @@ import { Networks } from './networks.js';
 import type { ClusterPort, EndpointsDockerHolds, ReleaseContainerAddress } from './ports.js';
 import { Publishing } from './publishing.js';
 import type { DriverState } from './state.js';
+import { SwarmNetworks } from './swarm-networks.js';
 import { Upkeep } from './upkeep.js';
 
 export interface DriverConfig {
@@ -21,6 +22,8 @@ export interface DriverConfig {
   readonly defaultMtu: number;
   /** How long a container start may take between Docker's calls before its endpoint counts as abandoned. */
   readonly abandonGraceMs: number;
+  /** What GetCapabilities reports; global: swarm networks (see swarm-networks.ts). */
+  readonly scope: 'local' | 'global';
 }
 
 export interface DriverDeps {
@@ -40,6 +43,7 @@ export interface DriverParts {
   readonly state: DriverState;
   readonly networks: Networks;
   readonly clusterNetworks: ClusterNetworks;
+  readonly swarmNetworks: SwarmNetworks;
   readonly endpoints: Endpoints;
   readonly publishing: Publishing;
   readonly upkeep: Upkeep;
@@ -60,6 +64,7 @@ export function buildDriverParts(deps: DriverDeps, config: DriverConfig): Driver
   const networks = new Networks(ctx, endpoints);
   const settings = { prefix: config.prefix, defaultMtu: config.defaultMtu, poolRange: deps.poolRange };
   const clusterNetworks = new ClusterNetworks(deps.state, networks, settings, deps.cluster);
+  const swarmNetworks = new SwarmNetworks(networks, clusterNetworks, config.prefix, deps.cluster);
   const publishing = new Publishing(ctx);
   const upkeep = new Upkeep(ctx, deps.links, endpoints, publishing, {
     prefix: config.prefix,
@@ -68,5 +73,5 @@ export function buildDriverParts(deps: DriverDeps, config: DriverConfig): Driver
     releaseContainerAddress: deps.releaseContainerAddress,
     ...(deps.endpointsDockerHolds ? { endpointsDockerHolds: deps.endpointsDockerHolds } : {}),
   });
-  return { state: deps.state, networks, clusterNetworks, endpoints, publishing, upkeep };
+  return { state: deps.state, networks, clusterNetworks, swarmNetworks, endpoints, publishing, upkeep };
 }

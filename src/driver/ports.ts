@@ -34,6 +34,11 @@ export interface ClusterPort {
   /** Records the network cluster-wide, or checks it matches; returns its VNI and whether this call created it. */
   claimNetwork(spec: ClusterNetworkSpec): Promise<{ vni: number; created: boolean }>;
   dropNetwork(name: string): Promise<void>;
+  /** Swarm's manager allocated a network (or replays it after a restart): its VNI, the same every time. */
+  allocateSwarmNetwork(networkId: string, subnets: readonly string[]): Promise<number>;
+  /** The VNI of a swarm network its manager allocated; undefined if none did. */
+  swarmNetworkVni(networkId: string): Promise<number | undefined>;
+  freeSwarmNetwork(networkId: string): Promise<void>;
   publish(member: ClusterMember): Promise<void>;
   withdraw(network: string, endpointId: string): Promise<void>;
   requestOverlaySync(): void;

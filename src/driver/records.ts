@@ -43,8 +43,13 @@ const storedNetwork = z.object({
   auxAddresses: z.array(cidr).default([]),
   /** Subnets the network serves. */
   subnets: z.array(prefix),
-  /** A network spanning the cluster: its name there, its VNI, and this host's VXLAN device for it. */
-  cluster: z.object({ name: z.string(), vni: z.number().int(), vxlan: z.string() }).optional(),
+  /**
+   * A network spanning the cluster: its name there (a swarm network's: its swarm ID), its VNI, and
+   * this host's VXLAN device for it.
+   */
+  cluster: z
+    .object({ name: z.string(), vni: z.number().int(), vxlan: z.string(), swarm: z.boolean().optional() })
+    .optional(),
 });
 export type NetworkRecord = z.output<typeof storedNetwork>;
 
@@ -78,6 +83,8 @@ const storedEndpoint = z.object({
   sandboxKey: z.string().optional(),
   /** When Join was answered (ms since the epoch): Docker moves the peer in some time after. */
   joinedAt: z.number().optional(),
+  /** From the attachment's driver options, tether.label.KEY=VALUE. */
+  labels: z.record(z.string(), z.string()).optional(),
 });
 export type EndpointRecord = Omit<z.output<typeof storedEndpoint>, 'ports'> & {
   readonly ports: readonly PublishedPort[];

@@ -10,6 +10,7 @@ import { Replica } from './replica.js';
 import { PoolReport } from './report.js';
 import { cursorOf, SharedTenancy } from './shared.js';
 import { SoloTenancy } from './solo.js';
+import { SwarmSpace } from './swarm.js';
 
 export interface Ipams {
   readonly ipam: Ipam;
@@ -24,11 +25,13 @@ export async function soloIpam(store: Store, config: IpamConfig): Promise<Ipams>
   return { ipam, report: new PoolReport(store, pools, replica, config.host) };
 }
 
+/** Hosts sharing a store; with --scope global, swarm's space too (see swarm.ts). */
 export async function sharedIpam(store: Store, config: IpamConfig): Promise<Ipams & { shared: SharedTenancy }> {
   const pools = new PoolStore(store);
   const replica = new Replica(cursorOf(config.host));
   const spaceLocks = new KeyedSerial();
   const shared = new SharedTenancy(store, pools, replica, spaceLocks, config.host);
-  const ipam = await Ipam.open({ store, pools, replica, tenancy: shared, spaceLocks }, config);
+  const parts = { store, pools, replica, tenancy: shared, spaceLocks };
+  const ipam = await Ipam.open(config.swarmScope ? { ...parts, swarm: new SwarmSpace(parts) } : parts, config);
   return { ipam, shared, report: new PoolReport(store, pools, replica, config.host) };
 }

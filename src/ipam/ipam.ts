@@ -7,11 +7,13 @@ import { invalidOption, TetherError } from '../errors.js';
 import { contains, formatIp, formatPrefix, type IpAddress } from '../net/ip.js';
 import type { AddressRequest, IpamDriver, PoolRequest } from '../protocol/ipam.js';
 import { formatPoolId, type PoolId } from '../protocol/pool-id.js';
+import type { Guard } from '../store/store.js';
 import { retryCas } from '../util/retry.js';
 import type { IpamConfig, IpamParts } from './parts.js';
 import { checkOptions, Pools } from './pools.js';
 import { type AddressKind, addressKey, GLOBAL_SPACE, LOCAL_SPACE, parseAddress } from './records.js';
 import type { Pool } from './replica.js';
+import { AUX_ADDRESSES, auxAddressesOf, SWARM_HOLDER } from './swarm.js';
 
 const GATEWAY_TYPE = 'com.docker.network.gateway';
 
@@ -33,8 +35,21 @@ export class Ipam implements IpamDriver {
   defaultAddressSpaces() {
     return { LocalDefaultAddressSpace: LOCAL_SPACE, GlobalDefaultAddressSpace: GLOBAL_SPACE };
   }
-  requestPool(request: PoolRequest): Promise<PoolId> {
-    return this.pools.request(request);
+  async requestPool(request: PoolRequest): Promise<PoolId> {
+    const aux = auxAddressesOf(request, this.parts.swarm !== undefined);
+    const id = await this.pools.request(request);
+    if (id.space !== GLOBAL_SPACE) return id;
+    // Taken once, when swarm's manager first asks; a replay finds them held.
+    const pool = this.parts.replica.pool(formatPoolId(id));
+    try {
+      for (const address of aux) {
+        if (!pool.addresses.has(address.value)) await this.takeExplicit(pool, address, 'aux', SWARM_HOLDER);
+      }
+    } catch (error) {
+      await this.pools.release(id);
+      throw error;
+    }
+    return id;
   }
 
   releasePool(poolId: PoolId): Promise<void> {
@@ -42,15 +57,24 @@ export class Ipam implements IpamDriver {
   }
 
   async requestAddress(request: AddressRequest): Promise<string> {
-    checkOptions(request.options, ['RequestAddressType'], 'address option');
+    // Swarm's manager passes the network's IPAM options (--ipam-opt) with every address it asks for.
+    checkOptions(request.options, ['RequestAddressType', AUX_ADDRESSES], 'address option');
     const type = request.options['RequestAddressType'];
     if (type !== undefined && type !== GATEWAY_TYPE) throw invalidOption(`unknown RequestAddressType "${type}"`);
     const kind: AddressKind = type === GATEWAY_TYPE ? 'gateway' : 'address';
-    const pool = this.parts.replica.pool(formatPoolId(request.poolId));
+    const { swarm } = this.parts;
+    const target = await swarm?.target(request.poolId, request.address);
+    const pool = target?.pool ?? this.parts.replica.pool(formatPoolId(request.poolId));
     const { address } = request;
     const answer = (value: bigint) =>
       `${formatIp({ version: pool.record.pool.version, value })}/${pool.record.pool.length}`;
+    if (swarm && target && address && pool.addresses.has(address.value)) {
+      if (!swarm.isReplay(target, address)) throw addressInUse(address);
+      return answer(address.value);
+    }
+    const holder = target ? SWARM_HOLDER : this.config.host;
     if (
+      !target &&
       kind === 'gateway' &&
       address &&
       pool.addresses.has(address.value) &&
@@ -60,23 +84,21 @@ export class Ipam implements IpamDriver {
       this.parts.tenancy.addressTaken(pool.record.id, addressKey(pool.record.id, address), 'gateway');
       return answer(address.value);
     }
-    if (address) {
-      if (!(await this.take(pool, this.takeStatic(pool, address), kind))) throw addressInUse(address);
-      return answer(address.value);
-    }
-    // Another host may take the address next-fit chose a moment before this one: it stays taken here too.
-    return answer(
-      await retryCas(`pool ${pool.record.id}`, async () => {
-        const value = this.takeDynamic(pool);
-        return (await this.take(pool, value, kind)) ? value : undefined;
-      }),
-    );
+    const value = address
+      ? await this.takeExplicit(pool, address, kind, holder)
+      : // Another host may take the address next-fit chose a moment before this one: it stays taken here too.
+        await retryCas(`pool ${pool.record.id}`, async () => {
+          const next = this.takeDynamic(pool);
+          return (await this.take(pool, next, kind, holder)) ? next : undefined;
+        });
+    if (swarm && target && !target.view) swarm.asked(pool, { version: pool.record.pool.version, value });
+    return answer(value);
   }
 
   /** Commits the address taken in memory; false if another host holds it. A failed write frees it again. */
-  private async take(pool: Pool, value: bigint, kind: AddressKind): Promise<boolean> {
+  private async take(pool: Pool, value: bigint, kind: AddressKind, holder: string): Promise<boolean> {
     const key = addressKey(pool.record.id, { version: pool.record.pool.version, value });
-    const record = JSON.stringify({ kind, host: this.config.host });
+    const record = JSON.stringify({ kind, host: holder });
     let committed: boolean;
     try {
       committed = await this.parts.store.commit([{ key, revision: 0 }], [{ type: 'put', key, value: record }]);
@@ -84,13 +106,19 @@ export class Ipam implements IpamDriver {
       pool.addresses.free(value);
       throw error;
     }
-    if (committed) this.parts.tenancy.addressTaken(pool.record.id, key, kind);
+    // This host claims back only its own (see holdings.ts); swarm's belong to no host.
+    if (committed && holder === this.config.host) this.parts.tenancy.addressTaken(pool.record.id, key, kind);
     return committed;
   }
 
   private async kindOf(pool: Pool, address: IpAddress): Promise<AddressKind | undefined> {
     const entry = await this.parts.store.get(addressKey(pool.record.id, address));
     return entry && parseAddress(entry.value).kind;
+  }
+
+  private async takeExplicit(pool: Pool, address: IpAddress, kind: AddressKind, holder: string): Promise<bigint> {
+    if (!(await this.take(pool, this.takeStatic(pool, address), kind, holder))) throw addressInUse(address);
+    return address.value;
   }
 
   private takeStatic(pool: Pool, address: IpAddress): bigint {
@@ -116,25 +144,44 @@ export class Ipam implements IpamDriver {
   }
 
   async releaseAddress(poolId: PoolId, address: IpAddress): Promise<void> {
-    const pool = this.parts.replica.pool(formatPoolId(poolId));
+    const { swarm } = this.parts;
+    const target = await swarm?.target(poolId, address);
+    const pool = target?.pool ?? this.parts.replica.pool(formatPoolId(poolId));
     if (!contains(pool.record.pool, address)) {
       throw new TetherError(
         'OUT_OF_RANGE',
         `address ${formatIp(address)} is not in subnet ${formatPrefix(pool.record.pool)}`,
       );
     }
+    // Swarm's decisions are the truth: its manager releases what it allocated, a node what it replayed.
+    if (swarm && target) return target.view ? swarm.nodeReleased(pool, address) : swarm.releaseAddress(pool, address);
     const holder = this.config.holderOf(address);
     if (holder)
       throw new TetherError('ADDRESS_IN_USE', `address ${formatIp(address)} is held by ${holder}; not released`);
     if (await this.parts.tenancy.release(pool, addressKey(pool.record.id, address))) pool.addresses.free(address.value);
   }
 
+  /** Frees swarm's addresses of a dead host's endpoints, while the guards hold (--scope global). */
+  async forgetSwarmEndpoints(addresses: readonly IpAddress[], unless: readonly Guard[]): Promise<number> {
+    return (await this.parts.swarm?.forgetEndpoints(addresses, unless)) ?? 0;
+  }
+
+  /** Frees swarm's addresses that nodes released longer than graceMs ago (--scope global). */
+  async collectSwarm(graceMs: number): Promise<number> {
+    return (await this.parts.swarm?.collect(graceMs)) ?? 0;
+  }
+
   /** Frees a container's address wherever tether's pools hold it (an endpoint Docker forgot). */
   async releaseContainerAddress(address: IpAddress): Promise<boolean> {
+    const { swarm } = this.parts;
     for (const pool of this.parts.replica.pools.values()) {
       const { record, addresses } = pool;
-      if (record.space !== LOCAL_SPACE || !contains(record.pool, address) || !addresses.has(address.value)) continue;
-      if ((await this.kindOf(pool, address)) === 'gateway') continue;
+      if (!contains(record.pool, address) || !addresses.has(address.value)) continue;
+      if (swarm && record.space === GLOBAL_SPACE) {
+        await swarm.nodeReleased(pool, address);
+        return true;
+      }
+      if (record.space !== LOCAL_SPACE || (await this.kindOf(pool, address)) === 'gateway') continue;
       await this.releaseAddress({ space: record.space, prefix: record.pool }, address);
       return true;
     }

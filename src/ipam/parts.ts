@@ -6,6 +6,7 @@ import type { KeyedSerial } from '../util/serial.js';
 import type { DefaultPool } from './auto-pool.js';
 import type { PoolStore } from './pool-store.js';
 import type { Replica } from './replica.js';
+import type { SwarmSpace } from './swarm.js';
 import type { Tenancy } from './tenancy.js';
 
 export interface IpamConfig {
@@ -20,6 +21,8 @@ export interface IpamConfig {
    * endpoint still holds is a stale retry and must not free someone else's address.
    */
   readonly holderOf: (address: IpAddress) => string | undefined;
+  /** --scope global: swarm's allocations, in the global address space (see swarm.ts). */
+  readonly swarmScope?: boolean;
 }
 
 export interface IpamParts {
@@ -29,4 +32,6 @@ export interface IpamParts {
   readonly tenancy: Tenancy;
   /** Pool creation and release are serialized per address space. */
   readonly spaceLocks: KeyedSerial;
+  /** Swarm's address space, with --scope global. */
+  readonly swarm?: SwarmSpace;
 }

@@ -9,6 +9,7 @@ import { retryCas } from '../util/retry.js';
 import { chooseAutoPool } from './auto-pool.js';
 import type { IpamConfig, IpamParts } from './parts.js';
 import { GLOBAL_SPACE, LOCAL_SPACE, type PoolRecord } from './records.js';
+import { AUX_ADDRESSES } from './swarm.js';
 
 export class Pools {
   constructor(
@@ -17,15 +18,20 @@ export class Pools {
   ) {}
 
   async request(request: PoolRequest): Promise<PoolId> {
-    checkOptions(request.options, [], 'IPAM option');
+    // Swarm's manager leaves the gateway's RequestAddressType in the options of the pools it asks
+    // for after the first one (a network with an IPv4 and an IPv6 subnet); it means nothing here.
+    checkOptions(request.options, ['RequestAddressType', AUX_ADDRESSES], 'IPAM option');
     if (request.addressSpace !== LOCAL_SPACE && request.addressSpace !== GLOBAL_SPACE) {
       throw invalidOption(
         `unknown address space "${request.addressSpace}" (tether has "${LOCAL_SPACE}" and "${GLOBAL_SPACE}")`,
       );
     }
     if (request.subPool && !request.pool) throw invalidOption('an ip-range needs a subnet');
+    const { swarm } = this.parts;
+    // Swarm's manager says V6 false for every pool it asks for: the subnet tells.
+    const swarmPool = swarm !== undefined && request.addressSpace === GLOBAL_SPACE;
     const version = request.pool?.version ?? (request.v6 ? 6 : 4);
-    if (request.pool && request.v6 !== (version === 6)) {
+    if (request.pool && !swarmPool && request.v6 !== (version === 6)) {
       throw invalidOption(`subnet ${formatPrefix(request.pool)} is not an IPv${request.v6 ? 6 : 4} subnet`);
     }
     if (request.pool && request.subPool && !prefixContains(request.pool, request.subPool)) {
@@ -35,9 +41,11 @@ export class Pools {
       );
     }
     // Another host may create the same pool at the same moment: then this one joins it.
-    return this.parts.spaceLocks.run(request.addressSpace, () =>
-      retryCas('the pools', () => this.holdPool(request, version)),
-    );
+    const hold = () =>
+      this.parts.spaceLocks.run(request.addressSpace, () =>
+        retryCas('the pools', () => this.holdPool(request, version)),
+      );
+    return (await swarm?.requestPool(request, hold)) ?? hold();
   }
 
   /** Creates the pool or adds this host as a holder; undefined if another host won a race. */
@@ -65,7 +73,10 @@ export class Pools {
       const holders = { ...existing.record.holders, [host]: (existing.record.holders[host] ?? 0) + 1 };
       return (await this.commitHold(existing.revision, { ...existing.record, holders })) ? done : undefined;
     }
-    const clash = stored.find((p) => p.record.space === request.addressSpace && overlaps(p.record.pool, prefix));
+    // Swarm's pools and this host's share the kernel's routes: no overlap across the spaces.
+    const clash = stored.find(
+      (p) => (this.parts.swarm || p.record.space === request.addressSpace) && overlaps(p.record.pool, prefix),
+    );
     if (clash) {
       throw new TetherError(
         'POOL_OVERLAP',
@@ -79,6 +90,12 @@ export class Pools {
       holders: { [host]: 1 },
       ...(request.subPool ? { range: request.subPool } : {}),
     };
+    if (this.parts.swarm && request.addressSpace === GLOBAL_SPACE) {
+      const swarms = this.parts.swarm.newPool(record);
+      if (!(await this.parts.pools.commit(0, swarms))) return undefined;
+      this.parts.replica.setPool(swarms);
+      return done;
+    }
     return (await this.commitHold(0, record)) ? done : undefined;
   }
 
@@ -103,7 +120,13 @@ export class Pools {
   }
 
   async release(poolId: PoolId): Promise<void> {
-    const { replica, spaceLocks, pools, tenancy } = this.parts;
+    const { replica, spaceLocks, pools, tenancy, swarm } = this.parts;
+    const target = await swarm?.target(poolId);
+    // A node's view of a swarm pool holds nothing; the manager's release ends the pool.
+    if (swarm && target) {
+      if (!target.view) await spaceLocks.run(poolId.space, () => swarm.releasePool(poolId));
+      return;
+    }
     const id = formatPoolId(poolId);
     replica.pool(id);
     const { host } = this.config;
@@ -121,7 +144,6 @@ export class Pools {
   }
 }
 
-/** Docker adds its own `com.docker.*` keys; anything else must be a key tether knows. */
 /** Docker adds its own `com.docker.*` keys; anything else must be a key tether knows. */
 export function checkOptions(options: Readonly<Record<string, string>>, known: readonly string[], what: string): void {
   for (const key of Object.keys(options)) {

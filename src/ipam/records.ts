@@ -22,7 +22,13 @@ const poolRecord = z.object({
 });
 export type PoolRecord = z.output<typeof poolRecord>;
 
-const addressRecord = z.object({ kind: z.enum(['gateway', 'address']), host: z.string().optional() });
+const addressRecord = z.object({
+  /** aux: reserved in a swarm pool by --ipam-opt tether.aux-addresses (Docker drops --aux-address in swarm). */
+  kind: z.enum(['gateway', 'address', 'aux']),
+  host: z.string().optional(),
+  /** Swarm's addresses only: when a node released it (its task's container went). */
+  released: z.number().optional(),
+});
 export type AddressRecord = z.output<typeof addressRecord>;
 export type AddressKind = AddressRecord['kind'];
 

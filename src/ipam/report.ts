@@ -6,6 +6,7 @@ import type { Store } from '../store/store.js';
 import type { PoolStore } from './pool-store.js';
 import { type AddressKind, addressPrefix, parseAddress } from './records.js';
 import type { Replica } from './replica.js';
+import { SWARM_HOLDER } from './swarm.js';
 
 export interface PoolAllocations {
   readonly id: string;
@@ -13,6 +14,8 @@ export interface PoolAllocations {
   readonly pool: IpPrefix;
   /** Address (no prefix length) to what it was handed out as. */
   readonly addresses: ReadonlyMap<string, AddressKind>;
+  /** Swarm's pool (--scope global): every node's tasks' addresses are in it, this host's among them. */
+  readonly swarm: boolean;
 }
 
 export interface PoolUsage {
@@ -37,8 +40,8 @@ export class PoolReport {
 
   /**
    * This host's share of the pools as the store has them: the pools it holds, with their gateways
-   * and the addresses it handed out (other hosts' containers are theirs to account for), and where
-   * memory disagrees with the store.
+   * and the addresses it handed out (other hosts' containers are theirs to account for), swarm's
+   * pools whole, and where memory disagrees with the store.
    */
   async allocations(): Promise<{ pools: PoolAllocations[]; problems: string[] }> {
     const pools: PoolAllocations[] = [];
@@ -57,10 +60,13 @@ export class PoolReport {
           `pool ${record.id}: ${inMemory.addresses.size} addresses taken in memory, ${stored.length} stored`,
         );
       }
-      if (!(this.host in record.holders)) continue;
-      const mine = stored.filter(([, a]) => a.kind === 'gateway' || a.host === undefined || a.host === this.host);
+      const swarm = SWARM_HOLDER in record.holders;
+      if (!swarm && !(this.host in record.holders)) continue;
+      const mine = stored.filter(
+        ([, a]) => swarm || a.kind === 'gateway' || a.host === undefined || a.host === this.host,
+      );
       const addresses = new Map(mine.map(([address, a]) => [address, a.kind]));
-      pools.push({ id: record.id, space: record.space, pool: record.pool, addresses });
+      pools.push({ id: record.id, space: record.space, pool: record.pool, addresses, swarm });
     }
     for (const id of this.replica.pools.keys()) {
       if (!storedIds.has(id)) problems.push(`pool ${id} is loaded but not stored`);

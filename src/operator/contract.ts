@@ -30,7 +30,7 @@ const network = z.object({
   gateways: z.array(z.string()),
   auxAddresses: z.array(z.string()),
   subnets: z.array(z.string()),
-  cluster: z.object({ name: z.string(), vni: z.number(), vxlan: z.string() }).optional(),
+  cluster: z.object({ name: z.string(), vni: z.number(), vxlan: z.string(), swarm: z.boolean().optional() }).optional(),
 });
 
 const endpoint = z.object({
@@ -45,6 +45,7 @@ const endpoint = z.object({
   ports: z.array(port),
   sandboxKey: z.string().optional(),
   joinedAt: z.number().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
 });
 
 const pool = z.object({
@@ -96,6 +97,7 @@ export const clusterView = z.discriminatedUnion('enabled', [
         vni: z.number(),
         subnets: z.array(z.string()),
         endpoints: z.record(z.string(), z.number()),
+        swarm: z.boolean().optional(),
       }),
     ),
   }),

@@ -17,7 +17,29 @@ export interface PluginOptions {
   readonly stateDir: string;
   /** A Docker API address for the docker CLI (-H), or undefined for its default. */
   readonly dockerHost?: string;
+  /** KEY=VALUE settings (docker plugin set) made before the plugin first starts. */
+  readonly settings?: readonly string[];
 }
+
+/** The settable variables of the plugin (`docker plugin set NAME KEY=VALUE`): name, description, default. */
+const SETTABLE_ENV: readonly (readonly [string, string, string])[] = [
+  ['TETHER_LOG_LEVEL', 'log level', 'info'],
+  // A managed plugin has no docker logs: its log also goes to a file under the state mount.
+  ['TETHER_LOG_FILE', 'log file, rotated by size (read it with tether logs --log-file)', '/var/lib/tether/tether.log'],
+  ['TETHER_INTERFACE_PREFIX', 'prefix of the interfaces tether creates', 'tth'],
+  ['TETHER_DEFAULT_POOL', 'where IPv4 subnets come from', '10.200.0.0/13:24'],
+  ['TETHER_DEFAULT_POOL6', 'where IPv6 subnets come from (empty: a random ULA /48)', ''],
+  ['TETHER_MTU', 'MTU of networks that set none', '1500'],
+  // Cluster and swarm mode (README "Swarm"): each node's plugin on the same etcd.
+  ['TETHER_SCOPE', 'local, or global for swarm networks (needs TETHER_STORE=etcd://...)', 'local'],
+  ['TETHER_STORE', 'sqlite, or etcd://host:port[,host:port...] for cluster and swarm mode', 'sqlite'],
+  ['TETHER_HOST_NAME', "this host's name in the cluster (empty: the machine's host name)", ''],
+  ['TETHER_ADVERTISE_ADDRESS', 'VXLAN tunnel address (empty: the source of the route to etcd)', ''],
+  ['TETHER_HOST_TTL', "seconds a host's registration outlives its last renewal", '10'],
+  ['TETHER_DEAD_HOST_GRACE', "seconds after a host's registration expires before its addresses go", '300'],
+  ['TETHER_ORPHAN_GRACE', 'seconds an address may look abandoned before tether frees it', '60'],
+  ['TETHER_GC_INTERVAL', 'seconds between collection rounds', '30'],
+];
 
 /** The plugin's config.json: both interfaces, host network, only CAP_NET_ADMIN, settable env and state. */
 export function pluginConfig(stateDir: string): object {
@@ -43,17 +65,7 @@ export function pluginConfig(stateDir: string): object {
     ],
     env: [
       { name: 'PATH', description: 'where tether finds ip and iptables', value: PATH.slice('PATH='.length) },
-      env('TETHER_LOG_LEVEL', 'log level', 'info'),
-      // A managed plugin has no docker logs: its log also goes to a file under the state mount.
-      env(
-        'TETHER_LOG_FILE',
-        'log file, rotated by size (read it with tether logs --log-file)',
-        '/var/lib/tether/tether.log',
-      ),
-      env('TETHER_INTERFACE_PREFIX', 'prefix of the interfaces tether creates', 'tth'),
-      env('TETHER_DEFAULT_POOL', 'where IPv4 subnets come from', '10.200.0.0/13:24'),
-      env('TETHER_DEFAULT_POOL6', 'where IPv6 subnets come from (empty: a random ULA /48)', ''),
-      env('TETHER_MTU', 'MTU of networks that set none', '1500'),
+      ...SETTABLE_ENV.map(([name, description, value]) => env(name, description, value)),
     ],
   };
 }
@@ -75,6 +87,13 @@ export function createPlugin(options: PluginOptions): { rootfsBytes: number; cre
     let started = performance.now();
     docker(options.dockerHost, 'plugin', 'create', options.name, dir);
     const createMs = performance.now() - started;
+    try {
+      if (options.settings?.length) docker(options.dockerHost, 'plugin', 'set', options.name, ...options.settings);
+    } catch (error) {
+      // A setting the plugin does not have: no half-made plugin is left behind.
+      docker(options.dockerHost, 'plugin', 'rm', options.name);
+      throw error;
+    }
     started = performance.now();
     docker(options.dockerHost, 'plugin', 'enable', options.name);
     return { rootfsBytes: bytes, createMs, enableMs: performance.now() - started };

@@ -86,7 +86,7 @@ export const schemas = {
       IPv4Data: ipamList,
       IPv6Data: ipamList,
     })
-    .transform((r) => ({ networkId: r.NetworkID, options: r.Options })),
+    .transform((r) => ({ networkId: r.NetworkID, options: r.Options, ipv4: r.IPv4Data })),
   FreeNetwork: networkRef,
   CreateEndpoint: z
     .object({

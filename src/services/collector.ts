@@ -1,9 +1,12 @@
 // The collection round, every --gc-interval: frees endpoints whose container is gone, and in
-// cluster mode catches up on anything the watches missed while etcd was away.
+// cluster mode catches up on anything the watches missed while etcd was away; with --scope global
+// it frees swarm's addresses that nodes released.
 import type { Logger } from 'pino';
 
 export interface CollectedParts {
   readonly freeGoneEndpoints: () => Promise<number>;
+  /** --scope global: swarm's addresses whose node released them longer than the orphan grace ago. */
+  readonly freeReleasedSwarmAddresses?: () => Promise<number>;
   /** Cluster mode: the overlay, a failed claim back, and the cluster's networks in Docker. */
   readonly catchUp?: () => void;
 }
@@ -12,6 +15,10 @@ export interface CollectedParts {
 export function startCollector(parts: CollectedParts, intervalMs: number, log: Logger): () => void {
   const timer = setInterval(() => {
     parts.freeGoneEndpoints().catch((error: unknown) => log.error({ err: error }, 'freeing gone endpoints failed'));
+    parts.freeReleasedSwarmAddresses?.().then(
+      (freed) => freed > 0 && log.info({ freed }, "freed swarm's addresses that nodes released"),
+      (error: unknown) => log.error({ err: error }, "freeing swarm's released addresses failed"),
+    );
     parts.catchUp?.();
   }, intervalMs);
   timer.unref();

@@ -17,6 +17,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type DaemonState, daemonState } from '../../src/operator/contract.js';
 import {
   AUTO_POOL,
   AUTO_POOL6,
@@ -25,6 +26,7 @@ import {
   must,
   PREFIX,
   type Result,
+  ROOT,
   removeCgroup,
   sh,
   stopProcess,
@@ -33,6 +35,16 @@ import {
 } from './harness.js';
 
 const UNDERLAY_NET = '10.230.240';
+
+/** Polls until the check holds; fails the test, naming what never happened, after the timeout. */
+export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(250);
+  }
+  throw new Error(`never happened within ${timeoutMs / 1000} s: ${what}`);
+}
 const ETCD_PORTS = [12379, 12479, 12579];
 /** The cgroup v1 controllers mounted again in each host's namespace (test-environment.md). */
 const CGROUP_CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids', 'systemd'];
@@ -137,6 +149,15 @@ export class Underlay {
 }
 
 /** One Docker host: a namespace on the underlay with its own dockerd and tether. */
+/** A process's command line, NUL-separated; empty once it has exited. */
+function commandLine(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 export class ClusterHost {
   readonly namespace: string;
   /** The host's address on the underlay (its tunnel end). */
@@ -146,13 +167,16 @@ export class ClusterHost {
   private readonly cgroup: string;
   private dockerd?: ChildProcess;
   readonly tether: Tether;
+  /** tether runs as Docker's managed plugin (swarm), which the test creates, not as a process of the harness. */
+  private readonly managed: boolean;
 
   constructor(
     private readonly env: Environment,
     private readonly underlay: Underlay,
     readonly index: number,
-    settings = { hostTtl: 3, deadHostGrace: 8 },
+    settings: { hostTtl: number; deadHostGrace: number; managed?: boolean } = { hostTtl: 3, deadHostGrace: 8 },
   ) {
+    this.managed = settings.managed ?? false;
     this.namespace = `tether-e2e-h${index}-${process.pid}`;
     this.underlayAddress = `${UNDERLAY_NET}.${10 + index}`;
     this.dir = join(env.work, `h${index}`);
@@ -219,11 +243,13 @@ export class ClusterHost {
     await this.exec('ip', 'address', 'add', `${this.underlayAddress}/24`, 'dev', 'ul');
     await this.exec('ip', 'link', 'set', 'ul', 'up');
     await this.exec('ip', 'link', 'set', 'lo', 'up');
-    // `ip netns exec` shows /etc/netns/NS/docker as /etc/docker: this host's dockerd finds its tether there.
-    mkdirSync(`/etc/netns/${this.namespace}/docker/plugins`, { recursive: true });
-    writeFileSync(`/etc/netns/${this.namespace}/docker/plugins/${this.env.driver}.spec`, `unix://${this.socket}\n`);
     mkdirSync(`/sys/fs/cgroup/pids/${this.cgroup}`, { recursive: true });
-    await this.startTether();
+    if (!this.managed) {
+      // `ip netns exec` shows /etc/netns/NS/docker as /etc/docker: this host's dockerd finds its tether there.
+      mkdirSync(`/etc/netns/${this.namespace}/docker/plugins`, { recursive: true });
+      writeFileSync(`/etc/netns/${this.namespace}/docker/plugins/${this.env.driver}.spec`, `unix://${this.socket}\n`);
+      await this.startTether();
+    }
     await this.startDockerd();
     await must(
       'sh',
@@ -256,7 +282,7 @@ export class ClusterHost {
    * dockerd needs the cgroup hierarchies mounted again (ip netns exec remounts /sys), and its own plugin and
    * containerd directories.
    */
-  private async startDockerd(): Promise<void> {
+  async startDockerd(): Promise<void> {
     const mounts = [
       'mount -t tmpfs tmpfs /sys/fs/cgroup',
       ...CGROUP_CONTROLLERS.map(
@@ -288,13 +314,21 @@ export class ClusterHost {
     ];
     const log = openSync(join(this.dir, 'dockerd.log'), 'a');
     const [command = '', ...args] = this.inHost(['sh', '-c', `${mounts.join(' && ')} && exec ${dockerd.join(' ')}`]);
-    this.dockerd = spawn(command, args, { stdio: ['ignore', log, log] });
+    // Swarm's tasks pull their image before they start unless told otherwise: there is no registry here.
+    const env = { ...process.env, DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: '1' };
+    this.dockerd = spawn(command, args, { stdio: ['ignore', log, log], env });
     closeSync(log);
     await waitFor(`${this.name}'s dockerd`, async () => (await this.docker('version')).code === 0);
   }
 
   exec(...command: string[]): Promise<string> {
     return must('ip', 'netns', 'exec', this.namespace, ...command);
+  }
+
+  /** Starts a command in the host (its namespace and cgroup), not waiting for it: it ends with the host. */
+  spawnIn(command: string[]): void {
+    const [file = '', ...args] = this.inHost(command);
+    spawn(file, args, { stdio: 'ignore', detached: false }).unref();
   }
 
   docker(...args: string[]): Promise<Result> {
@@ -320,12 +354,48 @@ export class ClusterHost {
     return this.tether.audit(join(this.dir, 'docker.sock'));
   }
 
-  /** Every process of the host, at once, with SIGKILL: a machine that died. */
   /** Cuts this host off the underlay (false), or links it again (true): its processes run on. */
   async setLinked(linked: boolean): Promise<void> {
     await this.underlay.exec('ip', 'link', 'set', `tteul${this.index}`, linked ? 'up' : 'down');
   }
 
+  /** dockerd alone stops (SIGTERM), as `systemctl stop docker` does; its managed plugins stop with it. */
+  async stopDockerd(): Promise<void> {
+    await stopProcess(this.dockerd, 'SIGTERM');
+  }
+
+  /** The directory this host's managed plugin keeps its state in. */
+  get pluginStateDir(): string {
+    return join(this.dir, 'plugin-state');
+  }
+
+  /** The socket of this host's managed plugin, reached through its process's root (it changes at each start). */
+  async pluginSocket(plugin: string): Promise<string> {
+    const id = await this.dockerOk('plugin', 'inspect', '-f', '{{.Id}}', plugin);
+    // The plugin's cgroup also holds the short-lived tools tether runs: find tether itself.
+    const pids = readFileSync(`/sys/fs/cgroup/pids/${this.cgroup}/${id}/cgroup.procs`, 'utf8').split('\n');
+    const pid = pids.find((p) => p && commandLine(p).includes('tether.js\0serve'));
+    if (!pid) throw new Error(`${this.name}: plugin ${plugin} runs no tether`);
+    return `/proc/${pid}/root/run/docker/plugins/tether.sock`;
+  }
+
+  /** `tether audit` of this host's managed plugin, Docker's view included. */
+  async pluginAudit(plugin: string): Promise<string[]> {
+    return this.tether.audit(join(this.dir, 'docker.sock'), {
+      socket: await this.pluginSocket(plugin),
+      driver: plugin,
+    });
+  }
+
+  /** What `tether ls --json` prints for this host's managed plugin. */
+  async pluginState(plugin: string): Promise<DaemonState> {
+    const socket = await this.pluginSocket(plugin);
+    return daemonState.parse(
+      JSON.parse(await must(process.execPath, join(ROOT, 'bin/tether.js'), 'ls', '--json', '--socket', socket)),
+    );
+  }
+
+  /** Every process of the host, at once, with SIGKILL: a machine that died. */
   async kill(): Promise<void> {
     for (let round = 0; round < 50; round++) {
       const pids = this.cgroupPids();
@@ -374,8 +444,10 @@ export class ClusterHost {
     rmSync(dirname(this.socket), { recursive: true, force: true });
     // The logs move up to the work folder, where TETHER_E2E_LOGS finds them; dockerd's bind mounts
     // died with its mount namespace, so the rest can go.
-    for (const log of [this.tether.logPath, join(this.dir, 'dockerd.log')]) {
-      if (existsSync(log)) renameSync(log, join(this.env.work, `${this.name}-${basename(log)}`));
+    const logs = [this.tether.logPath, join(this.dir, 'dockerd.log'), join(this.pluginStateDir, 'tether.log')];
+    for (const log of logs) {
+      const name = `${this.name}-${log.startsWith(this.pluginStateDir) ? 'plugin' : basename(log, '.log')}.log`;
+      if (existsSync(log)) renameSync(log, join(this.env.work, name));
     }
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { clusterView } from '../../src/operator/contract.js';
-import { ClusterHost, Underlay } from './cluster-harness.js';
+import { ClusterHost, eventually, Underlay } from './cluster-harness.js';
 import { Environment, IMAGE, networkCreate, nothingLeftBehind, useEnvironment } from './harness.js';
 
 const env = new Environment();
@@ -26,15 +26,6 @@ const tearDown = useEnvironment(env, {
 });
 
 const [h1, h2, h3] = hosts as [ClusterHost, ClusterHost, ClusterHost];
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(250);
-  }
-  assert.fail(`never happened within ${timeoutMs / 1000} s: ${what}`);
-}
 
 const hasNetwork = async (host: ClusterHost) => (await host.docker('network', 'inspect', NETWORK)).code === 0;
 const ping = async (host: ClusterHost, container: string, address: string, family: 4 | 6 = 4) =>

@@ -316,13 +316,16 @@ export class Tether {
     return sh(process.execPath, [join(ROOT, 'bin/tether.js'), ...args, '--socket', this.socket]);
   }
 
-  async audit(dockerSocket?: string): Promise<string[]> {
+  /** `tether audit`; a managed plugin's is reached at its own socket, with the driver name Docker knows it by. */
+  async audit(dockerSocket?: string, plugin?: { socket: string; driver: string }): Promise<string[]> {
+    const socket = plugin?.socket ?? this.socket;
     const docker = dockerSocket ? ['--docker-socket', dockerSocket] : ['--no-docker'];
+    if (plugin) docker.push('--driver', plugin.driver);
     const result = await sh(process.execPath, [
       join(ROOT, 'bin/tether.js'),
       'audit',
       '--socket',
-      this.socket,
+      socket,
       '--json',
       ...docker,
     ]);

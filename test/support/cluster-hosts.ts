@@ -89,6 +89,7 @@ export class Host {
       deadHostGrace: '0',
       vxlanPort: '4789',
       dockerSocket: join(this.shared.dir, 'no-docker.sock'),
+      scope: 'local',
       ...this.extra,
     });
     // Every host is a view of the one store; closing a daemon must not close it for the others.

@@ -31,6 +31,7 @@ export const UNIT_CONFIG = parseConfig({
   deadHostGrace: '0',
   vxlanPort: '4789',
   dockerSocket: '/nonexistent/docker.sock',
+  scope: 'local',
 });
 
 export class Rig {
