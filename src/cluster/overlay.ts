@@ -84,7 +84,10 @@ export class Overlay {
         const vtep = vteps.get(member.host);
         if (member.host !== this.host && vtep) peers.push({ mac: member.mac, vtep, addresses: member.addresses });
       }
-      await this.deps.links.syncOverlay(network.vxlan, peers);
+      await this.deps.links.syncOverlay(network.vxlan, peers).catch((error: unknown) => {
+        // A network deleted while this round ran took its device along: nothing left to program.
+        if (this.deps.localNetworks().some((n) => n.vxlan === network.vxlan)) throw error;
+      });
     }
   }
 
