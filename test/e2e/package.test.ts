@@ -101,6 +101,16 @@ describe('packaging', { concurrency: false }, () => {
     },
   );
 
+  test('plugin create with a setting the plugin lacks fails clearly and leaves no plugin', async () => {
+    const created = await cli(
+      ...['plugin', 'create', '--name', 'tetherv2', '--docker-host', env.dockerHost],
+      ...['--state-dir', join(env.work, 'v2-state'), '--set', 'TETHER_SCOPE=global', '--set', 'TETHER_COLOUR=blue'],
+    );
+    assert.notEqual(created.code, 0);
+    assert.match(created.stderr, /TETHER_COLOUR/);
+    assert.equal((await env.docker('plugin', 'inspect', 'tetherv2')).code, 1, 'no plugin left behind');
+  });
+
   // Documented to run with --privileged, as Calico's does; this machine's runtime refuses --privileged,
   // so the test grants what tether uses: NET_ADMIN (links, iptables) and a writable /proc/sys.
   test('the container image runs tether with host networking and carries containers', async () => {
