@@ -33,6 +33,7 @@ export class SwarmNetworks {
     if (options.cluster !== undefined) {
       throw invalidOption(`option ${CLUSTER_KEY}: a swarm network spans the swarm already; leave it out`);
     }
+    // Checked here, a bad MTU fails `docker network create`; each node checks it against its own underlay.
     this.clusterNetworks.mtuFor({ ...options, spansHosts: true });
     await this.port().allocateSwarmNetwork(
       request.networkId,
