@@ -5,9 +5,10 @@
 #                                      or a background process where there is no systemd)
 #   bash scripts/install.sh container  the FROM-scratch image, --net=host --privileged
 #   bash scripts/install.sh plugin     a Docker managed (v2) plugin named tether:latest
-# TETHER_* variables in the environment configure the daemon and container forms
-# (cluster mode: TETHER_STORE=etcd://... TETHER_HOST_NAME=...); the systemd unit
-# reads them from /etc/default/tether, which this script writes.
+# TETHER_* variables in the environment configure every form (cluster mode:
+# TETHER_STORE=etcd://... TETHER_HOST_NAME=...; swarm: TETHER_SCOPE=global too);
+# the systemd unit reads them from /etc/default/tether, which this script writes,
+# and a new plugin takes those it declares as its settings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

@@ -15,17 +15,19 @@ export function addPackagingCommands(program: Command): void {
     .option('--docker-host <address>', 'the Docker daemon to create it on (docker -H)')
     .option(
       '--set <KEY=VALUE>',
-      'a setting, before the first start (docker plugin set), e.g. TETHER_SCOPE=global; repeatable',
+      'a setting before the first start (docker plugin set), e.g. TETHER_SCOPE=global; repeatable; ' +
+        'TETHER_* variables of the plugin in the environment are taken too',
       (setting: string, settings: string[]) => [...settings, setting],
       [] as string[],
     )
     .action(async (options: { name: string; stateDir: string; dockerHost?: string; set: string[] }) => {
-      const { createPlugin } = await import('../packaging/plugin.js');
+      const { createPlugin, settingsFromEnvironment } = await import('../packaging/plugin.js');
       const result = createPlugin({
         name: options.name,
         project: PROJECT,
         stateDir: options.stateDir,
-        settings: options.set,
+        // TETHER_<SETTING> in the environment first, as `tether serve` reads its flags; --set wins.
+        settings: [...settingsFromEnvironment(process.env), ...options.set],
         ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}),
       });
       console.log(

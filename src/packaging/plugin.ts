@@ -41,6 +41,14 @@ const SETTABLE_ENV: readonly (readonly [string, string, string])[] = [
   ['TETHER_GC_INTERVAL', 'seconds between collection rounds', '30'],
 ];
 
+/** KEY=VALUE for each of the plugin's settings set in the environment, as `tether serve` reads its flags. */
+export function settingsFromEnvironment(environment: NodeJS.ProcessEnv): string[] {
+  return SETTABLE_ENV.flatMap(([name]) => {
+    const value = environment[name];
+    return value === undefined ? [] : [`${name}=${value}`];
+  });
+}
+
 /** The plugin's config.json: both interfaces, host network, only CAP_NET_ADMIN, settable env and state. */
 export function pluginConfig(stateDir: string): object {
   const env = (name: string, description: string, value: string) => ({ name, description, value, settable: ['value'] });
