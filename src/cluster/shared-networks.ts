@@ -37,25 +37,45 @@ export class SharedNetworks {
         }
         return { vni: record.vni, created: false };
       }
-      const vni = await this.lowestFreeVni();
-      const record: ClusterNetworkRecord = { ...wanted, vni };
-      const absent = [
-        { key, revision: 0 },
-        { key: VNIS + vni, revision: 0 },
-      ];
-      const writes = [
-        { type: 'put' as const, key, value: JSON.stringify(record) },
-        { type: 'put' as const, key: VNIS + vni, value: wanted.name },
-      ];
-      return (await this.store.commit(absent, writes)) ? { vni, created: true } : undefined;
+      const vni = await this.recordWithNewVni(key, wanted.name, (v) => {
+        const record: ClusterNetworkRecord = { ...wanted, vni: v };
+        return JSON.stringify(record);
+      });
+      return vni === undefined ? undefined : { vni, created: true };
     });
   }
 
-  private async lowestFreeVni(): Promise<number> {
+  /** Writes a new record with the lowest free VNI, reserved for `owner` in the same commit; undefined if raced. */
+  private async recordWithNewVni(
+    key: string,
+    owner: string,
+    value: (vni: number) => string,
+  ): Promise<number | undefined> {
     const used = new Set((await this.store.list(VNIS)).map((e) => Number(e.key.slice(VNIS.length))));
     let vni = 1;
     while (used.has(vni)) vni++;
-    return vni;
+    const absent = [
+      { key, revision: 0 },
+      { key: VNIS + vni, revision: 0 },
+    ];
+    const writes = [
+      { type: 'put' as const, key, value: value(vni) },
+      { type: 'put' as const, key: VNIS + vni, value: owner },
+    ];
+    return (await this.store.commit(absent, writes)) ? vni : undefined;
+  }
+
+  /** Deletes a record and its VNI, if the record is still as read. */
+  private async removeWithVni(key: string, vniOf: (value: string) => number): Promise<void> {
+    const entry = await this.store.get(key);
+    if (!entry) return;
+    await this.store.commit(
+      [{ key, revision: entry.revision }],
+      [
+        { type: 'delete', key },
+        { type: 'delete', key: VNIS + vniOf(entry.value) },
+      ],
+    );
   }
 
   /** Records a swarm network at its allocation on the manager (again, after a restart): its VNI. */
@@ -64,16 +84,7 @@ export class SharedNetworks {
     return retryCas(`swarm network ${networkId}`, async () => {
       const existing = await this.store.get(key);
       if (existing) return swarmNetworkRecord.parse(JSON.parse(existing.value)).vni;
-      const vni = await this.lowestFreeVni();
-      const absent = [
-        { key, revision: 0 },
-        { key: VNIS + vni, revision: 0 },
-      ];
-      const writes = [
-        { type: 'put' as const, key, value: JSON.stringify({ networkId, vni, subnets }) },
-        { type: 'put' as const, key: VNIS + vni, value: `swarm:${networkId}` },
-      ];
-      return (await this.store.commit(absent, writes)) ? vni : undefined;
+      return this.recordWithNewVni(key, `swarm:${networkId}`, (vni) => JSON.stringify({ networkId, vni, subnets }));
     });
   }
 
@@ -84,18 +95,8 @@ export class SharedNetworks {
   }
 
   /** Swarm freed the network: its record and VNI go (nodes delete their part when Docker says). */
-  async freeSwarm(networkId: string): Promise<void> {
-    const key = SWARM_NETWORKS + networkId;
-    const entry = await this.store.get(key);
-    if (!entry) return;
-    const { vni } = swarmNetworkRecord.parse(JSON.parse(entry.value));
-    await this.store.commit(
-      [{ key, revision: entry.revision }],
-      [
-        { type: 'delete', key },
-        { type: 'delete', key: VNIS + vni },
-      ],
-    );
+  freeSwarm(networkId: string): Promise<void> {
+    return this.removeWithVni(SWARM_NETWORKS + networkId, (value) => swarmNetworkRecord.parse(JSON.parse(value)).vni);
   }
 
   async swarmList(): Promise<SwarmNetworkRecord[]> {
@@ -103,17 +104,8 @@ export class SharedNetworks {
   }
 
   /** Removes a network from the cluster; every other host's tether then removes it from its Docker. */
-  async drop(name: string): Promise<void> {
-    const entry = await this.store.get(NETWORKS + name);
-    if (!entry) return;
-    const { vni } = clusterNetworkRecord.parse(JSON.parse(entry.value));
-    await this.store.commit(
-      [{ key: NETWORKS + name, revision: entry.revision }],
-      [
-        { type: 'delete', key: NETWORKS + name },
-        { type: 'delete', key: VNIS + vni },
-      ],
-    );
+  drop(name: string): Promise<void> {
+    return this.removeWithVni(NETWORKS + name, (value) => clusterNetworkRecord.parse(JSON.parse(value)).vni);
   }
 
   async list(): Promise<ClusterNetworkRecord[]> {

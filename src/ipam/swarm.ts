@@ -103,9 +103,11 @@ export class SwarmSpace {
    */
   async target(poolId: PoolId, address?: IpAddress): Promise<SwarmTarget | undefined> {
     const { replica } = this.parts;
-    const global = await this.stored({ space: GLOBAL_SPACE, prefix: poolId.prefix });
     const view = poolId.space !== GLOBAL_SPACE;
-    if (!global || (view && replica.pools.has(formatPoolId(poolId)))) return undefined;
+    // An ordinary local pool, in memory: no look for a swarm pool in the store on each address.
+    if (view && replica.pools.has(formatPoolId(poolId))) return undefined;
+    const global = await this.stored({ space: GLOBAL_SPACE, prefix: poolId.prefix });
+    if (!global) return undefined;
     const pool = replica.pool(global.id);
     if (view || !address || contains(pool.record.pool, address)) return { pool, view };
     const holding = [...replica.pools.values()].find(
