@@ -36,13 +36,14 @@ const endpoint = (id: string, fields: Partial<EndpointRecord>): EndpointRecord =
 const NOW = 1_000_000;
 const GRACE = 60_000;
 
-function gone(endpoints: EndpointRecord[], links: Link[]): string[] {
+/** What the collection calls gone, in a life of tether that began at `lifeStart`. */
+function gone(endpoints: EndpointRecord[], links: Link[], lifeStart = NOW): string[] {
   const drift = findDrift(
     new Map([['n', network]]),
     endpoints,
     [link('tthbrn'), ...links],
     { prefix: 'tth', bridgeAlias: 'tether:t:' },
-    { now: NOW, ms: GRACE },
+    { now: NOW, ms: GRACE, lifeStart },
   );
   return drift.goneEndpoints.map((e) => e.id);
 }
@@ -57,6 +58,13 @@ test('a peer still on the host is Docker about to move it in, until the grace is
   assert.deepEqual(gone([endpoint('b1', { sandboxKey: '/ns', joinedAt: NOW - GRACE })], links), ['b1']);
 });
 
+test('a peer on the host after a Join of this life is a slow start, however long it takes', () => {
+  const links = [link('tthb1', 'tthbrn'), link('tthb1p')];
+  const joined = endpoint('b1', { sandboxKey: '/ns', joinedAt: NOW - 2 * GRACE });
+  assert.deepEqual(gone([joined], links, NOW - 3 * GRACE), []);
+  assert.deepEqual(gone([joined], links, NOW - 2 * GRACE + 1), ['b1'], 'joined before this life began');
+});
+
 test('a joined endpoint whose peer is in the container stays, however old', () => {
   assert.deepEqual(gone([endpoint('c1', { sandboxKey: '/ns', joinedAt: 0 })], [link('tthc1', 'tthbrn')]), []);
 });
@@ -65,4 +73,11 @@ test('an endpoint never joined is waiting for Join, until the grace is over', ()
   const links = [link('tthd1', 'tthbrn'), link('tthd1p')];
   assert.deepEqual(gone([endpoint('d1', { createdAt: NOW - 1_000 })], links), []);
   assert.deepEqual(gone([endpoint('d1', { createdAt: NOW - GRACE })], links), ['d1']);
+});
+
+test('an endpoint left is waiting for DeleteEndpoint, until the grace after Leave is over', () => {
+  const links = [link('tthe1', 'tthbrn'), link('tthe1p')];
+  const left = (leftAt: number) => endpoint('e1', { createdAt: NOW - 2 * GRACE, leftAt });
+  assert.deepEqual(gone([left(NOW - 1_000)], links), []);
+  assert.deepEqual(gone([left(NOW - GRACE)], links), ['e1']);
 });

@@ -11,6 +11,8 @@ export interface Drift {
   readonly brokenBridges: NetworkRecord[];
   /** Endpoints whose container is gone, or that Docker abandoned before Join. */
   readonly goneEndpoints: EndpointRecord[];
+  /** Joined in this life, the peer still on the host after the grace: a slow start or a failed Leave; Docker knows. */
+  readonly slowStarts: EndpointRecord[];
   /** Endpoints not joined yet whose veth pair is missing. */
   readonly missingVeths: EndpointRecord[];
   /** Host ends off their bridge or down. */
@@ -24,11 +26,21 @@ export function findDrift(
   endpoints: Iterable<EndpointRecord>,
   linkList: readonly Link[],
   owner: { prefix: string; bridgeAlias: string },
-  /** How long Docker may take between calls of one container start (see the rules below). */
-  grace: { now: number; ms: number },
+  /**
+   * How long Docker may take between calls of one container start, and when this life of tether
+   * began (see the rules below).
+   */
+  grace: { now: number; ms: number; lifeStart: number },
 ): Drift {
   const links = new Map(linkList.map((l) => [l.name, l]));
-  const drift: Drift = { brokenBridges: [], goneEndpoints: [], missingVeths: [], detachedVeths: [], orphanLinks: [] };
+  const drift: Drift = {
+    brokenBridges: [],
+    goneEndpoints: [],
+    slowStarts: [],
+    missingVeths: [],
+    detachedVeths: [],
+    orphanLinks: [],
+  };
   const owned = new Set<string>();
   for (const network of networks.values()) {
     owned.add(network.bridge);
@@ -48,15 +60,21 @@ export function findDrift(
     const host = links.get(endpoint.hostName);
     // A joined endpoint's peer lives in the container, and the pair vanishes with the container's
     // namespace. After a Leave tether never heard, Docker puts the peer back on the host (and keeps
-    // the namespace file), which looks like the time between Join and Docker moving the peer in;
-    // that takes seconds at most, so only a peer on the host long after Join means a gone container.
-    // An endpoint never joined long after CreateEndpoint was abandoned: Docker gave up on the start
-    // (its retry of a call cut short by a crash carries an empty body) and will not delete it.
+    // the namespace file), which looks like the time between Join and Docker moving the peer in.
+    // That time is the container's creation by the runtime and can run to many seconds on a busy
+    // host. Docker's Leave goes unheard while tether is down, so for a Join of an earlier life a
+    // peer on the host long after it means a gone container; for a Join of this life, only a Leave
+    // that failed here, which Docker's own list tells apart from a slow start.
+    // An endpoint not joined long after CreateEndpoint (or Leave) was abandoned: Docker gave up on
+    // the start or the stop (its retry of a call cut short by a crash carries an empty body).
     const old = (since: number | undefined) => grace.now - (since ?? 0) >= grace.ms;
+    const peerStayed = endpoint.sandboxKey !== undefined && links.has(endpoint.peerName) && old(endpoint.joinedAt);
+    const thisLife = (endpoint.joinedAt ?? 0) >= grace.lifeStart;
     const gone =
       endpoint.sandboxKey !== undefined
-        ? !host || (links.has(endpoint.peerName) && old(endpoint.joinedAt))
-        : old(endpoint.createdAt);
+        ? !host || (peerStayed && !thisLife)
+        : old(endpoint.leftAt ?? endpoint.createdAt);
+    if (network && !gone && peerStayed) drift.slowStarts.push(endpoint);
     if (!network || gone) drift.goneEndpoints.push(endpoint);
     else if (!host) drift.missingVeths.push(endpoint);
     else if (host.master !== network.bridge || !host.up) drift.detachedVeths.push({ endpoint, bridge: network.bridge });

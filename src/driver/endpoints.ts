@@ -138,7 +138,7 @@ export class Endpoints {
     const known = this.ctx.state.endpoints.get(request.endpointId);
     if (!known) return; // Docker only logs Leave errors; a repeated Leave has nothing left to do.
     const { sandboxKey: _left, joinedAt: _at, ...endpoint } = known;
-    await this.ctx.state.persist({ type: 'putEndpoint', endpoint });
+    await this.ctx.state.persist({ type: 'putEndpoint', endpoint: { ...endpoint, leftAt: Date.now() } });
   }
 
   /** This host's endpoints on cluster networks, as the cluster publishes them. */

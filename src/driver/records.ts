@@ -83,6 +83,8 @@ const storedEndpoint = z.object({
   sandboxKey: z.string().optional(),
   /** When Join was answered (ms since the epoch): Docker moves the peer in some time after. */
   joinedAt: z.number().optional(),
+  /** When Leave was answered: Docker's DeleteEndpoint follows, in seconds on a busy host. */
+  leftAt: z.number().optional(),
   /** From the attachment's driver options, tether.label.KEY=VALUE. */
   labels: z.record(z.string(), z.string()).optional(),
 });

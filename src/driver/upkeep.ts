@@ -29,6 +29,8 @@ export interface Reconciled {
 export class Upkeep {
   /** Addresses of endpoints already freed whose release failed (the store erred); the next round retries. */
   private readonly unreleased = new Map<string, IpAddress>();
+  /** When this life began: Docker's Leave reaches tether for every Join since. */
+  private readonly lifeStart = Date.now();
 
   constructor(
     private readonly ctx: DriverContext,
@@ -68,10 +70,14 @@ export class Upkeep {
    * loaded host a start can take longer than the grace, and Docker releases what it holds itself.
    */
   async goneEndpoints(askDocker: boolean): Promise<EndpointRecord[]> {
-    const candidates = (await this.drift()).goneEndpoints;
-    if (candidates.length === 0 || !askDocker) return candidates;
+    const { goneEndpoints, slowStarts } = await this.drift();
+    if (!askDocker) return goneEndpoints;
+    const candidates = [...goneEndpoints, ...slowStarts];
+    if (candidates.length === 0) return candidates;
     const held = await this.settings.endpointsDockerHolds?.([...new Set(candidates.map((e) => e.networkId))]);
-    return candidates.filter((e) => !held?.has(e.id));
+    // With no Docker to ask, a slow start of this life stays: only Docker can tell it from a failed Leave.
+    if (!held) return goneEndpoints;
+    return candidates.filter((e) => !held.has(e.id));
   }
 
   /** Frees the endpoint if it is unchanged since it was judged gone; the caller holds its lock. */
@@ -113,7 +119,7 @@ export class Upkeep {
       this.ctx.state.endpoints.values(),
       links,
       { prefix, bridgeAlias },
-      { now: Date.now(), ms: abandonGraceMs },
+      { now: Date.now(), ms: abandonGraceMs, lifeStart: this.lifeStart },
     );
   }
 }

@@ -68,8 +68,10 @@ export class Ipam implements IpamDriver {
     const { address } = request;
     const answer = (value: bigint) =>
       `${formatIp({ version: pool.record.pool.version, value })}/${pool.record.pool.length}`;
-    if (swarm && target && address && pool.addresses.has(address.value)) {
-      if (!swarm.isReplay(target, address)) throw addressInUse(address);
+    // A node replays what the manager chose, read from the store: the watch may not have brought it yet.
+    if (swarm && target?.view && address && (await swarm.replayOnNode(pool, address))) return answer(address.value);
+    if (swarm && target && !target.view && address && pool.addresses.has(address.value)) {
+      if (!swarm.isReplay(address, pool)) throw addressInUse(address);
       return answer(address.value);
     }
     const holder = target ? SWARM_HOLDER : this.config.host;
@@ -91,7 +93,8 @@ export class Ipam implements IpamDriver {
           const next = this.takeDynamic(pool);
           return (await this.take(pool, next, kind, holder)) ? next : undefined;
         });
-    if (swarm && target && !target.view) swarm.asked(pool, { version: pool.record.pool.version, value });
+    const taken = { version: pool.record.pool.version, value };
+    if (swarm && target) await (target.view ? swarm.takenOnNode(pool, taken) : swarm.asked(pool, taken));
     return answer(value);
   }
 

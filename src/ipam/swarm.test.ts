@@ -124,6 +124,21 @@ test("a node's release marks the address, freed after the grace unless the manag
   assert.deepEqual(await shared().store.list('cluster/vnis/'), []);
 });
 
+test("a node's late release, after swarm gave the address to another task, leaves the new task's alone", async () => {
+  const [manager, node] = [await swarmHost('m', '192.0.2.1'), await swarmHost('n', '192.0.2.2')];
+  const { v4 } = await managerCreates(manager);
+  const task = await manager.call('IpamDriver.RequestAddress', { PoolID: v4, Address: '', Options: SERIAL });
+  const address = String(task['Address']).split('/')[0] ?? '';
+  const local = await nodeReplays(node, address);
+  await manager.call('IpamDriver.ReleaseAddress', { PoolID: v4, Address: address });
+  await manager.call('IpamDriver.RequestAddress', { PoolID: v4, Address: address, Options: SERIAL });
+  await node.call('IpamDriver.ReleaseAddress', { PoolID: local, Address: address });
+  assert.equal(await manager.daemon.ipam.collectSwarm(0), 0, "the new task's address is not marked");
+  assert.equal(swarmUse(manager)['10.70.0.0/24'], 2, 'the gateway and the new task');
+  const held = await shared().store.get(`ipam/addresses/global%2F10.70.0.0%2F24/${address}`);
+  assert.equal(held && JSON.parse(held.value).released, undefined);
+});
+
 test("a dead node's task addresses come back after the grace; the other nodes' stay", async () => {
   const [manager, node] = [await swarmHost('m', '192.0.2.1'), await swarmHost('n', '192.0.2.2')];
   const { v4 } = await managerCreates(manager);

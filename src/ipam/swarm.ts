@@ -51,6 +51,12 @@ export class SwarmSpace {
   /** Pool IDs and address keys swarm asked for in this process's life: asked again, they are in use. */
   private readonly askedPools = new Set<string>();
   private readonly askedAddresses = new Set<string>();
+  /**
+   * On a node: the store revision of each address its tasks replayed in this life. A release marks
+   * only that allocation: one arriving after swarm released the address and gave it to another task
+   * must not mark the new task's address.
+   */
+  private readonly nodeHeld = new Map<string, number>();
 
   constructor(
     private readonly parts: { readonly store: Store; readonly pools: PoolStore; readonly replica: Replica },
@@ -116,13 +122,29 @@ export class SwarmSpace {
     return { pool: holding ?? pool, view };
   }
 
-  /** Whether an address already held is a replay: always on a node; once per life on the manager. */
-  isReplay(target: SwarmTarget, address: IpAddress): boolean {
-    const key = addressKey(target.pool.record.id, address);
-    if (target.view) return true;
+  /** Whether an address the manager's tether holds already is a replay: once per life. */
+  isReplay(address: IpAddress, pool: Pool): boolean {
+    const key = addressKey(pool.record.id, address);
     if (this.askedAddresses.has(key)) return false;
     this.askedAddresses.add(key);
     return true;
+  }
+
+  /** A node's replay of an address swarm holds: accepted, and which allocation it was noted; false if none. */
+  async replayOnNode(pool: Pool, address: IpAddress): Promise<boolean> {
+    const key = addressKey(pool.record.id, address);
+    const entry = await this.parts.store.get(key);
+    if (!entry) return false;
+    pool.addresses.take(address.value);
+    this.nodeHeld.set(key, entry.revision);
+    return true;
+  }
+
+  /** An address a node took itself (its task's other family): noted like a replay. */
+  async takenOnNode(pool: Pool, address: IpAddress): Promise<void> {
+    const key = addressKey(pool.record.id, address);
+    const entry = await this.parts.store.get(key);
+    if (entry) this.nodeHeld.set(key, entry.revision);
   }
 
   /** An address the manager was given now, so that asking again in this life is a conflict. */
@@ -154,19 +176,19 @@ export class SwarmSpace {
   /**
    * A node released a task's address (its container is gone): marked, and freed after the grace
    * unless swarm's manager releases it first. The manager's release comes moments later when swarm
-   * sends one; until then the address must not go to another task.
+   * sends one; until then the address must not go to another task. Only the allocation the node
+   * replayed is marked; a node that did not replay it in this life (it restarted) leaves it to swarm.
    */
   async nodeReleased(pool: Pool, address: IpAddress, now = Date.now()): Promise<void> {
     const key = addressKey(pool.record.id, address);
-    await retryCas(`address ${key}`, async () => {
-      const entry = await this.parts.store.get(key);
-      if (!entry) return true;
-      const record = parseAddress(entry.value);
-      if (record.kind !== 'address' || record.released !== undefined) return true;
-      const value = JSON.stringify({ ...record, released: now });
-      const guard = { key, revision: entry.revision };
-      return (await this.parts.store.commit([guard], [{ type: 'put', key, value }])) || undefined;
-    });
+    const revision = this.nodeHeld.get(key);
+    this.nodeHeld.delete(key);
+    const entry = revision === undefined ? undefined : await this.parts.store.get(key);
+    if (!entry || entry.revision !== revision) return;
+    const record = parseAddress(entry.value);
+    if (record.kind !== 'address' || record.released !== undefined) return;
+    const value = JSON.stringify({ ...record, released: now });
+    await this.parts.store.commit([{ key, revision }], [{ type: 'put', key, value }]);
   }
 
   /**

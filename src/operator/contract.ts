@@ -45,6 +45,7 @@ const endpoint = z.object({
   ports: z.array(port),
   sandboxKey: z.string().optional(),
   joinedAt: z.number().optional(),
+  leftAt: z.number().optional(),
   labels: z.record(z.string(), z.string()).optional(),
 });
 

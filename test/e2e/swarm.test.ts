@@ -153,6 +153,17 @@ async function swarmPools(): Promise<Record<string, number>> {
   return Object.fromEntries(pools.filter((p) => p.id.startsWith('global/')).map((p) => [p.pool, p.used]));
 }
 
+/** Waits until the manager's swarm pools hold the given counts; on a timeout, says what they held. */
+async function poolsReach(what: string, expected: Record<string, number>): Promise<void> {
+  let seen: Record<string, number> = {};
+  await eventually(what, async () => {
+    seen = await swarmPools();
+    return JSON.stringify(seen) === JSON.stringify(expected);
+  }).catch((error: Error) => {
+    throw new Error(`${error.message}: pools ${JSON.stringify(seen)}`);
+  });
+}
+
 const distinct = (values: readonly string[]) => new Set(values).size === values.length;
 
 test('a swarm network on tether: created on the manager with subnet, ip-range, gateway and IPv6', async () => {
@@ -296,14 +307,10 @@ test('scaling 3 -> 9 -> 0: addresses distinct while up; at 0 the pools hold only
   assert.ok(distinct(nine.map((t) => t.v4)), JSON.stringify(nine.map((t) => t.v4)));
   assert.ok(!nine.some((t) => t.v4 === AUX), 'the reserved address goes to no task');
   assert.ok(distinct(nine.map((t) => t.v6)));
-  await eventually('nine tasks, the gateways and the reserved address', async () => {
-    return JSON.stringify(await swarmPools()) === JSON.stringify({ [SUBNET]: 11, [SUBNET6]: 10 });
-  });
+  await poolsReach('nine tasks, the gateways and the reserved address', { [SUBNET]: 11, [SUBNET6]: 10 });
   await manager.dockerOk('service', 'scale', '-d', 'db=0');
   await waitForTasks('db', 0);
-  await eventually('only the gateways and the reserved address are held', async () => {
-    return JSON.stringify(await swarmPools()) === JSON.stringify({ [SUBNET]: 2, [SUBNET6]: 1 });
-  });
+  await poolsReach('only the gateways and the reserved address are held', { [SUBNET]: 2, [SUBNET6]: 1 });
   await manager.dockerOk('service', 'scale', '-d', 'db=3');
   await waitForTasks('db', 3);
 });
