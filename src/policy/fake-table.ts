@@ -1,0 +1,37 @@
+// A policy table in memory, for the tests beneath the kernel. It can be told
+// to fail, as nft fails (a kernel without nftables, a script it refuses).
+import { TetherError } from '../errors.js';
+import type { Ruleset } from './ruleset.js';
+import type { PolicyTable, TableView } from './table.js';
+
+export class FakePolicyTable implements PolicyTable {
+  held: Ruleset | undefined;
+  /** Applies so far: each is one transaction. */
+  applies = 0;
+  /** Set to make every call fail until cleared. */
+  failing: string | undefined;
+
+  async apply(ruleset: Ruleset): Promise<void> {
+    this.fail();
+    this.held = ruleset;
+    this.applies++;
+  }
+
+  async remove(): Promise<void> {
+    this.fail();
+    this.held = undefined;
+  }
+
+  async read(): Promise<TableView | undefined> {
+    this.fail();
+    if (!this.held) return undefined;
+    return {
+      sets: new Map([...this.held.sets].map(([name, set]) => [name, [...set.elements]])),
+      ingressRules: this.held.rules.length,
+    };
+  }
+
+  private fail(): void {
+    if (this.failing !== undefined) throw new TetherError('KERNEL', `nft: ${this.failing}`);
+  }
+}
