@@ -5,9 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Environment, IMAGE, must, pluginCall, sh, Tether } from '../test/e2e/harness.js';
+import { Environment, IMAGE, must, sh, Tether } from '../test/e2e/harness.js';
+import { call, timed } from './calls.js';
 import { clusterFigures } from './cluster.js';
 import { buildIperfImage, iperfGbits } from './iperf.js';
+import { policyChangeFigures, policyThroughput } from './policy.js';
 import { type Comparison, compare, type Figure, markdown, summarize, svgChart } from './stats.js';
 
 const OUT = resolve(import.meta.dirname, '../bench-results');
@@ -18,12 +20,6 @@ const figures: Figure[] = [];
 const QUIET = ['--log-level', 'info'];
 const hex = () => randomBytes(32).toString('hex');
 
-async function timed(task: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await task();
-  return performance.now() - started;
-}
-
 /** Runs `count` tasks with at most `width` in flight. */
 async function inFlight(count: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -32,12 +28,6 @@ async function inFlight(count: number, width: number, task: (i: number) => Promi
       while (next < count) await task(next++);
     }),
   );
-}
-
-async function call(tether: Tether, method: string, body: unknown): Promise<Record<string, unknown>> {
-  const response = await pluginCall(tether.socket, method, JSON.stringify(body));
-  if (response.status !== 200) throw new Error(`${method}: ${response.body}`);
-  return JSON.parse(response.body) as Record<string, unknown>;
 }
 
 function rssMb(pid: number): number {
@@ -358,6 +348,8 @@ async function main(): Promise<void> {
       ['cost of -p', publishCost],
       ['parallel starts', parallelStarts],
       ['iperf3', throughput],
+      ['policy throughput', () => policyThroughput(env, comparisons)],
+      ['policy changes', () => policyChangeFigures(env, figures)],
       ['cluster', () => clusterFigures(env, comparisons)],
     ];
     await benchTether.start();

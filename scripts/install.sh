@@ -18,7 +18,7 @@ case "$mode" in daemon|container|plugin) ;; *) echo "usage: $0 [daemon|container
 . scripts/lib.sh
 require_root
 ensure_node
-ensure_packages docker.io iptables iproute2
+ensure_packages docker.io iptables nftables iproute2
 
 npm ci --no-audit --no-fund
 npm run build

@@ -8,7 +8,7 @@ import { openCluster } from './cluster/open.js';
 import { hostScope } from './cluster/records.js';
 import type { Config } from './config.js';
 import type { Firewall, LinkPlane, PortKeeper } from './dataplane/dataplane.js';
-import { endpointsDockerHolds } from './docker-view.js';
+import { containerOfEndpoint, endpointsDockerHolds } from './docker-view.js';
 import { Driver } from './driver/driver.js';
 import { DriverState } from './driver/state.js';
 import { type DefaultPool, formatDefaultPool, parseDefaultPool, randomUlaPool } from './ipam/auto-pool.js';
@@ -19,6 +19,9 @@ import type { PoolReport } from './ipam/report.js';
 import { registerOperatorApi } from './operator/api.js';
 import { registerProbes } from './operator/probes.js';
 import { Readiness } from './operator/readiness.js';
+import { buildPolicy } from './policy/index.js';
+import { tableFor } from './policy/nft-script.js';
+import type { PolicyTable } from './policy/table.js';
 import { ipamRoutes } from './protocol/ipam.js';
 import { networkRoutes } from './protocol/network.js';
 import { buildServer, type ServerOptions } from './protocol/server.js';
@@ -52,6 +55,8 @@ export interface DaemonParts {
   readonly links: LinkPlane;
   readonly firewall: Firewall;
   readonly ports: PortKeeper;
+  /** tether's nftables table for policies (deny networks). */
+  readonly policyTable: PolicyTable;
   readonly log: Logger;
 }
 
@@ -89,9 +94,21 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
           n.cluster ? [{ name: n.cluster.name, vxlan: n.cluster.vxlan }] : [],
         ),
     }));
+  const policy = buildPolicy({
+    store,
+    table: parts.policyTable,
+    tableName: tableFor(config.name),
+    log,
+    snapshot: () => state.snapshot(),
+    // Called after a Join only, once the driver exists.
+    labelTarget: () => driver,
+    readContainer: (ref) => containerOfEndpoint(config.dockerSocket, ref, DOCKER_TIMEOUT_MS),
+    ...(cluster ? { host: config.hostName } : {}),
+  });
   const driver = new Driver(
     {
       state,
+      policy: policy.port,
       links,
       firewall,
       ports,
@@ -112,6 +129,8 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
   const started = performance.now();
   const reconciled = { ...(await driver.reconcile()), ms: Math.round(performance.now() - started) };
   log.info(reconciled, 'reconciled the kernel with the store');
+  // Endpoints of an earlier life may still wait for their containers' labels.
+  policy.labels.wake();
   const readiness = new Readiness(
     readinessChecks({
       store,
@@ -154,6 +173,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
         registerOperatorApi(app, {
           driver,
           pools: report,
+          policy,
           storeReachable: async () => {
             await store.get('meta/default-pool6');
             return true;
@@ -182,6 +202,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
       stopCollector();
       for (const built of servers) await built.close();
       followed?.stop();
+      policy.close();
       await cluster?.close();
       ipam.close();
       await store.close();

@@ -75,6 +75,38 @@ export async function endpointsDockerHolds(
   return held;
 }
 
+const containerInspect = z.object({
+  Name: z.string(),
+  Config: z.object({ Labels: z.record(z.string(), z.string()).nullish() }),
+});
+
+/** What Docker says of the container behind an endpoint. */
+export type EndpointContainer =
+  | { readonly found: true; readonly name: string; readonly labels: Readonly<Record<string, string>> }
+  /** Docker does not list the endpoint on its network (yet: a start in progress). */
+  | { readonly found: false }
+  /** No Docker listens at the socket (a managed plugin): no container labels to read, ever. */
+  | undefined;
+
+/** The container of an endpoint, from its network's listing and the container's own. */
+export async function containerOfEndpoint(
+  dockerSocket: string,
+  ref: { networkId: string; endpointId: string },
+  timeoutMs: number,
+): Promise<EndpointContainer> {
+  let inspected: z.infer<typeof networkInspect>;
+  try {
+    inspected = networkInspect.parse(await getJson(dockerSocket, `/networks/${ref.networkId}`, timeoutMs));
+  } catch (error) {
+    if (((error as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const entry = Object.entries(inspected.Containers ?? {}).find(([, c]) => c.EndpointID === ref.endpointId);
+  if (!entry) return { found: false };
+  const container = containerInspect.parse(await getJson(dockerSocket, `/containers/${entry[0]}/json`, timeoutMs));
+  return { found: true, name: container.Name.replace(/^\//, ''), labels: container.Config.Labels ?? {} };
+}
+
 /** Differences between Docker's endpoints and tether's, in words. */
 export function compareWithDocker(
   docker: { networks: readonly string[]; endpoints: readonly EndpointView[] },

@@ -2,6 +2,7 @@
 // log and the store, builds the daemon on the real kernel, listens (TCP and
 // spec file first, the UNIX socket last), tells systemd, watches itself for a
 // wedge, and stops on SIGTERM or SIGINT, leaving networks in place.
+
 import { chmod, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -10,6 +11,8 @@ import { createDaemon } from './daemon.js';
 import { IpRoute } from './dataplane/iproute.js';
 import { chainsFor, IpTables } from './dataplane/iptables.js';
 import { SocketPortKeeper } from './dataplane/port-keeper.js';
+import { tableFor } from './policy/nft-script.js';
+import { NftTable } from './policy/nftables.js';
 import { createLogger } from './process/log.js';
 import { watchLoopStalls } from './process/loop-stall.js';
 import { lockStateDir, socketAnswers } from './process/state-lock.js';
@@ -45,6 +48,7 @@ export async function serve(config: Config): Promise<void> {
     links: new IpRoute(),
     firewall: new IpTables(chainsFor(config.name)),
     ports: new SocketPortKeeper(),
+    policyTable: new NftTable(tableFor(config.name)),
     log,
   });
   if (config.tcp) {

@@ -1,5 +1,7 @@
 // What the CLI reads from a running daemon, parsed at the edge with the
 // operator API's contract.
+
+import { z } from 'zod';
 import {
   AUDIT_PATH,
   auditReport,
@@ -12,7 +14,7 @@ import {
   STATUS_PATH,
   status,
 } from '../operator/contract.js';
-import { getJson, HttpStatusError } from '../util/http.js';
+import { getJson, HttpStatusError, requestJson } from '../util/http.js';
 
 export const readCluster = async (socket: string) => clusterView.parse(await getJson(socket, CLUSTER_PATH));
 export const readState = async (socket: string) => daemonState.parse(await getJson(socket, STATE_PATH));
@@ -28,3 +30,16 @@ export const readReadiness = (socket: string) =>
       throw error;
     },
   );
+
+/** A change through the operator API; a refusal becomes an error carrying the daemon's own words. */
+export async function send(socket: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  try {
+    return await requestJson(socket, method, path, body);
+  } catch (error) {
+    if (!(error instanceof HttpStatusError)) throw error;
+    const said = errorBody.safeParse(JSON.parse(error.body || '{}'));
+    throw new Error(said.success ? said.data.Err : error.message);
+  }
+}
+
+const errorBody = z.object({ Err: z.string() });

@@ -22,13 +22,15 @@ export async function diagnose(socket: string): Promise<Finding[]> {
     ['iptables-restore', '--version'],
     ['ip6tables', '--version'],
     ['ip6tables-restore', '--version'],
+    // Only networks with -o tether.policy=deny need it.
+    ['nft', '--version'],
   ];
   for (const [tool, flag] of tools) {
     const found = await run(tool, [flag]).then(
       () => true,
       () => false,
     );
-    add(`tool ${tool}`, found, found ? 'found' : 'not found', 'apt-get install iproute2 iptables');
+    add(`tool ${tool}`, found, found ? 'found' : 'not found', 'apt-get install iproute2 iptables nftables');
   }
   // Kernel features are tried, not looked up: a module may be built in, or missing though listed.
   const probe = `tdoc${process.pid % 100000}`;

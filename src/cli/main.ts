@@ -4,12 +4,14 @@
 import { Command } from 'commander';
 import { addLogsCommand } from './logs.js';
 import { addPackagingCommands } from './packaging-commands.js';
+import { addPolicyCommands } from './policy-commands.js';
 import { addQueryCommands } from './queries.js';
 import { addServeCommand } from './serve-command.js';
 
 const program = new Command('tether').description('Docker network and IPAM plugin').showHelpAfterError();
 addServeCommand(program);
 addQueryCommands(program);
+addPolicyCommands(program);
 addLogsCommand(program);
 addPackagingCommands(program);
 

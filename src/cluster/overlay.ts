@@ -42,7 +42,13 @@ export class Overlay {
 
   /** Tells the other hosts where an endpoint of a cluster network lives. */
   async publish(member: ClusterMember): Promise<void> {
-    const record: MemberRecord = { host: this.host, mac: member.mac, addresses: [...member.addresses] };
+    const record: MemberRecord = {
+      host: this.host,
+      mac: member.mac,
+      addresses: [...member.addresses],
+      ...(member.labels ? { labels: { ...member.labels } } : {}),
+      ...(member.name === undefined ? {} : { name: member.name }),
+    };
     const key = memberKey(member.network, member.id);
     await this.deps.store.commit([], [{ type: 'put', key, value: JSON.stringify(record) }]);
   }

@@ -54,7 +54,14 @@ export const swarmNetworkRecord = z.object({
 export type SwarmNetworkRecord = z.infer<typeof swarmNetworkRecord>;
 
 /** An endpoint of a cluster network: other hosts send its MAC to `host`'s tunnel and answer ARP for its addresses. */
-export const memberRecord = z.object({ host: z.string(), mac, addresses: z.array(address) });
+export const memberRecord = z.object({
+  host: z.string(),
+  mac,
+  addresses: z.array(address),
+  /** Absent until the endpoint's labels are known: it then matches no policy selector. */
+  labels: z.record(z.string(), z.string()).optional(),
+  name: z.string().optional(),
+});
 export type MemberRecord = z.infer<typeof memberRecord>;
 
 /** The settings two creations of one cluster network must agree on (the VNI is chosen by the first). */

@@ -1,10 +1,10 @@
 // What every part of the driver shares: the state, the network mode, the
-// firewall, the host's ports, the log, and the cluster in cluster mode.
+// firewall, the host's ports, the log, the cluster in cluster mode, and policies.
 import type { Logger } from 'pino';
 import type { PortKeeper } from '../dataplane/dataplane.js';
 import type { FirewallSync } from './firewall-sync.js';
 import type { NetworkMode } from './modes/mode.js';
-import type { ClusterPort } from './ports.js';
+import type { ClusterPort, PolicyPort } from './ports.js';
 import type { DriverState } from './state.js';
 
 export interface DriverContext {
@@ -14,4 +14,6 @@ export interface DriverContext {
   readonly ports: PortKeeper;
   readonly log: Logger;
   readonly cluster?: ClusterPort;
+  /** Policy enforcement, for networks with -o tether.policy=deny. */
+  readonly policy?: PolicyPort;
 }

@@ -152,6 +152,16 @@ export class Driver implements NetworkDriver {
     return this.clusterNetworks.list();
   }
 
+  /** Joined endpoints of deny networks whose container's labels are not known yet. */
+  awaitingLabels(): EndpointRecord[] {
+    return this.endpoints.awaitingLabels();
+  }
+
+  /** What Docker says of an endpoint's container: its name and labels, for policies. */
+  recordContainer(endpointId: string, container: NonNullable<EndpointRecord['container']>): Promise<void> {
+    return this.locks.run(endpointKey(endpointId), () => this.endpoints.recordContainer(endpointId, container));
+  }
+
   /** This host's endpoints on cluster networks, as the cluster publishes them. */
   clusterMembers(): ClusterMember[] {
     return this.endpoints.members();

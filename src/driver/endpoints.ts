@@ -7,7 +7,7 @@ import type { DriverContext } from './context.js';
 import { parseEndpointOptions } from './endpoint-options.js';
 import { macFor, vethHostName, vethPeerName } from './naming.js';
 import type { ClusterMember } from './ports.js';
-import { addressesOf, type EndpointRecord, type NetworkRecord } from './records.js';
+import { addressesOf, type EndpointRecord, knownLabels, type NetworkRecord } from './records.js';
 import { runSteps, type Step } from './steps.js';
 
 export type CreateEndpointReply = { Interface?: { MacAddress?: string } };
@@ -72,6 +72,7 @@ export class Endpoints {
       log,
       { endpoint: record.id },
     );
+    if (network.policy) await this.ctx.firewall.syncPolicy();
     log.debug({ endpoint: record.id, network: network.id, veth: record.hostName }, 'endpoint created');
     return macGiven ? {} : { Interface: { MacAddress: record.mac } };
   }
@@ -96,12 +97,15 @@ export class Endpoints {
   /** Removes the endpoint: its cluster entry, its record, its ports, then its interface. */
   async remove(endpoint: EndpointRecord): Promise<void> {
     const { state, mode, ports, cluster, firewall, log } = this.ctx;
-    const clusterName = state.networks.get(endpoint.networkId)?.cluster?.name;
+    const network = state.networks.get(endpoint.networkId);
+    const clusterName = network?.cluster?.name;
     if (clusterName !== undefined) await cluster?.withdraw(clusterName, endpoint.id);
     await state.persist({ type: 'deleteEndpoint', id: endpoint.id });
     for (const port of endpoint.ports) await ports.release(hostPortOf(port));
     await mode.removeEndpoint(endpoint);
     if (endpoint.ports.length > 0) await firewall.sync();
+    // Before Docker releases the address to another container: it leaves every policy set first.
+    else if (network?.policy) await firewall.syncPolicy();
     log.debug({ endpoint: endpoint.id, veth: endpoint.hostName }, 'endpoint deleted');
   }
 
@@ -125,6 +129,7 @@ export class Endpoints {
       type: 'putEndpoint',
       endpoint: { ...endpoint, sandboxKey: request.sandboxKey, joinedAt: Date.now() },
     });
+    if (network.policy && !endpoint.container) this.ctx.policy?.joined();
     const response: JoinResponse = { InterfaceName: { SrcName: endpoint.peerName, DstPrefix: 'eth' } };
     if (network.internal) return response;
     const gateway = gatewayFor(network, endpoint.address);
@@ -141,6 +146,26 @@ export class Endpoints {
     await this.ctx.state.persist({ type: 'putEndpoint', endpoint: { ...endpoint, leftAt: Date.now() } });
   }
 
+  /** Joined endpoints of deny networks whose container's labels are not known yet. */
+  awaitingLabels(): EndpointRecord[] {
+    const { state } = this.ctx;
+    return [...state.endpoints.values()].filter(
+      (e) => e.sandboxKey !== undefined && !e.container && state.networks.get(e.networkId)?.policy,
+    );
+  }
+
+  /** Records what Docker says of the endpoint's container, then tells the cluster and the policy table. */
+  async recordContainer(id: string, container: NonNullable<EndpointRecord['container']>): Promise<void> {
+    const { state, firewall } = this.ctx;
+    const endpoint = state.endpoints.get(id);
+    if (!endpoint) return;
+    const updated = { ...endpoint, container };
+    await state.persist({ type: 'putEndpoint', endpoint: updated });
+    const network = state.network(endpoint.networkId);
+    await this.publish(network, updated);
+    await firewall.syncPolicy();
+  }
+
   /** This host's endpoints on cluster networks, as the cluster publishes them. */
   members(): ClusterMember[] {
     const { state } = this.ctx;
@@ -151,12 +176,18 @@ export class Endpoints {
   }
 }
 
-const memberOf = (network: string, endpoint: EndpointRecord): ClusterMember => ({
-  network,
-  id: endpoint.id,
-  mac: endpoint.mac,
-  addresses: addressesOf(endpoint).map((a) => formatIp(a.address)),
-});
+const memberOf = (network: string, endpoint: EndpointRecord): ClusterMember => {
+  const labels = knownLabels(endpoint);
+  const name = endpoint.container?.name;
+  return {
+    network,
+    id: endpoint.id,
+    mac: endpoint.mac,
+    addresses: addressesOf(endpoint).map((a) => formatIp(a.address)),
+    ...(labels ? { labels } : {}),
+    ...(name === undefined ? {} : { name }),
+  };
+};
 
 export const hostPortOf = (p: EndpointRecord['ports'][number]) => ({
   proto: p.proto,

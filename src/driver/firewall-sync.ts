@@ -1,7 +1,9 @@
 // The firewall follows the driver's state: every sync hands the firewall the
-// whole set of networks with their published ports, one sync at a time.
+// whole set of networks with their published ports, one sync at a time, and
+// then brings the policy table (deny networks) in line.
 import type { Firewall, FirewallNetwork } from '../dataplane/dataplane.js';
 import { Serial } from '../util/serial.js';
+import type { PolicyPort } from './ports.js';
 import type { DriverState } from './state.js';
 
 export class FirewallSync {
@@ -10,14 +12,21 @@ export class FirewallSync {
   constructor(
     private readonly state: DriverState,
     private readonly firewall: Firewall,
+    private readonly policy?: PolicyPort,
   ) {}
 
-  sync(): Promise<void> {
-    return this.queue.run(() => this.firewall.sync(this.networks()));
+  async sync(): Promise<void> {
+    await this.queue.run(() => this.firewall.sync(this.networks()));
+    await this.syncPolicy();
   }
 
-  verify(): Promise<string[]> {
-    return this.firewall.verify(this.networks());
+  /** The policy table alone: endpoints of deny networks came, went or got their labels. */
+  async syncPolicy(): Promise<void> {
+    await this.policy?.sync();
+  }
+
+  async verify(): Promise<string[]> {
+    return [...(await this.firewall.verify(this.networks())), ...((await this.policy?.audit()) ?? [])];
   }
 
   private networks(): FirewallNetwork[] {

@@ -31,6 +31,7 @@ export function networkRecordFor(
     gateways: data.flatMap((d) => (d.gateway ? [d.gateway] : [])),
     auxAddresses: data.flatMap((d) => Object.values(d.auxAddresses)),
     subnets: data.map((d) => d.pool),
+    ...(options.policy ? { policy: options.policy } : {}),
   };
 }
 

@@ -15,6 +15,8 @@ export interface NetworkOptions {
    */
   readonly ipv4?: boolean;
   readonly ipv6?: boolean;
+  /** -o tether.policy=deny: nothing reaches an endpoint unless a policy lets it in. */
+  readonly policy?: 'deny';
 }
 
 const MTU_KEYS = ['com.docker.network.driver.mtu', 'mtu'];
@@ -23,7 +25,16 @@ const NAT_KEYS = ['tether.nat', 'com.docker.network.bridge.enable_ip_masquerade'
 export const CLUSTER_KEY = 'tether.cluster';
 export const IPV4_KEY = 'com.docker.network.enable_ipv4';
 export const IPV6_KEY = 'com.docker.network.enable_ipv6';
-export const KNOWN_NETWORK_OPTIONS = [...MTU_KEYS, ...BRIDGE_KEYS, ...NAT_KEYS, CLUSTER_KEY, IPV4_KEY, IPV6_KEY];
+const POLICY_KEY = 'tether.policy';
+export const KNOWN_NETWORK_OPTIONS = [
+  ...MTU_KEYS,
+  ...BRIDGE_KEYS,
+  ...NAT_KEYS,
+  CLUSTER_KEY,
+  IPV4_KEY,
+  IPV6_KEY,
+  POLICY_KEY,
+];
 /** Cluster network names: what Docker accepts as a network name, kept to a safe alphabet. */
 export const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -55,7 +66,10 @@ export function parseNetworkOptions(generic: Readonly<Record<string, string>>): 
     } else if (NAT_KEYS.includes(key)) options.nat = flag(key, value);
     else if (key === IPV4_KEY) options.ipv4 = flag(key, value);
     else if (key === IPV6_KEY) options.ipv6 = flag(key, value);
-    else if (key === CLUSTER_KEY) {
+    else if (key === POLICY_KEY) {
+      if (value !== 'deny') throw invalidOption(`option ${key}: the one policy mode is "deny", not "${value}"`);
+      options.policy = value;
+    } else if (key === CLUSTER_KEY) {
       if (!CLUSTER_NAME.test(value)) {
         throw invalidOption(
           `option ${key}: "${value}" is not a valid network name (letters, digits, "_.-", at most 64)`,

@@ -8,7 +8,7 @@ import { Endpoints } from './endpoints.js';
 import { FirewallSync } from './firewall-sync.js';
 import { BridgeMode } from './modes/bridge.js';
 import { Networks } from './networks.js';
-import type { ClusterPort, EndpointsDockerHolds, ReleaseContainerAddress } from './ports.js';
+import type { ClusterPort, EndpointsDockerHolds, PolicyPort, ReleaseContainerAddress } from './ports.js';
 import { Publishing } from './publishing.js';
 import type { DriverState } from './state.js';
 import { SwarmNetworks } from './swarm-networks.js';
@@ -37,6 +37,8 @@ export interface DriverDeps {
   readonly poolRange: PoolRange;
   /** Cluster mode: how networks spanning the cluster are shared. */
   readonly cluster?: ClusterPort;
+  /** Policy enforcement (deny networks). */
+  readonly policy?: PolicyPort;
 }
 
 export interface DriverParts {
@@ -55,10 +57,11 @@ export function buildDriverParts(deps: DriverDeps, config: DriverConfig): Driver
   const ctx: DriverContext = {
     state: deps.state,
     mode: new BridgeMode(deps.links, { bridgeAlias, ...(tunnel ? { tunnel } : {}) }),
-    firewall: new FirewallSync(deps.state, deps.firewall),
+    firewall: new FirewallSync(deps.state, deps.firewall, deps.policy),
     ports: deps.ports,
     log: deps.log,
     ...(deps.cluster ? { cluster: deps.cluster } : {}),
+    ...(deps.policy ? { policy: deps.policy } : {}),
   };
   const endpoints = new Endpoints(ctx, config.prefix);
   const networks = new Networks(ctx, endpoints);

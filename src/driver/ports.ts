@@ -26,6 +26,10 @@ export interface ClusterMember {
   readonly mac: string;
   /** Its addresses, without prefix length. */
   readonly addresses: readonly string[];
+  /** Its labels, once known (policies on other hosts select it by them). */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Its container's name, once known. */
+  readonly name?: string;
 }
 
 /** What the driver needs of the cluster (implemented by cluster/cluster.ts). */
@@ -42,6 +46,18 @@ export interface ClusterPort {
   publish(member: ClusterMember): Promise<void>;
   withdraw(network: string, endpointId: string): Promise<void>;
   requestOverlaySync(): void;
+}
+
+/** What the driver needs of policy enforcement (implemented by policy/enforcer.ts). */
+export interface PolicyPort {
+  /** Brings tether's policy table in line with the driver's state; resolves once the kernel holds it. */
+  sync(): Promise<void>;
+  /** An endpoint of a deny network joined: its container's labels are to be read, after this call. */
+  joined(): void;
+  /** Where the kernel's policy table differs from what it should be, in words. */
+  audit(): Promise<string[]>;
+  /** Container labels that could not be read (Docker failed), in words: the audit shows them. */
+  labelFailures(): string[];
 }
 
 /** Frees an address tether's IPAM handed out for a container, when Docker never released it. */

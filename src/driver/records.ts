@@ -50,6 +50,8 @@ const storedNetwork = z.object({
   cluster: z
     .object({ name: z.string(), vni: z.number().int(), vxlan: z.string(), swarm: z.boolean().optional() })
     .optional(),
+  /** -o tether.policy=deny: endpoints are reached only as policies allow. */
+  policy: z.literal('deny').optional(),
 });
 export type NetworkRecord = z.output<typeof storedNetwork>;
 
@@ -87,6 +89,8 @@ const storedEndpoint = z.object({
   leftAt: z.number().optional(),
   /** From the attachment's driver options, tether.label.KEY=VALUE. */
   labels: z.record(z.string(), z.string()).optional(),
+  /** Read from Docker after Join (deny networks only): the container's name and its tether labels. */
+  container: z.object({ name: z.string().optional(), labels: z.record(z.string(), z.string()) }).optional(),
 });
 export type EndpointRecord = Omit<z.output<typeof storedEndpoint>, 'ports'> & {
   readonly ports: readonly PublishedPort[];
@@ -125,6 +129,10 @@ export const endpointText = (e: EndpointRecord) => {
     ports: ports.map(portText),
   };
 };
+
+/** The labels policies select the endpoint by: undefined until its container's labels are known. */
+export const knownLabels = (e: EndpointRecord): Record<string, string> | undefined =>
+  e.container && { ...e.container.labels, ...e.labels };
 
 /** The endpoint's addresses, IPv4 first. */
 export const addressesOf = (e: EndpointRecord): Cidr[] => [e.address, e.addressIpv6].flatMap((a) => (a ? [a] : []));

@@ -101,7 +101,8 @@ export class Upkeep {
 
   /** Where the kernel differs from the store, links and firewall alike, in words. */
   async audit(): Promise<string[]> {
-    return [...describeDrift(await this.drift()), ...(await this.ctx.firewall.verify())];
+    const labels = this.ctx.policy?.labelFailures() ?? [];
+    return [...describeDrift(await this.drift()), ...(await this.ctx.firewall.verify()), ...labels];
   }
 
   verifyFirewall(): Promise<string[]> {

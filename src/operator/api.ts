@@ -6,6 +6,8 @@ import { type AuditedDriver, audit } from '../audit.js';
 import type { ClusterView } from '../cluster/cluster.js';
 import { endpointText, networkText } from '../driver/records.js';
 import type { PoolReport } from '../ipam/report.js';
+import type { PolicyParts } from '../policy/index.js';
+import { policyKeyOf } from '../policy/index.js';
 import {
   AUDIT_PATH,
   type AuditReportView,
@@ -16,12 +18,14 @@ import {
   STATUS_PATH,
   type StatusView,
 } from './contract.js';
+import { registerPolicyApi } from './policy-api.js';
 
 export interface OperatorParts {
   readonly driver: AuditedDriver;
   readonly pools: PoolReport;
   readonly storeReachable: () => Promise<boolean>;
-  readonly cluster?: { view(): Promise<ClusterView> };
+  readonly cluster?: { view(): Promise<ClusterView>; networks(): Promise<{ name: string }[]> };
+  readonly policy: Pick<PolicyParts, 'book' | 'enforcer'>;
 }
 
 export function registerOperatorApi(app: FastifyInstance, parts: OperatorParts): void {
@@ -43,4 +47,10 @@ export function registerOperatorApi(app: FastifyInstance, parts: OperatorParts):
     async (): Promise<ClusterViewAnswer> =>
       parts.cluster ? { enabled: true, ...(await parts.cluster.view()) } : { enabled: false },
   );
+  const { cluster } = parts;
+  registerPolicyApi(app, {
+    ...parts.policy,
+    networks: () => parts.driver.snapshot().networks.map((n) => ({ id: n.id, key: policyKeyOf(n) })),
+    ...(cluster ? { clusterNetworks: async () => (await cluster.networks()).map((n) => n.name) } : {}),
+  });
 }

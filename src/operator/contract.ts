@@ -3,6 +3,7 @@
 // parse them with these schemas; nobody declares them twice.
 import { isIPv6 } from 'node:net';
 import { z } from 'zod';
+import { policyText } from '../policy/records.js';
 
 export const STATE_PATH = '/tether/v1/state';
 export const AUDIT_PATH = '/tether/v1/audit';
@@ -31,6 +32,7 @@ const network = z.object({
   auxAddresses: z.array(z.string()),
   subnets: z.array(z.string()),
   cluster: z.object({ name: z.string(), vni: z.number(), vxlan: z.string(), swarm: z.boolean().optional() }).optional(),
+  policy: z.literal('deny').optional(),
 });
 
 const endpoint = z.object({
@@ -47,6 +49,7 @@ const endpoint = z.object({
   joinedAt: z.number().optional(),
   leftAt: z.number().optional(),
   labels: z.record(z.string(), z.string()).optional(),
+  container: z.object({ name: z.string().optional(), labels: z.record(z.string(), z.string()) }).optional(),
 });
 
 const pool = z.object({
@@ -109,3 +112,33 @@ const bracketed = (address: string) => (isIPv6(address) ? `[${address}]` : addre
 
 export const formatPort = (p: PortView) =>
   `${bracketed(p.hostIp)}:${p.hostPort}->${bracketed(p.containerIp)}:${p.containerPort}/${p.proto}`;
+
+export const POLICIES_PATH = '/tether/v1/policies';
+export const POLICY_TEST_PATH = '/tether/v1/policy-test';
+
+/** An endpoint a policy selects (or lets in), as `tether policy inspect` shows it. */
+const policyMember = z.object({
+  network: z.string(),
+  addresses: z.array(z.string()),
+  name: z.string().optional(),
+  id: z.string().optional(),
+  local: z.boolean(),
+});
+
+/** A policy as text (the store's form too), with the endpoints its selector picks now. */
+export const policyView = z.object({
+  policy: policyText,
+  selected: z.array(policyMember),
+  sources: z.array(policyMember),
+});
+export type PolicyView = z.infer<typeof policyView>;
+export const policyList = z.object({ policies: z.array(policyView) });
+export type PolicyListView = z.infer<typeof policyList>;
+
+/** POST /tether/v1/policies: a policy to add, or to put in place of the one of its name. */
+export const policyAdd = z.object({ policy: policyText, replace: z.boolean().default(false) });
+
+/** POST /tether/v1/policy-test: would a new connection from FROM to TO on PORT get in? */
+export const policyTest = z.object({ from: z.string().min(1), to: z.string().min(1), port: z.string().min(1) });
+export const policyVerdict = z.object({ allowed: z.boolean(), policy: z.string().optional(), reason: z.string() });
+export type PolicyVerdictView = z.infer<typeof policyVerdict>;

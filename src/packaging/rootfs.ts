@@ -1,6 +1,6 @@
 // Assembles a root file system that runs tether with nothing from a registry:
 // this host's Node and the libraries it links, the built app with its
-// production dependencies, and the tools tether runs (ip, iptables-nft).
+// production dependencies, and the tools tether runs (ip, bridge, iptables-nft, nft).
 // The managed plugin and the container image are both made from it.
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 export const APP_DIR = '/opt/tether';
 /** Where Node lives inside the rootfs: the Node running this build (the system's, or tether's own runtime). */
 const NODE = '/usr/bin/node';
-const TOOLS = ['/usr/sbin/ip', '/usr/sbin/bridge', '/usr/sbin/xtables-nft-multi'];
+const TOOLS = ['/usr/sbin/ip', '/usr/sbin/bridge', '/usr/sbin/xtables-nft-multi', '/usr/sbin/nft'];
 const XTABLES_LINKS = [
   'iptables',
   'iptables-restore',

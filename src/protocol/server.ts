@@ -83,7 +83,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   return app;
 }
 
-function parseBody(path: string, body: unknown, schema: z.ZodType | undefined): unknown {
+/** A request body (text) parsed as JSON and then by the schema; a failure is INVALID_REQUEST, naming the field. */
+export function parseBody(path: string, body: unknown, schema: z.ZodType | undefined): unknown {
   const raw = typeof body === 'string' ? body.trim() : '';
   if (!schema) return undefined;
   let json: unknown;

@@ -111,6 +111,65 @@ test('containers on three hosts reach each other over IPv4 and IPv6, through the
   assert.ok(!(await fdbMacs(h1)).includes('00:00:00:00:00:00'));
 });
 
+test('policies across hosts: three tiers on three hosts, each path open only as the policies say', async () => {
+  await h1.dockerOk(
+    ...networkCreate(env.driver),
+    ...['--ipv6', '--subnet', '10.230.62.0/24', '--subnet', 'fd7e:7e7e:62::/64'],
+    ...['-o', 'tether.cluster=tiers', '-o', 'tether.policy=deny', 'tiers'],
+  );
+  const serve = `for p in 8080 9090 5432; do nc -ll -p $p -e echo $(hostname)-$p & done; exec sleep 3600`;
+  const tiers = [
+    [h1, 'web', ['--network', 'name=tiers,driver-opt=tether.label.role=web']],
+    [h2, 'api', ['--network', 'tiers', '--label', 'tether.label.role=api']],
+    [h3, 'db', ['--network', 'tiers', '--label', 'org.projectcalico.label.role=db']],
+  ] as const;
+  const where = new Map<string, { host: ClusterHost; v4: string; v6: string }>();
+  for (const [host, name, options] of tiers) {
+    await eventually(
+      `${host.name} has tiers`,
+      async () => (await host.docker('network', 'inspect', 'tiers')).code === 0,
+    );
+    await host.dockerOk('run', '-d', '--name', name, '--hostname', name, ...options, IMAGE, 'sh', '-c', serve);
+    const field = (f: string) => host.dockerOk('inspect', '-f', `{{.NetworkSettings.Networks.tiers.${f}}}`, name);
+    where.set(name, { host, v4: await field('IPAddress'), v6: await field('GlobalIPv6Address') });
+  }
+  for (const args of [
+    ['web-to-api', '--select', 'role=api', '--from', 'role=web', '--port', 'tcp/8080'],
+    ['api-to-db', '--select', 'role=db', '--from', 'role=api', '--port', 'tcp/5432'],
+  ]) {
+    const added = await h1.tether.cli('policy', 'add', ...args, '--network', 'tiers');
+    assert.equal(added.code, 0, added.stderr);
+  }
+  const reaches = async (from: string, to: string, port: number, family: 4 | 6 = 4) => {
+    const source = where.get(from);
+    const target = where.get(to);
+    if (!source || !target) throw new Error(`no ${from} or ${to}`);
+    const address = family === 4 ? target.v4 : target.v6;
+    const out = await source.host.docker('exec', from, 'nc', '-w', '1', address, String(port));
+    return out.stdout.includes(`${to}-${port}`);
+  };
+  // The other hosts learn the policies and labels through etcd.
+  await eventually('web reaches api on 8080 across hosts', () => reaches('web', 'api', 8080));
+  await eventually('api reaches db on 5432 across hosts', () => reaches('api', 'db', 5432));
+  assert.ok(!(await reaches('web', 'api', 9090)), 'web -> api on 9090');
+  assert.ok(!(await reaches('web', 'db', 5432)), 'web -> db');
+  assert.ok(!(await reaches('db', 'web', 8080)), 'db -> web');
+  assert.ok(await reaches('api', 'db', 5432, 6), 'IPv6 api -> db');
+  assert.ok(!(await reaches('web', 'db', 5432, 6)), 'IPv6 web -> db');
+  const verdict = await h2.tether.cli('policy', 'test', 'web', 'api', 'tcp/8080');
+  assert.equal(verdict.stdout.trim(), 'allowed: policy web-to-api lets it in', verdict.stderr);
+  for (const host of hosts) assert.deepEqual(await host.audit(), [], host.name);
+  for (const [host, name] of tiers) await host.dockerOk('rm', '-f', name);
+  for (const name of ['web-to-api', 'api-to-db']) assert.equal((await h3.tether.cli('policy', 'rm', name)).code, 0);
+  await h1.dockerOk('network', 'rm', 'tiers');
+  for (const host of [h2, h3]) {
+    await eventually(
+      `tiers leaves ${host.name}`,
+      async () => (await host.docker('network', 'inspect', 'tiers')).code !== 0,
+    );
+  }
+});
+
 test('20 concurrent starts on each host give 60 distinct addresses', async () => {
   const names = (host: ClusterHost) => Array.from({ length: 20 }, (_, i) => `burst${host.index}-${i}`);
   try {

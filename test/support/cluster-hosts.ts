@@ -10,6 +10,7 @@ import pino from 'pino';
 import { parseConfig } from '../../src/config.js';
 import { createDaemon, type Daemon } from '../../src/daemon.js';
 import { FakeFirewall, FakeLinks, FakePortKeeper } from '../../src/dataplane/fake.js';
+import { FakePolicyTable } from '../../src/policy/fake-table.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Leases, Store } from '../../src/store/store.js';
 
@@ -60,6 +61,7 @@ export class TestLeases implements Leases {
 
 export class Host {
   readonly links = new FakeLinks();
+  readonly policyTable = new FakePolicyTable();
   daemon!: Daemon;
   leases!: TestLeases;
 
@@ -101,6 +103,7 @@ export class Host {
       links: this.links,
       firewall: new FakeFirewall(),
       ports: new FakePortKeeper(),
+      policyTable: this.policyTable,
       log: pino({ level: 'silent' }),
     });
     this.shared.hosts.push(this);

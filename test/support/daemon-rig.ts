@@ -9,6 +9,7 @@ import pino from 'pino';
 import { type Config, parseConfig } from '../../src/config.js';
 import { createDaemon, type Daemon } from '../../src/daemon.js';
 import { FakeFirewall, FakeLinks, FakePortKeeper } from '../../src/dataplane/fake.js';
+import { FakePolicyTable } from '../../src/policy/fake-table.js';
 import { FaultyStore } from '../../src/store/faulty.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { PluginClient } from './plugin-client.js';
@@ -38,6 +39,7 @@ export class Rig {
   readonly dir = mkdtempSync(join(tmpdir(), 'tether-unit-'));
   readonly links = new FakeLinks();
   readonly firewall = new FakeFirewall();
+  readonly policyTable = new FakePolicyTable();
   /** Host ports held; a new one at each start, since a process's sockets die with it. */
   ports = new FakePortKeeper();
   readonly client = new PluginClient(() => this.running().app);
@@ -55,9 +57,10 @@ export class Rig {
   }
 
   async start(config: Partial<Config> = {}): Promise<Daemon> {
-    const { store, links, firewall, ports } = this;
+    const { store, links, firewall, ports, policyTable } = this;
     const settings = { ...UNIT_CONFIG, ...this.config, ...config };
-    this.daemon = await createDaemon(settings, { store, links, firewall, ports, log: pino({ level: 'silent' }) });
+    const log = pino({ level: 'silent' });
+    this.daemon = await createDaemon(settings, { store, links, firewall, ports, policyTable, log });
     return this.daemon;
   }
 

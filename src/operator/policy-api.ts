@@ -1,0 +1,92 @@
+// The operator API's policy routes: `tether policy add|ls|inspect|rm|test`.
+// A change answers once this host's kernel holds it; the other hosts follow
+// the store's watch.
+import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import { invalidOption } from '../errors.js';
+import { formatIp } from '../net/ip.js';
+import type { PolicyBook } from '../policy/book.js';
+import type { PolicyEnforcer } from '../policy/enforcer.js';
+import { explain } from '../policy/explain.js';
+import { formatPolicy, type Policy, parsePolicy, parsePortRule } from '../policy/records.js';
+import { type PolicyEndpoint, selected } from '../policy/ruleset.js';
+import { parseBody } from '../protocol/server.js';
+import {
+  POLICIES_PATH,
+  POLICY_TEST_PATH,
+  type PolicyListView,
+  type PolicyVerdictView,
+  type PolicyView,
+  policyAdd,
+  policyTest,
+} from './contract.js';
+
+export interface PolicyApiParts {
+  readonly book: PolicyBook;
+  readonly enforcer: PolicyEnforcer;
+  /** This host's networks, for `--network`: Docker's ID, and the cluster's name for one spanning hosts. */
+  readonly networks: () => readonly { readonly id: string; readonly key: string }[];
+  /** Cluster mode: the names of the cluster's networks, those this host lacks included. */
+  readonly clusterNetworks?: () => Promise<string[]>;
+}
+
+const memberView = (e: PolicyEndpoint) => ({
+  network: e.network,
+  addresses: e.addresses.map(formatIp),
+  local: e.local,
+  ...(e.name === undefined ? {} : { name: e.name }),
+  ...(e.id === undefined ? {} : { id: e.id }),
+});
+
+export function registerPolicyApi(app: FastifyInstance, parts: PolicyApiParts): void {
+  const viewOf = async (policies: readonly Policy[]): Promise<PolicyView[]> => {
+    const { view, remote } = await parts.enforcer.inputs();
+    const endpoints = [...view.endpoints, ...remote];
+    return policies.map((policy) => ({
+      policy: formatPolicy(policy),
+      selected: endpoints.filter((e) => selected(policy, policy.select, e)).map(memberView),
+      sources: endpoints.filter((e) => policy.from.some((s) => selected(policy, s, e))).map(memberView),
+    }));
+  };
+  app.get(POLICIES_PATH, async (): Promise<PolicyListView> => ({ policies: await viewOf(await parts.book.list()) }));
+  app.get<{ Params: { name: string } }>(
+    `${POLICIES_PATH}/:name`,
+    async (request): Promise<PolicyView> =>
+      (await viewOf([await parts.book.get(request.params.name)]))[0] as PolicyView,
+  );
+  app.post(POLICIES_PATH, async (request, reply): Promise<PolicyView> => {
+    const body = parseBody(request.url, request.body, policyAdd) as z.infer<typeof policyAdd>;
+    const parsed = parsePolicy(body.policy);
+    const policy =
+      parsed.network === undefined ? parsed : { ...parsed, network: await networkKey(parts, parsed.network) };
+    await parts.book.add(policy, body.replace);
+    await parts.enforcer.sync();
+    reply.code(201);
+    return (await viewOf([policy]))[0] as PolicyView;
+  });
+  app.delete<{ Params: { name: string } }>(`${POLICIES_PATH}/:name`, async (request, reply) => {
+    await parts.book.remove(request.params.name);
+    await parts.enforcer.sync();
+    reply.code(204);
+  });
+  app.post(POLICY_TEST_PATH, async (request): Promise<PolicyVerdictView> => {
+    const body = parseBody(request.url, request.body, policyTest) as z.infer<typeof policyTest>;
+    const { view, remote } = await parts.enforcer.inputs();
+    const input = {
+      policies: await parts.book.list(),
+      networks: view.networks,
+      endpoints: [...view.endpoints, ...remote],
+    };
+    return explain(input, body.from, body.to, parsePortRule(body.port));
+  });
+}
+
+/** The policy key of `--network`: a network's ID (or its first 12 characters or more), or a cluster network's name. */
+async function networkKey(parts: PolicyApiParts, given: string): Promise<string> {
+  const local = parts.networks();
+  const byId = local.filter((n) => given.length >= 12 && n.id.startsWith(given));
+  if (byId.length === 1) return (byId[0] as { key: string }).key;
+  if (local.some((n) => n.key === given)) return given;
+  if ((await parts.clusterNetworks?.())?.includes(given)) return given;
+  throw invalidOption(`no tether network "${given}" here (give its ID, or a cluster network's name)`);
+}

@@ -1,0 +1,112 @@
+// Container labels for policies, read from Docker's API after Join: never in a
+// plugin call (Docker may be waiting on tether; a read there can hang), and
+// never blocking start-up. Until an endpoint's labels are read it matches no
+// policy (fail-closed). A read that fails is retried, with growing pauses, and
+// shown by the audit until it succeeds.
+import type { Logger } from 'pino';
+import type { EndpointContainer } from '../docker-view.js';
+
+/** Container labels tether reads: its own prefix, and Calico's for those moving from calico/libnetwork. */
+export const CONTAINER_LABEL_PREFIXES = ['tether.label.', 'org.projectcalico.label.'];
+const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
+
+/** The endpoints waiting for labels, and where the labels go. */
+export interface LabelTarget {
+  awaitingLabels(): readonly { readonly id: string; readonly networkId: string; readonly joinedAt?: number }[];
+  recordContainer(id: string, container: { name?: string; labels: Record<string, string> }): Promise<void>;
+}
+
+export interface ContainerLabelsDeps {
+  readonly target: LabelTarget;
+  readonly read: (ref: { networkId: string; endpointId: string }) => Promise<EndpointContainer>;
+  readonly log: Logger;
+  /** How long Docker may take to list a starting container's endpoint before that counts as a failure. */
+  readonly listGraceMs?: number;
+}
+
+const FIRST_PAUSE_MS = 100;
+const LONGEST_PAUSE_MS = 5_000;
+
+/** tether's labels among a container's labels, prefixes taken off; tether.label.* wins over Calico's. */
+export function policyLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const prefix of [...CONTAINER_LABEL_PREFIXES].reverse()) {
+    for (const [key, value] of Object.entries(labels)) {
+      const name = key.slice(prefix.length);
+      if (key.startsWith(prefix) && LABEL_KEY.test(name)) picked[name] = value;
+    }
+  }
+  return picked;
+}
+
+export class ContainerLabels {
+  private timer: NodeJS.Timeout | undefined;
+  private pause = FIRST_PAUSE_MS;
+  private running = false;
+  private closed = false;
+  /** Endpoints whose last read failed, with why: the audit shows them. */
+  private readonly failed = new Map<string, string>();
+
+  constructor(private readonly deps: ContainerLabelsDeps) {}
+
+  /** An endpoint joined: read soon. */
+  wake(): void {
+    this.pause = FIRST_PAUSE_MS;
+    this.schedule(0);
+  }
+
+  /** The reads that failed, in words. */
+  failures(): string[] {
+    return [...this.failed].map(([id, why]) => `labels of endpoint ${id.slice(0, 12)} not read: ${why}`);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed || this.running) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.round(), ms);
+    this.timer.unref();
+  }
+
+  /** Reads every waiting endpoint once; comes back later while any is left. */
+  private async round(): Promise<void> {
+    this.running = true;
+    try {
+      for (const endpoint of this.deps.target.awaitingLabels()) await this.readOne(endpoint);
+    } finally {
+      this.running = false;
+    }
+    const waiting = this.deps.target.awaitingLabels().length > 0;
+    for (const id of this.failed.keys()) {
+      if (!this.deps.target.awaitingLabels().some((e) => e.id === id)) this.failed.delete(id);
+    }
+    if (!waiting) return;
+    this.schedule(this.pause);
+    this.pause = Math.min(this.pause * 2, LONGEST_PAUSE_MS);
+  }
+
+  private async readOne(endpoint: { id: string; networkId: string; joinedAt?: number }): Promise<void> {
+    const { read, target, log } = this.deps;
+    try {
+      const container = await read({ networkId: endpoint.networkId, endpointId: endpoint.id });
+      if (container === undefined) {
+        // No Docker to ask: the endpoint has the labels of its driver options, and no others.
+        await target.recordContainer(endpoint.id, { labels: {} });
+      } else if (container.found) {
+        await target.recordContainer(endpoint.id, { name: container.name, labels: policyLabels(container.labels) });
+      } else if (Date.now() - (endpoint.joinedAt ?? 0) > (this.deps.listGraceMs ?? 10_000)) {
+        this.failed.set(endpoint.id, 'Docker does not list the endpoint on its network');
+        return;
+      } else return;
+      this.failed.delete(endpoint.id);
+    } catch (error) {
+      const message = (error as Error).message;
+      if (this.failed.get(endpoint.id) !== message) log.warn({ endpoint: endpoint.id, err: message }, 'reading labels');
+      this.failed.set(endpoint.id, message);
+    }
+  }
+}

@@ -1,0 +1,84 @@
+// Keeps tether's policy table what the policies, the deny networks and the
+// endpoints (this host's, and the cluster's) make it: recomputed whole on each
+// change, applied as the difference, one change at a time.
+import type { Logger } from 'pino';
+import { Serial } from '../util/serial.js';
+import type { PolicyBook } from './book.js';
+import { computeRuleset, type DenyNetwork, type PolicyEndpoint, type Ruleset } from './ruleset.js';
+import { compareTable, type PolicyTable } from './table.js';
+
+/** This host's side: its deny networks and its endpoints. */
+export interface LocalPolicyView {
+  readonly networks: readonly DenyNetwork[];
+  readonly endpoints: readonly PolicyEndpoint[];
+}
+
+/** The other hosts' endpoints (cluster mode), and word when they change. */
+export interface RemoteEndpoints {
+  list(): Promise<PolicyEndpoint[]>;
+  watch(listener: () => void): () => void;
+}
+
+export interface EnforcerDeps {
+  readonly table: PolicyTable;
+  readonly tableName: string;
+  readonly book: PolicyBook;
+  readonly local: () => LocalPolicyView;
+  readonly remote?: RemoteEndpoints;
+  readonly log: Logger;
+}
+
+export class PolicyEnforcer {
+  private readonly serial = new Serial();
+  /** Whether the kernel holds the table; unknown until the first sync of this life. */
+  private present: boolean | undefined;
+  private stops: (() => void)[] = [];
+
+  constructor(private readonly deps: EnforcerDeps) {}
+
+  /** Follows policy changes and the other hosts' endpoints. */
+  start(): void {
+    const request = () => this.request();
+    this.stops = [this.deps.book.watch(request), ...(this.deps.remote ? [this.deps.remote.watch(request)] : [])];
+  }
+
+  close(): void {
+    for (const stop of this.stops) stop();
+  }
+
+  /** Brings the table in line now; resolves once the kernel holds it. */
+  sync(): Promise<void> {
+    return this.serial.run(() => this.apply());
+  }
+
+  request(): void {
+    this.sync().catch((error: unknown) => this.deps.log.error({ err: error }, 'applying policies failed'));
+  }
+
+  /** Where the kernel's table differs from what it should be, in words. */
+  async audit(): Promise<string[]> {
+    return compareTable(await this.deps.table.read(), await this.wanted(), this.deps.tableName);
+  }
+
+  /** What the table should hold now: the inputs the explanation and the audit also use. */
+  async inputs(): Promise<{ view: LocalPolicyView; remote: PolicyEndpoint[] }> {
+    return { view: this.deps.local(), remote: (await this.deps.remote?.list()) ?? [] };
+  }
+
+  private async wanted(): Promise<Ruleset | undefined> {
+    const { view, remote } = await this.inputs();
+    if (view.networks.length === 0) return undefined;
+    return computeRuleset(await this.deps.book.list(), view.networks, [...view.endpoints, ...remote]);
+  }
+
+  private async apply(): Promise<void> {
+    const ruleset = await this.wanted();
+    if (ruleset) {
+      await this.deps.table.apply(ruleset);
+      this.present = true;
+    } else if (this.present !== false) {
+      await this.deps.table.remove();
+      this.present = false;
+    }
+  }
+}
