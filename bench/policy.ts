@@ -94,37 +94,26 @@ export async function policyThroughput(env: Environment, comparisons: Comparison
   );
   if (added.code !== 0) throw new Error(added.stderr);
   const samples: Record<string, number[]> = { 'bench-policy': [], 'bench-tether': [] };
-  for (const net of Object.keys(samples)) {
-    await env.dockerOk(
-      'run',
-      '-d',
-      '--name',
-      `srv-${net}`,
-      '--net',
-      net,
-      '--label',
-      'tether.label.role=server',
-      image,
-      'iperf3',
-      '-s',
-    );
-    await env.dockerOk(
-      'run',
-      '-d',
-      '--name',
-      `cli-${net}`,
-      '--net',
-      net,
-      '--label',
-      'tether.label.role=client',
-      image,
-      'sleep',
-      '3600',
-    );
-  }
-  await sleep(1_000);
   try {
-    for (let round = 0; round < 5; round++) {
+    for (const net of Object.keys(samples)) {
+      const run = (name: string, role: string, ...command: string[]) =>
+        env.dockerOk(
+          'run',
+          '-d',
+          '--name',
+          name,
+          '--net',
+          net,
+          '--label',
+          `tether.label.role=${role}`,
+          image,
+          ...command,
+        );
+      await run(`srv-${net}`, 'server', 'iperf3', '-s');
+      await run(`cli-${net}`, 'client', 'busybox', 'sleep', '3600');
+    }
+    await sleep(1_000);
+    for (let round = 0; round < 8; round++) {
       for (const net of round % 2 ? ['bench-tether', 'bench-policy'] : ['bench-policy', 'bench-tether']) {
         const server = await env.address(`srv-${net}`, net);
         const out = await env.dockerOk('exec', `cli-${net}`, 'iperf3', '-c', server, '-t', '5', '-J');

@@ -72,7 +72,7 @@ export class Endpoints {
       log,
       { endpoint: record.id },
     );
-    if (network.policy) await this.ctx.firewall.syncPolicy();
+    // Nothing for the policy table yet: until its container's labels are read, it is in no set.
     log.debug({ endpoint: record.id, network: network.id, veth: record.hostName }, 'endpoint created');
     return macGiven ? {} : { Interface: { MacAddress: record.mac } };
   }

@@ -22,7 +22,8 @@ export class PolicyBook {
     const key = policyKey(policy.name);
     const guards = replace ? [] : [{ key, revision: 0 }];
     const put = { type: 'put' as const, key, value: JSON.stringify(formatPolicy(policy)) };
-    if (!(await this.store.commit(guards, [put]))) throw conflict(`policy "${policy.name}" exists (--replace)`);
+    if (!(await this.store.commit(guards, [put])))
+      throw conflict(`policy "${policy.name}" exists; --replace changes it`);
   }
 
   async remove(name: string): Promise<void> {
