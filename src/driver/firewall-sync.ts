@@ -16,8 +16,13 @@ export class FirewallSync {
   ) {}
 
   async sync(): Promise<void> {
-    await this.queue.run(() => this.firewall.sync(this.networks()));
+    await this.syncRules();
     await this.syncPolicy();
+  }
+
+  /** The iptables rules alone. */
+  syncRules(): Promise<void> {
+    return this.queue.run(() => this.firewall.sync(this.networks()));
   }
 
   /** The policy table alone: endpoints of deny networks came, went or got their labels. */

@@ -59,7 +59,12 @@ export class Upkeep {
       await this.links.deleteLink(name);
       log.info({ link: name }, 'removed an interface no network or endpoint owns');
     }
-    await firewall.sync();
+    await firewall.syncRules();
+    // A policy table that cannot be written now (no nft) is no reason not to start: the last life's
+    // table stays in force, and the readiness check and the audit say what is wrong.
+    await firewall
+      .syncPolicy()
+      .catch((error: unknown) => log.error({ err: error }, 'applying policies at start failed'));
     return { bridgesRepaired: drift.brokenBridges.length, endpointsFreed, linksRemoved: drift.orphanLinks.length };
   }
 

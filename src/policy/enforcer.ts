@@ -57,7 +57,10 @@ export class PolicyEnforcer {
 
   /** Where the kernel's table differs from what it should be, in words. */
   async audit(): Promise<string[]> {
-    return compareTable(await this.deps.table.read(), await this.wanted(), this.deps.tableName);
+    const wanted = await this.wanted();
+    const held = await this.deps.table.read().catch((error: Error) => error);
+    if (held instanceof Error) return [`nftables: table inet ${this.deps.tableName} cannot be read: ${held.message}`];
+    return compareTable(held, wanted, this.deps.tableName);
   }
 
   /** What the table should hold now: the inputs the explanation and the audit also use. */

@@ -169,3 +169,16 @@ test('a failing label read is retried and shown by the audit; the last deny netw
   await ok('NetworkDriver.DeleteNetwork', { NetworkID: NET });
   assert.equal(rig().policyTable.held, undefined);
 });
+
+test('a policy table that cannot be written keeps no one from starting; the audit and readiness say why', async () => {
+  await createNetwork('10.9.0.0/24', { 'tether.policy': 'deny' });
+  await rig().stop();
+  rig().policyTable.failing = 'no nftables here';
+  await rig().start({ dockerSocket: docker.socket });
+  const problems = (await audit(daemon().driver, daemon().pools)).problems;
+  assert.deepEqual(problems, [`nftables: table inet tether_unit cannot be read: nft: no nftables here`]);
+  assert.equal((await daemon().readiness.run()).ready, false);
+  rig().policyTable.failing = undefined;
+  await daemon().driver.reconcile();
+  assert.deepEqual((await audit(daemon().driver, daemon().pools)).problems, []);
+});
