@@ -350,7 +350,7 @@ async function main(): Promise<void> {
       ['iperf3', throughput],
       ['policy throughput', () => policyThroughput(env, comparisons)],
       ['policy changes', () => policyChangeFigures(env, figures)],
-      ['cluster', () => clusterFigures(env, comparisons)],
+      ['cluster', () => clusterFigures(env, comparisons, figures)],
     ];
     await benchTether.start();
     const { PoolID: poolId } = await call(benchTether, 'IpamDriver.RequestPool', {
