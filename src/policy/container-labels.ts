@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { EndpointContainer } from '../docker-view.js';
 
 /** Container labels tether reads: its own prefix, and Calico's for those moving from calico/libnetwork. */
-export const CONTAINER_LABEL_PREFIXES = ['tether.label.', 'org.projectcalico.label.'];
+const CONTAINER_LABEL_PREFIXES = ['tether.label.', 'org.projectcalico.label.'];
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
 
 /** The endpoints waiting for labels, and where the labels go. */
@@ -28,7 +28,7 @@ const FIRST_PAUSE_MS = 100;
 const LONGEST_PAUSE_MS = 5_000;
 
 /** tether's labels among a container's labels, prefixes taken off; tether.label.* wins over Calico's. */
-export function policyLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
+function policyLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
   const picked: Record<string, string> = {};
   for (const prefix of [...CONTAINER_LABEL_PREFIXES].reverse()) {
     for (const [key, value] of Object.entries(labels)) {

@@ -8,7 +8,7 @@ import { computeRuleset, type DenyNetwork, type PolicyEndpoint, type Ruleset } f
 import { compareTable, type PolicyTable } from './table.js';
 
 /** This host's side: its deny networks and its endpoints. */
-export interface LocalPolicyView {
+interface LocalPolicyView {
   readonly networks: readonly DenyNetwork[];
   readonly endpoints: readonly PolicyEndpoint[];
 }

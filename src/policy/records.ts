@@ -42,7 +42,7 @@ export function parsePortRule(text: string): PortRule {
   return { proto, ports: { from, to } };
 }
 
-export function formatPortRule(rule: PortRule): string {
+function formatPortRule(rule: PortRule): string {
   if (!rule.ports) return rule.proto;
   const { from, to } = rule.ports;
   return `${rule.proto}/${from === to ? from : `${from}-${to}`}`;
@@ -57,7 +57,7 @@ export const policyText = z.object({
   cidrs: z.array(z.string()).default([]),
   ports: z.array(z.string()).default([]),
 });
-export type PolicyText = z.infer<typeof policyText>;
+type PolicyText = z.infer<typeof policyText>;
 
 /** Parses a policy's text; every error names the part that is wrong. */
 export function parsePolicy(input: z.input<typeof policyText>): Policy {
