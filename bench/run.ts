@@ -70,8 +70,9 @@ async function publishCost(): Promise<void> {
   comparisons.push(
     compare('docker run --rm with -p, on tether', 'ms', published, plain, {
       baselineName: 'tether without -p',
-      goal: '(reported)',
-      pass: () => true,
+      // Our own bar: a host port held and two rule syncs should cost no more than a tenth of a start.
+      goal: '<= 1.10',
+      pass: (r) => r <= 1.1,
     }),
   );
 }
@@ -165,8 +166,8 @@ async function endpointChurn(tether: Tether, networkId: string, poolId: string):
   comparisons.push(
     compare('endpoint churn (create, join, leave, delete)', 'cycles/s', tetherRates, rawRates, {
       baselineName: 'raw iproute2',
-      goal: '>= 0.90',
-      pass: (r) => r >= 0.9,
+      goal: '>= 1.00',
+      pass: (r) => r >= 1,
     }),
   );
 }
@@ -259,18 +260,24 @@ async function daemonFigures(tether: Tether, networkId: string, poolId: string):
   const restart = await timed(() => tether.start());
   const reconciled = [...tether.log.matchAll(/"ms":(\d+),"msg":"reconciled the kernel with the store"/g)].at(-1)?.[1];
   figures.push(
-    { name: 'daemon RSS with 1,000 endpoints', value: `${fullRss.toFixed(1)} MB`, goal: '(reported)', met: true },
+    // Goals of our own where issue 15 names none: what a full /16 allows, and well under a second.
+    {
+      name: 'daemon RSS with 1,000 endpoints',
+      value: `${fullRss.toFixed(1)} MB`,
+      goal: '< 100 MB',
+      met: fullRss < 100,
+    },
     {
       name: 'restart to socket ready with 1,000 endpoints (kill -9)',
       value: `${restart.toFixed(0)} ms`,
-      goal: '(reported)',
-      met: true,
+      goal: '< 1000 ms',
+      met: restart < 1000,
     },
     {
       name: 'reconcile of 1,000 endpoints at start',
       value: `${reconciled ?? '?'} ms`,
-      goal: '(reported)',
-      met: reconciled !== undefined,
+      goal: '< 500 ms',
+      met: reconciled !== undefined && Number(reconciled) < 500,
     },
   );
   await inFlight(endpoints.length, 8, async (i) => {
