@@ -3,6 +3,7 @@
 // the CLI, so that the daemon never waits on Docker in a request.
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { z } from 'zod';
 import { POLICIES_PATH, POLICY_TEST_PATH, policyList, policyVerdict, policyView } from '../operator/contract.js';
 import { getJson } from '../util/http.js';
 import { send } from './client.js';
@@ -33,7 +34,10 @@ export function addPolicyCommands(program: Command): void {
     .command('add')
     .description('let traffic in to the endpoints a selector picks')
     .argument('<name>', 'the policy name')
-    .requiredOption('--select <selector>', 'the endpoints it lets in to, by label: role=db, tier in (a,b), has, !has')
+    .requiredOption(
+      '--select <selector>',
+      'the endpoints it lets in to, by label: role=db, tier in (a,b), k (exists), !k',
+    )
     .option('--network <network>', 'the one network it applies to (name or ID); default: every deny network')
     .option('--from <selector>', 'sources by label, on the same network (repeatable)', collect, [])
     .option('--from-cidr <cidr>', 'sources by address (repeatable)', collect, [])
@@ -108,6 +112,6 @@ export function addPolicyCommands(program: Command): void {
 /** Docker's ID of a network named as Docker knows it; the name as given when Docker does not know it. */
 async function dockerNetworkId(dockerSocket: string, network: string): Promise<string> {
   const found = await getJson(dockerSocket, `/networks/${encodeURIComponent(network)}`, 5_000).catch(() => undefined);
-  const id = (found as { Id?: unknown } | undefined)?.Id;
-  return typeof id === 'string' ? id : network;
+  const inspected = z.object({ Id: z.string() }).safeParse(found);
+  return inspected.success ? inspected.data.Id : network;
 }

@@ -6,8 +6,7 @@ import { type AuditedDriver, audit } from '../audit.js';
 import type { ClusterView } from '../cluster/cluster.js';
 import { endpointText, networkText } from '../driver/records.js';
 import type { PoolReport } from '../ipam/report.js';
-import type { PolicyParts } from '../policy/index.js';
-import { policyKeyOf } from '../policy/index.js';
+import { type PolicyParts, policyKeyOf } from '../policy/index.js';
 import {
   AUDIT_PATH,
   type AuditReportView,
