@@ -2,7 +2,7 @@
 // etcd transaction (create revision 0 for "absent", mod revision otherwise),
 // so every commit is one atomic round trip, and watches are etcd's own.
 import { ExponentialBackoff } from 'cockatiel';
-import { Etcd3, type IOptions } from 'etcd3';
+import { Etcd3, type IOptions, type Watcher } from 'etcd3';
 import { TetherError } from '../errors.js';
 import type { Change, Entry, Guard, Leases, Operation, Store } from './store.js';
 
@@ -84,23 +84,40 @@ export class EtcdStore implements Store, Leases {
 
   watch(prefix: string, listener: (change: Change) => void): () => void {
     let closed = false;
-    const watcher = this.client
-      .watch()
-      .prefix(this.prefix + prefix)
-      .create();
-    void watcher.then(
-      (w) => {
-        if (closed) return void w.cancel();
-        w.on('put', (kv) =>
-          listener({ type: 'put', key: kv.key.toString().slice(this.prefix.length), value: kv.value.toString() }),
-        );
-        w.on('delete', (kv) => listener({ type: 'delete', key: kv.key.toString().slice(this.prefix.length) }));
-      },
-      () => undefined,
-    );
+    let current: Promise<Watcher> | undefined;
+    /** The revision after the last change delivered: a watch opened again resumes there. */
+    let resumeAt = 0;
+    const deliver = (change: Change, revision: string) => {
+      resumeAt = Number(revision) + 1;
+      try {
+        listener(change);
+      } catch (error) {
+        // etcd3 rethrows a listener's error outside any handler, which would end the process.
+        console.error(`tether: a watch of ${prefix} failed on ${change.key}: ${(error as Error).message}`);
+      }
+    };
+    const open = () => {
+      const builder = this.client.watch().prefix(this.prefix + prefix);
+      current = (resumeAt ? builder.startRevision(String(resumeAt)) : builder).create();
+      current.then(
+        (w) => {
+          if (closed) return void w.cancel();
+          const key = (kv: { key: Buffer }) => kv.key.toString().slice(this.prefix.length);
+          w.on('put', (kv) => deliver({ type: 'put', key: key(kv), value: kv.value.toString() }, kv.mod_revision));
+          w.on('delete', (kv) => deliver({ type: 'delete', key: key(kv) }, kv.mod_revision));
+          // etcd cancelled the watch (a compaction, a member going away): follow again from the last change seen.
+          // Unheard, this event would end the process.
+          w.on('error', () => {
+            if (!closed) open();
+          });
+        },
+        () => undefined,
+      );
+    };
+    open();
     return () => {
       closed = true;
-      void watcher.then(
+      void current?.then(
         (w) => w.cancel(),
         () => undefined,
       );

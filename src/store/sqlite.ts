@@ -82,7 +82,13 @@ export class SqliteStore implements Store {
 
   watch(prefix: string, listener: (change: Change) => void): () => void {
     const filtered = (change: Change) => {
-      if (change.key.startsWith(prefix)) listener(change);
+      if (!change.key.startsWith(prefix)) return;
+      try {
+        listener(change);
+      } catch (error) {
+        // The write is done: a listener's failure must not make the commit look failed.
+        console.error(`tether: a watch of ${prefix} failed on ${change.key}: ${(error as Error).message}`);
+      }
     };
     this.changes.on('change', filtered);
     return () => this.changes.off('change', filtered);

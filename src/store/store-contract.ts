@@ -156,4 +156,18 @@ export function storeContract(open: () => Promise<Store>): void {
     await sleep(200);
     assert.equal(seen.length, 2);
   });
+
+  withStore('a listener that throws fails neither the commit nor the changes after it', async (store) => {
+    const seen: string[] = [];
+    const cancel = store.watch('t/', (change) => {
+      seen.push(change.key);
+      if (change.key === 't/bad') throw new Error('a listener bug');
+    });
+    await sleep(200); // etcd's watch is set up asynchronously
+    assert.equal(await store.commit([], [{ type: 'put', key: 't/bad', value: '1' }]), true);
+    await store.commit([], [{ type: 'put', key: 't/good', value: '2' }]);
+    for (let i = 0; i < 50 && seen.length < 2; i++) await sleep(20);
+    assert.deepEqual(seen, ['t/bad', 't/good']);
+    cancel();
+  });
 }
