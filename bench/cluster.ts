@@ -10,7 +10,7 @@ import { ClusterHost, Underlay } from '../test/e2e/cluster-harness.js';
 import { type Environment, must, networkCreate, pluginCall } from '../test/e2e/harness.js';
 import { buildIperfImage, IPERF_IMAGE, iperfGbits } from './iperf.js';
 import { etcdRevision, rawVxlan } from './raw-vxlan.js';
-import { type Comparison, compare, type Figure } from './stats.js';
+import { type Comparison, compare, type Figure, summarize } from './stats.js';
 
 const ROUNDS = 5;
 
@@ -155,7 +155,7 @@ export async function clusterFigures(env: Environment, comparisons: Comparison[]
       );
     }
     // The kernel's VXLAN is the limit; against the underlay, tether is judged by what that limit itself reaches.
-    const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)] ?? NaN;
+    const median = (values: number[]) => summarize(values).median;
     const rawShare = {
       ping: median(ping.raw) / median(ping.underlay),
       iperf: median(iperf.raw) / median(iperf.underlay),

@@ -39,20 +39,20 @@ const memberView = (e: PolicyEndpoint) => ({
 });
 
 export function registerPolicyApi(app: FastifyInstance, parts: PolicyApiParts): void {
-  const viewOf = async (policies: readonly Policy[]): Promise<PolicyView[]> => {
-    const { view, remote } = await parts.enforcer.inputs();
-    const endpoints = [...view.endpoints, ...remote];
-    return policies.map((policy) => ({
+  const viewOf = async (policies: readonly Policy[], endpoints: readonly PolicyEndpoint[]): Promise<PolicyView[]> =>
+    policies.map((policy) => ({
       policy: formatPolicy(policy),
       selected: endpoints.filter((e) => selected(policy, policy.select, e)).map(memberView),
       sources: endpoints.filter((e) => policy.from.some((s) => selected(policy, s, e))).map(memberView),
     }));
-  };
-  app.get(POLICIES_PATH, async (): Promise<PolicyListView> => ({ policies: await viewOf(await parts.book.list()) }));
-  app.get<{ Params: { name: string } }>(
-    `${POLICIES_PATH}/:name`,
-    async (request): Promise<PolicyView> =>
-      (await viewOf([await parts.book.get(request.params.name)]))[0] as PolicyView,
+  const viewOne = async (policy: Policy): Promise<PolicyView> =>
+    (await viewOf([policy], (await parts.enforcer.inputs()).endpoints))[0] as PolicyView;
+  app.get(POLICIES_PATH, async (): Promise<PolicyListView> => {
+    const { policies, endpoints } = await parts.enforcer.inputs();
+    return { policies: await viewOf(policies, endpoints) };
+  });
+  app.get<{ Params: { name: string } }>(`${POLICIES_PATH}/:name`, async (request) =>
+    viewOne(await parts.book.get(request.params.name)),
   );
   app.post(POLICIES_PATH, async (request, reply): Promise<PolicyView> => {
     const body = parseBody(request.url, request.body, policyAdd) as z.infer<typeof policyAdd>;
@@ -62,7 +62,7 @@ export function registerPolicyApi(app: FastifyInstance, parts: PolicyApiParts): 
     await parts.book.add(policy, body.replace);
     await parts.enforcer.sync();
     reply.code(201);
-    return (await viewOf([policy]))[0] as PolicyView;
+    return viewOne(policy);
   });
   app.delete<{ Params: { name: string } }>(`${POLICIES_PATH}/:name`, async (request, reply) => {
     await parts.book.remove(request.params.name);
@@ -71,13 +71,7 @@ export function registerPolicyApi(app: FastifyInstance, parts: PolicyApiParts): 
   });
   app.post(POLICY_TEST_PATH, async (request): Promise<PolicyVerdictView> => {
     const body = parseBody(request.url, request.body, policyTest) as z.infer<typeof policyTest>;
-    const { view, remote } = await parts.enforcer.inputs();
-    const input = {
-      policies: await parts.book.list(),
-      networks: view.networks,
-      endpoints: [...view.endpoints, ...remote],
-    };
-    return explain(input, body.from, body.to, parsePortRule(body.port));
+    return explain(await parts.enforcer.inputs(), body.from, body.to, parsePortRule(body.port));
   });
 }
 

@@ -80,11 +80,9 @@ export class ContainerLabels {
     } finally {
       this.running = false;
     }
-    const waiting = this.deps.target.awaitingLabels().length > 0;
-    for (const id of this.failed.keys()) {
-      if (!this.deps.target.awaitingLabels().some((e) => e.id === id)) this.failed.delete(id);
-    }
-    if (!waiting) return;
+    const waiting = new Set(this.deps.target.awaitingLabels().map((e) => e.id));
+    for (const id of this.failed.keys()) if (!waiting.has(id)) this.failed.delete(id);
+    if (waiting.size === 0) return;
     this.schedule(this.pause);
     this.pause = Math.min(this.pause * 2, LONGEST_PAUSE_MS);
   }

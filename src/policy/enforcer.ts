@@ -4,11 +4,19 @@
 import type { Logger } from 'pino';
 import { Serial } from '../util/serial.js';
 import type { PolicyBook } from './book.js';
+import type { Policy } from './records.js';
 import { computeRuleset, type DenyNetwork, type PolicyEndpoint, type Ruleset } from './ruleset.js';
 import { compareTable, type PolicyTable } from './table.js';
 
 /** This host's side: its deny networks and its endpoints. */
 interface LocalPolicyView {
+  readonly networks: readonly DenyNetwork[];
+  readonly endpoints: readonly PolicyEndpoint[];
+}
+
+/** Everything the table is made from: the explanation and the operator API judge from the same. */
+export interface PolicyInputs {
+  readonly policies: readonly Policy[];
   readonly networks: readonly DenyNetwork[];
   readonly endpoints: readonly PolicyEndpoint[];
 }
@@ -63,15 +71,22 @@ export class PolicyEnforcer {
     return compareTable(held, wanted, this.deps.tableName);
   }
 
-  /** What the table should hold now: the inputs the explanation and the audit also use. */
-  async inputs(): Promise<{ view: LocalPolicyView; remote: PolicyEndpoint[] }> {
-    return { view: this.deps.local(), remote: (await this.deps.remote?.list()) ?? [] };
+  /** The policies, this host's deny networks, and every endpoint, this host's and (cluster mode) the others'. */
+  async inputs(local: LocalPolicyView = this.deps.local()): Promise<PolicyInputs> {
+    const remote = (await this.deps.remote?.list()) ?? [];
+    return {
+      policies: await this.deps.book.list(),
+      networks: local.networks,
+      endpoints: [...local.endpoints, ...remote],
+    };
   }
 
   private async wanted(): Promise<Ruleset | undefined> {
-    const { view, remote } = await this.inputs();
-    if (view.networks.length === 0) return undefined;
-    return computeRuleset(await this.deps.book.list(), view.networks, [...view.endpoints, ...remote]);
+    const local = this.deps.local();
+    // Without a deny network there is no table, and nothing to read from the store for one.
+    if (local.networks.length === 0) return undefined;
+    const { policies, networks, endpoints } = await this.inputs(local);
+    return computeRuleset(policies, networks, endpoints);
   }
 
   private async apply(): Promise<void> {
