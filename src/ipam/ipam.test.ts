@@ -7,6 +7,7 @@ import { TetherError } from '../errors.js';
 import { formatPrefix, type IpPrefix, parseIp, parsePrefix } from '../net/ip.js';
 import type { PoolRequest } from '../protocol/ipam.js';
 import type { PoolId } from '../protocol/pool-id.js';
+import { FaultyStore } from '../store/faulty.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { parseDefaultPool } from './auto-pool.js';
 import { sharedIpam, soloIpam } from './index.js';
@@ -14,7 +15,7 @@ import { sharedIpam, soloIpam } from './index.js';
 const prefix = (text: string) => parsePrefix(text) ?? assert.fail(text);
 const ip = (text: string) => parseIp(text) ?? assert.fail(text);
 let dir: string;
-let store: SqliteStore;
+let store: SqliteStore | FaultyStore;
 let routes: IpPrefix[];
 
 /** One host's IPAM with its report (and, shared, its tenancy's forgetHost), as the daemon builds them. */
@@ -231,4 +232,19 @@ test('a host that opens later sees the pools and addresses the others hold', asy
   const last = await late.requestAddress({ poolId, options: {} });
   assert.ok(!taken.includes(last));
   await assert.rejects(late.requestAddress({ poolId, options: {} }), code('POOL_EXHAUSTED'));
+});
+
+test('an address whose write landed though the call failed is handed out, and memory agrees with the store', async () => {
+  const faulty = new FaultyStore(store);
+  store = faulty;
+  const a = await open('a', true);
+  const poolId = await a.requestPool(pool({ pool: prefix('10.9.4.0/29') }));
+  faulty.failAfterNextWrite();
+  const address = await a.requestAddress({ poolId, options: {} });
+  const { problems, pools } = await a.allocations();
+  assert.deepEqual(problems, []);
+  assert.ok(pools[0]?.addresses.has(address.split('/')[0]!));
+  faulty.failWrite(1);
+  await assert.rejects(a.requestAddress({ poolId, options: {} }), code('STORE'));
+  assert.deepEqual((await a.allocations()).problems, [], 'a write that never landed is freed again');
 });

@@ -106,12 +106,24 @@ export class Ipam implements IpamDriver {
     try {
       committed = await this.parts.store.commit([{ key, revision: 0 }], [{ type: 'put', key, value: record }]);
     } catch (error) {
-      pool.addresses.free(value);
-      throw error;
+      // A write that timed out may still have landed: what the store holds decides, not the error.
+      committed = await this.landed(key, record);
+      if (!committed) {
+        pool.addresses.free(value);
+        throw error;
+      }
     }
     // This host claims back only its own (see holdings.ts); swarm's belong to no host.
     if (committed && holder === this.config.host) this.parts.tenancy.addressTaken(pool.record.id, key, kind);
     return committed;
+  }
+
+  private async landed(key: string, record: string): Promise<boolean> {
+    try {
+      return (await this.parts.store.get(key))?.value === record;
+    } catch {
+      return false;
+    }
   }
 
   private async kindOf(pool: Pool, address: IpAddress): Promise<AddressKind | undefined> {

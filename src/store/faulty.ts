@@ -1,5 +1,6 @@
 // A Store that fails on purpose, around any other: the Nth write from now,
-// every write under a prefix, or every call until told otherwise. Tests use it
+// every write under a prefix, a write that lands but reports failure (a
+// deadline that passed as etcd applied it), or every call until told otherwise. Tests use it
 // to prove that a failing store leaves memory, store and kernel in agreement.
 import { TetherError } from '../errors.js';
 import type { Change, Entry, Guard, Operation, Store } from './store.js';
@@ -12,6 +13,7 @@ export class FaultyStore implements Store {
   private failAt: number | undefined;
   private failPrefix: string | undefined;
   private down = false;
+  private landThenFail = false;
 
   constructor(private readonly inner: Store) {}
 
@@ -25,6 +27,11 @@ export class FaultyStore implements Store {
     this.failPrefix = prefix;
   }
 
+  /** The next commit reaches the inner store and then fails, once: the caller cannot tell it landed. */
+  failAfterNextWrite(): void {
+    this.landThenFail = true;
+  }
+
   /** Every call fails, until healed (the store is unreachable). */
   failEverything(): void {
     this.down = true;
@@ -34,6 +41,7 @@ export class FaultyStore implements Store {
     this.failAt = undefined;
     this.failPrefix = undefined;
     this.down = false;
+    this.landThenFail = false;
   }
 
   private fault(what: string): TetherError {
@@ -59,6 +67,10 @@ export class FaultyStore implements Store {
     }
     const committed = await this.inner.commit(guards, operations);
     this.writes++;
+    if (this.landThenFail) {
+      this.landThenFail = false;
+      throw this.fault('write (after it landed)');
+    }
     return committed;
   }
 
