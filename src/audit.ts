@@ -52,6 +52,8 @@ function addressUse(driver: AuditedDriver, pools: readonly PoolAllocations[]): A
   for (const network of networks) {
     for (const gateway of network.gateways) use(network, gateway, `the gateway of network ${network.id.slice(0, 12)}`);
     for (const aux of network.auxAddresses) use(network, aux, `an aux address of network ${network.id.slice(0, 12)}`);
+    for (const shim of network.uplink?.shim ?? [])
+      use(network, shim, `the host shim of network ${network.id.slice(0, 12)}`);
   }
   for (const endpoint of endpoints) {
     const network = byId.get(endpoint.networkId);

@@ -2,6 +2,7 @@
 // that is passed down; no other module reads flags or the environment.
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
+import { parseUplinks, type Uplink } from './driver/uplinks.js';
 import { type DefaultPool, parseDefaultPool } from './ipam/auto-pool.js';
 import { parseIp } from './net/ip.js';
 import { parseEtcdUrl } from './store/etcd-url.js';
@@ -46,6 +47,8 @@ export interface Config {
   readonly wedgeLimitMs: number;
   /** Besides stdout, the log goes to this file, rotated by size (--log-file). */
   readonly logFile?: string;
+  /** Host interfaces networks may put containers on (--uplinks). */
+  readonly uplinks: readonly Uplink[];
 }
 
 export interface ClusterConfig {
@@ -100,6 +103,7 @@ export interface RawConfig {
   vxlanPort: string;
   dockerSocket: string;
   scope: string;
+  uplinks?: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
@@ -166,6 +170,12 @@ export function parseConfig(raw: RawConfig): Config {
   // Swarm's manager allocates every task's address, and tasks run on every node: one IPAM for all.
   if (scope === 'global' && store.kind !== 'etcd')
     fail('--scope global (swarm networks) needs the cluster store: --store etcd://host:port[,host:port...]');
+  let uplinks: Uplink[] = [];
+  try {
+    uplinks = parseUplinks(raw.uplinks ?? '');
+  } catch (error) {
+    fail((error as Error).message);
+  }
   const vxlanPort = Number(raw.vxlanPort);
   if (!/^\d+$/.test(raw.vxlanPort) || vxlanPort < 1 || vxlanPort > 65535)
     fail('--vxlan-port must be a UDP port number');
@@ -179,6 +189,7 @@ export function parseConfig(raw: RawConfig): Config {
     },
     dockerSocket: raw.dockerSocket,
     scope,
+    uplinks,
     socket: raw.socket,
     name,
     ...(tcp

@@ -10,9 +10,10 @@ import type { Config } from './config.js';
 import type { Firewall, LinkPlane, PortKeeper } from './dataplane/dataplane.js';
 import { containerOfEndpoint, endpointsDockerHolds } from './docker-view.js';
 import { Driver } from './driver/driver.js';
+import { overlayOf } from './driver/records.js';
 import { DriverState } from './driver/state.js';
 import { type DefaultPool, formatDefaultPool, parseDefaultPool, randomUlaPool } from './ipam/auto-pool.js';
-import { type Ipams, sharedIpam, soloIpam } from './ipam/index.js';
+import { hostAddressesFrom, type Ipams, sharedIpam, soloIpam } from './ipam/index.js';
 import type { Ipam } from './ipam/ipam.js';
 import type { IpamConfig } from './ipam/parts.js';
 import type { PoolReport } from './ipam/report.js';
@@ -91,7 +92,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
         (await shared.shared.forgetHost(host, unless)) + (await ipam.forgetSwarmEndpoints(endpoints, unless)),
       localNetworks: () =>
         [...state.networks.values()].flatMap((n) =>
-          n.cluster ? [{ name: n.cluster.name, vxlan: n.cluster.vxlan }] : [],
+          n.cluster && overlayOf(n) ? [{ name: n.cluster.name, vxlan: n.cluster.vxlan }] : [],
         ),
     }));
   const policy = buildPolicy({
@@ -116,6 +117,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
       releaseContainerAddress: (address) => ipam.releaseContainerAddress(address),
       endpointsDockerHolds: (networkIds) => endpointsDockerHolds(config.dockerSocket, networkIds, DOCKER_TIMEOUT_MS),
       poolRange: (space, subnet) => report.rangeOf(space, subnet),
+      hostAddresses: hostAddressesFrom(ipam),
       ...(cluster ? { cluster } : {}),
     },
     {
@@ -124,6 +126,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
       defaultMtu: config.mtu,
       abandonGraceMs: config.orphanGraceMs,
       scope: config.scope,
+      uplinks: config.uplinks,
     },
   );
   const started = performance.now();

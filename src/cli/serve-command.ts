@@ -44,6 +44,11 @@ const FLAGS: readonly (readonly [string, string, string?])[] = [
   ],
   ['--vxlan-port <port>', 'UDP port of the VXLAN overlay', '4789'],
   [
+    '--uplinks <list>',
+    'host interfaces networks may put containers on (-o tether.parent / tether.uplink): ' +
+      '[NAME=]IFACE[:shared],... (:shared allows the interface of the default route or the tunnel address)',
+  ],
+  [
     '--docker-socket <path>',
     "Docker's API socket: asked before freeing an endpoint that looks abandoned; " +
       'cluster mode creates networks through it',

@@ -7,6 +7,11 @@ export interface Link {
   /** "bridge", "veth", ... ("" for a link without a kind, such as a physical NIC). */
   readonly kind: string;
   readonly master?: string;
+  /** The lower device of a macvlan or VLAN sub-interface. */
+  readonly parent?: string;
+  readonly mac?: string;
+  /** A VLAN sub-interface's 802.1q ID. */
+  readonly vlan?: number;
   readonly alias?: string;
   readonly up: boolean;
   readonly mtu: number;
@@ -52,6 +57,26 @@ export interface VethSpec {
   readonly mac: string;
 }
 
+/** A macvlan (bridge mode) on a host interface: an endpoint's, or the host's shim onto the network. */
+export interface MacvlanSpec {
+  readonly name: string;
+  readonly parent: string;
+  readonly mtu: number;
+  readonly mac?: string;
+  /** Marks the link as tether's. */
+  readonly alias: string;
+  /** The shim's addresses (it is brought up); an endpoint's has none and stays down until Docker moves it. */
+  readonly addresses: readonly Cidr[];
+}
+
+/** An 802.1q sub-interface of a host interface. */
+export interface VlanSpec {
+  readonly name: string;
+  readonly parent: string;
+  readonly id: number;
+  readonly alias: string;
+}
+
 export interface LinkPlane {
   listLinks(): Promise<Link[]>;
   /** Creates the bridge or brings an existing one to the spec (addresses, MTU, up). */
@@ -59,6 +84,12 @@ export interface LinkPlane {
   createVeth(spec: VethSpec): Promise<void>;
   /** Puts an existing host end back on its bridge, up. */
   attach(hostName: string, bridge: string): Promise<void>;
+  /** Creates the macvlan or brings an existing one to the spec; one of another kind or parent is an error. */
+  ensureMacvlan(spec: MacvlanSpec): Promise<void>;
+  /** Creates the VLAN sub-interface, up, or checks an existing one has this parent and ID. */
+  ensureVlan(spec: VlanSpec): Promise<void>;
+  /** The interfaces the host's default routes leave by (both families). */
+  defaultRouteLinks(): Promise<string[]>;
   /** Deletes a link; a link already gone is not an error. */
   deleteLink(name: string): Promise<void>;
   /**

@@ -10,10 +10,13 @@ import type {
   HostPort,
   Link,
   LinkPlane,
+  MacvlanSpec,
   OverlayPeer,
   PortKeeper,
   VethSpec,
+  VlanSpec,
 } from './dataplane.js';
+import { mismatch } from './uplink-commands.js';
 
 type MutableLink = { -readonly [K in keyof Link]: Link[K] } & { peer?: string };
 
@@ -23,6 +26,15 @@ export class FakeLinks implements LinkPlane {
   /** Each VXLAN device's peers, as last programmed. */
   readonly overlays = new Map<string, readonly OverlayPeer[]>();
   underlay = { source: '192.0.2.1', mtu: 1500 };
+  /** The interfaces the host's default routes leave by. */
+  defaultRoutes: string[] = [];
+  /** False: the kernel has no 802.1q module, as on the test machine. */
+  vlans = true;
+
+  /** A host interface tether did not make (a NIC). */
+  addNic(name: string, addresses: string[] = []): void {
+    this.links.set(name, { name, kind: '', up: true, mtu: 1500, addresses });
+  }
 
   async listLinks(): Promise<Link[]> {
     return [...this.links.values()].map(({ peer: _peer, ...link }) => ({ ...link, addresses: [...link.addresses] }));
@@ -87,6 +99,30 @@ export class FakeLinks implements LinkPlane {
     });
   }
 
+  async ensureMacvlan(spec: MacvlanSpec): Promise<void> {
+    const existing = this.links.get(spec.name);
+    const wrong = existing && mismatch(existing, spec, 'macvlan');
+    if (wrong) throw new TetherError('CONFLICT', wrong);
+    if (!this.links.get(spec.parent)?.up) throw new TetherError('KERNEL', `Cannot find device "${spec.parent}"`);
+    const addresses = [...new Set([...(existing?.addresses ?? []), ...spec.addresses.map(formatCidr)])];
+    const up = existing?.up || spec.addresses.length > 0;
+    this.links.set(spec.name, { ...spec, kind: 'macvlan', up, addresses });
+  }
+
+  async ensureVlan(spec: VlanSpec): Promise<void> {
+    const existing = this.links.get(spec.name);
+    const wrong = existing && mismatch(existing, spec, 'vlan', spec.id);
+    if (wrong) throw new TetherError('CONFLICT', wrong);
+    if (existing) return;
+    if (!this.vlans) throw new TetherError('KERNEL', `this host's kernel has no 802.1q VLAN support: ${spec.name}`);
+    const { id, ...link } = spec;
+    this.links.set(spec.name, { ...link, kind: 'vlan', vlan: id, up: true, mtu: 1500, addresses: [] });
+  }
+
+  async defaultRouteLinks(): Promise<string[]> {
+    return this.defaultRoutes;
+  }
+
   async attach(hostName: string, bridge: string): Promise<void> {
     const link = this.links.get(hostName);
     if (!link) throw new TetherError('KERNEL', `Cannot find device "${hostName}"`);
@@ -94,10 +130,15 @@ export class FakeLinks implements LinkPlane {
     link.up = true;
   }
 
+  /** As the kernel does: a veth's peer goes too, a macvlan or VLAN on the link goes, a bridge lets its ports go. */
   async deleteLink(name: string): Promise<void> {
     const link = this.links.get(name);
     this.links.delete(name);
     if (link?.peer) this.links.delete(link.peer);
+    for (const other of [...this.links.values()]) {
+      if (other.parent === name) await this.deleteLink(other.name);
+      if (other.master === name) delete other.master;
+    }
   }
 
   /** What Docker does at Join: the peer leaves the host for the container's namespace. */

@@ -5,15 +5,29 @@ import { z } from 'zod';
 import { TetherError } from '../errors.js';
 import { formatCidr, type IpPrefix, parseCidr, prefixOf } from '../net/ip.js';
 import { run } from '../util/exec.js';
-import type { BridgeSpec, Link, LinkPlane, OverlayPeer, VethSpec, VxlanSpec } from './dataplane.js';
+import type {
+  BridgeSpec,
+  Link,
+  LinkPlane,
+  MacvlanSpec,
+  OverlayPeer,
+  VethSpec,
+  VlanSpec,
+  VxlanSpec,
+} from './dataplane.js';
+import { macvlanAdd, macvlanSettle, mismatch, vlanAdd, vlanSettle } from './uplink-commands.js';
 
 const ipLink = z.object({
   ifname: z.string(),
   flags: z.array(z.string()).default([]),
   mtu: z.number(),
   master: z.string().optional(),
+  link: z.string().optional(),
+  address: z.string().optional(),
   ifalias: z.string().optional(),
-  linkinfo: z.object({ info_kind: z.string().optional() }).optional(),
+  linkinfo: z
+    .object({ info_kind: z.string().optional(), info_data: z.object({ id: z.number().optional() }).optional() })
+    .optional(),
   addr_info: z.array(z.object({ local: z.string(), prefixlen: z.number(), scope: z.string().optional() })).default([]),
 });
 
@@ -21,6 +35,7 @@ const ipRoute = z.object({ dst: z.string(), type: z.string().optional() });
 
 const fdbEntry = z.object({ mac: z.string(), dst: z.string().optional(), flags: z.array(z.string()).default([]) });
 const neighbour = z.object({ dst: z.string(), lladdr: z.string().optional(), state: z.array(z.string()).default([]) });
+const defaultRoute = z.object({ dev: z.string().optional() });
 const routeGet = z.array(z.object({ prefsrc: z.string().optional(), dev: z.string() }));
 
 const ip = (...args: string[]) => run('ip', args);
@@ -32,6 +47,9 @@ export class IpRoute implements LinkPlane {
       name: l.ifname,
       kind: l.linkinfo?.info_kind ?? '',
       ...(l.master ? { master: l.master } : {}),
+      ...(l.link ? { parent: l.link } : {}),
+      ...(l.address ? { mac: l.address } : {}),
+      ...(l.linkinfo?.info_data?.id === undefined ? {} : { vlan: l.linkinfo.info_data.id }),
       ...(l.ifalias ? { alias: l.ifalias } : {}),
       up: l.flags.includes('UP'),
       mtu: l.mtu,
@@ -155,6 +173,39 @@ export class IpRoute implements LinkPlane {
       'address',
       spec.mac,
     );
+  }
+
+  async ensureMacvlan(spec: MacvlanSpec): Promise<void> {
+    const existing = (await this.listLinks()).find((l) => l.name === spec.name);
+    const wrong = existing && mismatch(existing, spec, 'macvlan');
+    if (wrong) throw new TetherError('CONFLICT', wrong);
+    if (!existing) await ip(...macvlanAdd(spec));
+    for (const command of macvlanSettle(spec, existing)) await ip(...command);
+  }
+
+  async ensureVlan(spec: VlanSpec): Promise<void> {
+    const existing = (await this.listLinks()).find((l) => l.name === spec.name);
+    const wrong = existing && mismatch(existing, spec, 'vlan', spec.id);
+    if (wrong) throw new TetherError('CONFLICT', wrong);
+    if (existing) return;
+    try {
+      await ip(...vlanAdd(spec));
+    } catch (error) {
+      if (/Unknown device type|not supported/i.test((error as Error).message)) {
+        throw new TetherError('KERNEL', `this host's kernel has no 802.1q VLAN support (modprobe 8021q): ${spec.name}`);
+      }
+      throw error;
+    }
+    await ip(...vlanSettle(spec));
+  }
+
+  async defaultRouteLinks(): Promise<string[]> {
+    const devices = new Set<string>();
+    for (const family of ['-4', '-6']) {
+      const routes = z.array(defaultRoute).parse(JSON.parse(await ip('-json', family, 'route', 'show', 'default')));
+      for (const route of routes) if (route.dev) devices.add(route.dev);
+    }
+    return [...devices];
   }
 
   async attach(hostName: string, bridge: string): Promise<void> {

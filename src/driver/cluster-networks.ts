@@ -6,14 +6,11 @@ import { conflict, invalidOption } from '../errors.js';
 import { formatIp, formatPrefix, type IpPrefix } from '../net/ip.js';
 import type { CreateNetworkRequest } from '../protocol/network.js';
 import { vxlanName } from './naming.js';
-import type { Networks } from './networks.js';
+import { type Networks, TETHER_ADDRESS_SPACE } from './networks.js';
 import type { NetworkOptions } from './options.js';
 import type { ClusterNetworkSpec, ClusterPort } from './ports.js';
-import type { NetworkRecord } from './records.js';
+import { type NetworkRecord, overlayOf } from './records.js';
 import type { DriverState } from './state.js';
-
-/** The address space cluster networks' pools must come from: tether's own IPAM. */
-export const TETHER_ADDRESS_SPACE = 'local';
 
 /** IPv4 (20), UDP (8), VXLAN (8) and the inner Ethernet header (14); an IPv6 underlay adds 20. */
 const vxlanOverhead = (vtep: string) => (isIPv6(vtep) ? 70 : 50);
@@ -34,7 +31,9 @@ export class ClusterNetworks {
 
   /** The network's MTU: the option, or the default, within what the underlay leaves. */
   mtuFor(options: NetworkOptions & { spansHosts?: boolean }): number {
-    if (options.cluster === undefined && !options.spansHosts) return options.mtu ?? this.settings.defaultMtu;
+    // A network on a host interface crosses hosts on the LAN itself, with no VXLAN header.
+    if ((options.cluster === undefined && !options.spansHosts) || options.uplink)
+      return options.mtu ?? this.settings.defaultMtu;
     const { vtep, underlayMtu } = this.port().settings;
     const room = underlayMtu - vxlanOverhead(vtep);
     if (options.mtu !== undefined && options.mtu > room) {
@@ -99,7 +98,9 @@ export class ClusterNetworks {
   list(): { name: string; networkId?: string; vxlan?: string }[] {
     // Swarm's networks are swarm's to create and remove on each node.
     const made = [...this.state.networks.values()].flatMap((n) =>
-      n.cluster && !n.cluster.swarm ? [{ name: n.cluster.name, networkId: n.id, vxlan: n.cluster.vxlan }] : [],
+      n.cluster && !n.cluster.swarm
+        ? [{ name: n.cluster.name, networkId: n.id, ...(overlayOf(n) ? { vxlan: n.cluster.vxlan } : {}) }]
+        : [],
     );
     const pending = [...this.inCreation].filter((name) => !made.some((n) => n.name === name)).map((name) => ({ name }));
     return [...made, ...pending];

@@ -1,19 +1,21 @@
-// What every part of the driver shares: the state, the network mode, the
+// What every part of the driver shares: the state, the network modes, the
 // firewall, the host's ports, the log, the cluster in cluster mode, and policies.
 import type { Logger } from 'pino';
 import type { PortKeeper } from '../dataplane/dataplane.js';
 import type { FirewallSync } from './firewall-sync.js';
-import type { NetworkMode } from './modes/mode.js';
-import type { ClusterPort, PolicyPort } from './ports.js';
+import type { NetworkModes } from './modes/modes.js';
+import type { ClusterPort, HostAddresses, PolicyPort } from './ports.js';
 import type { DriverState } from './state.js';
 
 export interface DriverContext {
   readonly state: DriverState;
-  readonly mode: NetworkMode;
+  readonly modes: NetworkModes;
   readonly firewall: FirewallSync;
   readonly ports: PortKeeper;
   readonly log: Logger;
   readonly cluster?: ClusterPort;
   /** Policy enforcement, for networks with -o tether.policy=deny. */
   readonly policy?: PolicyPort;
+  /** The host shim's addresses on networks on a host interface. */
+  readonly hostAddresses?: HostAddresses;
 }

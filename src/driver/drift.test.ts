@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Link } from '../dataplane/dataplane.js';
+import { FakeLinks } from '../dataplane/fake.js';
 import { type Cidr, type IpPrefix, parseCidr, parsePrefix } from '../net/ip.js';
 import { findDrift } from './drift.js';
+import { NetworkModes } from './modes/modes.js';
 import type { EndpointRecord, NetworkRecord } from './records.js';
 
 const network: NetworkRecord = {
@@ -15,6 +17,11 @@ const network: NetworkRecord = {
   auxAddresses: [],
   subnets: [parsePrefix('10.0.0.0/24') as IpPrefix],
 };
+const modes = new NetworkModes(new FakeLinks(), {
+  bridgeAlias: 'tether:t:',
+  uplinks: [],
+  shimName: (id) => `tthsh${id}`,
+});
 const link = (name: string, master?: string): Link => ({
   name,
   kind: name.startsWith('tthbr') ? 'bridge' : 'veth',
@@ -42,6 +49,7 @@ function gone(endpoints: EndpointRecord[], links: Link[], lifeStart = NOW): stri
     new Map([['n', network]]),
     endpoints,
     [link('tthbrn'), ...links],
+    modes,
     { prefix: 'tth', bridgeAlias: 'tether:t:' },
     { now: NOW, ms: GRACE, lifeStart },
   );
@@ -80,4 +88,58 @@ test('an endpoint left is waiting for DeleteEndpoint, until the grace after Leav
   const left = (leftAt: number) => endpoint('e1', { createdAt: NOW - 2 * GRACE, leftAt });
   assert.deepEqual(gone([left(NOW - 1_000)], links), []);
   assert.deepEqual(gone([left(NOW - GRACE)], links), ['e1']);
+});
+
+describe('a macvlan network, whose joined interfaces the host cannot see', () => {
+  const lan: NetworkRecord = {
+    ...network,
+    id: 'm',
+    bridge: 'tthbrm',
+    nat: false,
+    uplink: { mode: 'macvlan', name: 'eth1', parent: 'eth1', link: 'eth1' },
+  };
+  const nic: Link = { name: 'eth1', kind: '', up: true, mtu: 1500, addresses: [] };
+  const macvlan: Link = { name: 'tthm1p', kind: 'macvlan', up: false, mtu: 1500, addresses: [], alias: 'tether:t:m' };
+  const on = (fields: Partial<EndpointRecord>) => ({ ...endpoint('m1', fields), networkId: 'm' });
+  const drift = (endpoints: EndpointRecord[], links: Link[], lifeStart = NOW) =>
+    findDrift(
+      new Map([['m', lan]]),
+      endpoints,
+      [nic, ...links],
+      modes,
+      { prefix: 'tth', bridgeAlias: 'tether:t:' },
+      {
+        now: NOW,
+        ms: GRACE,
+        lifeStart,
+      },
+    );
+
+  test('a Join of this life stays; one of an earlier life is for Docker to judge, not freed by timing', () => {
+    const joined = on({ sandboxKey: '/ns', joinedAt: NOW - 2 * GRACE });
+    const thisLife = drift([joined], [], NOW - 3 * GRACE);
+    assert.deepEqual([thisLife.goneEndpoints, thisLife.slowStarts, thisLife.missingVeths], [[], [], []]);
+    const earlier = drift([joined], []);
+    assert.deepEqual([earlier.goneEndpoints, earlier.slowStarts.map((e) => e.id)], [[], ['m1']]);
+    assert.deepEqual(
+      drift([joined], [macvlan]).goneEndpoints.map((e) => e.id),
+      ['m1'],
+      'moved back to the host',
+    );
+  });
+
+  test('a macvlan missing before Join is repaired; the network is intact without bridge or gateway', () => {
+    const waiting = drift([on({ createdAt: NOW })], []);
+    assert.deepEqual(
+      waiting.missingVeths.map((e) => e.id),
+      ['m1'],
+    );
+    assert.deepEqual(waiting.brokenBridges, []);
+    assert.deepEqual(waiting.orphanLinks, []);
+    assert.deepEqual(drift([], [macvlan]).orphanLinks, ['tthm1p'], "a macvlan of tether's nobody owns");
+    assert.deepEqual(
+      drift([], [{ ...nic, up: false }]).brokenBridges.map((n) => n.id),
+      ['m'],
+    );
+  });
 });

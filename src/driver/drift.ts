@@ -3,17 +3,21 @@
 // the audit calls clean is exactly what the reconcile leaves.
 import type { Link } from '../dataplane/dataplane.js';
 import { formatCidr } from '../net/ip.js';
+import type { NetworkModes } from './modes/modes.js';
 import { isVethName } from './naming.js';
 import { addressesOf, type EndpointRecord, type NetworkRecord } from './records.js';
 
 export interface Drift {
-  /** Bridges missing, down or without their gateway addresses (or their VXLAN device, for a cluster network). */
+  /**
+   * Networks whose objects are not as recorded: a bridge missing, down or without its gateways (or
+   * its VXLAN device), an uplink off its bridge, a VLAN sub-interface or host shim missing.
+   */
   readonly brokenBridges: NetworkRecord[];
   /** Endpoints whose container is gone, or that Docker abandoned before Join. */
   readonly goneEndpoints: EndpointRecord[];
   /** Joined in this life, the peer still on the host after the grace: a slow start or a failed Leave; Docker knows. */
   readonly slowStarts: EndpointRecord[];
-  /** Endpoints not joined yet whose veth pair is missing. */
+  /** Endpoints not joined yet whose interface (veth pair or macvlan) is missing. */
   readonly missingVeths: EndpointRecord[];
   /** Host ends off their bridge or down. */
   readonly detachedVeths: { endpoint: EndpointRecord; bridge: string }[];
@@ -25,6 +29,7 @@ export function findDrift(
   networks: ReadonlyMap<string, NetworkRecord>,
   endpoints: Iterable<EndpointRecord>,
   linkList: readonly Link[],
+  modes: Pick<NetworkModes, 'of'>,
   owner: { prefix: string; bridgeAlias: string },
   /**
    * How long Docker may take between calls of one container start, and when this life of tether
@@ -43,41 +48,36 @@ export function findDrift(
   };
   const owned = new Set<string>();
   for (const network of networks.values()) {
-    owned.add(network.bridge);
-    const link = links.get(network.bridge);
-    const vxlan = network.cluster && links.get(network.cluster.vxlan);
-    if (network.cluster) owned.add(network.cluster.vxlan);
-    if (
-      !link?.up ||
-      !network.gateways.every((g) => link.addresses.includes(formatCidr(g))) ||
-      (network.cluster && (!vxlan?.up || vxlan.master !== network.bridge))
-    )
-      drift.brokenBridges.push(network);
+    const mode = modes.of(network);
+    for (const name of mode.networkLinks(network)) owned.add(name);
+    if (!mode.networkIntact(network, links)) drift.brokenBridges.push(network);
   }
   for (const endpoint of endpoints) {
     owned.add(endpoint.hostName).add(endpoint.peerName);
     const network = networks.get(endpoint.networkId);
-    const host = links.get(endpoint.hostName);
+    const view = network && modes.of(network).endpointView(network, endpoint, links);
     // A joined endpoint's peer lives in the container, and the pair vanishes with the container's
     // namespace. After a Leave tether never heard, Docker puts the peer back on the host (and keeps
     // the namespace file), which looks like the time between Join and Docker moving the peer in.
     // That time is the container's creation by the runtime and can run to many seconds on a busy
     // host. Docker's Leave goes unheard while tether is down, so for a Join of an earlier life a
     // peer on the host long after it means a gone container; for a Join of this life, only a Leave
-    // that failed here, which Docker's own list tells apart from a slow start.
+    // that failed here, which Docker's own list tells apart from a slow start. Where nothing on the
+    // host shows the container's interface (a macvlan), a Join of an earlier life is Docker's to judge.
     // An endpoint not joined long after CreateEndpoint (or Leave) was abandoned: Docker gave up on
     // the start or the stop (its retry of a call cut short by a crash carries an empty body).
     const old = (since: number | undefined) => grace.now - (since ?? 0) >= grace.ms;
-    const peerStayed = endpoint.sandboxKey !== undefined && links.has(endpoint.peerName) && old(endpoint.joinedAt);
+    const joined = endpoint.sandboxKey !== undefined;
+    const peerStayed = joined && view?.peerOnHost === true && old(endpoint.joinedAt);
     const thisLife = (endpoint.joinedAt ?? 0) >= grace.lifeStart;
-    const gone =
-      endpoint.sandboxKey !== undefined
-        ? !host || (peerStayed && !thisLife)
-        : old(endpoint.leftAt ?? endpoint.createdAt);
-    if (network && !gone && peerStayed) drift.slowStarts.push(endpoint);
-    if (!network || gone) drift.goneEndpoints.push(endpoint);
-    else if (!host) drift.missingVeths.push(endpoint);
-    else if (host.master !== network.bridge || !host.up) drift.detachedVeths.push({ endpoint, bridge: network.bridge });
+    const unseen = joined && view !== undefined && view.alive === undefined && !thisLife;
+    const gone = joined
+      ? view?.alive === false || (peerStayed && !thisLife)
+      : old(endpoint.leftAt ?? endpoint.createdAt);
+    if (network && !gone && (peerStayed || unseen)) drift.slowStarts.push(endpoint);
+    if (!network || !view || gone) drift.goneEndpoints.push(endpoint);
+    else if (view.placement === 'missing') drift.missingVeths.push(endpoint);
+    else if (view.placement === 'detached') drift.detachedVeths.push({ endpoint, bridge: network.bridge });
   }
   for (const link of links.values()) {
     const ours =
@@ -92,18 +92,23 @@ export function findDrift(
 
 export function describeDrift(drift: Drift): string[] {
   return [
-    ...drift.brokenBridges.map(
-      (n) =>
-        `bridge ${n.bridge} of network ${n.id.slice(0, 12)} is missing, down or lacks its ` +
-        `gateway${n.cluster ? ` or VXLAN device ${n.cluster.vxlan}` : ''}`,
-    ),
+    ...drift.brokenBridges.map(brokenParts),
     ...drift.goneEndpoints.map(
       (e) =>
         `endpoint ${e.id.slice(0, 12)} (${addressesOf(e).map(formatCidr)[0] ?? 'no address'}) has no ` +
         `container any more, or was abandoned before Join`,
     ),
-    ...drift.missingVeths.map((e) => `endpoint ${e.id.slice(0, 12)} has no veth ${e.hostName}`),
+    ...drift.missingVeths.map((e) => `endpoint ${e.id.slice(0, 12)} has no interface ${e.hostName} or ${e.peerName}`),
     ...drift.detachedVeths.map(({ endpoint, bridge }) => `veth ${endpoint.hostName} is not up on bridge ${bridge}`),
     ...drift.orphanLinks.map((name) => `interface ${name} belongs to no network or endpoint`),
   ];
+}
+
+function brokenParts(n: NetworkRecord): string {
+  const { uplink } = n;
+  const id = n.id.slice(0, 12);
+  if (uplink?.mode === 'macvlan') return `uplink ${uplink.link} or host shim of network ${id} is missing or down`;
+  if (uplink) return `bridge ${n.bridge} of network ${id} is missing or down, or uplink ${uplink.link} is not on it`;
+  const vxlan = n.cluster ? ` or VXLAN device ${n.cluster.vxlan}` : '';
+  return `bridge ${n.bridge} of network ${id} is missing, down or lacks its gateway${vxlan}`;
 }

@@ -46,6 +46,7 @@ export class Driver implements NetworkDriver {
   private readonly upkeep: Upkeep;
   private readonly prefix: string;
   private readonly scope: 'local' | 'global';
+  private readonly uplinks: DriverConfig['uplinks'];
   private readonly log: Logger;
 
   constructor(deps: DriverDeps, config: DriverConfig) {
@@ -60,6 +61,7 @@ export class Driver implements NetworkDriver {
     } = buildDriverParts(deps, config));
     this.prefix = config.prefix;
     this.scope = config.scope;
+    this.uplinks = config.uplinks;
     this.log = deps.log;
   }
 
@@ -76,7 +78,7 @@ export class Driver implements NetworkDriver {
     const options = parseNetworkOptions(request.generic);
     const swarm = this.scope === 'global' && isSwarmNetworkId(request.networkId);
     const mtu = this.clusterNetworks.mtuFor({ ...options, spansHosts: swarm });
-    const record = networkRecordFor(request, options, { prefix: this.prefix, mtu });
+    const record = networkRecordFor(request, options, { prefix: this.prefix, mtu, uplinks: this.uplinks });
     const lock = networkKey(request.networkId);
     const name = options.cluster;
     if (swarm) return this.locks.run(lock, () => this.swarmNetworks.create(request, record));

@@ -47,8 +47,9 @@ export class Endpoints {
   }
 
   async create(record: EndpointRecord, macGiven: boolean): Promise<CreateEndpointReply> {
-    const { state, mode, log } = this.ctx;
+    const { state, modes, log } = this.ctx;
     const network = state.network(record.networkId);
+    const mode = modes.of(network);
     const existing = state.endpoints.get(record.id);
     if (existing) {
       // A retry after a lost reply or a failure: same endpoint, same answer, with its interface made sure of.
@@ -96,8 +97,9 @@ export class Endpoints {
 
   /** Removes the endpoint: its cluster entry, its record, its ports, then its interface. */
   async remove(endpoint: EndpointRecord): Promise<void> {
-    const { state, mode, ports, cluster, firewall, log } = this.ctx;
+    const { state, modes, ports, cluster, firewall, log } = this.ctx;
     const network = state.networks.get(endpoint.networkId);
+    const mode = modes.of(network);
     const clusterName = network?.cluster?.name;
     if (clusterName !== undefined) await cluster?.withdraw(clusterName, endpoint.id);
     await state.persist({ type: 'deleteEndpoint', id: endpoint.id });

@@ -35,7 +35,9 @@ export class FirewallSync {
   }
 
   private networks(): FirewallNetwork[] {
-    return [...this.state.networks.values()].map((n) => ({
+    // A macvlan network has no bridge: its traffic never passes the host's forwarding.
+    const bridged = [...this.state.networks.values()].filter((n) => n.uplink?.mode !== 'macvlan');
+    return bridged.map((n) => ({
       bridge: n.bridge,
       internal: n.internal,
       nat: n.nat,

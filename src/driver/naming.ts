@@ -1,5 +1,5 @@
 // Names of the links tether makes. Host ends are PREFIX + hex, peers add a
-// "p", bridges a "br" and VXLAN devices a "vx" (none a hex digit), so a restart
+// "p", bridges a "br", VXLAN devices a "vx" and host shims an "sh" (none a hex digit), so a restart
 // can tell them apart by name alone and never confuse them with anyone else's.
 import { randomBytes } from 'node:crypto';
 import type { IpAddress } from '../net/ip.js';
@@ -29,3 +29,7 @@ export function macFor(address: IpAddress | undefined): string {
   const bytes = [0x02, 0x74, (low >>> 24) & 0xff, (low >>> 16) & 0xff, (low >>> 8) & 0xff, low & 0xff];
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
+
+/** The host's own macvlan onto a macvlan network (-o tether.host-shim=true). */
+export const shimName = (prefix: string, networkId: string) =>
+  `${prefix}sh${networkId.slice(0, MAX_NAME - prefix.length - 2)}`;

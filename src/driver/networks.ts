@@ -3,19 +3,25 @@
 // that order too, so that what a crash leaves is a record reconcile finishes
 // or a kernel object it removes.
 import { conflict, invalidOption } from '../errors.js';
+import { contains } from '../net/ip.js';
 import type { CreateNetworkRequest } from '../protocol/network.js';
 import type { DriverContext } from './context.js';
 import type { Endpoints } from './endpoints.js';
+import { uplinkLinkName } from './modes/uplink.js';
 import { defaultBridgeName } from './naming.js';
 import type { NetworkOptions } from './options.js';
 import { type NetworkRecord, networkText } from './records.js';
 import { runSteps } from './steps.js';
+import { resolveUplink, type Uplink } from './uplinks.js';
+
+/** The address space of tether's own IPAM's pools (cluster networks and host shims need them). */
+export const TETHER_ADDRESS_SPACE = 'local';
 
 /** The record a CreateNetwork asks for, before any cluster settings. */
 export function networkRecordFor(
   request: CreateNetworkRequest,
   options: NetworkOptions,
-  settings: { prefix: string; mtu: number },
+  settings: { prefix: string; mtu: number; uplinks: readonly Uplink[] },
 ): NetworkRecord {
   if (options.ipv4 === false && request.ipv4.length > 0 && request.enableIpv4 === undefined) {
     // An engine before 28 knows no IPv6-only networks: it allocated IPv4 all the same.
@@ -32,11 +38,37 @@ export function networkRecordFor(
     auxAddresses: data.flatMap((d) => Object.values(d.auxAddresses)),
     subnets: data.map((d) => d.pool),
     ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.uplink ? { uplink: uplinkRecordFor(request, options.uplink, settings.uplinks) } : {}),
   };
 }
 
-const sameRecord = (a: NetworkRecord, b: NetworkRecord) =>
-  JSON.stringify(networkText(a)) === JSON.stringify(networkText(b));
+function uplinkRecordFor(
+  request: CreateNetworkRequest,
+  uplink: NonNullable<NetworkOptions['uplink']>,
+  uplinks: readonly Uplink[],
+): NonNullable<NetworkRecord['uplink']> {
+  const parent = resolveUplink(uplinks, uplink.name).iface;
+  const spaces = [...request.ipv4, ...request.ipv6].map((d) => d.addressSpace);
+  if (uplink.hostShim && spaces.some((space) => space !== TETHER_ADDRESS_SPACE)) {
+    throw invalidOption("tether.host-shim takes the host its address from tether's IPAM: add --ipam-driver tether");
+  }
+  return {
+    mode: uplink.mode,
+    name: uplink.name,
+    parent,
+    ...(uplink.vlan === undefined ? {} : { vlan: uplink.vlan }),
+    link: uplinkLinkName(parent, uplink.vlan),
+    // Taken when the network is created (Networks.create), one per subnet.
+    ...(uplink.hostShim ? { shim: [] } : {}),
+  };
+}
+
+/** The same network, whichever host shim addresses each holds. */
+const sameRecord = (a: NetworkRecord, b: NetworkRecord) => {
+  const text = (n: NetworkRecord) =>
+    JSON.stringify(networkText(n.uplink?.shim ? { ...n, uplink: { ...n.uplink, shim: [] } } : n));
+  return text(a) === text(b);
+};
 
 export class Networks {
   constructor(
@@ -44,20 +76,30 @@ export class Networks {
     private readonly endpoints: Endpoints,
   ) {}
 
-  async create(record: NetworkRecord): Promise<void> {
-    const { state, mode, firewall, log } = this.ctx;
-    const existing = state.networks.get(record.id);
+  async create(wanted: NetworkRecord): Promise<void> {
+    const { state, modes, firewall, log } = this.ctx;
+    const mode = modes.of(wanted);
+    const existing = state.networks.get(wanted.id);
     if (existing) {
-      if (!sameRecord(existing, record)) throw conflict(`network ${record.id} already exists with other settings`);
+      if (!sameRecord(existing, wanted)) throw conflict(`network ${wanted.id} already exists with other settings`);
       // A retry after a failure that could not undo everything: finish the kernel's part.
       await mode.repairNetwork(existing);
       return firewall.sync();
     }
-    const user = [...state.networks.values()].find((n) => n.bridge === record.bridge);
-    if (user) throw conflict(`bridge ${record.bridge} is already used by network ${user.id.slice(0, 12)}`);
-    await mode.checkNetwork(record);
+    const user = [...state.networks.values()].find((n) => n.bridge === wanted.bridge);
+    if (user) throw conflict(`bridge ${wanted.bridge} is already used by network ${user.id.slice(0, 12)}`);
+    const link = wanted.uplink?.link;
+    const sharer = [...state.networks.values()].find((n) => link !== undefined && n.uplink?.link === link);
+    if (sharer) throw conflict(`interface ${link} is already used by network ${sharer.id.slice(0, 12)}`);
+    await mode.checkNetwork(wanted);
+    const record = await this.withShim(wanted);
     await runSteps(
       [
+        {
+          name: "take the host shim's addresses",
+          do: async () => undefined,
+          undo: () => this.releaseShim(record),
+        },
         {
           name: 'record the network',
           do: () => state.persist({ type: 'createNetwork', network: record }),
@@ -79,14 +121,38 @@ export class Networks {
   }
 
   async delete(network: NetworkRecord): Promise<void> {
-    const { state, mode, firewall, cluster, log } = this.ctx;
+    const { state, modes, firewall, cluster, log } = this.ctx;
     for (const endpoint of state.endpointsOf(network.id)) await this.endpoints.remove(endpoint);
     await state.persist({ type: 'deleteNetwork', id: network.id });
-    await mode.removeNetwork(network);
+    await modes.of(network).removeNetwork(network);
+    await this.releaseShim(network);
     await firewall.sync();
     // Removed here, removed from the cluster: every other host removes it from its Docker. A swarm
     // network stays until swarm frees it.
     if (network.cluster && !network.cluster.swarm) await cluster?.dropNetwork(network.cluster.name);
     log.info({ network: network.id, bridge: network.bridge }, 'network deleted');
+  }
+
+  /** The record with the host shim's addresses, one per subnet, taken from tether's IPAM. */
+  private async withShim(network: NetworkRecord): Promise<NetworkRecord> {
+    const { uplink } = network;
+    if (!uplink?.shim) return network;
+    const { hostAddresses } = this.ctx;
+    if (!hostAddresses) throw invalidOption('tether.host-shim needs tether as the IPAM driver too');
+    const shim = [];
+    try {
+      for (const subnet of network.subnets) shim.push(await hostAddresses.take(subnet));
+    } catch (error) {
+      await this.releaseShim({ ...network, uplink: { ...uplink, shim } });
+      throw error;
+    }
+    return { ...network, uplink: { ...uplink, shim } };
+  }
+
+  private async releaseShim(network: NetworkRecord): Promise<void> {
+    for (const cidr of network.uplink?.shim ?? []) {
+      const subnet = network.subnets.find((s) => contains(s, cidr.address));
+      if (subnet) await this.ctx.hostAddresses?.release(subnet, cidr.address);
+    }
   }
 }

@@ -28,3 +28,31 @@ test("Docker 27+'s address-family options are accepted as true or false, and not
   );
   assert.throws(() => parseNetworkOptions({ 'com.docker.network.enable_ipv6': 'yes' }), /expected true or false/);
 });
+
+test('a host interface: the mode follows from parent or uplink, and what does not fit together is refused', () => {
+  assert.deepEqual(parseNetworkOptions({ 'tether.parent': 'eth1', 'tether.vlan': '10' }), {
+    nat: false,
+    uplink: { mode: 'macvlan', name: 'eth1', vlan: 10, hostShim: false },
+  });
+  assert.deepEqual(parseNetworkOptions({ 'tether.uplink': 'data', 'tether.host-shim': 'true' }).uplink, {
+    mode: 'bridge',
+    name: 'data',
+    hostShim: true,
+  });
+  assert.equal(parseNetworkOptions({ parent: 'eth1', 'tether.mode': 'macvlan' }).uplink?.mode, 'macvlan');
+  const refused: [Record<string, string>, RegExp][] = [
+    [{ 'tether.mode': 'macvlan' }, /needs -o tether.parent/],
+    [{ 'tether.mode': 'bridge', 'tether.parent': 'eth1' }, /takes -o tether.uplink/],
+    [{ 'tether.mode': 'ipvlan' }, /"bridge" or "macvlan"/],
+    [{ 'tether.parent': 'eth1', 'tether.uplink': 'eth2' }, /do not go together/],
+    [{ 'tether.parent': 'eth1', parent: 'eth2' }, /give the parent interface once/],
+    [{ 'tether.vlan': '10' }, /needs -o tether.parent/],
+    [{ 'tether.parent': 'eth1', 'tether.vlan': '4095' }, /from 1 to 4094/],
+    [{ 'tether.parent': 'eth1', 'tether.host-shim': 'yes' }, /expected true or false/],
+    [{ 'tether.parent': 'eth 1' }, /not a valid interface name/],
+    [{ 'tether.parent': 'eth1', 'tether.nat': 'true' }, /never NATed/],
+    [{ 'tether.uplink': 'eth1', 'tether.policy': 'deny' }, /not enforced/],
+    [{ 'tether.parent': 'eth1', bridge: 'br9' }, /no bridge to name/],
+  ];
+  for (const [options, message] of refused) assert.throws(() => parseNetworkOptions(options), message);
+});

@@ -2,6 +2,7 @@
 // bridge-driver names are accepted so that habits carry over; any other key
 // is an error, since an ignored option is a silent surprise.
 import { invalidOption } from '../errors.js';
+import { checkInterfaceName, parseUplinkOptions, UPLINK_OPTION_KEYS, type UplinkOptions } from './uplink-options.js';
 
 export interface NetworkOptions {
   readonly mtu?: number;
@@ -17,6 +18,8 @@ export interface NetworkOptions {
   readonly ipv6?: boolean;
   /** -o tether.policy=deny: nothing reaches an endpoint unless a policy lets it in. */
   readonly policy?: 'deny';
+  /** A network on one of the host's interfaces (macvlan, or a bridge with the interface enslaved). */
+  readonly uplink?: UplinkOptions;
 }
 
 const MTU_KEYS = ['com.docker.network.driver.mtu', 'mtu'];
@@ -34,12 +37,10 @@ export const KNOWN_NETWORK_OPTIONS = [
   IPV4_KEY,
   IPV6_KEY,
   POLICY_KEY,
+  ...UPLINK_OPTION_KEYS,
 ];
 /** Cluster network names: what Docker accepts as a network name, kept to a safe alphabet. */
 export const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-
-/** Linux interface names: at most 15 bytes, no slash, no whitespace; kept to a safe alphabet. */
-export const INTERFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
 
 const flag = (key: string, value: string): boolean => {
   if (value !== 'true' && value !== 'false')
@@ -56,14 +57,8 @@ export function parseNetworkOptions(generic: Readonly<Record<string, string>>): 
         throw invalidOption(`option ${key}: MTU must be a whole number from 1280 to 65535, not "${value}"`);
       }
       options.mtu = mtu;
-    } else if (BRIDGE_KEYS.includes(key)) {
-      if (!INTERFACE_NAME.test(value)) {
-        throw invalidOption(
-          `option ${key}: "${value}" is not a valid interface name (letters, digits, "_.-", at most 15)`,
-        );
-      }
-      options.bridge = value;
-    } else if (NAT_KEYS.includes(key)) options.nat = flag(key, value);
+    } else if (BRIDGE_KEYS.includes(key)) options.bridge = checkInterfaceName(key, value);
+    else if (NAT_KEYS.includes(key)) options.nat = flag(key, value);
     else if (key === IPV4_KEY) options.ipv4 = flag(key, value);
     else if (key === IPV6_KEY) options.ipv6 = flag(key, value);
     else if (key === POLICY_KEY) {
@@ -76,9 +71,15 @@ export function parseNetworkOptions(generic: Readonly<Record<string, string>>): 
         );
       }
       options.cluster = value;
-    } else {
+    } else if (!UPLINK_OPTION_KEYS.includes(key)) {
       throw invalidOption(`unknown option "${key}" (tether knows ${KNOWN_NETWORK_OPTIONS.join(', ')})`);
     }
   }
-  return options;
+  const uplink = parseUplinkOptions(generic);
+  if (!uplink) return options;
+  // The containers are on the interface's own network: its router is their gateway, nothing is NATed.
+  if (options.nat) throw invalidOption('tether.nat does not apply to a network on a host interface: it is never NATed');
+  if (options.policy) throw invalidOption('tether.policy=deny is not enforced on a network on a host interface');
+  if (options.bridge && uplink.mode === 'macvlan') throw invalidOption('a macvlan network has no bridge to name');
+  return { ...options, nat: false, uplink };
 }

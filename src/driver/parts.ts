@@ -6,13 +6,15 @@ import { ClusterNetworks, type PoolRange } from './cluster-networks.js';
 import type { DriverContext } from './context.js';
 import { Endpoints } from './endpoints.js';
 import { FirewallSync } from './firewall-sync.js';
-import { BridgeMode } from './modes/bridge.js';
+import { NetworkModes } from './modes/modes.js';
+import { shimName } from './naming.js';
 import { Networks } from './networks.js';
-import type { ClusterPort, EndpointsDockerHolds, PolicyPort, ReleaseContainerAddress } from './ports.js';
+import type { ClusterPort, EndpointsDockerHolds, HostAddresses, PolicyPort, ReleaseContainerAddress } from './ports.js';
 import { Publishing } from './publishing.js';
 import type { DriverState } from './state.js';
 import { SwarmNetworks } from './swarm-networks.js';
 import { Upkeep } from './upkeep.js';
+import type { Uplink } from './uplinks.js';
 
 export interface DriverConfig {
   /** Prefix of every interface name tether makes. */
@@ -24,6 +26,8 @@ export interface DriverConfig {
   readonly abandonGraceMs: number;
   /** What GetCapabilities reports; global: swarm networks (see swarm-networks.ts). */
   readonly scope: 'local' | 'global';
+  /** Host interfaces networks may put containers on (--uplinks). */
+  readonly uplinks: readonly Uplink[];
 }
 
 export interface DriverDeps {
@@ -39,6 +43,8 @@ export interface DriverDeps {
   readonly cluster?: ClusterPort;
   /** Policy enforcement (deny networks). */
   readonly policy?: PolicyPort;
+  /** The host shim's addresses on networks on a host interface, from tether's IPAM. */
+  readonly hostAddresses?: HostAddresses;
 }
 
 export interface DriverParts {
@@ -56,12 +62,18 @@ export function buildDriverParts(deps: DriverDeps, config: DriverConfig): Driver
   const tunnel = deps.cluster && { vtep: deps.cluster.settings.vtep, port: deps.cluster.settings.vxlanPort };
   const ctx: DriverContext = {
     state: deps.state,
-    mode: new BridgeMode(deps.links, { bridgeAlias, ...(tunnel ? { tunnel } : {}) }),
+    modes: new NetworkModes(deps.links, {
+      bridgeAlias,
+      uplinks: config.uplinks,
+      shimName: (id) => shimName(config.prefix, id),
+      ...(tunnel ? { tunnel } : {}),
+    }),
     firewall: new FirewallSync(deps.state, deps.firewall, deps.policy),
     ports: deps.ports,
     log: deps.log,
     ...(deps.cluster ? { cluster: deps.cluster } : {}),
     ...(deps.policy ? { policy: deps.policy } : {}),
+    ...(deps.hostAddresses ? { hostAddresses: deps.hostAddresses } : {}),
   };
   const endpoints = new Endpoints(ctx, config.prefix);
   const networks = new Networks(ctx, endpoints);

@@ -1,7 +1,7 @@
 // What the driver needs from outside it, declared here so that the parts that
 // provide it (the cluster, Docker's API, the IPAM) depend on the driver and not
 // the other way round.
-import type { IpAddress } from '../net/ip.js';
+import type { Cidr, IpAddress, IpPrefix } from '../net/ip.js';
 
 /** A network spanning the cluster, as every host's Docker must create it. */
 export interface ClusterNetworkSpec {
@@ -58,6 +58,13 @@ export interface PolicyPort {
   audit(): Promise<string[]>;
   /** Container labels that could not be read (Docker failed), in words: the audit shows them. */
   labelFailures(): string[];
+}
+
+/** Addresses for the host itself (the host shim) in pools of tether's IPAM (its local address space). */
+export interface HostAddresses {
+  /** An address of the subnet's pool, held by this host. */
+  take(subnet: IpPrefix): Promise<Cidr>;
+  release(subnet: IpPrefix, address: IpAddress): Promise<void>;
 }
 
 /** Frees an address tether's IPAM handed out for a container, when Docker never released it. */

@@ -52,6 +52,21 @@ const storedNetwork = z.object({
     .optional(),
   /** -o tether.policy=deny: endpoints are reached only as policies allow. */
   policy: z.literal('deny').optional(),
+  /** A network on one of the host's interfaces (uplink-options.ts): no gateway of tether's, no NAT. */
+  uplink: z
+    .object({
+      mode: z.enum(['macvlan', 'bridge']),
+      /** As the option named it: an interface, or a logical name that --uplinks maps on each host. */
+      name: z.string(),
+      /** This host's interface. */
+      parent: z.string(),
+      vlan: z.number().int().optional(),
+      /** Where the network attaches: the parent, or the VLAN sub-interface tether made on it. */
+      link: z.string(),
+      /** -o tether.host-shim=true: the host's own addresses on the network. */
+      shim: z.array(cidr).optional(),
+    })
+    .optional(),
 });
 export type NetworkRecord = z.output<typeof storedNetwork>;
 
@@ -109,7 +124,14 @@ export const networkText = (n: NetworkRecord) => ({
   gateways: n.gateways.map(formatCidr),
   auxAddresses: n.auxAddresses.map(formatCidr),
   subnets: n.subnets.map(formatPrefix),
+  ...(n.uplink ? { uplink: { ...n.uplink, ...(n.uplink.shim ? { shim: n.uplink.shim.map(formatCidr) } : {}) } } : {}),
 });
+
+/** A cluster network's VXLAN device and VNI: none for a network on a host interface, whose LAN joins the hosts. */
+export const overlayOf = (n: NetworkRecord) => (n.uplink ? undefined : n.cluster);
+
+/** The addresses the host holds on the network: the gateways, or on a host interface its shim's. */
+export const hostAddressesOf = (n: NetworkRecord): readonly Cidr[] => (n.uplink ? (n.uplink.shim ?? []) : n.gateways);
 
 export const portText = (p: PublishedPort) => ({
   proto: p.proto,

@@ -46,14 +46,17 @@ export class Upkeep {
    * not asked here: at start-up it may be waiting for tether itself. The caller holds every lock.
    */
   async reconcile(free: (candidates: readonly EndpointRecord[]) => Promise<number>): Promise<Reconciled> {
-    const { state, mode, firewall, log } = this.ctx;
+    const { state, modes, firewall, log } = this.ctx;
     const endpointsFreed = await free((await this.drift()).goneEndpoints);
     // One listing serves the classification and every endpoint's repair.
     const links = await this.links.listLinks();
     const drift = this.driftOf(links);
-    for (const network of drift.brokenBridges) await mode.repairNetwork(network);
+    for (const network of drift.brokenBridges) await modes.of(network).repairNetwork(network);
     const misplaced = [...drift.missingVeths, ...drift.detachedVeths.map((d) => d.endpoint)];
-    for (const endpoint of misplaced) await mode.repairEndpoint(state.network(endpoint.networkId), endpoint, links);
+    for (const endpoint of misplaced) {
+      const network = state.network(endpoint.networkId);
+      await modes.of(network).repairEndpoint(network, endpoint, links);
+    }
     await this.publishing.holdRecorded();
     for (const name of drift.orphanLinks) {
       await this.links.deleteLink(name);
@@ -124,6 +127,7 @@ export class Upkeep {
       this.ctx.state.networks,
       this.ctx.state.endpoints.values(),
       links,
+      this.ctx.modes,
       { prefix, bridgeAlias },
       { now: Date.now(), ms: abandonGraceMs, lifeStart: this.lifeStart },
     );

@@ -234,7 +234,7 @@ test('a host that opens later sees the pools and addresses the others hold', asy
   await assert.rejects(late.requestAddress({ poolId, options: {} }), code('POOL_EXHAUSTED'));
 });
 
-test('an address whose write landed though the call failed is handed out, and memory agrees with the store', async () => {
+test('an address whose write landed though the call failed is handed out; memory agrees with the store', async () => {
   const faulty = new FaultyStore(store);
   store = faulty;
   const a = await open('a', true);

@@ -39,6 +39,8 @@ const SETTABLE_ENV: readonly (readonly [string, string, string])[] = [
   ['TETHER_DEAD_HOST_GRACE', "seconds after a host's registration expires before its addresses go", '300'],
   ['TETHER_ORPHAN_GRACE', 'seconds an address may look abandoned before tether frees it', '60'],
   ['TETHER_GC_INTERVAL', 'seconds between collection rounds', '30'],
+  // Contiv's iflist: docker plugin set tether TETHER_UPLINKS=eth1,data=ens4.
+  ['TETHER_UPLINKS', 'host interfaces networks may use: [NAME=]IFACE[:shared],... (empty: none)', ''],
 ];
 
 /** KEY=VALUE for each of the plugin's settings set in the environment, as `tether serve` reads its flags. */

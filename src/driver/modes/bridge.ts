@@ -3,9 +3,10 @@
 // end is on the bridge.
 import type { BridgeSpec, Link, LinkPlane } from '../../dataplane/dataplane.js';
 import { conflict } from '../../errors.js';
-import type { EndpointRecord, NetworkRecord } from '../records.js';
+import { formatCidr } from '../../net/ip.js';
+import { type EndpointRecord, hostAddressesOf, type NetworkRecord, overlayOf } from '../records.js';
 import type { Step } from '../steps.js';
-import type { NetworkMode } from './mode.js';
+import type { EndpointView, NetworkMode } from './mode.js';
 
 export interface BridgeModeConfig {
   /** Marks a bridge as this daemon's, followed by the network ID. */
@@ -42,8 +43,34 @@ export class BridgeMode implements NetworkMode {
 
   async removeNetwork(network: NetworkRecord): Promise<void> {
     // A VXLAN device outlives its bridge; it goes on its own.
-    if (network.cluster) await this.links.deleteLink(network.cluster.vxlan);
+    const overlay = overlayOf(network);
+    if (overlay) await this.links.deleteLink(overlay.vxlan);
     await this.links.deleteLink(network.bridge);
+  }
+
+  networkIntact(network: NetworkRecord, links: ReadonlyMap<string, Link>): boolean {
+    const bridge = links.get(network.bridge);
+    const overlay = overlayOf(network);
+    const vxlan = overlay && links.get(overlay.vxlan);
+    return (
+      bridge?.up === true &&
+      hostAddressesOf(network).every((a) => bridge.addresses.includes(formatCidr(a))) &&
+      (!overlay || (vxlan?.up === true && vxlan.master === network.bridge))
+    );
+  }
+
+  networkLinks(network: NetworkRecord): string[] {
+    const overlay = overlayOf(network);
+    return [network.bridge, ...(overlay ? [overlay.vxlan] : [])];
+  }
+
+  endpointView(network: NetworkRecord, endpoint: EndpointRecord, links: ReadonlyMap<string, Link>): EndpointView {
+    const host = links.get(endpoint.hostName);
+    return {
+      alive: host !== undefined,
+      peerOnHost: links.has(endpoint.peerName),
+      placement: !host ? 'missing' : host.master !== network.bridge || !host.up ? 'detached' : 'ok',
+    };
   }
 
   buildEndpoint(network: NetworkRecord, endpoint: EndpointRecord): Step[] {
@@ -73,13 +100,14 @@ export class BridgeMode implements NetworkMode {
 
   private spec(network: NetworkRecord): BridgeSpec {
     const { tunnel } = this.config;
+    const overlay = overlayOf(network);
     return {
       name: network.bridge,
       mtu: network.mtu,
       alias: this.config.bridgeAlias + network.id,
-      addresses: network.gateways,
-      ...(network.cluster && tunnel
-        ? { vxlan: { name: network.cluster.vxlan, vni: network.cluster.vni, local: tunnel.vtep, port: tunnel.port } }
+      addresses: hostAddressesOf(network),
+      ...(overlay && tunnel
+        ? { vxlan: { name: overlay.vxlan, vni: overlay.vni, local: tunnel.vtep, port: tunnel.port } }
         : {}),
     };
   }

@@ -24,4 +24,22 @@ export interface NetworkMode {
    */
   repairEndpoint(network: NetworkRecord, endpoint: EndpointRecord, links?: readonly Link[]): Promise<void>;
   removeEndpoint(endpoint: EndpointRecord): Promise<void>;
+  /** Whether the network's objects are there as the record says (the audit and the start-up repair ask). */
+  networkIntact(network: NetworkRecord, links: ReadonlyMap<string, Link>): boolean;
+  /** The links the network's objects are: none of them is an orphan. */
+  networkLinks(network: NetworkRecord): string[];
+  /** The endpoint's interface as the host's links show it. */
+  endpointView(network: NetworkRecord, endpoint: EndpointRecord, links: ReadonlyMap<string, Link>): EndpointView;
+}
+
+export interface EndpointView {
+  /**
+   * Whether the container's interface still exists, as a link on the host shows it (a veth's host
+   * end vanishes with the container's namespace); undefined where nothing on the host shows it.
+   */
+  readonly alive: boolean | undefined;
+  /** The interface Docker moves into the container is on the host. */
+  readonly peerOnHost: boolean;
+  /** How the interface sits on the host: absent, or there but off its bridge or down. */
+  readonly placement: 'ok' | 'missing' | 'detached';
 }
