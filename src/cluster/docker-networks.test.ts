@@ -48,6 +48,8 @@ test("a cluster network missing here is created through Docker's API as the firs
     Options: { 'tether.cluster': 'web' },
     IPAM: {
       Driver: 'tether',
+      // The followers' Docker asks for the aux addresses again: the option says they are the cluster's.
+      Options: { 'tether.cluster-aux': '10.1.0.2' },
       Config: [
         {
           Subnet: '10.1.0.0/24',

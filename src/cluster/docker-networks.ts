@@ -3,7 +3,9 @@
 // removed from the cluster is removed here. It runs after tether serves and on
 // a timer, so a Docker that is still starting (and waits for tether) only
 // delays it.
+
 import type { Logger } from 'pino';
+import { clusterAuxOption } from '../ipam/cluster-aux.js';
 import { requestJson } from '../util/http.js';
 import type { ClusterNetworkRecord } from './records.js';
 
@@ -61,6 +63,7 @@ export function createRequest(network: ClusterNetworkRecord, driver: string): Re
     Options: network.options,
     IPAM: {
       Driver: driver,
+      Options: clusterAuxOption(network.ipam.flatMap((i) => Object.values(i.aux))),
       Config: network.ipam.map((i) => ({
         Subnet: i.subnet,
         ...(i.range ? { IPRange: i.range } : {}),

@@ -24,6 +24,12 @@ export class Publishing {
       if (republished) await firewall.sync();
       return;
     }
+    if (network.uplink) {
+      throw invalidOption(
+        `ports are not published on network ${network.id.slice(0, 12)}: it is on host interface ` +
+          `${network.uplink.link}, where its containers have addresses of their own; reach them there`,
+      );
+    }
     const published: PublishedPort[] = [];
     try {
       for (const binding of request.ports) published.push(...(await this.hold(bare, binding)));

@@ -9,6 +9,7 @@ import type { AddressRequest, IpamDriver, PoolRequest } from '../protocol/ipam.j
 import { formatPoolId, type PoolId } from '../protocol/pool-id.js';
 import type { Guard } from '../store/store.js';
 import { retryCas } from '../util/retry.js';
+import { ClusterAux } from './cluster-aux.js';
 import type { IpamConfig, IpamParts } from './parts.js';
 import { checkOptions, Pools } from './pools.js';
 import { type AddressKind, addressKey, GLOBAL_SPACE, LOCAL_SPACE, parseAddress } from './records.js';
@@ -19,6 +20,7 @@ const GATEWAY_TYPE = 'com.docker.network.gateway';
 
 export class Ipam implements IpamDriver {
   private readonly pools: Pools;
+  private readonly clusterAux = new ClusterAux();
 
   private constructor(
     private readonly parts: IpamParts,
@@ -38,6 +40,7 @@ export class Ipam implements IpamDriver {
   async requestPool(request: PoolRequest): Promise<PoolId> {
     const aux = auxAddressesOf(request, this.parts.swarm !== undefined);
     const id = await this.pools.request(request);
+    this.clusterAux.noteRequest(formatPoolId(id), request);
     if (id.space !== GLOBAL_SPACE) return id;
     // Taken once, when swarm's manager first asks; a replay finds them held.
     const pool = this.parts.replica.pool(formatPoolId(id));
@@ -85,6 +88,10 @@ export class Ipam implements IpamDriver {
       // Every host of a network that spans the cluster puts the same gateway on its own bridge.
       this.parts.tenancy.addressTaken(pool.record.id, addressKey(pool.record.id, address), 'gateway');
       return answer(address.value);
+    }
+    // The aux address of a cluster network another host created: the cluster holds it already.
+    if (!target && kind === 'address' && address && this.clusterAux.isShared(pool.record.id, address)) {
+      if (await this.kindOf(pool, address)) return answer(address.value);
     }
     const value = address
       ? await this.takeExplicit(pool, address, kind, holder)

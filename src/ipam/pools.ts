@@ -1,12 +1,14 @@
 // Pools: created on a host's first request, held once more on each further
 // one (by this host or another), and gone with the last hold. The store
 // decides, by compare-and-swap on the pool's record; memory follows.
+
 import { invalidOption, TetherError } from '../errors.js';
 import { formatPrefix, type IpPrefix, overlaps, prefixContains } from '../net/ip.js';
 import type { PoolRequest } from '../protocol/ipam.js';
 import { formatPoolId, type PoolId } from '../protocol/pool-id.js';
 import { retryCas } from '../util/retry.js';
 import { chooseAutoPool } from './auto-pool.js';
+import { CLUSTER_AUX } from './cluster-aux.js';
 import type { IpamConfig, IpamParts } from './parts.js';
 import { GLOBAL_SPACE, LOCAL_SPACE, type PoolRecord } from './records.js';
 import { AUX_ADDRESSES } from './swarm.js';
@@ -20,7 +22,7 @@ export class Pools {
   async request(request: PoolRequest): Promise<PoolId> {
     // Swarm's manager leaves the gateway's RequestAddressType in the options of the pools it asks
     // for after the first one (a network with an IPv4 and an IPv6 subnet); it means nothing here.
-    checkOptions(request.options, ['RequestAddressType', AUX_ADDRESSES], 'IPAM option');
+    checkOptions(request.options, ['RequestAddressType', AUX_ADDRESSES, CLUSTER_AUX], 'IPAM option');
     if (request.addressSpace !== LOCAL_SPACE && request.addressSpace !== GLOBAL_SPACE) {
       throw invalidOption(
         `unknown address space "${request.addressSpace}" (tether has "${LOCAL_SPACE}" and "${GLOBAL_SPACE}")`,

@@ -7,20 +7,28 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { clusterView } from '../../src/operator/contract.js';
 import { ClusterHost, eventually, Underlay } from './cluster-harness.js';
 import { Environment, IMAGE, networkCreate, nothingLeftBehind, useEnvironment } from './harness.js';
+import { Lan } from './lan.js';
 
 const env = new Environment();
 const underlay = new Underlay(env.work);
 const hosts = [1, 2, 3].map((i) => new ClusterHost(env, underlay, i));
 const late = new ClusterHost(env, underlay, 4);
 const NETWORK = 'web';
+/** A LAN all three hosts have an interface on, named differently on each: one logical uplink, "data". */
+const lan = new Lan('10.230.44');
+const LAN_NICS = ['eth1', 'ens4', 'lan3'];
+for (const [i, host] of hosts.entries()) host.tether.env = { TETHER_UPLINKS: `data=${LAN_NICS[i]}` };
 
 const tearDown = useEnvironment(env, {
   async setUp() {
     await underlay.create();
     await Promise.all(hosts.map((h) => h.start()));
+    await lan.create();
+    for (const [i, host] of hosts.entries()) await lan.addUplink(LAN_NICS[i] ?? '', host.namespace);
   },
   async tearDown() {
     for (const host of [...hosts, late]) await host.stop();
+    await lan.delete();
     await underlay.delete();
   },
 });
@@ -189,6 +197,46 @@ test('20 concurrent starts on each host give 60 distinct addresses', async () =>
   } finally {
     // Whatever happened, the burst goes, so that the tests after this one count from a known state.
     await Promise.all(hosts.map((host) => host.docker('rm', '-f', ...names(host))));
+  }
+});
+
+test('a macvlan network on a LAN spans the hosts with no tunnel: distinct addresses, one L2', async () => {
+  const ON_LAN = 'lan';
+  await h1.dockerOk(
+    ...networkCreate(env.driver),
+    ...['--subnet', lan.subnet, '--gateway', lan.router, '--aux-address', `lanhost=${lan.lanHost}`],
+    ...['-o', `tether.cluster=${ON_LAN}`, '-o', 'tether.parent=data'],
+    ON_LAN,
+  );
+  for (const host of [h2, h3]) {
+    await eventually(
+      `${host.name} has the LAN network`,
+      async () => (await host.docker('network', 'inspect', ON_LAN)).code === 0,
+    );
+  }
+  const vxlans = await h2.exec('ip', '-o', 'link', 'show', 'type', 'vxlan');
+  const names = (host: ClusterHost) => Array.from({ length: 6 }, (_, i) => `lan${host.index}-${i}`);
+  try {
+    await Promise.all([h1, h2].flatMap((host) => names(host).map((name) => host.run(name, ON_LAN))));
+    const addresses = await Promise.all(
+      [h1, h2].flatMap((host) => names(host).map((name) => host.address(name, ON_LAN))),
+    );
+    assert.equal(new Set(addresses).size, 12, `distinct addresses on two hosts: ${addresses.join(' ')}`);
+    const onH2 = await h2.address('lan2-0', ON_LAN);
+    assert.ok(await ping(h1, 'lan1-0', onH2), 'h1 -> h2 across the LAN');
+    assert.ok(await ping(h2, 'lan2-0', lan.lanHost), 'h2 -> the LAN host');
+    assert.equal(await lan.macSeenFor(onH2), await h2.address('lan2-0', ON_LAN, 'MacAddress'));
+    assert.equal(await h2.exec('ip', '-o', 'link', 'show', 'type', 'vxlan'), vxlans, 'no VXLAN device for it');
+    assert.match(await h3.exec('ip', '-o', 'link', 'show', 'lan3'), /state UP/);
+  } finally {
+    await Promise.all([h1, h2].map((host) => host.docker('rm', '-f', ...names(host))));
+    await h1.docker('network', 'rm', ON_LAN);
+  }
+  for (const host of [h2, h3]) {
+    await eventually(
+      `${host.name} dropped the LAN network`,
+      async () => (await host.docker('network', 'inspect', ON_LAN)).code !== 0,
+    );
   }
 });
 

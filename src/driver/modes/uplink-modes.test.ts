@@ -149,3 +149,16 @@ test('two networks cannot share one interface', async () => {
   const second = await rig().client.createNetwork('c'.repeat(64), '192.168.70.0/24', { 'tether.uplink': 'eth1' });
   assert.match(String(second.created.json['Err']), /interface eth1 is already used by network aaaaaaaaaaaa/);
 });
+
+test('ports are not published on a host interface: the containers have addresses of their own', async () => {
+  rig().links.addNic('eth1');
+  const { poolId } = await createNetwork(LAN, { 'tether.parent': 'eth1' });
+  await runContainer(poolId);
+  const answer = await rig().client.call('NetworkDriver.ProgramExternalConnectivity', {
+    NetworkID: daemon().driver.snapshot().networks[0]?.id,
+    EndpointID: EP,
+    Options: { 'com.docker.network.portmap': [{ Proto: 6, Port: 80, HostPort: 8080 }] },
+  });
+  assert.match(String(answer.json['Err']), /ports are not published .* on host interface eth1/);
+  assert.deepEqual([...rig().ports.held], []);
+});

@@ -1,0 +1,68 @@
+// The IPAM of hosts sharing a store, where the store's answers are not simple:
+// a write that landed though the call failed, and a cluster network's aux
+// addresses asked for again by every host that follows its creator.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, test } from 'node:test';
+import { TetherError } from '../errors.js';
+import { parseIp, parsePrefix } from '../net/ip.js';
+import type { PoolRequest } from '../protocol/ipam.js';
+import { FaultyStore } from '../store/faulty.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { sharedIpam } from './index.js';
+import { ipamConfig } from './testing.js';
+
+let dir: string;
+let store: FaultyStore;
+const ip = (text: string) => parseIp(text) ?? assert.fail(text);
+const pool = (subnet: string, options: Record<string, string> = {}): PoolRequest => ({
+  addressSpace: 'local',
+  pool: parsePrefix(subnet) ?? assert.fail(subnet),
+  options,
+  v6: false,
+});
+const code = (c: string) => (error: unknown) => error instanceof TetherError && error.code === c;
+const open = async (host: string) => {
+  const built = await sharedIpam(store, ipamConfig(host));
+  return Object.assign(built.ipam, { allocations: () => built.report.allocations() });
+};
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tether-ipam-'));
+  store = new FaultyStore(new SqliteStore(join(dir, 'db')));
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('an address whose write landed though the call failed is handed out; memory agrees with the store', async () => {
+  const a = await open('a');
+  const poolId = await a.requestPool(pool('10.9.4.0/29'));
+  store.failAfterNextWrite();
+  const address = await a.requestAddress({ poolId, options: {} });
+  const { problems, pools } = await a.allocations();
+  assert.deepEqual(problems, []);
+  assert.ok(pools[0]?.addresses.has(address.split('/')[0]!));
+  store.failWrite(1);
+  await assert.rejects(a.requestAddress({ poolId, options: {} }), code('STORE'));
+  assert.deepEqual((await a.allocations()).problems, [], 'a write that never landed is freed again');
+});
+
+test("a cluster network's aux address: the hosts following its creator are given it, and cannot free it", async () => {
+  const [a, b] = [await open('a'), await open('b')];
+  const poolId = await a.requestPool(pool('10.9.5.0/24'));
+  await a.requestAddress({ poolId, options: {}, address: ip('10.9.5.10') });
+  await b.requestPool(pool('10.9.5.0/24'));
+  await assert.rejects(b.requestAddress({ poolId, options: {}, address: ip('10.9.5.10') }), code('ADDRESS_IN_USE'));
+  await b.requestPool(pool('10.9.5.0/24', { 'tether.cluster-aux': '10.9.5.10,10.1.1.1' }));
+  assert.equal(await b.requestAddress({ poolId, options: {}, address: ip('10.9.5.10') }), '10.9.5.10/24');
+  await b.releaseAddress(poolId, ip('10.9.5.10'));
+  const keys = (await store.list('ipam/')).map((e) => e.key);
+  assert.ok(
+    keys.some((key) => key.endsWith('/10.9.5.10')),
+    'still held for the creator',
+  );
+});
