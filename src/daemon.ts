@@ -12,6 +12,7 @@ import { containerOfEndpoint, endpointsDockerHolds } from './docker-view.js';
 import { Driver } from './driver/driver.js';
 import { overlayOf } from './driver/records.js';
 import { DriverState } from './driver/state.js';
+import { reportUplinks } from './driver/uplink-report.js';
 import { type DefaultPool, formatDefaultPool, parseDefaultPool, randomUlaPool } from './ipam/auto-pool.js';
 import { hostAddressesFrom, type Ipams, sharedIpam, soloIpam } from './ipam/index.js';
 import type { Ipam } from './ipam/ipam.js';
@@ -177,6 +178,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
           driver,
           pools: report,
           policy,
+          uplinks: () => reportUplinks(links, config.uplinks, state.snapshot().networks),
           storeReachable: async () => {
             await store.get('meta/default-pool6');
             return true;

@@ -1,7 +1,7 @@
 // `tether doctor`: what the host must offer tether, each problem with its fix.
 import { access, readFile } from 'node:fs/promises';
 import { run } from '../util/exec.js';
-import { readAudit } from './client.js';
+import { readAudit, readStatus } from './client.js';
 import type { Finding } from './finding.js';
 import { backendOf, dockerBackends, judgeBackends } from './iptables-backend.js';
 
@@ -46,6 +46,7 @@ export async function diagnose(socket: string): Promise<Finding[]> {
     await run('ip', ['link', 'del', probe]).catch(() => undefined);
     add(`kernel ${feature}`, !error, error ?? 'works', fix);
   }
+  findings.push(...(await uplinkFindings(socket, probe)));
   const nat = await run('iptables', ['-t', 'nat', '-S', 'POSTROUTING']).then(
     () => undefined,
     (e: Error) => e.message,
@@ -106,5 +107,49 @@ export async function diagnose(socket: string): Promise<Finding[]> {
   } catch (error) {
     add('daemon', false, (error as Error).message, 'start it: tether serve (or systemctl start tether)');
   }
+  return findings;
+}
+
+/** Each allowed uplink as the daemon sees it, and the kernel features networks on uplinks need. */
+async function uplinkFindings(socket: string, probe: string): Promise<Finding[]> {
+  const uplinks = await readStatus(socket).then(
+    (status) => status.uplinks,
+    () => [],
+  );
+  const findings: Finding[] = uplinks.map((u) => ({
+    check: `uplink ${u.name}`,
+    ok: u.problem === undefined,
+    detail:
+      `${u.iface}${u.shared ? ' (shared with the host)' : ''}: ${u.problem ?? 'usable'}` +
+      (u.networks.length ? `; networks ${u.networks.join(', ')}` : ''),
+    ...(u.problem ? { fix: 'fix the interface, or change tether serve --uplinks (TETHER_UPLINKS)' } : {}),
+  }));
+  // Tried on a veth pair of doctor's own: a macvlan and a VLAN sub-interface need a parent.
+  await run('ip', ['link', 'add', probe, 'type', 'veth', 'peer', 'name', `${probe}p`]).catch(() => undefined);
+  const tried = async (args: string[]) => {
+    const error = await run('ip', ['link', 'add', 'link', probe, 'name', `${probe}x`, ...args]).then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
+    await run('ip', ['link', 'del', `${probe}x`]).catch(() => undefined);
+    return error;
+  };
+  const macvlan = await tried(['type', 'macvlan', 'mode', 'bridge']);
+  const vlan = await tried(['type', 'vlan', 'id', '1']);
+  await run('ip', ['link', 'del', probe]).catch(() => undefined);
+  const needed = uplinks.length > 0;
+  findings.push({
+    check: 'kernel macvlan',
+    ok: !macvlan || !needed,
+    detail: macvlan ? `${macvlan}${needed ? '' : ' (no uplinks are allowed, so nothing needs it)'}` : 'works',
+    ...(macvlan ? { fix: 'modprobe macvlan' } : {}),
+  });
+  const tagged = uplinks.some((u) => u.vlans.length > 0);
+  findings.push({
+    check: 'kernel 802.1q',
+    ok: !vlan || !tagged,
+    detail: vlan ? `${vlan} (only networks with -o tether.vlan need it; they are refused)` : 'works',
+    ...(vlan ? { fix: 'modprobe 8021q' } : {}),
+  });
   return findings;
 }

@@ -31,9 +31,9 @@ export function addQueryCommands(program: Command): void {
   const networkRows = (state: DaemonState) =>
     state.networks.map((n) => [
       n.id.slice(0, 12),
-      n.bridge,
+      n.uplink?.mode === 'macvlan' ? '-' : n.bridge,
       n.subnets.join(','),
-      n.internal ? 'internal' : n.nat ? 'nat' : 'routed',
+      n.uplink ? `${n.uplink.mode} on ${n.uplink.link}` : n.internal ? 'internal' : n.nat ? 'nat' : 'routed',
       String(state.endpoints.filter((e) => e.networkId === n.id).length),
     ]);
   const NETWORK_HEADER = ['NETWORK', 'BRIDGE', 'SUBNETS', 'MODE', 'ENDPOINTS'];

@@ -119,12 +119,17 @@ export const parseEndpoint = (text: string): EndpointRecord => {
 };
 
 /** The network as the store keeps it, and as the operator API shows it. */
-export const networkText = (n: NetworkRecord) => ({
+export const networkText = ({ uplink, ...n }: NetworkRecord) => ({
   ...n,
   gateways: n.gateways.map(formatCidr),
   auxAddresses: n.auxAddresses.map(formatCidr),
   subnets: n.subnets.map(formatPrefix),
-  ...(n.uplink ? { uplink: { ...n.uplink, ...(n.uplink.shim ? { shim: n.uplink.shim.map(formatCidr) } : {}) } } : {}),
+  ...(uplink ? { uplink: uplinkText(uplink) } : {}),
+});
+
+const uplinkText = ({ shim, ...uplink }: NonNullable<NetworkRecord['uplink']>) => ({
+  ...uplink,
+  ...(shim ? { shim: shim.map(formatCidr) } : {}),
 });
 
 /** A cluster network's VXLAN device and VNI: none for a network on a host interface, whose LAN joins the hosts. */

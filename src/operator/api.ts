@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { type AuditedDriver, audit } from '../audit.js';
 import type { ClusterView } from '../cluster/cluster.js';
 import { endpointText, networkText } from '../driver/records.js';
+import type { UplinkReport } from '../driver/uplink-report.js';
 import type { PoolReport } from '../ipam/report.js';
 import { type PolicyParts, policyKeyOf } from '../policy/index.js';
 import {
@@ -25,6 +26,8 @@ export interface OperatorParts {
   readonly storeReachable: () => Promise<boolean>;
   readonly cluster?: { view(): Promise<ClusterView>; networks(): Promise<{ name: string }[]> };
   readonly policy: Pick<PolicyParts, 'book' | 'enforcer'>;
+  /** The host interfaces --uplinks allows, checked now. */
+  readonly uplinks: () => Promise<UplinkReport[]>;
 }
 
 export function registerOperatorApi(app: FastifyInstance, parts: OperatorParts): void {
@@ -34,7 +37,8 @@ export function registerOperatorApi(app: FastifyInstance, parts: OperatorParts):
       (ok) => (ok ? 'ok' : 'unreachable'),
       (error: Error) => error.message,
     );
-    return { store, networks: networks.length, endpoints: endpoints.length, pools: parts.pools.usage().length };
+    const { length: pools } = parts.pools.usage();
+    return { store, networks: networks.length, endpoints: endpoints.length, pools, uplinks: await parts.uplinks() };
   });
   app.get(STATE_PATH, async (): Promise<DaemonState> => {
     const { networks, endpoints } = parts.driver.snapshot();

@@ -33,6 +33,16 @@ const network = z.object({
   subnets: z.array(z.string()),
   cluster: z.object({ name: z.string(), vni: z.number(), vxlan: z.string(), swarm: z.boolean().optional() }).optional(),
   policy: z.literal('deny').optional(),
+  uplink: z
+    .object({
+      mode: z.enum(['macvlan', 'bridge']),
+      name: z.string(),
+      parent: z.string(),
+      vlan: z.number().optional(),
+      link: z.string(),
+      shim: z.array(z.string()).optional(),
+    })
+    .optional(),
 });
 
 const endpoint = z.object({
@@ -74,7 +84,22 @@ export const auditReport = z.object({
 });
 export type AuditReportView = z.infer<typeof auditReport>;
 
-export const status = z.object({ store: z.string(), networks: z.number(), endpoints: z.number(), pools: z.number() });
+const uplinkStatus = z.object({
+  name: z.string(),
+  iface: z.string(),
+  shared: z.boolean(),
+  networks: z.array(z.string()),
+  vlans: z.array(z.number()),
+  problem: z.string().optional(),
+});
+export const status = z.object({
+  store: z.string(),
+  networks: z.number(),
+  endpoints: z.number(),
+  pools: z.number(),
+  /** The host interfaces --uplinks allows, as the host has them. */
+  uplinks: z.array(uplinkStatus).default([]),
+});
 export type StatusView = z.infer<typeof status>;
 
 /** GET /healthz: the process serves. */

@@ -151,6 +151,20 @@ test('VLAN tags: a sub-interface made and removed with the network', async (t) =
   assert.notEqual((await sh('ip', ['link', 'show', `${MACVLAN_UPLINK}.10`])).code, 0);
 });
 
+test('tether status and doctor show each allowed uplink and what keeps networks off it', async () => {
+  const status = JSON.parse((await env.tether.cli('status', '--json')).stdout) as {
+    uplinks: { name: string; iface: string; problem?: string }[];
+  };
+  const byName = new Map(status.uplinks.map((u) => [u.name, u]));
+  assert.deepEqual(byName.get('lan'), { name: 'lan', iface: MACVLAN_UPLINK, shared: false, networks: [], vlans: [] });
+  const findings = JSON.parse((await env.tether.cli('doctor', '--json')).stdout) as { check: string; ok: boolean }[];
+  assert.ok(findings.find((f) => f.check === 'uplink lan')?.ok);
+  assert.ok(findings.find((f) => f.check === 'kernel macvlan')?.ok);
+  if (!defaultRouteLink) return;
+  assert.match(byName.get(defaultRouteLink)?.problem ?? '', /default route/);
+  assert.equal(findings.find((f) => f.check === `uplink ${defaultRouteLink}`)?.ok, false);
+});
+
 test('the uplinks are as they were', async () => {
   for (const name of [MACVLAN_UPLINK, BRIDGED_UPLINK])
     assert.deepEqual(await uplinkState(name), before.get(name), name);
