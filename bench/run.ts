@@ -11,9 +11,11 @@ import { clusterFigures } from './cluster.js';
 import { buildIperfImage, iperfGbits } from './iperf.js';
 import { policyChangeFigures, policyThroughput } from './policy.js';
 import { type Comparison, compare, type Figure, markdown, summarize, svgChart } from './stats.js';
+import { UPLINKS, uplinkThroughput } from './uplink.js';
 
 const OUT = resolve(import.meta.dirname, '../bench-results');
 const env = new Environment();
+env.tether.env = { TETHER_UPLINKS: Object.values(UPLINKS).join(',') };
 const comparisons: Comparison[] = [];
 const figures: Figure[] = [];
 /** Benchmarks measure the daemon as deployed: info-level logs, not the tests' debug. */
@@ -357,6 +359,7 @@ async function main(): Promise<void> {
       ['iperf3', throughput],
       ['policy throughput', () => policyThroughput(env, comparisons)],
       ['policy changes', () => policyChangeFigures(env, figures)],
+      ['uplinks', () => uplinkThroughput(env, comparisons)],
       ['cluster', () => clusterFigures(env, comparisons, figures)],
     ];
     await benchTether.start();
