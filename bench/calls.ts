@@ -1,4 +1,6 @@
-// What the benchmark steps share: timing a task, and calling a tether over its socket.
+// What the benchmark steps share: timing a task, tasks in flight, a process's RSS, and calling a tether
+// over its socket.
+import { readFileSync } from 'node:fs';
 import { pluginCall, type Tether } from '../test/e2e/harness.js';
 
 export async function timed(task: () => Promise<unknown>): Promise<number> {
@@ -11,4 +13,21 @@ export async function call(tether: Tether, method: string, body: unknown): Promi
   const response = await pluginCall(tether.socket, method, JSON.stringify(body));
   if (response.status !== 200) throw new Error(`${method}: ${response.body}`);
   return JSON.parse(response.body) as Record<string, unknown>;
+}
+
+/** Runs `count` tasks with at most `width` in flight. */
+export async function inFlight(count: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
+
+export function rssMb(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
+  return Number(line?.split(/\s+/)[1]) / 1024;
 }

@@ -2,12 +2,13 @@
 // one run (Docker's built-in bridge, or the raw iproute2 work) and reports
 // medians, spread and the ratio, to bench-results/ as JSON, markdown and SVG.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Environment, IMAGE, must, sh, Tether } from '../test/e2e/harness.js';
-import { call, timed } from './calls.js';
+import { call, inFlight, rssMb, timed } from './calls.js';
 import { clusterFigures } from './cluster.js';
+import { endpointGrowth, firewallGrowth } from './growth.js';
 import { buildIperfImage, iperfGbits } from './iperf.js';
 import { policyChangeFigures, policyThroughput } from './policy.js';
 import { type Comparison, compare, type Figure, markdown, summarize, svgChart } from './stats.js';
@@ -21,23 +22,6 @@ const figures: Figure[] = [];
 /** Benchmarks measure the daemon as deployed: info-level logs, not the tests' debug. */
 const QUIET = ['--log-level', 'info'];
 const hex = () => randomBytes(32).toString('hex');
-
-/** Runs `count` tasks with at most `width` in flight. */
-async function inFlight(count: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < count) await task(next++);
-    }),
-  );
-}
-
-function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(line?.split(/\s+/)[1]) / 1024;
-}
 
 async function runLatency(): Promise<void> {
   const tether: number[] = [];
@@ -360,6 +344,8 @@ async function main(): Promise<void> {
       ['policy throughput', () => policyThroughput(env, comparisons)],
       ['policy changes', () => policyChangeFigures(env, figures)],
       ['uplinks', () => uplinkThroughput(env, comparisons)],
+      ['firewall growth', () => firewallGrowth(figures)],
+      ['endpoint growth', () => endpointGrowth(env, figures)],
       ['cluster', () => clusterFigures(env, comparisons, figures)],
     ];
     await benchTether.start();

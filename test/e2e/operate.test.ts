@@ -124,7 +124,14 @@ describe('operating tether', { concurrency: false }, () => {
     );
     const status = await env.tether.cli('status', '--json');
     assert.equal(status.code, 0);
-    assert.deepEqual(JSON.parse(status.stdout), { healthy: true, store: 'ok', networks: 1, endpoints: 1, pools: 1 });
+    assert.deepEqual(JSON.parse(status.stdout), {
+      healthy: true,
+      store: 'ok',
+      networks: 1,
+      endpoints: 1,
+      pools: 1,
+      uplinks: [],
+    });
     const doctor = await env.tether.cli('doctor', '--json');
     const problems = (JSON.parse(doctor.stdout) as { check: string; ok: boolean }[]).filter((f) => !f.ok);
     assert.deepEqual(problems, [], 'a host running Docker and tether has what tether needs');

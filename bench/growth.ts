@@ -1,0 +1,123 @@
+// How tether's costs grow (issue 15): each curve is given as the ratio of every
+// point to its smallest, beside what linear growth would give, so a step worse
+// than linear shows. The firewall sync is timed on the real iptables with
+// chains of the benchmark's own; reconcile, restart and RSS on a daemon filled
+// with real veth endpoints.
+import { randomBytes } from 'node:crypto';
+import { chainsFor, IpTables } from '../src/dataplane/iptables.js';
+import { parsePrefix } from '../src/net/ip.js';
+import { type Environment, Tether } from '../test/e2e/harness.js';
+import { call, inFlight, rssMb, timed } from './calls.js';
+import { type Figure, summarize } from './stats.js';
+
+const hex = () => randomBytes(32).toString('hex');
+
+/** One figure per point after the first: its ratio to the first, against linear growth. */
+function curve(name: string, unit: string, points: readonly (readonly [number, number])[], figures: Figure[]): void {
+  const [first, ...rest] = points;
+  if (!first) return;
+  for (const [size, value] of rest) {
+    const ratio = value / first[1];
+    const linear = size / first[0];
+    figures.push({
+      name: `${name}: ${size} against ${first[0]}`,
+      value: `${value.toFixed(1)} against ${first[1].toFixed(1)} ${unit}, ratio ${ratio.toFixed(2)}`,
+      goal: `<= ${linear.toFixed(0)} (linear)`,
+      met: ratio <= linear,
+    });
+  }
+}
+
+/** A firewall sync (both families, iptables-restore) with 1, 100 and 500 networks, median of 5. */
+export async function firewallGrowth(figures: Figure[]): Promise<void> {
+  const firewall = new IpTables(chainsFor('tgrowth'));
+  const subnet = parsePrefix('10.230.0.0/24');
+  if (!subnet) throw new Error('bad subnet');
+  const points: [number, number][] = [];
+  try {
+    for (const count of [1, 100, 500]) {
+      const samples: number[] = [];
+      for (let round = 0; round < 6; round++) {
+        // Each round differs from the last (one network's NAT flips), so nothing is skipped as unchanged.
+        const networks = Array.from({ length: count }, (_, i) => ({
+          bridge: `tgr${i}`,
+          internal: false,
+          nat: i !== 0 || round % 2 === 0,
+          subnets: [subnet],
+          ports: [],
+        }));
+        const ms = await timed(() => firewall.sync(networks));
+        if (round > 0) samples.push(ms);
+      }
+      points.push([count, summarize(samples).median]);
+    }
+  } finally {
+    await firewall.sync([]);
+  }
+  curve('firewall sync, networks', 'ms', points, figures);
+}
+
+/** Restart to ready and the reconcile with 100, 1,000 and 5,000 endpoints; RSS per 1,000 endpoints. */
+export async function endpointGrowth(env: Environment, figures: Figure[]): Promise<void> {
+  const tether = new Tether(env.work, 'tethergrowth', 'tbg', ['--log-level', 'info']);
+  await tether.start();
+  const networkId = hex();
+  const pool = '10.230.0.0/19';
+  const { PoolID: poolId } = await call(tether, 'IpamDriver.RequestPool', {
+    AddressSpace: 'local',
+    Pool: pool,
+    Options: {},
+  });
+  const gateway = { RequestAddressType: 'com.docker.network.gateway' };
+  const { Address } = await call(tether, 'IpamDriver.RequestAddress', {
+    PoolID: poolId,
+    Address: '',
+    Options: gateway,
+  });
+  await call(tether, 'NetworkDriver.CreateNetwork', {
+    NetworkID: networkId,
+    Options: { 'com.docker.network.generic': { 'tether.nat': 'false' } },
+    IPv4Data: [{ AddressSpace: 'local', Pool: pool, Gateway: Address }],
+    IPv6Data: [],
+  });
+  const endpoints: string[] = [];
+  const restarts: [number, number][] = [];
+  const reconciles: [number, number][] = [];
+  const rss: [number, number][] = [];
+  try {
+    for (const size of [100, 1_000, 5_000]) {
+      await inFlight(size - endpoints.length, 8, async () => {
+        const endpoint = hex();
+        const request = { PoolID: poolId, Address: '', Options: {} };
+        const { Address: address } = await call(tether, 'IpamDriver.RequestAddress', request);
+        const body = { NetworkID: networkId, EndpointID: endpoint, Interface: { Address: address }, Options: {} };
+        await call(tether, 'NetworkDriver.CreateEndpoint', body);
+        endpoints.push(endpoint);
+      });
+      rss.push([size, rssMb(tether.pid)]);
+      await tether.kill();
+      restarts.push([size, await timed(() => tether.start())]);
+      const logged = [...tether.log.matchAll(/"ms":(\d+),"msg":"reconciled the kernel with the store"/g)].at(-1);
+      reconciles.push([size, Number(logged?.[1] ?? Number.NaN)]);
+    }
+  } finally {
+    await inFlight(endpoints.length, 8, async (i) => {
+      await call(tether, 'NetworkDriver.DeleteEndpoint', { NetworkID: networkId, EndpointID: endpoints[i] });
+    });
+    await call(tether, 'NetworkDriver.DeleteNetwork', { NetworkID: networkId });
+    await tether.stop();
+  }
+  curve('restart to socket ready (kill -9), endpoints', 'ms', restarts, figures);
+  curve('reconcile at start, endpoints', 'ms', reconciles, figures);
+  const [small, , large] = rss;
+  if (small && large) {
+    const perThousand = ((large[1] - small[1]) / (large[0] - small[0])) * 1_000;
+    figures.push({
+      name: `daemon RSS per 1,000 endpoints (${small[0]} to ${large[0]})`,
+      value: `${perThousand.toFixed(1)} MB (${small[1].toFixed(0)} MB at ${small[0]}, ${large[1].toFixed(0)} MB at ${large[0]})`,
+      // Our own bar: a full /16 (65,000 endpoints) must not need a gigabyte.
+      goal: '<= 10 MB',
+      met: perThousand <= 10,
+    });
+  }
+}
