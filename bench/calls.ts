@@ -15,14 +15,23 @@ export async function call(tether: Tether, method: string, body: unknown): Promi
   return JSON.parse(response.body) as Record<string, unknown>;
 }
 
-/** Runs `count` tasks with at most `width` in flight. */
+/**
+ * Runs `count` tasks with at most `width` in flight. After a failure no new task starts, and the
+ * first error is thrown once those in flight have ended, so that a clean-up after it sees them all.
+ */
 export async function inFlight(count: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
+  let failure: { error: unknown } | undefined;
   await Promise.all(
     Array.from({ length: width }, async () => {
-      while (next < count) await task(next++);
+      while (next < count && !failure) {
+        await task(next++).catch((error: unknown) => {
+          failure ??= { error };
+        });
+      }
     }),
   );
+  if (failure) throw failure.error;
 }
 
 export function rssMb(pid: number): number {

@@ -57,12 +57,13 @@ export async function firewallGrowth(figures: Figure[]): Promise<void> {
   curve('firewall sync, networks', 'ms', points, figures);
 }
 
-/** Restart to ready and the reconcile with 100, 1,000 and 5,000 endpoints; RSS per 1,000 endpoints. */
-export async function endpointGrowth(env: Environment, figures: Figure[]): Promise<void> {
-  const tether = new Tether(env.work, 'tethergrowth', 'tbg', ['--log-level', 'info']);
-  await tether.start();
+/** A Linux bridge takes at most 1,024 ports: endpoints go on networks of at most this many each. */
+const PER_NETWORK = 1_000;
+
+/** A network on a /22 of 10.230.0.0/19 (the i-th), through the plugin calls docker network create makes. */
+async function growthNetwork(tether: Tether, i: number): Promise<{ networkId: string; poolId: unknown }> {
   const networkId = hex();
-  const pool = '10.230.0.0/19';
+  const pool = `10.230.${i * 4}.0/22`;
   const { PoolID: poolId } = await call(tether, 'IpamDriver.RequestPool', {
     AddressSpace: 'local',
     Pool: pool,
@@ -80,19 +81,31 @@ export async function endpointGrowth(env: Environment, figures: Figure[]): Promi
     IPv4Data: [{ AddressSpace: 'local', Pool: pool, Gateway: Address }],
     IPv6Data: [],
   });
-  const endpoints: string[] = [];
+  return { networkId, poolId };
+}
+
+/** Restart to ready and the reconcile with 100, 1,000 and 5,000 endpoints; RSS per 1,000 endpoints. */
+export async function endpointGrowth(env: Environment, figures: Figure[]): Promise<void> {
+  // Endpoints never joined would count as abandoned after the grace, and be freed by the reconcile measured.
+  const tether = new Tether(env.work, 'tethergrowth', 'tbg', ['--log-level', 'info', '--orphan-grace', '3600']);
+  await tether.start();
+  const networks: { networkId: string; poolId: unknown }[] = [];
+  const endpoints: { networkId: string; endpoint: string }[] = [];
   const restarts: [number, number][] = [];
   const reconciles: [number, number][] = [];
   const rss: [number, number][] = [];
   try {
     for (const size of [100, 1_000, 5_000]) {
-      await inFlight(size - endpoints.length, 8, async () => {
+      while (networks.length * PER_NETWORK < size) networks.push(await growthNetwork(tether, networks.length));
+      const start = endpoints.length;
+      await inFlight(size - start, 8, async (i) => {
+        const { networkId, poolId } = networks[Math.floor((start + i) / PER_NETWORK)] ?? { networkId: '' };
         const endpoint = hex();
         const request = { PoolID: poolId, Address: '', Options: {} };
         const { Address: address } = await call(tether, 'IpamDriver.RequestAddress', request);
         const body = { NetworkID: networkId, EndpointID: endpoint, Interface: { Address: address }, Options: {} };
         await call(tether, 'NetworkDriver.CreateEndpoint', body);
-        endpoints.push(endpoint);
+        endpoints.push({ networkId, endpoint });
       });
       rss.push([size, rssMb(tether.pid)]);
       await tether.kill();
@@ -102,9 +115,10 @@ export async function endpointGrowth(env: Environment, figures: Figure[]): Promi
     }
   } finally {
     await inFlight(endpoints.length, 8, async (i) => {
-      await call(tether, 'NetworkDriver.DeleteEndpoint', { NetworkID: networkId, EndpointID: endpoints[i] });
+      const { networkId, endpoint } = endpoints[i] ?? { networkId: '', endpoint: '' };
+      await call(tether, 'NetworkDriver.DeleteEndpoint', { NetworkID: networkId, EndpointID: endpoint });
     });
-    await call(tether, 'NetworkDriver.DeleteNetwork', { NetworkID: networkId });
+    for (const { networkId } of networks) await call(tether, 'NetworkDriver.DeleteNetwork', { NetworkID: networkId });
     await tether.stop();
   }
   curve('restart to socket ready (kill -9), endpoints', 'ms', restarts, figures);

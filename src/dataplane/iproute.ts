@@ -153,26 +153,19 @@ export class IpRoute implements LinkPlane {
 
   async createVeth(spec: VethSpec): Promise<void> {
     const mtu = String(spec.mtu);
-    await ip(
-      'link',
-      'add',
-      'name',
-      spec.hostName,
-      'mtu',
-      mtu,
-      'master',
-      spec.bridge,
-      'up',
-      'type',
-      'veth',
-      'peer',
-      'name',
-      spec.peerName,
-      'mtu',
-      mtu,
-      'address',
-      spec.mac,
-    );
+    const host = ['name', spec.hostName, 'mtu', mtu, 'master', spec.bridge, 'up'];
+    const peer = ['peer', 'name', spec.peerName, 'mtu', mtu, 'address', spec.mac];
+    try {
+      await ip('link', 'add', ...host, 'type', 'veth', ...peer);
+    } catch (error) {
+      // EXFULL: a Linux bridge takes at most 1,024 ports (BR_MAX_PORTS), Docker's bridge networks too.
+      if (!/Exchange full/.test((error as Error).message)) throw error;
+      throw new TetherError(
+        'POOL_EXHAUSTED',
+        `bridge ${spec.bridge} has 1,024 interfaces, the most the kernel allows on one bridge: ` +
+          'no more endpoints of this network on this host',
+      );
+    }
   }
 
   async ensureMacvlan(spec: MacvlanSpec): Promise<void> {
