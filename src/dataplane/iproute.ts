@@ -1,6 +1,7 @@
-// LinkPlane on iproute2. One `ip` process per change: each creates a link with
-// every attribute in one netlink message, and a spawn never blocks the event
-// loop the way a synchronous netlink call waiting on a veth deletion does.
+// LinkPlane on iproute2. Each change creates a link with every attribute in one
+// netlink message, written to one long-lived `ip -batch` process (ip-channel.ts):
+// nothing blocks the event loop the way a synchronous netlink call waiting on
+// a veth deletion does, and no change pays for a process of its own.
 import { z } from 'zod';
 import { TetherError } from '../errors.js';
 import { formatCidr, type IpPrefix, parseCidr, prefixOf } from '../net/ip.js';
@@ -15,6 +16,7 @@ import type {
   VlanSpec,
   VxlanSpec,
 } from './dataplane.js';
+import { IpChannel } from './ip-channel.js';
 import { macvlanAdd, macvlanSettle, mismatch, vlanAdd, vlanSettle } from './uplink-commands.js';
 
 const ipLink = z.object({
@@ -41,6 +43,13 @@ const routeGet = z.array(z.object({ prefsrc: z.string().optional(), dev: z.strin
 const ip = (...args: string[]) => run('ip', args);
 
 export class IpRoute implements LinkPlane {
+  /** Changes go through one long-lived `ip -batch` process; queries, whose output is parsed, spawn `ip`. */
+  private readonly channel = new IpChannel();
+
+  private change(...args: string[]): Promise<void> {
+    return this.channel.run(args);
+  }
+
   async listLinks(): Promise<Link[]> {
     const links = z.array(ipLink).parse(JSON.parse(await ip('-json', '-details', 'address', 'show')));
     return links.map((l) => ({
@@ -59,14 +68,21 @@ export class IpRoute implements LinkPlane {
 
   async ensureBridge(spec: BridgeSpec): Promise<void> {
     const existing = (await this.listLinks()).find((l) => l.name === spec.name);
-    if (!existing) await ip('link', 'add', 'name', spec.name, 'type', 'bridge');
+    if (!existing) await this.change('link', 'add', 'name', spec.name, 'type', 'bridge');
     else if (existing.kind !== 'bridge') throw new TetherError('CONFLICT', `${spec.name} exists and is not a bridge`);
-    await ip('link', 'set', 'dev', spec.name, 'mtu', String(spec.mtu), 'alias', spec.alias, 'up');
+    await this.change('link', 'set', 'dev', spec.name, 'mtu', String(spec.mtu), 'alias', spec.alias, 'up');
     for (const address of spec.addresses) {
       const text = formatCidr(address);
       if (existing?.addresses.includes(text)) continue;
       // nodad: the gateway must answer at once, not after duplicate detection.
-      await ip('address', 'replace', text, 'dev', spec.name, ...(address.address.version === 6 ? ['nodad'] : []));
+      await this.change(
+        'address',
+        'replace',
+        text,
+        'dev',
+        spec.name,
+        ...(address.address.version === 6 ? ['nodad'] : []),
+      );
     }
     if (spec.vxlan) await this.ensureVxlan(spec.vxlan, spec);
   }
@@ -80,7 +96,7 @@ export class IpRoute implements LinkPlane {
     if (existing && existing.kind !== 'vxlan')
       throw new TetherError('CONFLICT', `${vxlan.name} exists and is not a VXLAN device`);
     if (!existing) {
-      await ip(
+      await this.change(
         'link',
         'add',
         'name',
@@ -97,7 +113,7 @@ export class IpRoute implements LinkPlane {
         'proxy',
       );
     }
-    await ip(
+    await this.change(
       'link',
       'set',
       'dev',
@@ -156,7 +172,7 @@ export class IpRoute implements LinkPlane {
     const host = ['name', spec.hostName, 'mtu', mtu, 'master', spec.bridge, 'up'];
     const peer = ['peer', 'name', spec.peerName, 'mtu', mtu, 'address', spec.mac];
     try {
-      await ip('link', 'add', ...host, 'type', 'veth', ...peer);
+      await this.change('link', 'add', ...host, 'type', 'veth', ...peer);
     } catch (error) {
       // EXFULL: a Linux bridge takes at most 1,024 ports (BR_MAX_PORTS), Docker's bridge networks too.
       if (!/Exchange full/.test((error as Error).message)) throw error;
@@ -172,8 +188,8 @@ export class IpRoute implements LinkPlane {
     const existing = (await this.listLinks()).find((l) => l.name === spec.name);
     const wrong = existing && mismatch(existing, spec, 'macvlan');
     if (wrong) throw new TetherError('CONFLICT', wrong);
-    if (!existing) await ip(...macvlanAdd(spec));
-    for (const command of macvlanSettle(spec, existing)) await ip(...command);
+    if (!existing) await this.change(...macvlanAdd(spec));
+    for (const command of macvlanSettle(spec, existing)) await this.change(...command);
   }
 
   async ensureVlan(spec: VlanSpec): Promise<void> {
@@ -182,14 +198,14 @@ export class IpRoute implements LinkPlane {
     if (wrong) throw new TetherError('CONFLICT', wrong);
     if (existing) return;
     try {
-      await ip(...vlanAdd(spec));
+      await this.change(...vlanAdd(spec));
     } catch (error) {
       if (/Unknown device type|not supported/i.test((error as Error).message)) {
         throw new TetherError('KERNEL', `this host's kernel has no 802.1q VLAN support (modprobe 8021q): ${spec.name}`);
       }
       throw error;
     }
-    await ip(...vlanSettle(spec));
+    await this.change(...vlanSettle(spec));
   }
 
   async defaultRouteLinks(): Promise<string[]> {
@@ -202,12 +218,12 @@ export class IpRoute implements LinkPlane {
   }
 
   async attach(hostName: string, bridge: string): Promise<void> {
-    await ip('link', 'set', 'dev', hostName, 'master', bridge, 'up');
+    await this.change('link', 'set', 'dev', hostName, 'master', bridge, 'up');
   }
 
   async deleteLink(name: string): Promise<void> {
     try {
-      await ip('link', 'del', 'dev', name);
+      await this.change('link', 'del', 'dev', name);
     } catch (error) {
       if (!/Cannot find device|does not exist/.test((error as Error).message)) throw error;
     }

@@ -1,0 +1,111 @@
+// One long-lived `ip -force -batch -` process for the changes tether makes to
+// links, instead of a process per change: spawning `ip` costs more than most
+// of the changes themselves (issue 15). Each command is followed by a marker
+// that always fails (`link show dev .`), so the end of every command shows on
+// stderr in order with its own error, if any: iproute2 numbers each failure
+// "Command failed -:LINE". Commands run one at a time, in the order given.
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { TetherError } from '../errors.js';
+
+const MARKER = 'link show dev .';
+const FAILED = /^Command failed -:(\d+)$/;
+
+interface Pending {
+  readonly line: number;
+  readonly marker: number;
+  readonly text: string;
+  /** Set when the command itself failed: its error, given when its marker comes. */
+  error?: Error;
+  readonly done: (error?: Error) => void;
+}
+
+/** A pipe's stream is a socket, which Node can leave out of the event loop's reasons to live. */
+const handle = (stream: unknown) => stream as { ref(): void; unref(): void };
+
+/** One `ip -batch` process and the commands written to it that await their end. */
+class Batch {
+  private line = 0;
+  private readonly pending: Pending[] = [];
+  /** stderr lines since the last command's end: its error, if it failed. */
+  private said: string[] = [];
+  private partial = '';
+  readonly child: ChildProcessWithoutNullStreams;
+
+  constructor(onEnd: () => void) {
+    this.child = spawn('ip', ['-force', '-batch', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const { child } = this;
+    child.stdout.resume();
+    child.stderr.on('data', (chunk: Buffer) => this.read(chunk.toString()));
+    const gone = (why: string) => {
+      onEnd();
+      for (const p of this.pending.splice(0)) p.done(new TetherError('KERNEL', `ip ${p.text}: ${why}`));
+    };
+    child.on('error', (error) => gone(error.message));
+    child.on('exit', (code, signal) => gone(`the ip batch process ended (${signal ?? `exit ${code}`})`));
+    child.stdin.on('error', () => undefined);
+    // An idle batch keeps no daemon alive (the process ends with its stdin, when the daemon's fds
+    // close); a pending command does, through the stream its answer comes on.
+    child.unref();
+    for (const stream of [child.stdin, child.stdout, child.stderr]) handle(stream).unref();
+  }
+
+  run(text: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const line = ++this.line;
+      const marker = ++this.line;
+      this.pending.push({ line, marker, text, done: (error) => (error ? reject(error) : resolve()) });
+      handle(this.child.stderr).ref();
+      this.child.stdin.write(`${text}\n${MARKER}\n`);
+    });
+  }
+
+  end(): void {
+    this.child.stdin.end();
+  }
+
+  private read(text: string): void {
+    const lines = (this.partial + text).split('\n');
+    this.partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const failed = FAILED.exec(line);
+      const current = this.pending[0];
+      if (!failed || !current) {
+        this.said.push(line);
+        continue;
+      }
+      const words = this.said.join('; ').trim() || 'failed';
+      this.said = [];
+      const number = Number(failed[1]);
+      // The command's own failure comes first, then always its marker's, which ends it.
+      if (number === current.line) current.error = new TetherError('KERNEL', `ip ${current.text}: ${words}`);
+      if (number !== current.marker) continue;
+      this.pending.shift();
+      if (this.pending.length === 0) handle(this.child.stderr).unref();
+      current.done(current.error);
+    }
+  }
+}
+
+export class IpChannel {
+  private batch: Batch | undefined;
+
+  /** Runs one `ip` command (arguments as for `ip` itself, none that iproute2 would split). */
+  run(args: readonly string[]): Promise<void> {
+    if (args.some((a) => a === '' || /[\s"'\\#]/.test(a))) {
+      return Promise.reject(new Error(`ip batch: an argument iproute2 would split: ${JSON.stringify(args)}`));
+    }
+    if (!this.batch) {
+      const batch = new Batch(() => {
+        if (this.batch === batch) this.batch = undefined;
+      });
+      this.batch = batch;
+    }
+    return this.batch.run(args.join(' '));
+  }
+
+  /** Ends the process once it has run what it was given; a later command starts another. */
+  close(): void {
+    this.batch?.end();
+    this.batch = undefined;
+  }
+}
