@@ -128,7 +128,7 @@ export async function endpointGrowth(env: Environment, figures: Figure[]): Promi
     const perThousand = ((large[1] - small[1]) / (large[0] - small[0])) * 1_000;
     figures.push({
       name: `daemon RSS per 1,000 endpoints (${small[0]} to ${large[0]})`,
-      value: `${perThousand.toFixed(1)} MB (${[small, large].map(([n, mb]) => `${mb.toFixed(0)} MB at ${n}`).join(', ')})`,
+      value: `${perThousand.toFixed(1)} MB (${[small, large].map(([n, mb]) => `${mb.toFixed(0)} at ${n}`).join(', ')})`,
       // Our own bar: a full /16 (65,000 endpoints) must not need a gigabyte.
       goal: '<= 10 MB',
       met: perThousand <= 10,
