@@ -92,28 +92,32 @@ export class Networks {
     const sharer = [...state.networks.values()].find((n) => link !== undefined && n.uplink?.link === link);
     if (sharer) throw conflict(`interface ${link} is already used by network ${sharer.id.slice(0, 12)}`);
     await mode.checkNetwork(wanted);
+    // The shim's addresses go into the record, so they are taken before the steps, and given back
+    // after the steps' undos when one fails.
     const record = await this.withShim(wanted);
-    await runSteps(
-      [
-        {
-          name: "take the host shim's addresses",
-          do: async () => undefined,
-          undo: () => this.releaseShim(record),
-        },
-        {
-          name: 'record the network',
-          do: () => state.persist({ type: 'createNetwork', network: record }),
-          undo: async () => {
-            await state.persist({ type: 'deleteNetwork', id: record.id });
-            await firewall.sync();
+    try {
+      await runSteps(
+        [
+          {
+            name: 'record the network',
+            do: () => state.persist({ type: 'createNetwork', network: record }),
+            undo: async () => {
+              await state.persist({ type: 'deleteNetwork', id: record.id });
+              await firewall.sync();
+            },
           },
-        },
-        ...mode.buildNetwork(record),
-        { name: 'sync the firewall', do: () => firewall.sync() },
-      ],
-      log,
-      { network: record.id },
-    );
+          ...mode.buildNetwork(record),
+          { name: 'sync the firewall', do: () => firewall.sync() },
+        ],
+        log,
+        { network: record.id },
+      );
+    } catch (error) {
+      await this.releaseShim(record).catch((e: unknown) =>
+        log.warn({ err: e }, "giving back the shim's address failed"),
+      );
+      throw error;
+    }
     log.info(
       { network: record.id, bridge: record.bridge, subnets: networkText(record).subnets, cluster: record.cluster },
       'network created',

@@ -133,10 +133,11 @@ describe('VLAN tags', () => {
     assert.equal(nic('eth1.20')?.alias, 'the operator');
   });
 
-  test('a kernel without 802.1q is a clear error, and nothing is left', async () => {
+  test('a kernel without 802.1q is a clear error, and nothing is left, not even the shim address', async () => {
     rig().links.addNic('eth1');
     rig().links.vlans = false;
-    assert.match(await errorOf({ 'tether.parent': 'eth1', 'tether.vlan': '10' }), /no 802\.1q VLAN support/);
+    const tagged = { 'tether.parent': 'eth1', 'tether.vlan': '10', 'tether.host-shim': 'true' };
+    assert.match(await errorOf(tagged), /no 802\.1q VLAN support/);
     assert.deepEqual(daemon().driver.snapshot().networks, []);
     assert.deepEqual([...rig().links.links.keys()], ['eth1']);
     assert.equal(daemon().pools.usage()[0]?.used, 1, 'the gateway only (docker releases it)');
