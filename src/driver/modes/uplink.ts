@@ -1,6 +1,7 @@
 // What both modes on a host interface share: the checks that keep the host's
 // own traffic safe, and the VLAN sub-interface tether makes (and only that
-// one: the host's interface itself is never created, changed or removed).
+// one: the host's interface is never created or removed, and a bridged uplink
+// changes nothing of it but its master).
 import type { Link, LinkPlane } from '../../dataplane/dataplane.js';
 import { invalidOption } from '../../errors.js';
 import type { NetworkRecord } from '../records.js';
