@@ -40,3 +40,32 @@ export function rssMb(pid: number): number {
     .find((l) => l.startsWith('VmRSS:'));
   return Number(line?.split(/\s+/)[1]) / 1024;
 }
+
+/**
+ * A network on one IPv4 pool, through the calls `docker network create` makes (pool, gateway,
+ * network); returns the pool's ID.
+ */
+export async function createNetworkByCalls(
+  tether: Tether,
+  networkId: string,
+  pool: string,
+  generic: Record<string, string> = {},
+): Promise<string> {
+  const { PoolID: poolId } = await call(tether, 'IpamDriver.RequestPool', {
+    AddressSpace: 'local',
+    Pool: pool,
+    Options: {},
+  });
+  const { Address: gateway } = await call(tether, 'IpamDriver.RequestAddress', {
+    PoolID: poolId,
+    Address: '',
+    Options: { RequestAddressType: 'com.docker.network.gateway' },
+  });
+  await call(tether, 'NetworkDriver.CreateNetwork', {
+    NetworkID: networkId,
+    Options: { 'com.docker.network.generic': generic },
+    IPv4Data: [{ AddressSpace: 'local', Pool: pool, Gateway: gateway }],
+    IPv6Data: [],
+  });
+  return String(poolId);
+}

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { chainsFor, IpTables } from '../src/dataplane/iptables.js';
 import { parsePrefix } from '../src/net/ip.js';
 import { type Environment, Tether } from '../test/e2e/harness.js';
-import { call, inFlight, rssMb, timed } from './calls.js';
+import { call, createNetworkByCalls, inFlight, rssMb, timed } from './calls.js';
 import { type Figure, summarize } from './stats.js';
 
 const hex = () => randomBytes(32).toString('hex');
@@ -61,26 +61,9 @@ export async function firewallGrowth(figures: Figure[]): Promise<void> {
 const PER_NETWORK = 1_000;
 
 /** A network on a /22 of 10.230.0.0/19 (the i-th), through the plugin calls docker network create makes. */
-async function growthNetwork(tether: Tether, i: number): Promise<{ networkId: string; poolId: unknown }> {
+async function growthNetwork(tether: Tether, i: number): Promise<{ networkId: string; poolId: string }> {
   const networkId = hex();
-  const pool = `10.230.${i * 4}.0/22`;
-  const { PoolID: poolId } = await call(tether, 'IpamDriver.RequestPool', {
-    AddressSpace: 'local',
-    Pool: pool,
-    Options: {},
-  });
-  const gateway = { RequestAddressType: 'com.docker.network.gateway' };
-  const { Address } = await call(tether, 'IpamDriver.RequestAddress', {
-    PoolID: poolId,
-    Address: '',
-    Options: gateway,
-  });
-  await call(tether, 'NetworkDriver.CreateNetwork', {
-    NetworkID: networkId,
-    Options: { 'com.docker.network.generic': { 'tether.nat': 'false' } },
-    IPv4Data: [{ AddressSpace: 'local', Pool: pool, Gateway: Address }],
-    IPv6Data: [],
-  });
+  const poolId = await createNetworkByCalls(tether, networkId, `10.230.${i * 4}.0/22`, { 'tether.nat': 'false' });
   return { networkId, poolId };
 }
 
@@ -89,7 +72,7 @@ export async function endpointGrowth(env: Environment, figures: Figure[]): Promi
   // Endpoints never joined would count as abandoned after the grace, and be freed by the reconcile measured.
   const tether = new Tether(env.work, 'tethergrowth', 'tbg', ['--log-level', 'info', '--orphan-grace', '3600']);
   await tether.start();
-  const networks: { networkId: string; poolId: unknown }[] = [];
+  const networks: { networkId: string; poolId: string }[] = [];
   const endpoints: { networkId: string; endpoint: string }[] = [];
   const restarts: [number, number][] = [];
   const reconciles: [number, number][] = [];

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { POLICIES_PATH } from '../src/operator/contract.js';
 import { requestJson } from '../src/util/http.js';
 import { type Environment, Tether } from '../test/e2e/harness.js';
-import { call, timed } from './calls.js';
+import { call, createNetworkByCalls, timed } from './calls.js';
 import { buildIperfImage, iperfGbits } from './iperf.js';
 import { type Comparison, compare, type Figure, summarize } from './stats.js';
 
@@ -22,23 +22,7 @@ export async function policyChangeFigures(env: Environment, figures: Figure[]): 
   await tether.start();
   const networkId = randomBytes(32).toString('hex');
   try {
-    const { PoolID: poolId } = await call(tether, 'IpamDriver.RequestPool', {
-      AddressSpace: 'local',
-      Pool: '10.230.48.0/22',
-      Options: {},
-    });
-    const gateway = { RequestAddressType: 'com.docker.network.gateway' };
-    const { Address: gatewayAddress } = await call(tether, 'IpamDriver.RequestAddress', {
-      PoolID: poolId,
-      Address: '',
-      Options: gateway,
-    });
-    await call(tether, 'NetworkDriver.CreateNetwork', {
-      NetworkID: networkId,
-      Options: { 'com.docker.network.generic': { 'tether.policy': 'deny' } },
-      IPv4Data: [{ AddressSpace: 'local', Pool: '10.230.48.0/22', Gateway: gatewayAddress }],
-      IPv6Data: [],
-    });
+    const poolId = await createNetworkByCalls(tether, networkId, '10.230.48.0/22', { 'tether.policy': 'deny' });
     for (let i = 0; i < ENDPOINTS; i++) {
       const endpoint = randomBytes(32).toString('hex');
       const { Address } = await call(tether, 'IpamDriver.RequestAddress', { PoolID: poolId, Address: '', Options: {} });

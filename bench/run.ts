@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Environment, IMAGE, must, sh, Tether } from '../test/e2e/harness.js';
 import { METRICS_ADDR, perStart, readCallTimes } from './call-times.js';
-import { call, inFlight, rssMb, timed } from './calls.js';
+import { call, createNetworkByCalls, inFlight, rssMb, timed } from './calls.js';
 import { clusterFigures } from './cluster.js';
 import { endpointGrowth, firewallGrowth } from './growth.js';
 import { buildIperfImage, iperfGbits } from './iperf.js';
@@ -377,27 +377,12 @@ async function main(): Promise<void> {
       ['cluster', () => clusterFigures(env, comparisons, figures)],
     ];
     await benchTether.start();
-    const { PoolID: poolId } = await call(benchTether, 'IpamDriver.RequestPool', {
-      AddressSpace: 'local',
-      Pool: '10.230.44.0/22',
-      Options: {},
-    });
-    const { Address: gateway } = await call(benchTether, 'IpamDriver.RequestAddress', {
-      PoolID: poolId,
-      Address: '',
-      Options: { RequestAddressType: 'com.docker.network.gateway' },
-    });
     const networkId = hex();
-    await call(benchTether, 'NetworkDriver.CreateNetwork', {
-      NetworkID: networkId,
-      Options: {},
-      IPv4Data: [{ AddressSpace: 'local', Pool: '10.230.44.0/22', Gateway: gateway }],
-      IPv6Data: [],
-    });
+    const poolId = await createNetworkByCalls(benchTether, networkId, '10.230.44.0/22');
     steps.push(
-      ['endpoint churn', () => endpointChurn(benchTether, networkId, String(poolId))],
+      ['endpoint churn', () => endpointChurn(benchTether, networkId, poolId)],
       ['IPAM fill', () => ipamFill(benchTether)],
-      ['daemon figures', () => daemonFigures(benchTether, networkId, String(poolId))],
+      ['daemon figures', () => daemonFigures(benchTether, networkId, poolId)],
     );
     // BENCH_ONLY=name[,name...] runs only those steps (names as printed).
     const only = process.env['BENCH_ONLY']?.split(',');
