@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterHost, Underlay } from '../test/e2e/cluster-harness.js';
 import { type Environment, must, networkCreate, pluginCall } from '../test/e2e/harness.js';
-import { buildIperfImage, IPERF_IMAGE, iperfGbits } from './iperf.js';
+import { buildIperfImage, IPERF_IMAGE, iperfRetried } from './iperf.js';
 import { etcdRevision, rawVxlan } from './raw-vxlan.js';
 import { type Comparison, compare, type Figure, summarize } from './stats.js';
 
@@ -19,15 +19,6 @@ function pingAverage(output: string): number {
   const match = /min\/avg\/max = [\d.]+\/([\d.]+)\//.exec(output);
   if (!match) throw new Error(`no ping summary in: ${output.slice(-200)}`);
   return Number(match[1]);
-}
-
-async function gbits(run: () => Promise<string>): Promise<number> {
-  for (let attempt = 1; ; attempt++) {
-    const { gbits: value, error } = iperfGbits(await run());
-    if (value !== undefined) return value;
-    if (attempt === 3) throw new Error(`iperf3: ${error}`);
-    await sleep(1000);
-  }
 }
 
 async function call(host: ClusterHost, method: string, body: unknown): Promise<Record<string, unknown>> {
@@ -137,7 +128,10 @@ export async function clusterFigures(env: Environment, comparisons: Comparison[]
     for (let round = 0; round < ROUNDS; round++) {
       ping.raw.push(pingAverage(await h1.exec('busybox', 'ping', '-q', '-c', '20', '-i', '0.2', rawServer)));
       iperf.raw.push(
-        await gbits(() => h1.exec('iperf3', '-c', rawServer, '-t', '5', '-J', '--connect-timeout', '3000')),
+        await iperfRetried(
+          () => h1.exec('iperf3', '-c', rawServer, '-t', '5', '-J', '--connect-timeout', '3000'),
+          'over raw VXLAN',
+        ),
       );
       ping.overlay.push(
         pingAverage(await h1.dockerOk('exec', 'client', 'busybox', 'ping', '-q', '-c', '20', '-i', '0.2', server)),
@@ -146,12 +140,16 @@ export async function clusterFigures(env: Environment, comparisons: Comparison[]
         pingAverage(await h1.exec('busybox', 'ping', '-q', '-c', '20', '-i', '0.2', h2.underlayAddress)),
       );
       iperf.overlay.push(
-        await gbits(() =>
-          h1.dockerOk('exec', 'client', 'iperf3', '-c', server, '-t', '5', '-J', '--connect-timeout', '3000'),
+        await iperfRetried(
+          () => h1.dockerOk('exec', 'client', 'iperf3', '-c', server, '-t', '5', '-J', '--connect-timeout', '3000'),
+          'over the overlay',
         ),
       );
       iperf.underlay.push(
-        await gbits(() => h1.exec('iperf3', '-c', h2.underlayAddress, '-t', '5', '-J', '--connect-timeout', '3000')),
+        await iperfRetried(
+          () => h1.exec('iperf3', '-c', h2.underlayAddress, '-t', '5', '-J', '--connect-timeout', '3000'),
+          'on the underlay',
+        ),
       );
     }
     // The kernel's VXLAN is the limit; against the underlay, tether is judged by what that limit itself reaches.

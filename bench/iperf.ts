@@ -1,6 +1,7 @@
 // iperf3 for the benchmarks: an image built offline from the host's own
 // binary, and the reading of its JSON report.
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Environment, must } from '../test/e2e/harness.js';
 
 export const IPERF_IMAGE = 'tether-bench:iperf3';
@@ -31,4 +32,14 @@ export function iperfGbits(report: string): { gbits?: number; error?: string } {
   const result = JSON.parse(report) as { error?: string; end?: { sum_received?: { bits_per_second: number } } };
   const bits = result.end?.sum_received?.bits_per_second;
   return bits === undefined ? { error: result.error ?? report.slice(0, 200) } : { gbits: bits / 1e9 };
+}
+
+/** Gbit/s from an iperf3 run, asked again (up to three times, a second apart) when the server was busy. */
+export async function iperfRetried(run: () => Promise<string>, what: string): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const { gbits, error } = iperfGbits(await run());
+    if (gbits !== undefined) return gbits;
+    if (attempt === 3) throw new Error(`iperf3 ${what}: ${error}`);
+    await sleep(1000);
+  }
 }

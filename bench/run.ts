@@ -10,7 +10,7 @@ import { METRICS_ADDR, perStart, readCallTimes } from './call-times.js';
 import { call, createNetworkByCalls, inFlight, rssMb, timed } from './calls.js';
 import { clusterFigures } from './cluster.js';
 import { endpointGrowth, firewallGrowth } from './growth.js';
-import { buildIperfImage, iperfGbits } from './iperf.js';
+import { buildIperfImage, iperfRetried } from './iperf.js';
 import { policyChangeFigures, policyThroughput } from './policy.js';
 import { type Comparison, compare, type Figure, markdown, summarize, svgChart } from './stats.js';
 import { UPLINKS, uplinkThroughput } from './uplink.js';
@@ -304,27 +304,22 @@ async function daemonFigures(tether: Tether, networkId: string, poolId: string):
  * still closing) is asked again.
  */
 async function iperf(image: string, net: string, server: string): Promise<number> {
-  for (let attempt = 1; ; attempt++) {
-    const out = await env.dockerOk(
-      'run',
-      '--rm',
-      '--net',
-      net,
-      image,
-      'iperf3',
-      '-c',
-      server,
-      '-t',
-      '5',
-      '-J',
-      '--connect-timeout',
-      '3000',
-    );
-    const { gbits, error } = iperfGbits(out);
-    if (gbits !== undefined) return gbits;
-    if (attempt === 3) throw new Error(`iperf3 on ${net}: ${error}`);
-    await sleep(1000);
-  }
+  const client = [
+    'run',
+    '--rm',
+    '--net',
+    net,
+    image,
+    'iperf3',
+    '-c',
+    server,
+    '-t',
+    '5',
+    '-J',
+    '--connect-timeout',
+    '3000',
+  ];
+  return iperfRetried(() => env.dockerOk(...client), `on ${net}`);
 }
 
 async function throughput(): Promise<void> {

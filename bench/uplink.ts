@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Environment, must, sh } from '../test/e2e/harness.js';
 import { Lan } from '../test/e2e/lan.js';
-import { buildIperfImage, iperfGbits } from './iperf.js';
+import { buildIperfImage, iperfRetried } from './iperf.js';
 import { type Comparison, compare } from './stats.js';
 
 export const UPLINKS = { macvlan: 'tteub0', bridged: 'tteub1' };
@@ -15,15 +15,6 @@ const lan = new Lan('10.230.52');
 const RAW = `tether-e2e-raw-${process.pid}`;
 const RAW_ADDRESS = `${lan.prefix}.20`;
 const ROUNDS = 5;
-
-async function gbits(run: () => Promise<string>, what: string): Promise<number> {
-  for (let attempt = 1; ; attempt++) {
-    const { gbits: value, error } = iperfGbits(await run());
-    if (value !== undefined) return value;
-    if (attempt === 3) throw new Error(`iperf3 ${what}: ${error}`);
-    await sleep(1000);
-  }
-}
 
 /** The tether's env must list UPLINKS (TETHER_UPLINKS) before it starts. */
 export async function uplinkThroughput(env: Environment, comparisons: Comparison[]): Promise<void> {
@@ -52,7 +43,7 @@ export async function uplinkThroughput(env: Environment, comparisons: Comparison
         for (let round = 0; round < ROUNDS; round++) {
           for (const side of round % 2 ? (['raw', 'tether'] as const) : (['tether', 'raw'] as const)) {
             const run = side === 'tether' ? fromContainer : async () => (await raw()).stdout;
-            samples[side].push(await gbits(run, `${side} on ${mode}`));
+            samples[side].push(await iperfRetried(run, `${side} on ${mode}`));
           }
         }
       } finally {
