@@ -184,11 +184,17 @@ export class IpRoute implements LinkPlane {
     }
   }
 
+  /** Creates first and lists the links only when one exists already: an endpoint's start pays no listing. */
   async ensureMacvlan(spec: MacvlanSpec): Promise<void> {
-    const existing = (await this.listLinks()).find((l) => l.name === spec.name);
-    const wrong = existing && mismatch(existing, spec, 'macvlan');
-    if (wrong) throw new TetherError('CONFLICT', wrong);
-    if (!existing) await this.change(...macvlanAdd(spec));
+    let existing: Link | undefined;
+    try {
+      await this.change(...macvlanAdd(spec));
+    } catch (error) {
+      if (!/File exists/.test((error as Error).message)) throw error;
+      existing = (await this.listLinks()).find((l) => l.name === spec.name);
+      const wrong = existing && mismatch(existing, spec, 'macvlan');
+      if (wrong) throw new TetherError('CONFLICT', wrong);
+    }
     for (const command of macvlanSettle(spec, existing)) await this.change(...command);
   }
 
