@@ -25,10 +25,10 @@ export async function reportUplinks(
   if (uplinks.length === 0) return [];
   const present = new Map((await links.listLinks()).map((l) => [l.name, l]));
   const defaults = await links.defaultRouteLinks();
+  const bridges = new Set(networks.map((n) => n.bridge));
   return uplinks.map(({ name, iface, shared }) => {
     const link = present.get(iface);
     const on = networks.filter((n) => n.uplink?.parent === iface);
-    const bridges = new Set(networks.map((n) => n.bridge));
     const problem = !link
       ? 'does not exist on this host'
       : !link.up
