@@ -197,7 +197,8 @@ export async function clusterFigures(env: Environment, comparisons: Comparison[]
     figures.push(await transactionsPerStart(underlay, hosts));
   } finally {
     await raw?.remove();
-    if (underlayServer.pid) process.kill(underlayServer.pid, 'SIGTERM');
+    // SIGKILL, as for the uplink step's server: one cut off mid-test may ignore SIGTERM.
+    if (underlayServer.pid) process.kill(underlayServer.pid, 'SIGKILL');
     for (const host of hosts) await host.stop();
     await underlay.delete();
   }

@@ -60,7 +60,8 @@ export async function uplinkThroughput(env: Environment, comparisons: Comparison
       );
     }
   } finally {
-    server.kill();
+    // SIGKILL: an iperf3 server cut off mid-test ignored SIGTERM and outlived its namespace.
+    server.kill('SIGKILL');
     await sh('ip', ['netns', 'del', RAW]);
     await lan.delete();
   }
