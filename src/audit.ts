@@ -79,10 +79,15 @@ export async function unusedAddresses(driver: AuditedDriver, report: PoolReport)
   return unused;
 }
 
-export async function audit(driver: AuditedDriver, report: PoolReport): Promise<AuditReport> {
+/** `cluster`: cluster mode's own checks (this host's published members). */
+export async function audit(
+  driver: AuditedDriver,
+  report: PoolReport,
+  cluster: () => Promise<string[]> = async () => [],
+): Promise<AuditReport> {
   const { pools, problems: ipamProblems } = await report.allocations();
   const { used, problems: useProblems } = addressUse(driver, pools);
-  const problems = [...(await driver.audit()), ...ipamProblems, ...useProblems];
+  const problems = [...(await driver.audit()), ...ipamProblems, ...useProblems, ...(await cluster())];
   for (const [poolId, inUse] of used) {
     const pool = pools.find((p) => p.id === poolId);
     const allocated = pool?.addresses ?? new Map();

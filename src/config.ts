@@ -59,6 +59,8 @@ export interface ClusterConfig {
   /** How long after a host's registration expires its endpoints and addresses are given back. */
   readonly deadHostGraceMs: number;
   readonly vxlanPort: number;
+  /** Where the cluster's names are served (--names-addr); undefined: not served. */
+  readonly namesAddress?: string;
 }
 
 export interface TlsFiles {
@@ -101,6 +103,7 @@ export interface RawConfig {
   hostTtl: string;
   deadHostGrace: string;
   vxlanPort: string;
+  namesAddr?: string;
   dockerSocket: string;
   scope: string;
   uplinks?: string;
@@ -179,6 +182,9 @@ export function parseConfig(raw: RawConfig): Config {
   const vxlanPort = Number(raw.vxlanPort);
   if (!/^\d+$/.test(raw.vxlanPort) || vxlanPort < 1 || vxlanPort > 65535)
     fail('--vxlan-port must be a UDP port number');
+  const namesAddr = raw.namesAddr ?? 'off';
+  if (namesAddr !== 'off' && parseIp(namesAddr)?.version !== 4)
+    fail(`--names-addr ${namesAddr}: expected an IPv4 address (such as 169.254.53.53), or off`);
   return Object.freeze({
     hostName,
     cluster: {
@@ -186,6 +192,7 @@ export function parseConfig(raw: RawConfig): Config {
       hostTtlSeconds: Number(raw.hostTtl),
       deadHostGraceMs: Number(raw.deadHostGrace) * 1000,
       vxlanPort,
+      ...(namesAddr === 'off' ? {} : { namesAddress: namesAddr }),
     },
     dockerSocket: raw.dockerSocket,
     scope,

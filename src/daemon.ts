@@ -3,14 +3,14 @@
 // driver -> reconcile -> the background services -> the routes.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Cluster } from './cluster/cluster.js';
 import { openCluster } from './cluster/open.js';
 import { hostScope } from './cluster/records.js';
 import type { Config } from './config.js';
 import type { Firewall, LinkPlane, PortKeeper } from './dataplane/dataplane.js';
+import type { ServiceAddress } from './dataplane/service-address.js';
 import { containerOfEndpoint, endpointsDockerHolds } from './docker-view.js';
 import { Driver } from './driver/driver.js';
-import { overlayOf } from './driver/records.js';
+import { type EndpointRecord, overlayOf } from './driver/records.js';
 import { DriverState } from './driver/state.js';
 import { reportUplinks } from './driver/uplink-report.js';
 import { type DefaultPool, formatDefaultPool, parseDefaultPool, randomUlaPool } from './ipam/auto-pool.js';
@@ -18,6 +18,7 @@ import { hostAddressesFrom, type Ipams, sharedIpam, soloIpam } from './ipam/inde
 import type { Ipam } from './ipam/ipam.js';
 import type { IpamConfig } from './ipam/parts.js';
 import type { PoolReport } from './ipam/report.js';
+import { auditMembers } from './names/audit.js';
 import { registerOperatorApi } from './operator/api.js';
 import { registerProbes } from './operator/probes.js';
 import { Readiness } from './operator/readiness.js';
@@ -28,11 +29,11 @@ import { ipamRoutes } from './protocol/ipam.js';
 import { networkRoutes } from './protocol/network.js';
 import { buildServer, type ServerOptions } from './protocol/server.js';
 import { startCollector } from './services/collector.js';
-import { type FollowedNetworks, followClusterNetworks } from './services/follow-networks.js';
+import { ContainerReader } from './services/container-reader.js';
 import { scheduleOrphanSweep } from './services/orphan-sweep.js';
 import { readinessChecks } from './services/readiness-checks.js';
-import { rejoin } from './services/rejoin.js';
 import { releaseGuard } from './services/release-guard.js';
+import { startCluster } from './services/start-cluster.js';
 import type { Leases, Store } from './store/store.js';
 
 export interface Daemon {
@@ -59,6 +60,8 @@ export interface DaemonParts {
   readonly ports: PortKeeper;
   /** tether's nftables table for policies (deny networks). */
   readonly policyTable: PolicyTable;
+  /** An address of the host's own for a service (the cluster's names). */
+  readonly serviceAddress: (address: string) => ServiceAddress;
   readonly log: Logger;
 }
 
@@ -102,15 +105,22 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
     tableName: tableFor(config.name),
     log,
     snapshot: () => state.snapshot(),
-    // Called after a Join only, once the driver exists.
-    labelTarget: () => driver,
-    readContainer: (ref) => containerOfEndpoint(config.dockerSocket, ref, DOCKER_TIMEOUT_MS),
     ...(cluster ? { host: config.hostName } : {}),
   });
-  const driver = new Driver(
+  const containers: ContainerReader = new ContainerReader({
+    // Called after a Join only, once the driver exists.
+    target: {
+      awaitingContainer: (): EndpointRecord[] => driver.awaitingContainer(),
+      recordContainer: (id, container) => driver.recordContainer(id, container),
+    },
+    read: (ref) => containerOfEndpoint(config.dockerSocket, ref, DOCKER_TIMEOUT_MS),
+    log,
+  });
+  const driver: Driver = new Driver(
     {
       state,
       policy: policy.port,
+      containers: { joined: () => containers.wake(), failures: (): string[] => containers.failures() },
       links,
       firewall,
       ports,
@@ -128,13 +138,14 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
       abandonGraceMs: config.orphanGraceMs,
       scope: config.scope,
       uplinks: config.uplinks,
+      ...(cluster && config.cluster.namesAddress ? { namesAddress: config.cluster.namesAddress } : {}),
     },
   );
   const started = performance.now();
   const reconciled = { ...(await driver.reconcile()), ms: Math.round(performance.now() - started) };
   log.info(reconciled, 'reconciled the kernel with the store');
-  // Endpoints of an earlier life may still wait for their containers' labels.
-  policy.labels.wake();
+  // Endpoints of an earlier life may still wait for their containers to be read.
+  containers.wake();
   const readiness = new Readiness(
     readinessChecks({
       store,
@@ -145,20 +156,32 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
     READINESS_DEADLINE_MS,
   );
   const cancelSweep = await scheduleOrphanSweep({ driver, ipam, report, log }, config.orphanGraceMs);
-  const followed =
-    cluster && shared && (await startCluster(cluster, { driver, shared: shared.shared, store, log, config }));
+  const clustered =
+    cluster &&
+    shared &&
+    (await startCluster(cluster, {
+      driver,
+      state,
+      shared: shared.shared,
+      store,
+      links,
+      serviceAddress: parts.serviceAddress,
+      log,
+      config,
+    }));
   const stopCollector = startCollector(
     {
       freeGoneEndpoints: () => driver.freeGoneEndpoints(),
       ...(config.scope === 'global'
         ? { freeReleasedSwarmAddresses: () => ipam.collectSwarm(config.orphanGraceMs) }
         : {}),
-      ...(cluster && followed
+      ...(cluster && clustered
         ? {
             catchUp: () => {
               // Watches bring changes at once; the rounds catch up on anything missed while etcd was away.
               cluster.catchUp();
-              followed.request();
+              clustered.followed.request();
+              clustered.names?.refresh();
             },
           }
         : {}),
@@ -183,7 +206,9 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
             await store.get('meta/default-pool6');
             return true;
           },
-          ...(cluster ? { cluster } : {}),
+          ...(cluster
+            ? { cluster, clusterAudit: () => auditMembers(store, config.hostName, driver.clusterMembers()) }
+            : {}),
         });
       },
       onCall: (...call) => onCall?.(...call),
@@ -206,29 +231,15 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
       cancelSweep();
       stopCollector();
       for (const built of servers) await built.close();
-      followed?.stop();
+      clustered?.followed.stop();
+      await clustered?.names?.close();
       policy.close();
+      containers.close();
       await cluster?.close();
       ipam.close();
       await store.close();
     },
   };
-}
-
-/** Cluster mode: publishes this host's endpoints, registers, and follows the cluster's networks. */
-async function startCluster(
-  cluster: Cluster,
-  parts: { driver: Driver; shared: Parameters<typeof rejoin>[1]; store: Store; log: Logger; config: Config },
-): Promise<FollowedNetworks> {
-  const { driver, shared, store, log, config } = parts;
-  const followed = followClusterNetworks(
-    { cluster, driver, store, log },
-    { socket: config.dockerSocket, driverName: config.name },
-  );
-  await cluster.republish(driver.clusterMembers());
-  await cluster.start(rejoin(driver, shared, cluster, log));
-  cluster.requestOverlaySync();
-  return followed;
 }
 
 /** The unique local range of this host: chosen at random once, then kept. */

@@ -75,14 +75,27 @@ export async function endpointsDockerHolds(
   return held;
 }
 
+// DNSNames came with API 1.44 (Docker 25), where Aliases lost the short ID Docker 20.10 put there.
+const endpointSettings = z.object({
+  EndpointID: z.string(),
+  Aliases: z.array(z.string()).nullish(),
+  DNSNames: z.array(z.string()).nullish(),
+});
 const containerInspect = z.object({
   Name: z.string(),
   Config: z.object({ Labels: z.record(z.string(), z.string()).nullish() }),
+  NetworkSettings: z.object({ Networks: z.record(z.string(), endpointSettings).nullish() }),
 });
 
 /** What Docker says of the container behind an endpoint. */
 export type EndpointContainer =
-  | { readonly found: true; readonly name: string; readonly labels: Readonly<Record<string, string>> }
+  | {
+      readonly found: true;
+      readonly name: string;
+      /** The endpoint's other names on its network, the container's name left out. */
+      readonly aliases: string[];
+      readonly labels: Readonly<Record<string, string>>;
+    }
   /** Docker does not list the endpoint on its network (yet: a start in progress). */
   | { readonly found: false }
   /** No Docker listens at the socket (a managed plugin): no container labels to read, ever. */
@@ -104,7 +117,11 @@ export async function containerOfEndpoint(
   const entry = Object.entries(inspected.Containers ?? {}).find(([, c]) => c.EndpointID === ref.endpointId);
   if (!entry) return { found: false };
   const container = containerInspect.parse(await getJson(dockerSocket, `/containers/${entry[0]}/json`, timeoutMs));
-  return { found: true, name: container.Name.replace(/^\//, ''), labels: container.Config.Labels ?? {} };
+  const name = container.Name.replace(/^\//, '');
+  const settings = Object.values(container.NetworkSettings.Networks ?? {}).find((n) => n.EndpointID === ref.endpointId);
+  const names = new Set([...(settings?.Aliases ?? []), ...(settings?.DNSNames ?? [])]);
+  names.delete(name);
+  return { found: true, name, aliases: [...names], labels: container.Config.Labels ?? {} };
 }
 
 /** Differences between Docker's endpoints and tether's, in words. */

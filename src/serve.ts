@@ -11,6 +11,7 @@ import { createDaemon } from './daemon.js';
 import { IpRoute } from './dataplane/iproute.js';
 import { chainsFor, IpTables } from './dataplane/iptables.js';
 import { SocketPortKeeper } from './dataplane/port-keeper.js';
+import { loopbackAddress } from './dataplane/service-address.js';
 import { tableFor } from './policy/nft-script.js';
 import { NftTable } from './policy/nftables.js';
 import { createLogger } from './process/log.js';
@@ -49,6 +50,7 @@ export async function serve(config: Config): Promise<void> {
     firewall: new IpTables(chainsFor(config.name)),
     ports: new SocketPortKeeper(),
     policyTable: new NftTable(tableFor(config.name)),
+    serviceAddress: loopbackAddress,
     log,
   });
   if (config.tcp) {

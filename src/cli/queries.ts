@@ -124,6 +124,12 @@ export function addQueryCommands(program: Command): void {
           .join(' ') || '-',
       ]),
     );
+    if (view.names.length === 0) return;
+    console.log();
+    printTable(
+      ['NAME', 'ALIASES', 'NETWORK', 'HOST', 'ADDRESSES'],
+      view.names.map((n) => [n.name, n.aliases.join(',') || '-', n.network, n.host, n.addresses.join(',')]),
+    );
   });
 
   query(program, 'ls', 'networks, endpoints and pools at once').action(

@@ -44,6 +44,11 @@ const FLAGS: readonly (readonly [string, string, string?])[] = [
   ],
   ['--vxlan-port <port>', 'UDP port of the VXLAN overlay', '4789'],
   [
+    '--names-addr <ip|off>',
+    "cluster mode: answer DNS for the cluster's container names here (point Docker's daemon-wide dns at it)",
+    '169.254.53.53',
+  ],
+  [
     '--uplinks <list>',
     'host interfaces networks may put containers on (-o tether.parent / tether.uplink): ' +
       '[NAME=]IFACE[:shared],... (:shared allows the interface of the default route or the tunnel address)',

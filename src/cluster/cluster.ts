@@ -25,6 +25,8 @@ export interface ClusterView {
     /** A swarm network, named by its swarm ID. */
     swarm?: boolean;
   }[];
+  /** The named endpoints: what the hosts answer DNS with. */
+  readonly names: { network: string; host: string; name: string; aliases: string[]; addresses: string[] }[];
 }
 
 export interface ClusterDeps {
@@ -140,7 +142,12 @@ export class Cluster implements ClusterPort {
         swarm: true,
       })),
     ];
-    return { host: this.settings.host, vtep: this.settings.vtep, hosts, networks };
+    const names = members.flatMap((m) =>
+      m.name === undefined
+        ? []
+        : [{ network: m.network, host: m.host, name: m.name, aliases: m.aliases ?? [], addresses: m.addresses }],
+    );
+    return { host: this.settings.host, vtep: this.settings.vtep, hosts, networks, names };
   }
 
   async close(): Promise<void> {

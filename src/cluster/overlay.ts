@@ -48,6 +48,7 @@ export class Overlay {
       addresses: [...member.addresses],
       ...(member.labels ? { labels: { ...member.labels } } : {}),
       ...(member.name === undefined ? {} : { name: member.name }),
+      ...(member.aliases?.length ? { aliases: [...member.aliases] } : {}),
     };
     const key = memberKey(member.network, member.id);
     await this.deps.store.commit([], [{ type: 'put', key, value: JSON.stringify(record) }]);

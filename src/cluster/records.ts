@@ -60,7 +60,9 @@ export const memberRecord = z.object({
   addresses: z.array(address),
   /** Absent until the endpoint's labels are known: it then matches no policy selector. */
   labels: z.record(z.string(), z.string()).optional(),
+  /** Its container's name and its network aliases, once read from Docker: other hosts answer DNS with them. */
   name: z.string().optional(),
+  aliases: z.array(z.string()).optional(),
 });
 export type MemberRecord = z.infer<typeof memberRecord>;
 

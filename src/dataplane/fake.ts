@@ -16,6 +16,7 @@ import type {
   VethSpec,
   VlanSpec,
 } from './dataplane.js';
+import type { ServiceAddress } from './service-address.js';
 import { mismatch } from './uplink-commands.js';
 
 type MutableLink = { -readonly [K in keyof Link]: Link[K] } & { peer?: string };
@@ -197,5 +198,17 @@ export class FakePortKeeper implements PortKeeper {
 
   async release({ proto, hostIp, family, port }: HostPort): Promise<void> {
     this.held.delete(`${proto}/${hostIp ? formatIp(hostIp) : family}/${port}`);
+  }
+}
+
+/** The service addresses on the host's lo, as the kernel would hold them. */
+export class FakeServiceAddresses {
+  readonly held = new Set<string>();
+
+  for(address: string): ServiceAddress {
+    return {
+      add: async () => void this.held.add(address),
+      remove: async () => void this.held.delete(address),
+    };
   }
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { PortKeeper } from '../dataplane/dataplane.js';
 import type { FirewallSync } from './firewall-sync.js';
 import type { NetworkModes } from './modes/modes.js';
-import type { ClusterPort, HostAddresses, PolicyPort } from './ports.js';
+import type { ClusterPort, ContainerPort, HostAddresses, PolicyPort } from './ports.js';
 import type { DriverState } from './state.js';
 
 export interface DriverContext {
@@ -16,6 +16,10 @@ export interface DriverContext {
   readonly cluster?: ClusterPort;
   /** Policy enforcement, for networks with -o tether.policy=deny. */
   readonly policy?: PolicyPort;
+  /** Reads joined endpoints' containers (names and labels) from Docker. */
+  readonly containers?: ContainerPort;
+  /** Where the cluster's names are served: internal cluster networks get a route to it. */
+  readonly namesAddress?: string;
   /** The host shim's addresses on networks on a host interface. */
   readonly hostAddresses?: HostAddresses;
 }

@@ -25,7 +25,7 @@ import { parseNetworkOptions } from './options.js';
 import { buildDriverParts, type DriverConfig, type DriverDeps } from './parts.js';
 import type { ClusterMember } from './ports.js';
 import type { Publishing } from './publishing.js';
-import type { EndpointRecord, NetworkRecord } from './records.js';
+import type { ContainerRecord, EndpointRecord, NetworkRecord } from './records.js';
 import type { DriverState } from './state.js';
 import { isSwarmNetworkId, type SwarmNetworks } from './swarm-networks.js';
 import type { Reconciled, Upkeep } from './upkeep.js';
@@ -154,13 +154,13 @@ export class Driver implements NetworkDriver {
     return this.clusterNetworks.list();
   }
 
-  /** Joined endpoints of deny networks whose container's labels are not known yet. */
-  awaitingLabels(): EndpointRecord[] {
-    return this.endpoints.awaitingLabels();
+  /** Joined endpoints of deny and cluster networks whose container is not read yet. */
+  awaitingContainer(): EndpointRecord[] {
+    return this.endpoints.awaitingContainer();
   }
 
-  /** What Docker says of an endpoint's container: its name and labels, for policies. */
-  recordContainer(endpointId: string, container: NonNullable<EndpointRecord['container']>): Promise<void> {
+  /** What Docker says of an endpoint's container: its name and aliases for names, its labels for policies. */
+  recordContainer(endpointId: string, container: ContainerRecord): Promise<void> {
     return this.locks.run(endpointKey(endpointId), () => this.endpoints.recordContainer(endpointId, container));
   }
 

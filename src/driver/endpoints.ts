@@ -7,7 +7,7 @@ import type { DriverContext } from './context.js';
 import { parseEndpointOptions } from './endpoint-options.js';
 import { macFor, vethHostName, vethPeerName } from './naming.js';
 import type { ClusterMember } from './ports.js';
-import { addressesOf, type EndpointRecord, knownLabels, type NetworkRecord } from './records.js';
+import { addressesOf, type ContainerRecord, type EndpointRecord, knownLabels, type NetworkRecord } from './records.js';
 import { runSteps, type Step } from './steps.js';
 
 export type CreateEndpointReply = { Interface?: { MacAddress?: string } };
@@ -131,14 +131,30 @@ export class Endpoints {
       type: 'putEndpoint',
       endpoint: { ...endpoint, sandboxKey: request.sandboxKey, joinedAt: Date.now() },
     });
-    if (network.policy && !endpoint.container) this.ctx.policy?.joined();
+    if (containerWanted(network) && !endpoint.container) this.ctx.containers?.joined();
     const response: JoinResponse = { InterfaceName: { SrcName: endpoint.peerName, DstPrefix: 'eth' } };
-    if (network.internal) return response;
+    if (network.internal) return this.withNamesRoute(response, network, request);
     const gateway = gatewayFor(network, endpoint.address);
     const gateway6 = gatewayFor(network, endpoint.addressIpv6);
     if (gateway) response.Gateway = gateway;
     if (gateway6) response.GatewayIPv6 = gateway6;
     return response;
+  }
+
+  /**
+   * A container on an internal cluster network has no default route: it reaches the names service over
+   * the network's own link. Docker adds each route as given, and a second one to the same address
+   * would fail the Join, so a container gets it from its first such network only.
+   */
+  private withNamesRoute(response: JoinResponse, network: NetworkRecord, request: JoinRequest): JoinResponse {
+    const { namesAddress, state } = this.ctx;
+    const routes = (n: NetworkRecord | undefined) => n?.internal && n.cluster && !n.cluster.swarm && !n.uplink;
+    if (!namesAddress || !routes(network)) return response;
+    const routed = [...state.endpoints.values()].some(
+      (e) =>
+        e.id !== request.endpointId && e.sandboxKey === request.sandboxKey && routes(state.networks.get(e.networkId)),
+    );
+    return routed ? response : { ...response, StaticRoutes: [{ Destination: `${namesAddress}/32`, RouteType: 1 }] };
   }
 
   async leave(request: EndpointRef): Promise<void> {
@@ -148,16 +164,17 @@ export class Endpoints {
     await this.ctx.state.persist({ type: 'putEndpoint', endpoint: { ...endpoint, leftAt: Date.now() } });
   }
 
-  /** Joined endpoints of deny networks whose container's labels are not known yet. */
-  awaitingLabels(): EndpointRecord[] {
+  /** Joined endpoints of deny and cluster networks whose container is not read yet. */
+  awaitingContainer(): EndpointRecord[] {
     const { state } = this.ctx;
-    return [...state.endpoints.values()].filter(
-      (e) => e.sandboxKey !== undefined && !e.container && state.networks.get(e.networkId)?.policy,
-    );
+    return [...state.endpoints.values()].filter((e) => {
+      const network = state.networks.get(e.networkId);
+      return e.sandboxKey !== undefined && !e.container && network !== undefined && containerWanted(network);
+    });
   }
 
   /** Records what Docker says of the endpoint's container, then tells the cluster and the policy table. */
-  async recordContainer(id: string, container: NonNullable<EndpointRecord['container']>): Promise<void> {
+  async recordContainer(id: string, container: ContainerRecord): Promise<void> {
     const { state, firewall } = this.ctx;
     const endpoint = state.endpoints.get(id);
     if (!endpoint) return;
@@ -181,6 +198,7 @@ export class Endpoints {
 const memberOf = (network: string, endpoint: EndpointRecord): ClusterMember => {
   const labels = knownLabels(endpoint);
   const name = endpoint.container?.name;
+  const aliases = endpoint.container?.aliases;
   return {
     network,
     id: endpoint.id,
@@ -188,8 +206,16 @@ const memberOf = (network: string, endpoint: EndpointRecord): ClusterMember => {
     addresses: addressesOf(endpoint).map((a) => formatIp(a.address)),
     ...(labels ? { labels } : {}),
     ...(name === undefined ? {} : { name }),
+    ...(aliases?.length ? { aliases } : {}),
   };
 };
+
+/**
+ * Whether Docker is asked about a joined endpoint's container: policies select by its labels, and the
+ * other hosts of a cluster network find it by its name (swarm has names of its own).
+ */
+const containerWanted = (network: NetworkRecord) =>
+  network.policy !== undefined || (network.cluster !== undefined && !network.cluster.swarm);
 
 export const hostPortOf = (p: EndpointRecord['ports'][number]) => ({
   proto: p.proto,

@@ -9,7 +9,14 @@ import { FirewallSync } from './firewall-sync.js';
 import { NetworkModes } from './modes/modes.js';
 import { shimName } from './naming.js';
 import { Networks } from './networks.js';
-import type { ClusterPort, EndpointsDockerHolds, HostAddresses, PolicyPort, ReleaseContainerAddress } from './ports.js';
+import type {
+  ClusterPort,
+  ContainerPort,
+  EndpointsDockerHolds,
+  HostAddresses,
+  PolicyPort,
+  ReleaseContainerAddress,
+} from './ports.js';
 import { Publishing } from './publishing.js';
 import type { DriverState } from './state.js';
 import { SwarmNetworks } from './swarm-networks.js';
@@ -28,6 +35,8 @@ export interface DriverConfig {
   readonly scope: 'local' | 'global';
   /** Host interfaces networks may put containers on (--uplinks). */
   readonly uplinks: readonly Uplink[];
+  /** Where the cluster's names are served (--names-addr). */
+  readonly namesAddress?: string;
 }
 
 export interface DriverDeps {
@@ -43,6 +52,8 @@ export interface DriverDeps {
   readonly cluster?: ClusterPort;
   /** Policy enforcement (deny networks). */
   readonly policy?: PolicyPort;
+  /** Reads joined endpoints' containers (names and labels) from Docker. */
+  readonly containers?: ContainerPort;
   /** The host shim's addresses on networks on a host interface, from tether's IPAM. */
   readonly hostAddresses?: HostAddresses;
 }
@@ -73,7 +84,9 @@ export function buildDriverParts(deps: DriverDeps, config: DriverConfig): Driver
     log: deps.log,
     ...(deps.cluster ? { cluster: deps.cluster } : {}),
     ...(deps.policy ? { policy: deps.policy } : {}),
+    ...(deps.containers ? { containers: deps.containers } : {}),
     ...(deps.hostAddresses ? { hostAddresses: deps.hostAddresses } : {}),
+    ...(config.namesAddress ? { namesAddress: config.namesAddress } : {}),
   };
   const endpoints = new Endpoints(ctx, config.prefix);
   const networks = new Networks(ctx, endpoints);

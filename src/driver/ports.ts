@@ -30,6 +30,8 @@ export interface ClusterMember {
   readonly labels?: Readonly<Record<string, string>>;
   /** Its container's name, once known. */
   readonly name?: string;
+  /** Its other names on the network (network aliases), once known. */
+  readonly aliases?: readonly string[];
 }
 
 /** What the driver needs of the cluster (implemented by cluster/cluster.ts). */
@@ -52,12 +54,16 @@ export interface ClusterPort {
 export interface PolicyPort {
   /** Brings tether's policy table in line with the driver's state; resolves once the kernel holds it. */
   sync(): Promise<void>;
-  /** An endpoint of a deny network joined: its container's labels are to be read, after this call. */
-  joined(): void;
   /** Where the kernel's policy table differs from what it should be, in words. */
   audit(): Promise<string[]>;
-  /** Container labels that could not be read (Docker failed), in words: the audit shows them. */
-  labelFailures(): string[];
+}
+
+/** Reads what Docker says of joined endpoints' containers (implemented by services/container-reader.ts). */
+export interface ContainerPort {
+  /** An endpoint joined whose container is to be read (after this call: Docker waits on it). */
+  joined(): void;
+  /** Containers that could not be read (Docker failed), in words: the audit shows them. */
+  failures(): string[];
 }
 
 /** Addresses for the host itself (the host shim) in pools of tether's IPAM (its local address space). */

@@ -84,6 +84,15 @@ const storedPort = z.object({
   containerPort: z.number().int(),
 });
 
+/** What Docker says of an endpoint's container; no name when no Docker could be asked (a managed plugin). */
+const containerRecord = z.object({
+  name: z.string().optional(),
+  /** The endpoint's other names on its network: network aliases (and the short ID Docker adds). */
+  aliases: z.array(z.string()).optional(),
+  labels: z.record(z.string(), z.string()),
+});
+export type ContainerRecord = z.infer<typeof containerRecord>;
+
 const storedEndpoint = z.object({
   id: z.string(),
   networkId: z.string(),
@@ -104,8 +113,8 @@ const storedEndpoint = z.object({
   leftAt: z.number().optional(),
   /** From the attachment's driver options, tether.label.KEY=VALUE. */
   labels: z.record(z.string(), z.string()).optional(),
-  /** Read from Docker after Join (deny networks only): the container's name and its tether labels. */
-  container: z.object({ name: z.string().optional(), labels: z.record(z.string(), z.string()) }).optional(),
+  /** Read from Docker after Join (deny and cluster networks): the container's name, aliases and tether labels. */
+  container: containerRecord.optional(),
 });
 export type EndpointRecord = Omit<z.output<typeof storedEndpoint>, 'ports'> & {
   readonly ports: readonly PublishedPort[];

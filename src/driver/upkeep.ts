@@ -109,8 +109,8 @@ export class Upkeep {
 
   /** Where the kernel differs from the store, links and firewall alike, in words. */
   async audit(): Promise<string[]> {
-    const labels = this.ctx.policy?.labelFailures() ?? [];
-    return [...describeDrift(await this.drift()), ...(await this.ctx.firewall.verify()), ...labels];
+    const unread = this.ctx.containers?.failures() ?? [];
+    return [...describeDrift(await this.drift()), ...(await this.ctx.firewall.verify()), ...unread];
   }
 
   verifyFirewall(): Promise<string[]> {

@@ -25,6 +25,8 @@ export interface OperatorParts {
   readonly pools: PoolReport;
   readonly storeReachable: () => Promise<boolean>;
   readonly cluster?: { view(): Promise<ClusterView>; networks(): Promise<{ name: string }[]> };
+  /** Cluster mode: whether this host's published members say what its endpoints are. */
+  readonly clusterAudit?: () => Promise<string[]>;
   readonly policy: Pick<PolicyParts, 'book' | 'enforcer'>;
   /** The host interfaces --uplinks allows, checked now. */
   readonly uplinks: () => Promise<UplinkReport[]>;
@@ -44,7 +46,7 @@ export function registerOperatorApi(app: FastifyInstance, parts: OperatorParts):
     const { networks, endpoints } = parts.driver.snapshot();
     return { networks: networks.map(networkText), endpoints: endpoints.map(endpointText), pools: parts.pools.usage() };
   });
-  app.get(AUDIT_PATH, async (): Promise<AuditReportView> => audit(parts.driver, parts.pools));
+  app.get(AUDIT_PATH, async (): Promise<AuditReportView> => audit(parts.driver, parts.pools, parts.clusterAudit));
   app.get(
     CLUSTER_PATH,
     async (): Promise<ClusterViewAnswer> =>

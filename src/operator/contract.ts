@@ -129,6 +129,18 @@ export const clusterView = z.discriminatedUnion('enabled', [
         swarm: z.boolean().optional(),
       }),
     ),
+    /** The names other hosts answer DNS with: each endpoint's container name and aliases (absent before 0.1). */
+    names: z
+      .array(
+        z.object({
+          network: z.string(),
+          host: z.string(),
+          name: z.string(),
+          aliases: z.array(z.string()),
+          addresses: z.array(z.string()),
+        }),
+      )
+      .default([]),
   }),
 ]);
 export type ClusterViewAnswer = z.infer<typeof clusterView>;

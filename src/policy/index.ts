@@ -1,15 +1,13 @@
-// Policies, composed: the book in the store, the enforcer and its table, the
-// reader of container labels, and the other hosts' endpoints in cluster mode.
+// Policies, composed: the book in the store, the enforcer and its table, and
+// the other hosts' endpoints in cluster mode.
 // The daemon builds this once and hands the driver its port.
 import type { Logger } from 'pino';
 import { MEMBERS, memberRecord } from '../cluster/records.js';
-import type { EndpointContainer } from '../docker-view.js';
 import type { PolicyPort } from '../driver/ports.js';
 import { addressesOf, type EndpointRecord, knownLabels, type NetworkRecord } from '../driver/records.js';
 import { parseIp } from '../net/ip.js';
 import type { Store } from '../store/store.js';
 import { PolicyBook } from './book.js';
-import { ContainerLabels, type LabelTarget } from './container-labels.js';
 import { PolicyEnforcer, type RemoteEndpoints } from './enforcer.js';
 import type { PolicyEndpoint } from './ruleset.js';
 import type { PolicyTable } from './table.js';
@@ -17,7 +15,6 @@ import type { PolicyTable } from './table.js';
 export interface PolicyParts {
   readonly book: PolicyBook;
   readonly enforcer: PolicyEnforcer;
-  readonly labels: ContainerLabels;
   /** What the driver calls. */
   readonly port: PolicyPort;
   close(): void;
@@ -30,8 +27,6 @@ export interface PolicyDeps {
   readonly log: Logger;
   /** The driver's networks and endpoints now (the driver is built after this, so a function). */
   readonly snapshot: () => { networks: NetworkRecord[]; endpoints: EndpointRecord[] };
-  readonly labelTarget: () => LabelTarget;
-  readonly readContainer: (ref: { networkId: string; endpointId: string }) => Promise<EndpointContainer>;
   /** Cluster mode: this host's name, whose members are its own endpoints. */
   readonly host?: string;
 }
@@ -49,29 +44,12 @@ export function buildPolicy(deps: PolicyDeps): PolicyParts {
     local: () => localView(deps.snapshot()),
     ...(deps.host === undefined ? {} : { remote: remoteEndpoints(deps.store, deps.host) }),
   });
-  const labels = new ContainerLabels({
-    target: {
-      awaitingLabels: () => deps.labelTarget().awaitingLabels(),
-      recordContainer: (id, container) => deps.labelTarget().recordContainer(id, container),
-    },
-    read: deps.readContainer,
-    log: deps.log,
-  });
   enforcer.start();
   return {
     book,
     enforcer,
-    labels,
-    port: {
-      sync: () => enforcer.sync(),
-      joined: () => labels.wake(),
-      audit: () => enforcer.audit(),
-      labelFailures: () => labels.failures(),
-    },
-    close: () => {
-      enforcer.close();
-      labels.close();
-    },
+    port: { sync: () => enforcer.sync(), audit: () => enforcer.audit() },
+    close: () => enforcer.close(),
   };
 }
 

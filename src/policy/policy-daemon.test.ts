@@ -26,7 +26,15 @@ beforeEach(async () => {
       return { status: 200, body: { Id: NET, Containers: Object.fromEntries(listed) } };
     }
     const ep = url.match(/^\/containers\/c-(\w+)\/json$/)?.[1] ?? '';
-    return { status: 200, body: { Name: `/ctr-${ep.slice(0, 4)}`, Config: { Labels: containers.get(ep) ?? {} } } };
+    const settings = { EndpointID: ep, Aliases: [ep.slice(0, 12), 'api'], DNSNames: [`ctr-${ep.slice(0, 4)}`, 'api'] };
+    return {
+      status: 200,
+      body: {
+        Name: `/ctr-${ep.slice(0, 4)}`,
+        Config: { Labels: containers.get(ep) ?? {} },
+        NetworkSettings: { Networks: { web: settings } },
+      },
+    };
   };
   await rig().stop();
   await rig().start({ dockerSocket: docker.socket });
@@ -70,8 +78,12 @@ test('labels from driver options and containers; policies let in what they say, 
   const web = await start(poolId, WEB);
   const apiAddress = await start(poolId, API, { 'tether.label.role': 'api' });
   const db = await start(poolId, DB);
-  await until('labels read from Docker', () => daemon().driver.awaitingLabels().length === 1);
-  assert.deepEqual(daemon().driver.awaitingLabels()[0]?.id, API, 'Docker does not list it yet: unknown, fail-closed');
+  await until('labels read from Docker', () => daemon().driver.awaitingContainer().length === 1);
+  assert.deepEqual(
+    daemon().driver.awaitingContainer()[0]?.id,
+    API,
+    'Docker does not list it yet: unknown, fail-closed',
+  );
   containers.set(API, {});
 
   const add = await api('POST', POLICIES_PATH, {
@@ -82,7 +94,14 @@ test('labels from driver options and containers; policies let in what they say, 
     rig().policyTable.held?.rules.some((r) => r.includes('"web-to-api"')),
     'in force when the answer comes',
   );
-  await until('every label known', () => daemon().driver.awaitingLabels().length === 0);
+  await until('every label known', () => daemon().driver.awaitingContainer().length === 0);
+  assert.deepEqual(
+    daemon()
+      .driver.snapshot()
+      .endpoints.find((e) => e.id === WEB)?.container,
+    { name: `ctr-${WEB.slice(0, 4)}`, aliases: [WEB.slice(0, 12), 'api'], labels: { role: 'web' } },
+    "the container's name, and its other names on the network (Aliases and DNSNames, each once)",
+  );
   assert.equal(setsHolding(web).length, 1, "web is web-to-api's source");
   assert.equal(setsHolding(apiAddress).length, 1, "api is web-to-api's target");
   assert.equal(setsHolding(db).length, 0, 'db is in no policy');
@@ -156,12 +175,12 @@ test('a failing label read is retried and shown by the audit; the last deny netw
   await start(poolId, WEB);
   await until(
     'a failure shows',
-    () => rig().policyTable.held !== undefined && daemon().driver.awaitingLabels().length === 1,
+    () => rig().policyTable.held !== undefined && daemon().driver.awaitingContainer().length === 1,
   );
   await sleep(300);
   const problems = (await audit(daemon().driver, daemon().pools)).problems;
   assert.ok(
-    problems.some((p) => /labels of endpoint aaaaaaaaaaaa not read: .*500/.test(p)),
+    problems.some((p) => /the container of endpoint aaaaaaaaaaaa not read: .*500/.test(p)),
     problems.join('\n'),
   );
   await ok('NetworkDriver.Leave', { NetworkID: NET, EndpointID: WEB });

@@ -166,6 +166,8 @@ export interface JoinResponse {
   InterfaceName: { SrcName: string; DstPrefix: string };
   Gateway?: string;
   GatewayIPv6?: string;
+  /** RouteType 0: through NextHop; 1: on the link (connected). */
+  StaticRoutes?: { Destination: string; RouteType: 0 | 1; NextHop?: string }[];
   DisableGatewayService?: boolean;
 }
 

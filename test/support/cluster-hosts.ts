@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { parseConfig } from '../../src/config.js';
 import { createDaemon, type Daemon } from '../../src/daemon.js';
-import { FakeFirewall, FakeLinks, FakePortKeeper } from '../../src/dataplane/fake.js';
+import { FakeFirewall, FakeLinks, FakePortKeeper, FakeServiceAddresses } from '../../src/dataplane/fake.js';
 import { FakePolicyTable } from '../../src/policy/fake-table.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Leases, Store } from '../../src/store/store.js';
@@ -104,6 +104,7 @@ export class Host {
       firewall: new FakeFirewall(),
       ports: new FakePortKeeper(),
       policyTable: this.policyTable,
+      serviceAddress: (address) => new FakeServiceAddresses().for(address),
       log: pino({ level: 'silent' }),
     });
     this.shared.hosts.push(this);
@@ -159,6 +160,10 @@ export class Host {
       EndpointID: endpointId,
       SandboxKey: '/var/run/docker/netns/x',
     });
+    // After Join tether reads the container from Docker (none here) and writes what it read: let that
+    // land before the test goes on, as it does within moments of a real start.
+    const daemon = this.daemon;
+    await eventually('the container read', async () => daemon?.driver.awaitingContainer().length === 0);
     return address;
   }
 

@@ -8,7 +8,7 @@ import { afterEach, beforeEach } from 'node:test';
 import pino from 'pino';
 import { type Config, parseConfig } from '../../src/config.js';
 import { createDaemon, type Daemon } from '../../src/daemon.js';
-import { FakeFirewall, FakeLinks, FakePortKeeper } from '../../src/dataplane/fake.js';
+import { FakeFirewall, FakeLinks, FakePortKeeper, FakeServiceAddresses } from '../../src/dataplane/fake.js';
 import { FakePolicyTable } from '../../src/policy/fake-table.js';
 import { FaultyStore } from '../../src/store/faulty.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
@@ -40,6 +40,7 @@ export class Rig {
   readonly links = new FakeLinks();
   readonly firewall = new FakeFirewall();
   readonly policyTable = new FakePolicyTable();
+  readonly serviceAddresses = new FakeServiceAddresses();
   /** Host ports held; a new one at each start, since a process's sockets die with it. */
   ports = new FakePortKeeper();
   readonly client = new PluginClient(() => this.running().app);
@@ -58,9 +59,10 @@ export class Rig {
 
   async start(config: Partial<Config> = {}): Promise<Daemon> {
     const { store, links, firewall, ports, policyTable } = this;
+    const serviceAddress = (address: string) => this.serviceAddresses.for(address);
     const settings = { ...UNIT_CONFIG, ...this.config, ...config };
     const log = pino({ level: 'silent' });
-    this.daemon = await createDaemon(settings, { store, links, firewall, ports, policyTable, log });
+    this.daemon = await createDaemon(settings, { store, links, firewall, ports, policyTable, serviceAddress, log });
     return this.daemon;
   }
 

@@ -1,23 +1,25 @@
-// Container labels for policies, read from Docker's API after Join: never in a
-// plugin call (Docker may be waiting on tether; a read there can hang), and
-// never blocking start-up. Until an endpoint's labels are read it matches no
-// policy (fail-closed). A read that fails is retried, with growing pauses, and
-// shown by the audit until it succeeds.
+// What Docker says of a joined endpoint's container (its name, network aliases
+// and labels), read from Docker's API after Join: never in a plugin call
+// (Docker may be waiting on tether; a read there can hang), and never blocking
+// start-up. Policies need the labels (until they are read the endpoint matches
+// no policy: fail-closed); cluster names need the name and aliases. A read that
+// fails is retried, with growing pauses, and shown by the audit until it succeeds.
 import type { Logger } from 'pino';
 import type { EndpointContainer } from '../docker-view.js';
+import type { ContainerRecord } from '../driver/records.js';
 
 /** Container labels tether reads: its own prefix, and Calico's for those moving from calico/libnetwork. */
 const CONTAINER_LABEL_PREFIXES = ['tether.label.', 'org.projectcalico.label.'];
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
 
-/** The endpoints waiting for labels, and where the labels go. */
-export interface LabelTarget {
-  awaitingLabels(): readonly { readonly id: string; readonly networkId: string; readonly joinedAt?: number }[];
-  recordContainer(id: string, container: { name?: string; labels: Record<string, string> }): Promise<void>;
+/** The endpoints waiting for their container to be read, and where what is read goes. */
+export interface ContainerTarget {
+  awaitingContainer(): readonly { readonly id: string; readonly networkId: string; readonly joinedAt?: number }[];
+  recordContainer(id: string, container: ContainerRecord): Promise<void>;
 }
 
-export interface ContainerLabelsDeps {
-  readonly target: LabelTarget;
+export interface ContainerReaderDeps {
+  readonly target: ContainerTarget;
   readonly read: (ref: { networkId: string; endpointId: string }) => Promise<EndpointContainer>;
   readonly log: Logger;
   /** How long Docker may take to list a starting container's endpoint before that counts as a failure. */
@@ -39,7 +41,7 @@ function policyLabels(labels: Readonly<Record<string, string>>): Record<string, 
   return picked;
 }
 
-export class ContainerLabels {
+export class ContainerReader {
   private timer: NodeJS.Timeout | undefined;
   private pause = FIRST_PAUSE_MS;
   private running = false;
@@ -47,7 +49,7 @@ export class ContainerLabels {
   /** Endpoints whose last read failed, with why: the audit shows them. */
   private readonly failed = new Map<string, string>();
 
-  constructor(private readonly deps: ContainerLabelsDeps) {}
+  constructor(private readonly deps: ContainerReaderDeps) {}
 
   /** An endpoint joined: read soon. */
   wake(): void {
@@ -57,7 +59,7 @@ export class ContainerLabels {
 
   /** The reads that failed, in words. */
   failures(): string[] {
-    return [...this.failed].map(([id, why]) => `labels of endpoint ${id.slice(0, 12)} not read: ${why}`);
+    return [...this.failed].map(([id, why]) => `the container of endpoint ${id.slice(0, 12)} not read: ${why}`);
   }
 
   close(): void {
@@ -76,11 +78,11 @@ export class ContainerLabels {
   private async round(): Promise<void> {
     this.running = true;
     try {
-      for (const endpoint of this.deps.target.awaitingLabels()) await this.readOne(endpoint);
+      for (const endpoint of this.deps.target.awaitingContainer()) await this.readOne(endpoint);
     } finally {
       this.running = false;
     }
-    const waiting = new Set(this.deps.target.awaitingLabels().map((e) => e.id));
+    const waiting = new Set(this.deps.target.awaitingContainer().map((e) => e.id));
     for (const id of this.failed.keys()) if (!waiting.has(id)) this.failed.delete(id);
     if (waiting.size === 0) return;
     this.schedule(this.pause);
@@ -92,10 +94,11 @@ export class ContainerLabels {
     try {
       const container = await read({ networkId: endpoint.networkId, endpointId: endpoint.id });
       if (container === undefined) {
-        // No Docker to ask: the endpoint has the labels of its driver options, and no others.
+        // No Docker to ask: the endpoint has the labels of its driver options, no others, and no name.
         await target.recordContainer(endpoint.id, { labels: {} });
       } else if (container.found) {
-        await target.recordContainer(endpoint.id, { name: container.name, labels: policyLabels(container.labels) });
+        const { name, aliases, labels } = container;
+        await target.recordContainer(endpoint.id, { name, aliases, labels: policyLabels(labels) });
       } else if (Date.now() - (endpoint.joinedAt ?? 0) > (this.deps.listGraceMs ?? 10_000)) {
         this.failed.set(endpoint.id, 'Docker does not list the endpoint on its network');
         return;
@@ -103,7 +106,8 @@ export class ContainerLabels {
       this.failed.delete(endpoint.id);
     } catch (error) {
       const message = (error as Error).message;
-      if (this.failed.get(endpoint.id) !== message) log.warn({ endpoint: endpoint.id, err: message }, 'reading labels');
+      if (this.failed.get(endpoint.id) !== message)
+        log.warn({ endpoint: endpoint.id, err: message }, 'reading the container of an endpoint');
       this.failed.set(endpoint.id, message);
     }
   }

@@ -1,0 +1,90 @@
+// Names across hosts, composed: the book of the cluster's names, the askers,
+// the host's resolvers and the DNS server on the service address. Docker's
+// daemon-wide `dns` setting points at that address; Docker's embedded resolver
+// answers the names of its own host and passes the rest here.
+import dnsPacket from 'dns-packet';
+import type { Logger } from 'pino';
+import type { Link } from '../dataplane/dataplane.js';
+import type { ServiceAddress } from '../dataplane/service-address.js';
+import type { EndpointRecord, NetworkRecord } from '../driver/records.js';
+import type { Store } from '../store/store.js';
+import { decide, reply } from './answer.js';
+import { Askers } from './askers.js';
+import { NameBook } from './book.js';
+import { DnsServer } from './server.js';
+import { Upstream } from './upstream.js';
+
+/** The address tether serves names on unless told otherwise: link-local, so it is never routed off the host. */
+export const DEFAULT_NAMES_ADDRESS = '169.254.53.53';
+
+export interface NamesDeps {
+  readonly store: Store;
+  readonly log: Logger;
+  readonly address: string;
+  /** 53, but for tests. */
+  readonly port?: number;
+  readonly serviceAddress: ServiceAddress;
+  readonly snapshot: () => { networks: NetworkRecord[]; endpoints: EndpointRecord[] };
+  readonly links: () => Promise<Link[]>;
+  readonly defaultRouteLinks: () => Promise<string[]>;
+  /** The host's resolv.conf and the resolvers' port (a test's own). */
+  readonly resolvConf?: string;
+  readonly upstreamPort?: number;
+}
+
+export interface NamesService {
+  readonly book: NameBook;
+  readonly port: number;
+  /** A collection round: the book is read again. */
+  refresh(): void;
+  close(): Promise<void>;
+}
+
+export async function startNames(deps: NamesDeps): Promise<NamesService> {
+  const book = new NameBook(deps.store, deps.log);
+  await book.start();
+  const askers = new Askers(deps);
+  const upstream = new Upstream(deps.address, deps.resolvConf, deps.upstreamPort);
+  const server = new DnsServer(
+    deps.address,
+    deps.port ?? 53,
+    async (bytes, source, proto) => {
+      const query = dnsPacket.decode(bytes);
+      if (query.type !== 'query') return undefined;
+      const asker = await askers.of(source);
+      if (!asker) return dnsPacket.encode(reply(query, 'REFUSED'));
+      const decision = decide(query, asker, book);
+      if (decision.kind === 'answer') return fitted(dnsPacket.encode(decision.packet), query, proto);
+      return (await upstream.forward(bytes, proto)) ?? dnsPacket.encode(reply(query, 'SERVFAIL'));
+    },
+    deps.log,
+  );
+  try {
+    await deps.serviceAddress.add();
+    await server.listen();
+  } catch (error) {
+    book.close();
+    await server.close();
+    await deps.serviceAddress.remove();
+    throw error;
+  }
+  deps.log.info({ address: deps.address, port: server.boundPort }, 'serving the cluster names');
+  return {
+    book,
+    port: server.boundPort,
+    refresh: () => book.refresh(),
+    close: async () => {
+      book.close();
+      await server.close();
+      await deps.serviceAddress.remove();
+    },
+  };
+}
+
+/** A UDP answer larger than the client takes goes back empty and truncated: the client asks again over TCP. */
+function fitted(answer: Buffer, query: dnsPacket.DecodedPacket, proto: 'udp' | 'tcp'): Buffer {
+  const limit = query.additionals?.find((a) => a.type === 'OPT')?.udpPayloadSize ?? 512;
+  if (proto === 'tcp' || answer.length <= limit) return answer;
+  const truncated = reply(query, 'NOERROR', [], true);
+  return dnsPacket.encode({ ...truncated, flags: (truncated.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE });
+}

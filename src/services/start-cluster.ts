@@ -1,0 +1,66 @@
+// Cluster mode, once the driver has reconciled: this host's endpoints are
+// published, it registers, follows the cluster's networks, and serves the
+// cluster's names. A names service that cannot start (the port taken, no right
+// to bind it) is said in the log and by `tether doctor`; the rest runs on.
+import type { Logger } from 'pino';
+import type { Cluster } from '../cluster/cluster.js';
+import type { Config } from '../config.js';
+import type { LinkPlane } from '../dataplane/dataplane.js';
+import type { ServiceAddress } from '../dataplane/service-address.js';
+import type { Driver } from '../driver/driver.js';
+import type { DriverState } from '../driver/state.js';
+import type { SharedTenancy } from '../ipam/shared.js';
+import { type NamesService, startNames } from '../names/index.js';
+import type { Store } from '../store/store.js';
+import { type FollowedNetworks, followClusterNetworks } from './follow-networks.js';
+import { rejoin } from './rejoin.js';
+
+export interface ClusterServices {
+  readonly followed: FollowedNetworks;
+  readonly names?: NamesService;
+}
+
+export interface ClusterServiceParts {
+  readonly driver: Driver;
+  readonly state: DriverState;
+  readonly shared: SharedTenancy;
+  readonly store: Store;
+  readonly links: LinkPlane;
+  readonly serviceAddress: (address: string) => ServiceAddress;
+  readonly log: Logger;
+  readonly config: Config;
+}
+
+export async function startCluster(cluster: Cluster, parts: ClusterServiceParts): Promise<ClusterServices> {
+  const { driver, shared, store, log, config } = parts;
+  const followed = followClusterNetworks(
+    { cluster, driver, store, log },
+    { socket: config.dockerSocket, driverName: config.name },
+  );
+  await cluster.republish(driver.clusterMembers());
+  await cluster.start(rejoin(driver, shared, cluster, log));
+  cluster.requestOverlaySync();
+  const names = config.cluster.namesAddress && (await serveNames(config.cluster.namesAddress, parts));
+  return { followed, ...(names ? { names } : {}) };
+}
+
+async function serveNames(address: string, parts: ClusterServiceParts): Promise<NamesService | undefined> {
+  const { store, log, links, state } = parts;
+  try {
+    return await startNames({
+      store,
+      log,
+      address,
+      serviceAddress: parts.serviceAddress(address),
+      snapshot: () => state.snapshot(),
+      links: () => links.listLinks(),
+      defaultRouteLinks: () => links.defaultRouteLinks(),
+    });
+  } catch (error) {
+    log.error(
+      { address, err: (error as Error).message },
+      "cannot serve the cluster's names; containers of other hosts will not resolve",
+    );
+    return undefined;
+  }
+}
