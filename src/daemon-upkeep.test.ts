@@ -17,7 +17,7 @@ describe('the audit', () => {
     assert.deepEqual((await audit(daemon().driver, daemon().pools)).problems, []);
 
     rig().links.links.delete(`tthbr${NET.slice(0, 10)}`);
-    await rig().links.ensureBridge({ name: 'tth0abc', mtu: 1500, alias: '', addresses: [] });
+    await rig().links.ensureBridge({ name: 'tth0abc', mtu: 1500, alias: '', mac: '02:62:00:00:00:01', addresses: [] });
     await rig().links.createVeth({
       hostName: 'tth0abc1',
       peerName: 'tth0abc1p',
@@ -49,7 +49,7 @@ describe('reconcile at start', () => {
     // docker stop while tether was down: Docker moved the peer back to the host and forgot the endpoint.
     await rig().stop();
     rig().links.links.delete(`tthbr${NET.slice(0, 10)}`);
-    await rig().links.ensureBridge({ name: 'x', mtu: 1500, alias: '', addresses: [] });
+    await rig().links.ensureBridge({ name: 'x', mtu: 1500, alias: '', mac: '02:62:00:00:00:01', addresses: [] });
     await rig().links.createVeth({
       hostName: 'tth0123456',
       peerName: 'tth0123456p',

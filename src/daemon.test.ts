@@ -144,7 +144,13 @@ describe('networks and endpoints', () => {
   });
 
   test('a bridge name taken by another interface is refused', async () => {
-    await rig().links.ensureBridge({ name: 'br-busy', mtu: 1500, alias: 'someone else', addresses: [] });
+    await rig().links.ensureBridge({
+      name: 'br-busy',
+      mtu: 1500,
+      alias: 'someone else',
+      mac: '02:62:00:00:00:02',
+      addresses: [],
+    });
     const { created } = await createNetwork('10.9.0.0/24', { 'com.docker.network.bridge.name': 'br-busy' });
     assert.equal(created.status, 409);
     assert.match(String(created.json['Err']), /an interface named br-busy already exists/);

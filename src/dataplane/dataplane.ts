@@ -24,6 +24,8 @@ export interface BridgeSpec {
   readonly mtu: number;
   /** Marks the bridge as tether's, so that a restart can tell its own from others'. */
   readonly alias: string;
+  /** Its own MAC, so that it does not follow its ports'. */
+  readonly mac: string;
   /** Gateway addresses, with their subnets' lengths. */
   readonly addresses: readonly Cidr[];
   /** A network spanning the cluster also has a VXLAN device on the bridge. */

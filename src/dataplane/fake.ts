@@ -50,6 +50,7 @@ export class FakeLinks implements LinkPlane {
       name: spec.name,
       kind: 'bridge',
       alias: spec.alias,
+      mac: spec.mac,
       up: true,
       mtu: spec.mtu,
       addresses,

@@ -70,7 +70,8 @@ export class IpRoute implements LinkPlane {
     const existing = (await this.listLinks()).find((l) => l.name === spec.name);
     if (!existing) await this.change('link', 'add', 'name', spec.name, 'type', 'bridge');
     else if (existing.kind !== 'bridge') throw new TetherError('CONFLICT', `${spec.name} exists and is not a bridge`);
-    await this.change('link', 'set', 'dev', spec.name, 'mtu', String(spec.mtu), 'alias', spec.alias, 'up');
+    const settings = ['mtu', String(spec.mtu), 'alias', spec.alias, 'address', spec.mac];
+    await this.change('link', 'set', 'dev', spec.name, ...settings, 'up');
     for (const address of spec.addresses) {
       const text = formatCidr(address);
       if (existing?.addresses.includes(text)) continue;

@@ -1,7 +1,7 @@
 // Names of the links tether makes. Host ends are PREFIX + hex, peers add a
 // "p", bridges a "br", VXLAN devices a "vx" and host shims an "sh" (none a hex digit), so a restart
 // can tell them apart by name alone and never confuse them with anyone else's.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IpAddress } from '../net/ip.js';
 
 const MAX_NAME = 15;
@@ -28,6 +28,16 @@ export function macFor(address: IpAddress | undefined): string {
   const low = address ? Number(address.value & 0xffffffffn) : randomBytes(4).readUInt32BE();
   const bytes = [0x02, 0x74, (low >>> 24) & 0xff, (low >>> 16) & 0xff, (low >>> 8) & 0xff, low & 0xff];
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/**
+ * A bridge's own MAC, fixed (as Docker's bridge driver fixes it): a Linux bridge otherwise takes the
+ * lowest MAC among its ports, so a container joining with a lower one changes the gateway's MAC under
+ * the other containers, whose frames to the old one are then dropped until their ARP entries expire.
+ */
+export function bridgeMac(bridge: string): string {
+  const hash = createHash('sha256').update(bridge).digest();
+  return ['02', '62', ...[...hash.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
 /** The host's own macvlan onto a macvlan network (-o tether.host-shim=true). */

@@ -22,6 +22,9 @@ async function bridgeOf(network: string): Promise<string> {
   return bridge;
 }
 
+const macOf = async (link: string) =>
+  (JSON.parse(await must('ip', '-json', 'link', 'show', link)) as { address: string }[])[0]?.address ?? '';
+
 describe('tether with a real Docker daemon', { concurrency: false }, () => {
   const tearDown = useEnvironment(env);
 
@@ -53,6 +56,15 @@ describe('tether with a real Docker daemon', { concurrency: false }, () => {
       .map((n) => Number(n).toString(16).padStart(2, '0'))
       .join(':')}`;
     assert.equal(mac, expected);
+    // The gateway's MAC is the bridge's own and fixed: a container joining with a lower MAC cannot change it
+    // under the others (a Linux bridge otherwise takes its lowest port's).
+    const gatewayMac = await macOf(await bridgeOf('dual'));
+    assert.match(gatewayMac, /^02:62:/);
+    assert.ok(await env.ping('dual-a', '10.230.1.1'), 'the gateway answers');
+    await env.run('dual-mac', '--net', 'dual');
+    assert.equal(await macOf(await bridgeOf('dual')), gatewayMac);
+    assert.match((await env.exec('dual-a', 'ip', 'neigh', 'show', '10.230.1.1')).stdout, new RegExp(gatewayMac));
+    await env.dockerOk('rm', '-f', 'dual-mac');
   });
 
   test('a container on two networks, connected and disconnected', async () => {

@@ -4,6 +4,7 @@
 import type { BridgeSpec, Link, LinkPlane } from '../../dataplane/dataplane.js';
 import { conflict } from '../../errors.js';
 import { formatCidr } from '../../net/ip.js';
+import { bridgeMac } from '../naming.js';
 import { type EndpointRecord, hostAddressesOf, type NetworkRecord, overlayOf } from '../records.js';
 import type { Step } from '../steps.js';
 import type { EndpointView, NetworkMode } from './mode.js';
@@ -105,6 +106,7 @@ export class BridgeMode implements NetworkMode {
       name: network.bridge,
       mtu: network.mtu,
       alias: this.config.bridgeAlias + network.id,
+      mac: bridgeMac(network.bridge),
       addresses: hostAddressesOf(network),
       ...(overlay && tunnel
         ? { vxlan: { name: overlay.vxlan, vni: overlay.vni, local: tunnel.vtep, port: tunnel.port } }
