@@ -18,7 +18,6 @@ import { hostAddressesFrom, type Ipams, sharedIpam, soloIpam } from './ipam/inde
 import type { Ipam } from './ipam/ipam.js';
 import type { IpamConfig } from './ipam/parts.js';
 import type { PoolReport } from './ipam/report.js';
-import { auditMembers } from './names/audit.js';
 import { registerOperatorApi } from './operator/api.js';
 import { registerProbes } from './operator/probes.js';
 import { Readiness } from './operator/readiness.js';
@@ -99,6 +98,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
           n.cluster && overlayOf(n) ? [{ name: n.cluster.name, vxlan: n.cluster.vxlan }] : [],
         ),
     }));
+  const namesAddress = cluster ? config.cluster.namesAddress : undefined;
   const policy = buildPolicy({
     store,
     table: parts.policyTable,
@@ -138,7 +138,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
       abandonGraceMs: config.orphanGraceMs,
       scope: config.scope,
       uplinks: config.uplinks,
-      ...(cluster && config.cluster.namesAddress ? { namesAddress: config.cluster.namesAddress } : {}),
+      ...(namesAddress ? { namesAddress } : {}),
     },
   );
   const started = performance.now();
@@ -206,9 +206,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
             await store.get('meta/default-pool6');
             return true;
           },
-          ...(cluster
-            ? { cluster, clusterAudit: () => auditMembers(store, config.hostName, driver.clusterMembers()) }
-            : {}),
+          ...(cluster && clustered ? { cluster, clustered } : {}),
         });
       },
       onCall: (...call) => onCall?.(...call),

@@ -115,7 +115,8 @@ export async function containerOfEndpoint(
     throw error;
   }
   const entry = Object.entries(inspected.Containers ?? {}).find(([, c]) => c.EndpointID === ref.endpointId);
-  if (!entry) return { found: false };
+  // Docker lists an endpoint whose container it does not hold (yet) under "ep-ID".
+  if (!entry || entry[0] === `ep-${ref.endpointId}`) return { found: false };
   const container = containerInspect.parse(await getJson(dockerSocket, `/containers/${entry[0]}/json`, timeoutMs));
   const name = container.Name.replace(/^\//, '');
   const settings = Object.values(container.NetworkSettings.Networks ?? {}).find((n) => n.EndpointID === ref.endpointId);

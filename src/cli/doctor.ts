@@ -2,6 +2,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { run } from '../util/exec.js';
 import { readAudit, readStatus } from './client.js';
+import { namesFindings } from './doctor-names.js';
 import type { Finding } from './finding.js';
 import { backendOf, dockerBackends, judgeBackends } from './iptables-backend.js';
 
@@ -47,6 +48,7 @@ export async function diagnose(socket: string): Promise<Finding[]> {
     add(`kernel ${feature}`, !error, error ?? 'works', fix);
   }
   findings.push(...(await uplinkFindings(socket, probe)));
+  findings.push(...(await namesFindings(socket)));
   const nat = await run('iptables', ['-t', 'nat', '-S', 'POSTROUTING']).then(
     () => undefined,
     (e: Error) => e.message,

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Link } from '../dataplane/dataplane.js';
 import type { ServiceAddress } from '../dataplane/service-address.js';
 import type { EndpointRecord, NetworkRecord } from '../driver/records.js';
+import { formatIp } from '../net/ip.js';
 import type { Store } from '../store/store.js';
 import { decide, reply } from './answer.js';
 import { Askers } from './askers.js';
@@ -52,10 +53,21 @@ export async function startNames(deps: NamesDeps): Promise<NamesService> {
       const query = dnsPacket.decode(bytes);
       if (query.type !== 'query') return undefined;
       const asker = await askers.of(source);
-      if (!asker) return dnsPacket.encode(reply(query, 'REFUSED'));
+      const question = query.questions?.[0];
+      const said = (answer: string) =>
+        deps.log.debug({ from: formatIp(source), name: question?.name, type: question?.type, answer }, 'DNS query');
+      if (!asker) {
+        said('refused: not a container of this host');
+        return dnsPacket.encode(reply(query, 'REFUSED'));
+      }
       const decision = decide(query, asker, book);
-      if (decision.kind === 'answer') return fitted(dnsPacket.encode(decision.packet), query, proto);
-      return (await upstream.forward(bytes, proto)) ?? dnsPacket.encode(reply(query, 'SERVFAIL'));
+      if (decision.kind === 'answer') {
+        said(`${decision.packet.answers?.length ?? 0} records, flags ${decision.packet.flags}`);
+        return fitted(dnsPacket.encode(decision.packet), query, proto);
+      }
+      const forwarded = await upstream.forward(bytes, proto);
+      said(forwarded ? 'passed on' : 'passed on, no resolver answered: SERVFAIL');
+      return forwarded ?? dnsPacket.encode(reply(query, 'SERVFAIL'));
     },
     deps.log,
   );

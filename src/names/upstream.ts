@@ -69,7 +69,8 @@ function overUdp(server: string, port: number, query: Buffer): Promise<Buffer> {
     socket.on('message', (message) => done(undefined, message));
     // An unreachable server (ICMP) ends the wait at once.
     socket.on('error', (error) => done(error));
-    socket.connect(port, server, () => socket.send(query));
+    // A server with no route fails the connect itself (ENETUNREACH).
+    socket.connect(port, server, (error?: Error) => (error ? done(error) : socket.send(query)));
   });
 }
 

@@ -25,8 +25,11 @@ export interface OperatorParts {
   readonly pools: PoolReport;
   readonly storeReachable: () => Promise<boolean>;
   readonly cluster?: { view(): Promise<ClusterView>; networks(): Promise<{ name: string }[]> };
-  /** Cluster mode: whether this host's published members say what its endpoints are. */
-  readonly clusterAudit?: () => Promise<string[]>;
+  /** Cluster mode's services: the names service and the check of this host's published members. */
+  readonly clustered?: {
+    readonly audit: () => Promise<string[]>;
+    readonly namesService?: () => { address: string; serving: boolean };
+  };
   readonly policy: Pick<PolicyParts, 'book' | 'enforcer'>;
   /** The host interfaces --uplinks allows, checked now. */
   readonly uplinks: () => Promise<UplinkReport[]>;
@@ -46,11 +49,17 @@ export function registerOperatorApi(app: FastifyInstance, parts: OperatorParts):
     const { networks, endpoints } = parts.driver.snapshot();
     return { networks: networks.map(networkText), endpoints: endpoints.map(endpointText), pools: parts.pools.usage() };
   });
-  app.get(AUDIT_PATH, async (): Promise<AuditReportView> => audit(parts.driver, parts.pools, parts.clusterAudit));
+  app.get(AUDIT_PATH, async (): Promise<AuditReportView> => audit(parts.driver, parts.pools, parts.clustered?.audit));
   app.get(
     CLUSTER_PATH,
     async (): Promise<ClusterViewAnswer> =>
-      parts.cluster ? { enabled: true, ...(await parts.cluster.view()) } : { enabled: false },
+      parts.cluster
+        ? {
+            enabled: true,
+            ...(await parts.cluster.view()),
+            ...(parts.clustered?.namesService ? { namesService: parts.clustered.namesService() } : {}),
+          }
+        : { enabled: false },
   );
   const { cluster } = parts;
   registerPolicyApi(app, {

@@ -129,6 +129,8 @@ export const clusterView = z.discriminatedUnion('enabled', [
         swarm: z.boolean().optional(),
       }),
     ),
+    /** Where this host serves the cluster's names, and whether it does (absent: --names-addr off). */
+    namesService: z.object({ address: z.string(), serving: z.boolean() }).optional(),
     /** The names other hosts answer DNS with: each endpoint's container name and aliases (absent before 0.1). */
     names: z
       .array(

@@ -37,6 +37,8 @@ const SETTABLE_ENV: readonly (readonly [string, string, string])[] = [
   ['TETHER_ADVERTISE_ADDRESS', 'VXLAN tunnel address (empty: the source of the route to etcd)', ''],
   ['TETHER_HOST_TTL', "seconds a host's registration outlives its last renewal", '10'],
   ['TETHER_DEAD_HOST_GRACE', "seconds after a host's registration expires before its addresses go", '300'],
+  // Names need the containers' names from docker.sock, which a managed plugin does not get.
+  ['TETHER_NAMES_ADDR', 'where cluster names are served (off: a managed plugin cannot read container names)', 'off'],
   ['TETHER_ORPHAN_GRACE', 'seconds an address may look abandoned before tether frees it', '60'],
   ['TETHER_GC_INTERVAL', 'seconds between collection rounds', '30'],
   // Contiv's iflist: docker plugin set tether TETHER_UPLINKS=eth1,data=ens4.

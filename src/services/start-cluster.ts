@@ -10,6 +10,7 @@ import type { ServiceAddress } from '../dataplane/service-address.js';
 import type { Driver } from '../driver/driver.js';
 import type { DriverState } from '../driver/state.js';
 import type { SharedTenancy } from '../ipam/shared.js';
+import { auditMembers } from '../names/audit.js';
 import { type NamesService, startNames } from '../names/index.js';
 import type { Store } from '../store/store.js';
 import { type FollowedNetworks, followClusterNetworks } from './follow-networks.js';
@@ -18,6 +19,10 @@ import { rejoin } from './rejoin.js';
 export interface ClusterServices {
   readonly followed: FollowedNetworks;
   readonly names?: NamesService;
+  /** Where the cluster's names are served, and whether they are (undefined: --names-addr off). */
+  readonly namesService?: () => { address: string; serving: boolean };
+  /** Whether this host's published members say what its endpoints are. */
+  readonly audit: () => Promise<string[]>;
 }
 
 export interface ClusterServiceParts {
@@ -40,8 +45,14 @@ export async function startCluster(cluster: Cluster, parts: ClusterServiceParts)
   await cluster.republish(driver.clusterMembers());
   await cluster.start(rejoin(driver, shared, cluster, log));
   cluster.requestOverlaySync();
-  const names = config.cluster.namesAddress && (await serveNames(config.cluster.namesAddress, parts));
-  return { followed, ...(names ? { names } : {}) };
+  const address = config.cluster.namesAddress;
+  const names = address ? await serveNames(address, parts) : undefined;
+  return {
+    followed,
+    ...(names ? { names } : {}),
+    ...(address ? { namesService: () => ({ address, serving: names !== undefined }) } : {}),
+    audit: () => auditMembers(store, config.hostName, driver.clusterMembers()),
+  };
 }
 
 async function serveNames(address: string, parts: ClusterServiceParts): Promise<NamesService | undefined> {

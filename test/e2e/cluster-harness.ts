@@ -35,6 +35,13 @@ import {
 } from './harness.js';
 
 const UNDERLAY_NET = '10.230.240';
+/** Where each host's tether serves the cluster's names (its default --names-addr), Docker's dns points at it. */
+export const NAMES_ADDRESS = '169.254.53.53';
+/**
+ * The hosts' own "usual resolver": an address of the test range, unreachable from every host (no default
+ * route there, and an unreachable route in the root namespace), so a name nobody owns dies on the machine.
+ */
+export const DEAD_RESOLVER = '10.230.255.254';
 
 /** Polls until the check holds; fails the test, naming what never happened, after the timeout. */
 export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -244,6 +251,9 @@ export class ClusterHost {
     await this.exec('ip', 'link', 'set', 'ul', 'up');
     await this.exec('ip', 'link', 'set', 'lo', 'up');
     mkdirSync(`/sys/fs/cgroup/pids/${this.cgroup}`, { recursive: true });
+    // `ip netns exec` shows it as /etc/resolv.conf: tether passes the names it does not own there.
+    mkdirSync(`/etc/netns/${this.namespace}`, { recursive: true });
+    writeFileSync(`/etc/netns/${this.namespace}/resolv.conf`, `nameserver ${DEAD_RESOLVER}\n`);
     if (!this.managed) {
       // `ip netns exec` shows /etc/netns/NS/docker as /etc/docker: this host's dockerd finds its tether there.
       mkdirSync(`/etc/netns/${this.namespace}/docker/plugins`, { recursive: true });
@@ -308,7 +318,9 @@ export class ClusterHost {
       `/${this.cgroup}`,
       '--bridge=none',
       '--dns',
-      '10.230.255.254',
+      // Containers' lookups of names their own Docker does not know go to tether (the managed plugin of
+      // the swarm tests serves no names: it may not bind port 53).
+      this.managed ? DEAD_RESOLVER : NAMES_ADDRESS,
       '--log-level',
       'info',
     ];
