@@ -124,6 +124,8 @@ export class Host {
     subnet: string,
     generic: Record<string, string>,
     addressSpace = 'local',
+    /** Docker's own options besides the generic ones, such as com.docker.network.internal. */
+    options: Record<string, unknown> = {},
   ): Promise<string> {
     const pool = await this.call('IpamDriver.RequestPool', {
       AddressSpace: 'local',
@@ -138,7 +140,7 @@ export class Host {
     });
     await this.call('NetworkDriver.CreateNetwork', {
       NetworkID: networkId,
-      Options: { 'com.docker.network.generic': generic },
+      Options: { 'com.docker.network.generic': generic, ...options },
       IPv4Data: [{ AddressSpace: addressSpace, Pool: subnet, Gateway: gateway['Address'] }],
       IPv6Data: [],
     });
