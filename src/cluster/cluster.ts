@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { LinkPlane } from '../dataplane/dataplane.js';
 import type { ClusterMember, ClusterNetworkSpec, ClusterPort } from '../driver/ports.js';
-import type { Leases, Store } from '../store/store.js';
+import type { Leases, Operation, Store } from '../store/store.js';
 import { Membership, type MembershipDeps } from './membership.js';
 import { type LocalClusterNetwork, Overlay } from './overlay.js';
 import { type ClusterNetworkRecord, HOSTS, type HostRecord, hostRecord, MEMBERS, memberRecord } from './records.js';
@@ -89,6 +89,10 @@ export class Cluster implements ClusterPort {
 
   publish(member: ClusterMember): Promise<void> {
     return this.overlay.publish(member);
+  }
+
+  publication(member: ClusterMember): Operation {
+    return this.overlay.publication(member);
   }
 
   withdraw(network: string, endpointId: string): Promise<void> {

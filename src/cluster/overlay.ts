@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { LinkPlane, OverlayPeer } from '../dataplane/dataplane.js';
 import type { ClusterMember } from '../driver/ports.js';
-import type { Store } from '../store/store.js';
+import type { Operation, Store } from '../store/store.js';
 import { Coalesced } from '../util/serial.js';
 import { HOSTS, hostRecord, MEMBERS, type MemberRecord, memberKey, memberRecord } from './records.js';
 
@@ -42,6 +42,11 @@ export class Overlay {
 
   /** Tells the other hosts where an endpoint of a cluster network lives. */
   async publish(member: ClusterMember): Promise<void> {
+    await this.deps.store.commit([], [this.publication(member)]);
+  }
+
+  /** The write that publishes the member. */
+  publication(member: ClusterMember): Operation {
     const record: MemberRecord = {
       host: this.host,
       mac: member.mac,
@@ -50,8 +55,7 @@ export class Overlay {
       ...(member.name === undefined ? {} : { name: member.name }),
       ...(member.aliases?.length ? { aliases: [...member.aliases] } : {}),
     };
-    const key = memberKey(member.network, member.id);
-    await this.deps.store.commit([], [{ type: 'put', key, value: JSON.stringify(record) }]);
+    return { type: 'put', key: memberKey(member.network, member.id), value: JSON.stringify(record) };
   }
 
   async withdraw(network: string, endpointId: string): Promise<void> {

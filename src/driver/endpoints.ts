@@ -179,9 +179,11 @@ export class Endpoints {
     const endpoint = state.endpoints.get(id);
     if (!endpoint) return;
     const updated = { ...endpoint, container };
-    await state.persist({ type: 'putEndpoint', endpoint: updated });
-    const network = state.network(endpoint.networkId);
-    await this.publish(network, updated);
+    const name = state.network(endpoint.networkId).cluster?.name;
+    // One transaction: the other hosts learn the name with the record that holds it.
+    const publication =
+      this.ctx.cluster && name !== undefined ? [this.ctx.cluster.publication(memberOf(name, updated))] : [];
+    await state.persist({ type: 'putEndpoint', endpoint: updated }, publication);
     await firewall.syncPolicy();
   }
 

@@ -2,6 +2,7 @@
 // provide it (the cluster, Docker's API, the IPAM) depend on the driver and not
 // the other way round.
 import type { Cidr, IpAddress, IpPrefix } from '../net/ip.js';
+import type { Operation } from '../store/store.js';
 
 /** A network spanning the cluster, as every host's Docker must create it. */
 export interface ClusterNetworkSpec {
@@ -46,6 +47,8 @@ export interface ClusterPort {
   swarmNetworkVni(networkId: string): Promise<number | undefined>;
   freeSwarmNetwork(networkId: string): Promise<void>;
   publish(member: ClusterMember): Promise<void>;
+  /** The write that publishes the member, for a transaction of the caller's. */
+  publication(member: ClusterMember): Operation;
   withdraw(network: string, endpointId: string): Promise<void>;
   requestOverlaySync(): void;
 }

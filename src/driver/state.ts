@@ -51,10 +51,11 @@ export class DriverState {
   }
 
   /** Writes the change to the store, then to memory; a failed write changes neither. */
-  async persist(change: Change): Promise<void> {
+  /** `alongside`: other writes that must land in the same transaction (the endpoint's published member record). */
+  async persist(change: Change, alongside: readonly Operation[] = []): Promise<void> {
     const { guards, operation } = this.writeOf(change);
     // Only a network's creation is guarded: two creations of one network race, one wins.
-    if (!(await this.store.commit(guards, [operation])) && change.type === 'createNetwork') {
+    if (!(await this.store.commit(guards, [operation, ...alongside])) && change.type === 'createNetwork') {
       throw conflict(`network ${change.network.id.slice(0, 12)} is being created concurrently`);
     }
     switch (change.type) {
