@@ -8,7 +8,15 @@ import type { ClusterMember, ClusterNetworkSpec, ClusterPort } from '../driver/p
 import type { Leases, Operation, Store } from '../store/store.js';
 import { Membership, type MembershipDeps } from './membership.js';
 import { type LocalClusterNetwork, Overlay } from './overlay.js';
-import { type ClusterNetworkRecord, HOSTS, type HostRecord, hostRecord, MEMBERS, memberRecord } from './records.js';
+import {
+  type ClusterNetworkRecord,
+  HOSTS,
+  type HostRecord,
+  hostRecord,
+  MEMBERS,
+  memberKey,
+  memberRecord,
+} from './records.js';
 import type { ClusterSettings } from './settings.js';
 import { SharedNetworks } from './shared-networks.js';
 
@@ -95,8 +103,8 @@ export class Cluster implements ClusterPort {
     return this.overlay.publication(member);
   }
 
-  withdraw(network: string, endpointId: string): Promise<void> {
-    return this.overlay.withdraw(network, endpointId);
+  withdrawal(network: string, endpointId: string): Operation {
+    return { type: 'delete', key: memberKey(network, endpointId) };
   }
 
   republish(own: readonly ClusterMember[]): Promise<void> {

@@ -58,10 +58,6 @@ export class Overlay {
     return { type: 'put', key: memberKey(member.network, member.id), value: JSON.stringify(record) };
   }
 
-  async withdraw(network: string, endpointId: string): Promise<void> {
-    await this.deps.store.commit([], [{ type: 'delete', key: memberKey(network, endpointId) }]);
-  }
-
   /** Makes this host's published endpoints exactly these (after a crash between the store's two writes). */
   async republish(own: readonly ClusterMember[]): Promise<void> {
     const wanted = new Set(own.map((e) => memberKey(e.network, e.id)));

@@ -3,12 +3,13 @@
 import { conflict, invalidOption } from '../errors.js';
 import { type Cidr, contains, formatCidr, formatIp, sameIp, subnetOf } from '../net/ip.js';
 import type { CreateEndpointRequest, EndpointRef, JoinRequest, JoinResponse } from '../protocol/network.js';
+import type { Operation } from '../store/store.js';
 import type { DriverContext } from './context.js';
 import { parseEndpointOptions } from './endpoint-options.js';
 import { macFor, vethHostName, vethPeerName } from './naming.js';
 import type { ClusterMember } from './ports.js';
 import { addressesOf, type ContainerRecord, type EndpointRecord, knownLabels, type NetworkRecord } from './records.js';
-import { runSteps, type Step } from './steps.js';
+import { runSteps } from './steps.js';
 
 export type CreateEndpointReply = { Interface?: { MacAddress?: string } };
 
@@ -57,18 +58,20 @@ export class Endpoints {
         throw conflict(`endpoint ${record.id.slice(0, 12)} already exists with other addresses`);
       }
       if (existing.sandboxKey === undefined) await mode.repairEndpoint(network, existing);
-      await this.publish(network, existing);
+      const name = network.cluster?.name;
+      if (name !== undefined) await this.ctx.cluster?.publish(memberOf(name, existing));
       return macGiven ? {} : { Interface: { MacAddress: existing.mac } };
     }
     await runSteps(
       [
         {
-          name: 'record the endpoint',
-          do: () => state.persist({ type: 'putEndpoint', endpoint: record }),
-          undo: () => state.persist({ type: 'deleteEndpoint', id: record.id }),
+          // One transaction: the other hosts learn of it with its record. Its container is not running
+          // before Join, so traffic they send meanwhile is lost to no one.
+          name: 'record the endpoint and publish it to the cluster',
+          do: () => state.persist({ type: 'putEndpoint', endpoint: record }, this.publication(network, record)),
+          undo: () => state.persist({ type: 'deleteEndpoint', id: record.id }, this.withdrawal(network, record.id)),
         },
         ...mode.buildEndpoint(network, record),
-        ...this.publishSteps(network, record),
       ],
       log,
       { endpoint: record.id },
@@ -78,31 +81,25 @@ export class Endpoints {
     return macGiven ? {} : { Interface: { MacAddress: record.mac } };
   }
 
-  private publishSteps(network: NetworkRecord, endpoint: EndpointRecord): Step[] {
+  /** The write of the endpoint's member record, when its network spans the cluster. */
+  private publication(network: NetworkRecord, endpoint: EndpointRecord): Operation[] {
     const { cluster } = this.ctx;
     const name = network.cluster?.name;
-    if (!cluster || name === undefined) return [];
-    return [
-      {
-        name: 'publish the endpoint to the cluster',
-        do: () => cluster.publish(memberOf(name, endpoint)),
-        undo: () => cluster.withdraw(name, endpoint.id),
-      },
-    ];
+    return cluster && name !== undefined ? [cluster.publication(memberOf(name, endpoint))] : [];
   }
 
-  private async publish(network: NetworkRecord, endpoint: EndpointRecord): Promise<void> {
-    for (const step of this.publishSteps(network, endpoint)) await step.do();
+  private withdrawal(network: NetworkRecord | undefined, endpointId: string): Operation[] {
+    const { cluster } = this.ctx;
+    const name = network?.cluster?.name;
+    return cluster && name !== undefined ? [cluster.withdrawal(name, endpointId)] : [];
   }
 
   /** Removes the endpoint: its cluster entry, its record, its ports, then its interface. */
   async remove(endpoint: EndpointRecord): Promise<void> {
-    const { state, modes, ports, cluster, firewall, log } = this.ctx;
+    const { state, modes, ports, firewall, log } = this.ctx;
     const network = state.networks.get(endpoint.networkId);
     const mode = modes.of(network);
-    const clusterName = network?.cluster?.name;
-    if (clusterName !== undefined) await cluster?.withdraw(clusterName, endpoint.id);
-    await state.persist({ type: 'deleteEndpoint', id: endpoint.id });
+    await state.persist({ type: 'deleteEndpoint', id: endpoint.id }, this.withdrawal(network, endpoint.id));
     for (const port of endpoint.ports) await ports.release(hostPortOf(port));
     await mode.removeEndpoint(endpoint);
     if (endpoint.ports.length > 0) await firewall.sync();
@@ -179,10 +176,8 @@ export class Endpoints {
     const endpoint = state.endpoints.get(id);
     if (!endpoint) return;
     const updated = { ...endpoint, container };
-    const name = state.network(endpoint.networkId).cluster?.name;
     // One transaction: the other hosts learn the name with the record that holds it.
-    const publication =
-      this.ctx.cluster && name !== undefined ? [this.ctx.cluster.publication(memberOf(name, updated))] : [];
+    const publication = this.publication(state.network(endpoint.networkId), updated);
     await state.persist({ type: 'putEndpoint', endpoint: updated }, publication);
     await firewall.syncPolicy();
   }

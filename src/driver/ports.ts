@@ -49,7 +49,8 @@ export interface ClusterPort {
   publish(member: ClusterMember): Promise<void>;
   /** The write that publishes the member, for a transaction of the caller's. */
   publication(member: ClusterMember): Operation;
-  withdraw(network: string, endpointId: string): Promise<void>;
+  /** The write that withdraws an endpoint's member record, for a transaction of the caller's. */
+  withdrawal(network: string, endpointId: string): Operation;
   requestOverlaySync(): void;
 }
 
