@@ -232,7 +232,8 @@ export class IpRoute implements LinkPlane {
     try {
       await this.change('link', 'del', 'dev', name);
     } catch (error) {
-      if (!/Cannot find device|does not exist/.test((error as Error).message)) throw error;
+      // Gone before the lookup, or between iproute2's lookup and the delete (ENODEV), as a veth goes with its peer.
+      if (!/Cannot find device|does not exist|No such device/.test((error as Error).message)) throw error;
     }
   }
 

@@ -428,6 +428,12 @@ export class Environment {
     }
   }
 
+  /** dockerd stopped (SIGTERM) and started again; containers stop with it. */
+  async restartDockerd(): Promise<void> {
+    await stopProcess(this.dockerd, 'SIGTERM');
+    await this.startDockerd();
+  }
+
   private async startDockerd(): Promise<void> {
     const log = openSync(join(this.work, 'dockerd.log'), 'a');
     // `docker run --runtime slow` holds runc's create for the seconds in the file slow-create: a

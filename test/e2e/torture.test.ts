@@ -227,7 +227,7 @@ describe('torture', { concurrency: false }, () => {
     }
   });
 
-  test('50 containers started at once on a /24 get 50 distinct addresses; removed at once, all free', async () => {
+  test('50 containers started at once on a /24 get 50 distinct addresses; removed at once, all free', async (t) => {
     await env.network('crowd', '--subnet', '10.230.20.0/24');
     const names = Array.from({ length: 50 }, (_, i) => `crowd-${i}`);
     const started = await Promise.all(
@@ -248,11 +248,20 @@ describe('torture', { concurrency: false }, () => {
     assert.deepEqual(await env.audit(), []);
     const { pools } = await env.tether.state();
     assert.equal(pools.find((p) => p.id === 'local/10.230.20.0/24')?.used, 1, 'only the gateway is left');
-    // Under load Docker 20.10 can still count an endpoint of a container whose removal it has just
-    // answered ("has active endpoints"), though tether holds none any more (checked above).
+    // Every endpoint Docker made, tether was asked to delete, and deleted.
+    const calls = (call: string) => env.tether.log.split('\n').filter((l) => l.includes(`"call":"${call}"`)).length;
+    assert.equal(calls('NetworkDriver.DeleteEndpoint'), calls('NetworkDriver.CreateEndpoint'));
+    assert.doesNotMatch(env.tether.log, /"msg":"call failed"/);
     let rm = await env.docker('network', 'rm', 'crowd');
-    for (let i = 0; i < 20 && rm.code !== 0 && /active endpoints/.test(rm.stderr); i++) {
-      await sleep(500);
+    if (rm.code !== 0 && /active endpoints/.test(rm.stderr)) {
+      // Docker 20.10's own count of a network's endpoints races with itself under concurrent starts
+      // and removals (libnetwork endpoint_cnt.go updates a shared object outside its lock), and can stay
+      // above zero with no endpoint left, as here: Docker lists none. Docker corrects the count when it
+      // starts (cleanupLocalEndpoints), so a restart of dockerd is the remedy, as it is for users.
+      const listed = await env.dockerOk('network', 'inspect', '-f', '{{len .Containers}}', 'crowd');
+      assert.equal(listed, '0', `Docker still lists endpoints on crowd: ${rm.stderr}`);
+      t.diagnostic("Docker's endpoint count of crowd stayed above zero with none listed: dockerd restarted");
+      await env.restartDockerd();
       rm = await env.docker('network', 'rm', 'crowd');
     }
     assert.equal(rm.code, 0, rm.stderr);
