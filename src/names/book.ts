@@ -37,10 +37,15 @@ export class NameBook {
     private readonly log: Logger,
   ) {}
 
-  /** Follows the members and the hosts' registrations; resolves once the first reading is in. */
+  /**
+   * Follows the members and the hosts' registrations; resolves once the first reading is in, or failed
+   * (etcd away at start): the watches and the collection rounds read again.
+   */
   async start(): Promise<void> {
     for (const prefix of [MEMBERS, HOSTS]) this.unwatch.push(this.store.watch(prefix, () => this.refresh()));
-    await this.load();
+    await this.load().catch((error: Error) =>
+      this.log.warn({ err: error.message }, 'reading the cluster names failed'),
+    );
   }
 
   /** Reads everything again (a collection round: anything a watch missed while etcd was away). */

@@ -15,9 +15,6 @@ import { NameBook } from './book.js';
 import { DnsServer } from './server.js';
 import { Upstream } from './upstream.js';
 
-/** The address tether serves names on unless told otherwise: link-local, so it is never routed off the host. */
-export const DEFAULT_NAMES_ADDRESS = '169.254.53.53';
-
 export interface NamesDeps {
   readonly store: Store;
   readonly log: Logger;
@@ -34,7 +31,6 @@ export interface NamesDeps {
 }
 
 export interface NamesService {
-  readonly book: NameBook;
   readonly port: number;
   /** A collection round: the book is read again. */
   refresh(): void;
@@ -50,8 +46,8 @@ export async function startNames(deps: NamesDeps): Promise<NamesService> {
     deps.address,
     deps.port ?? 53,
     async (bytes, source, proto) => {
-      const query = dnsPacket.decode(bytes);
-      if (query.type !== 'query') return undefined;
+      const query = decoded(bytes);
+      if (query?.type !== 'query') return undefined;
       const asker = await askers.of(source);
       const question = query.questions?.[0];
       const said = (answer: string) =>
@@ -82,7 +78,6 @@ export async function startNames(deps: NamesDeps): Promise<NamesService> {
   }
   deps.log.info({ address: deps.address, port: server.boundPort }, 'serving the cluster names');
   return {
-    book,
     port: server.boundPort,
     refresh: () => book.refresh(),
     close: async () => {
@@ -91,6 +86,15 @@ export async function startNames(deps: NamesDeps): Promise<NamesService> {
       await deps.serviceAddress.remove();
     },
   };
+}
+
+/** The query, or undefined for bytes that are none: dropped without a word, as resolvers do. */
+function decoded(bytes: Buffer): dnsPacket.DecodedPacket | undefined {
+  try {
+    return dnsPacket.decode(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A UDP answer larger than the client takes goes back empty and truncated: the client asks again over TCP. */
