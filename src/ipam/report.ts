@@ -79,8 +79,10 @@ export class PoolReport {
     return this.replica.pools.get(formatPoolId({ space, prefix: subnet }))?.record.range;
   }
 
+  /** Each pool's use, in the order of their IDs: the same order on every call, whatever order etcd gave them in. */
   usage(): PoolUsage[] {
-    return [...this.replica.pools.values()].map(({ record, addresses }) => ({
+    const pools = [...this.replica.pools.values()].sort((a, b) => a.record.id.localeCompare(b.record.id));
+    return pools.map(({ record, addresses }) => ({
       id: record.id,
       pool: formatPrefix(record.pool),
       ...(record.range ? { range: formatPrefix(record.range) } : {}),

@@ -158,7 +158,8 @@ async function poolsReach(what: string, expected: Record<string, number>): Promi
   let seen: Record<string, number> = {};
   await eventually(what, async () => {
     seen = await swarmPools();
-    return JSON.stringify(seen) === JSON.stringify(expected);
+    const sorted = (pools: Record<string, number>) => JSON.stringify(Object.entries(pools).sort());
+    return sorted(seen) === sorted(expected);
   }).catch((error: Error) => {
     throw new Error(`${error.message}: pools ${JSON.stringify(seen)}`);
   });
