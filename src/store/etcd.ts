@@ -1,9 +1,11 @@
 // The cluster store: the same contract on etcd. A guard is a comparison in an
 // etcd transaction (create revision 0 for "absent", mod revision otherwise),
-// so every commit is one atomic round trip, and watches are etcd's own.
+// so every commit is atomic, commits made at once share one round trip, and
+// watches are etcd's own.
 import { ExponentialBackoff } from 'cockatiel';
 import { Etcd3, type IOptions, type Watcher } from 'etcd3';
 import { TetherError } from '../errors.js';
+import { CommitGroups } from './commit-groups.js';
 import type { Change, Entry, Guard, Leases, Operation, Store } from './store.js';
 
 /**
@@ -19,6 +21,7 @@ const WATCH_BACKOFF = new ExponentialBackoff({ initialDelay: 200, maxDelay: 2_00
 
 export class EtcdStore implements Store, Leases {
   private readonly client: Etcd3;
+  private readonly groups = new CommitGroups((guards, operations) => this.commitNow(guards, operations));
 
   constructor(
     options: IOptions,
@@ -63,7 +66,12 @@ export class EtcdStore implements Store, Leases {
     }));
   }
 
-  async commit(guards: readonly Guard[], operations: readonly Operation[]): Promise<boolean> {
+  /** Commits that arrive while one is in flight go together, as one transaction (commit-groups.ts). */
+  commit(guards: readonly Guard[], operations: readonly Operation[]): Promise<boolean> {
+    return this.groups.commit(guards, operations);
+  }
+
+  private async commitNow(guards: readonly Guard[], operations: readonly Operation[]): Promise<boolean> {
     // etcd's builder starts from one comparison; with no guard, "mod revision > -1" always holds.
     const first = operations[0];
     const anyKey = first?.type === 'deletePrefix' ? first.prefix : (first?.key ?? '');

@@ -133,6 +133,34 @@ export function storeContract(open: () => Promise<Store>): void {
     assert.equal(results.filter(Boolean).length, 1);
   });
 
+  withStore('concurrent commits on other keys each apply all or nothing, whatever the others do', async (store) => {
+    await store.commit([], [{ type: 'put', key: 'g/taken', value: 'x' }]);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => {
+        const key = i % 5 === 0 ? 'g/taken' : `g/${i}`;
+        return store.commit(
+          [{ key, revision: 0 }],
+          [
+            { type: 'put', key, value: String(i) },
+            { type: 'put', key: `h/${i}`, value: String(i) },
+          ],
+        );
+      }),
+    );
+    assert.deepEqual(
+      results,
+      Array.from({ length: 20 }, (_, i) => i % 5 !== 0),
+    );
+    assert.deepEqual(
+      (await store.list('h/')).map((e) => e.key).sort(),
+      [
+        ...Array.from({ length: 20 }, (_, i) => i)
+          .filter((i) => i % 5 !== 0)
+          .map((i) => `h/${i}`),
+      ].sort(),
+    );
+  });
+
   withStore('a watch sees puts and deletes under its prefix, until it is cancelled', async (store) => {
     const seen: Change[] = [];
     const cancel = store.watch('w/', (change) => seen.push(change));
