@@ -63,12 +63,16 @@ function uplinkRecordFor(
   };
 }
 
-/** The same network, whichever host shim addresses each holds. */
-const sameRecord = (a: NetworkRecord, b: NetworkRecord) => {
-  const text = (n: NetworkRecord) =>
-    JSON.stringify(networkText(n.uplink?.shim ? { ...n, uplink: { ...n.uplink, shim: [] } } : n));
-  return text(a) === text(b);
-};
+/** What of the network asked for differs from the one recorded, in words; empty: the same network. */
+function differences(recorded: NetworkRecord, asked: NetworkRecord): string[] {
+  // Which host shim addresses the recorded one holds is no setting.
+  const text = (n: NetworkRecord): Record<string, unknown> =>
+    networkText(n.uplink?.shim ? { ...n, uplink: { ...n.uplink, shim: [] } } : n);
+  const [was, now] = [text(recorded), text(asked)];
+  return [...new Set([...Object.keys(was), ...Object.keys(now)])]
+    .filter((key) => JSON.stringify(was[key]) !== JSON.stringify(now[key]))
+    .map((key) => `${key} ${JSON.stringify(was[key]) ?? 'none'}, asked ${JSON.stringify(now[key]) ?? 'none'}`);
+}
 
 export class Networks {
   constructor(
@@ -81,7 +85,10 @@ export class Networks {
     const mode = modes.of(wanted);
     const existing = state.networks.get(wanted.id);
     if (existing) {
-      if (!sameRecord(existing, wanted)) throw conflict(`network ${wanted.id} already exists with other settings`);
+      const differ = differences(existing, wanted);
+      if (differ.length > 0) {
+        throw conflict(`network ${wanted.id} already exists with other settings: ${differ.join('; ')}`);
+      }
       // A retry after a failure that could not undo everything: finish the kernel's part.
       await mode.repairNetwork(existing);
       return firewall.sync();
