@@ -117,6 +117,41 @@ export class AddressSet {
     if (this.capacity > 0n) this.cursor = this.first + (offset % this.capacity);
   }
 
+  /**
+   * Takes the first free address of the range between low and high (inclusive), looking from `from`
+   * up, then from low; undefined when they are all taken.
+   */
+  takeFirstFree(low: bigint, high: bigint, from = low): bigint | undefined {
+    const lo = low > this.first ? low : this.first;
+    const hi = high < this.last ? high : this.last;
+    const start = from > lo && from <= hi ? from : lo;
+    for (const [a, b] of [
+      [start, hi],
+      [lo, start - 1n],
+    ] as const) {
+      for (let value = a; value <= b; value++) {
+        if (this.has(value)) continue;
+        this.take(value);
+        return value;
+      }
+    }
+    return undefined;
+  }
+
+  /** Whether any address of the range between low and high (inclusive) is free. */
+  anyFree(low: bigint, high: bigint): boolean {
+    const lo = low > this.first ? low : this.first;
+    const hi = high < this.last ? high : this.last;
+    for (let value = lo; value <= hi; value++) if (!this.has(value)) return true;
+    return false;
+  }
+
+  /** Whether any address between low and high (inclusive) is taken, inside the range or not. */
+  anyTaken(low: bigint, high: bigint): boolean {
+    for (let value = low; value <= high; value++) if (this.has(value)) return true;
+    return false;
+  }
+
   /** Takes the next free address of the range, or returns undefined when the range is full. */
   takeNext(): bigint | undefined {
     if (this.takenInRange >= this.capacity) return undefined;

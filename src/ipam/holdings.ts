@@ -24,10 +24,11 @@ export class Holdings<Record extends { id: string }, Kind> {
     } else this.pools.set(record.id, { record, refs: 1, addresses: new Map() });
   }
 
-  /** One request fewer; the pool and its addresses are no longer this host's after the last. */
-  releasePool(id: string): void {
+  /** One request fewer; the pool and its addresses are no longer this host's after the last. Still held? */
+  releasePool(id: string): boolean {
     const held = this.pools.get(id);
     if (held && --held.refs <= 0) this.pools.delete(id);
+    return this.pools.has(id);
   }
 
   /** At load: what the store says this host holds. */

@@ -97,7 +97,7 @@ export class Ipam implements IpamDriver {
       ? await this.takeExplicit(pool, address, kind, holder)
       : // Another host may take the address next-fit chose a moment before this one: it stays taken here too.
         await retryCas(`pool ${pool.record.id}`, async () => {
-          const next = this.takeDynamic(pool);
+          const next = await this.takeDynamic(pool);
           return (await this.take(pool, next, kind, holder)) ? next : undefined;
         });
     const taken = { version: pool.record.pool.version, value };
@@ -155,8 +155,8 @@ export class Ipam implements IpamDriver {
     return address.value;
   }
 
-  private takeDynamic(pool: Pool): bigint {
-    const value = pool.addresses.takeNext();
+  private async takeDynamic(pool: Pool): Promise<bigint> {
+    const value = await this.parts.tenancy.next(pool);
     if (value === undefined) {
       const { range, pool: subnet } = pool.record;
       const where = `${range ? `ip-range ${formatPrefix(range)} of ` : ''}subnet ${formatPrefix(subnet)}`;

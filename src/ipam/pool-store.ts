@@ -2,7 +2,7 @@
 // read, retried by the one bounded helper (util/retry.ts).
 import type { Guard, Operation, Store } from '../store/store.js';
 import { retryCas } from '../util/retry.js';
-import { addressPrefix, POOLS, type PoolRecord, parsePool, poolKey, poolText } from './records.js';
+import { addressPrefix, blockPrefix, POOLS, type PoolRecord, parsePool, poolKey, poolText } from './records.js';
 
 export interface StoredPool {
   readonly revision: number;
@@ -24,13 +24,18 @@ export class PoolStore {
   /**
    * Writes the pool's record (or deletes the pool with its addresses, when nobody holds it) if it
    * is still at the revision read (0: absent) and the guards hold; a new pool also clears addresses
-   * a crash left under its key.
+   * and blocks a crash left under its key.
    */
   commit(revision: number, record: PoolRecord, unless: readonly Guard[] = []): Promise<boolean> {
     const key = poolKey(record.id);
     const empty = Object.keys(record.holders).length === 0;
     const operations: Operation[] = [
-      ...(empty || revision === 0 ? [{ type: 'deletePrefix' as const, prefix: addressPrefix(record.id) }] : []),
+      ...(empty || revision === 0
+        ? [addressPrefix(record.id), blockPrefix(record.id)].map((prefix) => ({
+            type: 'deletePrefix' as const,
+            prefix,
+          }))
+        : []),
       empty ? { type: 'delete', key } : { type: 'put', key, value: poolText(record) },
     ];
     return this.store.commit([{ key, revision }, ...unless], operations);

@@ -142,7 +142,7 @@ export class Pools {
       if (written && Object.keys(written.holders).length > 0) replica.setPool(written);
       else replica.pools.delete(id);
     });
-    tenancy.poolReleased(id);
+    await tenancy.poolReleased(id);
   }
 }
 

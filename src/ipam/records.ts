@@ -1,5 +1,6 @@
 // What the IPAM keeps in the store: a record per pool, with the hosts holding
-// it, and a key per address handed out, with what it was handed out as.
+// it; a key per address handed out, with what it was handed out as; and, when
+// hosts share the store, a key per block of a pool a host has claimed.
 import { z } from 'zod';
 import { formatIp, formatPrefix, type IpAddress, type IpPrefix, parseIp, parsePrefix } from '../net/ip.js';
 
@@ -32,8 +33,13 @@ const addressRecord = z.object({
 export type AddressRecord = z.output<typeof addressRecord>;
 export type AddressKind = AddressRecord['kind'];
 
+/** A block of a pool a host allocates from first (blocks.ts); the address keys stay the truth. */
+const blockRecord = z.object({ host: z.string() });
+
 export const parsePool = (text: string): PoolRecord => poolRecord.parse(JSON.parse(text));
 export const parseAddress = (text: string): AddressRecord => addressRecord.parse(JSON.parse(text));
+export const parseBlock = (text: string): string => blockRecord.parse(JSON.parse(text)).host;
+export const blockText = (host: string): string => JSON.stringify({ host });
 
 export const poolText = (record: PoolRecord): string =>
   JSON.stringify({
@@ -44,13 +50,21 @@ export const poolText = (record: PoolRecord): string =>
 
 export const POOLS = 'ipam/pools/';
 export const ADDRESSES = 'ipam/addresses/';
+export const BLOCKS = 'ipam/blocks/';
 export const poolKey = (id: string) => `${POOLS}${encodeURIComponent(id)}`;
 export const addressPrefix = (id: string) => `${ADDRESSES}${encodeURIComponent(id)}/`;
 export const addressKey = (id: string, address: IpAddress) => `${addressPrefix(id)}${formatIp(address)}`;
+export const blockPrefix = (id: string) => `${BLOCKS}${encodeURIComponent(id)}/`;
+export const blockKey = (id: string, base: IpAddress) => `${blockPrefix(id)}${formatIp(base)}`;
 
 /** The pool ID and address an address key names, if it names one. */
-export function addressOfKey(key: string): { poolId: string; address: IpAddress } | undefined {
-  const [encodedId = '', text = ''] = key.slice(ADDRESSES.length).split('/');
+export const addressOfKey = (key: string) => poolAndAddress(key.slice(ADDRESSES.length));
+
+/** The pool ID and first address a block key names, if it names one. */
+export const blockOfKey = (key: string) => poolAndAddress(key.slice(BLOCKS.length));
+
+function poolAndAddress(rest: string): { poolId: string; address: IpAddress } | undefined {
+  const [encodedId = '', text = ''] = rest.split('/');
   const address = parseIp(text);
   return address && { poolId: decodeURIComponent(encodedId), address };
 }

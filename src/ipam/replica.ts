@@ -1,15 +1,26 @@
-// The IPAM's memory: each pool with the set of its addresses taken, as the
-// store has them. Every change to it comes as a store change (a put or delete
+// The IPAM's memory: each pool with the set of its addresses taken and its
+// claimed blocks, as the store has them. Every change to it comes as a store change (a put or delete
 // of one key), applied here whether it was this host's write or, followed by a
 // watch, another host's.
 import { notFound } from '../errors.js';
 import type { Change } from '../store/store.js';
 import { AddressSet } from './address-set.js';
-import { ADDRESSES, addressOfKey, POOLS, type PoolRecord, parsePool } from './records.js';
+import {
+  ADDRESSES,
+  addressOfKey,
+  BLOCKS,
+  blockOfKey,
+  POOLS,
+  type PoolRecord,
+  parseBlock,
+  parsePool,
+} from './records.js';
 
 export interface Pool {
   readonly record: PoolRecord;
   readonly addresses: AddressSet;
+  /** Claimed blocks (hosts sharing a store): first address of the block to the host that claimed it. */
+  readonly blocks: Map<bigint, string>;
 }
 
 export class Replica {
@@ -25,12 +36,16 @@ export class Replica {
       else this.setPool(parsePool(change.value ?? ''));
       return;
     }
-    if (!change.key.startsWith(ADDRESSES)) return;
-    const named = addressOfKey(change.key);
+    const block = change.key.startsWith(BLOCKS);
+    if (!block && !change.key.startsWith(ADDRESSES)) return;
+    const named = block ? blockOfKey(change.key) : addressOfKey(change.key);
     const pool = named && this.pools.get(named.poolId);
     if (!named || !pool || named.address.version !== pool.record.pool.version) return;
-    if (change.type === 'put') pool.addresses.take(named.address.value);
-    else pool.addresses.free(named.address.value);
+    const { value } = named.address;
+    if (block && change.type === 'put') pool.blocks.set(value, parseBlock(change.value ?? ''));
+    else if (block) pool.blocks.delete(value);
+    else if (change.type === 'put') pool.addresses.take(value);
+    else pool.addresses.free(value);
   }
 
   /** Puts a pool's record in memory, keeping its addresses if it is there already. */
@@ -39,7 +54,7 @@ export class Replica {
     if (existing) return void this.pools.set(record.id, { ...existing, record });
     const addresses = new AddressSet(record.pool, record.range);
     this.placeCursor(addresses);
-    this.pools.set(record.id, { record, addresses });
+    this.pools.set(record.id, { record, addresses, blocks: new Map() });
   }
 
   pool(id: string): Pool {

@@ -1,20 +1,22 @@
 // Hosts sharing one store (cluster mode). Memory follows the store by watch;
-// each host starts next-fit at its own place in a pool, so hosts allocating at
-// once rarely reach for one address; a host frees only its own addresses; and
-// it remembers what it holds, to claim it back after the others took it for
-// dead while it was only cut off.
-import { createHash } from 'node:crypto';
+// each host hands out addresses from blocks of the pool it claimed
+// (blocks.ts), so hosts allocating at once do not reach for one address; a
+// host frees only its own addresses; and it remembers what it holds, to claim
+// it back after the others took it for dead while it was only cut off.
 import { overlaps } from '../net/ip.js';
 import type { Change, Entry, Guard, Store } from '../store/store.js';
 import { retryCas } from '../util/retry.js';
 import type { KeyedSerial } from '../util/serial.js';
 import type { AddressSet } from './address-set.js';
+import { BlockAffinity, hostHash } from './blocks.js';
 import { Holdings } from './holdings.js';
 import type { PoolStore } from './pool-store.js';
 import {
   ADDRESSES,
   type AddressKind,
   addressOfKey,
+  BLOCKS,
+  LOCAL_SPACE,
   POOLS,
   type PoolRecord,
   parseAddress,
@@ -23,14 +25,15 @@ import {
 import type { Pool, Replica } from './replica.js';
 import type { Tenancy } from './tenancy.js';
 
-/** Where next-fit starts for this host: a place in each pool of its own, from a hash of its name. */
+/** Where next-fit starts for this host when it borrows outside its blocks: a place of its own in each pool. */
 export function cursorOf(host: string): (addresses: AddressSet) => void {
-  const start = BigInt(`0x${createHash('sha256').update(host).digest('hex').slice(0, 12)}`);
+  const start = hostHash(host);
   return (addresses) => addresses.startAt(start);
 }
 
 export class SharedTenancy implements Tenancy {
   private readonly holdings = new Holdings<PoolRecord, AddressKind>();
+  private readonly blocks: BlockAffinity;
 
   constructor(
     private readonly store: Store,
@@ -39,7 +42,9 @@ export class SharedTenancy implements Tenancy {
     /** The IPAM's per-address-space locks, which pool changes take. */
     private readonly spaceLocks: KeyedSerial,
     private readonly host: string,
-  ) {}
+  ) {
+    this.blocks = new BlockAffinity(store, replica, host);
+  }
 
   /**
    * The watch starts before the load and its changes are applied after it, in order: each change
@@ -53,7 +58,10 @@ export class SharedTenancy implements Tenancy {
     const unwatch = this.store.watch('ipam/', (change) => (loaded ? replica.apply(change) : pending.push(change)));
     const pools = await this.store.list(POOLS);
     const addresses = await this.store.list(ADDRESSES);
-    for (const entry of [...pools, ...addresses]) replica.apply({ type: 'put', key: entry.key, value: entry.value });
+    const blocks = await this.store.list(BLOCKS);
+    for (const entry of [...pools, ...addresses, ...blocks]) {
+      replica.apply({ type: 'put', key: entry.key, value: entry.value });
+    }
     this.loadHoldings(pools, addresses);
     loaded = true;
     for (const change of pending) replica.apply(change);
@@ -79,8 +87,16 @@ export class SharedTenancy implements Tenancy {
     this.holdings.holdPool(record);
   }
 
-  poolReleased(id: string): void {
-    this.holdings.releasePool(id);
+  async poolReleased(id: string): Promise<void> {
+    if (this.holdings.releasePool(id)) return;
+    // Its blocks only steer allocation: left behind by a failing store, they cost the pool nothing
+    // (others borrow from them), go with the pool, or with this host when it is taken for dead.
+    await this.blocks.releaseAll(id).catch(() => undefined);
+  }
+
+  async next(pool: Pool): Promise<bigint | undefined> {
+    // Swarm's addresses have one allocator, its leading manager: no hosts to keep apart.
+    return pool.record.space === LOCAL_SPACE ? this.blocks.next(pool) : pool.addresses.takeNext();
   }
 
   addressTaken(poolId: string, key: string, kind: AddressKind): void {
@@ -100,12 +116,17 @@ export class SharedTenancy implements Tenancy {
     if (othersHold) return false;
     if (!(await this.store.commit([{ key, revision: entry.revision }], [{ type: 'delete', key }]))) return false;
     this.holdings.addressFreed(pool.record.id, key);
+    const named = addressOfKey(key);
+    if (named) {
+      pool.addresses.free(named.address.value);
+      await this.blocks.freed(pool, named.address.value);
+    }
     return true;
   }
 
   /**
-   * Gives back what a dead host held: its containers' addresses, and its hold on each pool (a pool
-   * nobody holds any more goes, with its gateway). Each address is deleted only if unchanged since
+   * Gives back what a dead host held: its containers' addresses, its blocks, and its hold on each
+   * pool (a pool nobody holds any more goes, with its gateway). Each address is deleted only if unchanged since
    * read, and every step only while the guards hold (the host has not come back). Returns how many
    * addresses were freed.
    */
@@ -132,6 +153,7 @@ export class SharedTenancy implements Tenancy {
         if (written) replica.setPool(written);
       });
     }
+    await this.blocks.forgetHost(host, unless);
     return freed;
   }
 

@@ -2,7 +2,7 @@
 // needs no watch, and every address in the store is this host's.
 import type { Store } from '../store/store.js';
 import { ADDRESSES, POOLS } from './records.js';
-import type { Replica } from './replica.js';
+import type { Pool, Replica } from './replica.js';
 import type { Tenancy } from './tenancy.js';
 
 export class SoloTenancy implements Tenancy {
@@ -23,7 +23,11 @@ export class SoloTenancy implements Tenancy {
 
   poolHeld(): void {}
 
-  poolReleased(): void {}
+  async poolReleased(): Promise<void> {}
+
+  async next(pool: Pool): Promise<bigint | undefined> {
+    return pool.addresses.takeNext();
+  }
 
   addressTaken(): void {}
 
