@@ -26,6 +26,7 @@ import { tableFor } from './policy/nft-script.js';
 import type { PolicyTable } from './policy/table.js';
 import { ipamRoutes } from './protocol/ipam.js';
 import { networkRoutes } from './protocol/network.js';
+import type { PoolId } from './protocol/pool-id.js';
 import { buildServer, type ServerOptions } from './protocol/server.js';
 import { startCollector } from './services/collector.js';
 import { ContainerReader } from './services/container-reader.js';
@@ -80,6 +81,9 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
     host: config.hostName,
     holderOf: releaseGuard(state),
     swarmScope: config.scope === 'global',
+    warn: (message) => log.warn(message),
+    // A container's address is written with its endpoint when the two share one store (etcd).
+    ...(leases ? { defersWrite: (poolId: PoolId) => state.hasSubnet(poolId) } : {}),
   };
   const shared = leases ? await sharedIpam(store, ipamConfig) : undefined;
   const { ipam, report }: Ipams = shared ?? (await soloIpam(store, ipamConfig));
@@ -129,6 +133,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
       endpointsDockerHolds: (networkIds) => endpointsDockerHolds(config.dockerSocket, networkIds, DOCKER_TIMEOUT_MS),
       poolRange: (space, subnet) => report.rangeOf(space, subnet),
       hostAddresses: hostAddressesFrom(ipam),
+      claims: ipam.claims,
       ...(cluster ? { cluster } : {}),
     },
     {

@@ -156,3 +156,32 @@ test('removing the network on one host removes it from the cluster; the pool sta
     /already in use/,
   );
 });
+
+test("a container's address, its endpoint's record and its member record are written in one transaction", async () => {
+  const a = await host('a', '192.0.2.1').start();
+  const pool = await a.createNetwork(NET_A, '10.60.9.0/24', web);
+  // The first container claims the host a block of the pool: one write per 64 addresses.
+  await a.run(NET_A, pool, '3'.repeat(64));
+  const store = shared().store;
+  const commits: string[][] = [];
+  const commit = store.commit.bind(store);
+  store.commit = (guards, operations) => {
+    commits.push(operations.map((o) => (o.type === 'deletePrefix' ? o.prefix : o.key)));
+    return commit(guards, operations);
+  };
+  const address = (await a.call('IpamDriver.RequestAddress', { PoolID: pool, Address: '', Options: {} }))['Address'];
+  const endpointId = '4'.repeat(64);
+  await a.call('NetworkDriver.CreateEndpoint', {
+    NetworkID: NET_A,
+    EndpointID: endpointId,
+    Interface: { Address: address },
+  });
+  const kinds = (keys: string[]) =>
+    keys.map((key) =>
+      key
+        .split('/')
+        .slice(0, key.startsWith('hosts/') ? 3 : 2)
+        .join('/'),
+    );
+  assert.deepEqual(commits.map(kinds), [['hosts/a/driver', 'cluster/members', 'ipam/addresses']]);
+});

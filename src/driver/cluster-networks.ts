@@ -6,10 +6,10 @@ import { conflict, invalidOption } from '../errors.js';
 import { formatIp, formatPrefix, type IpPrefix } from '../net/ip.js';
 import type { CreateNetworkRequest } from '../protocol/network.js';
 import { vxlanName } from './naming.js';
-import { type Networks, TETHER_ADDRESS_SPACE } from './networks.js';
+import type { Networks } from './networks.js';
 import type { NetworkOptions } from './options.js';
 import type { ClusterNetworkSpec, ClusterPort } from './ports.js';
-import { type NetworkRecord, overlayOf } from './records.js';
+import { type NetworkRecord, overlayOf, TETHER_ADDRESS_SPACE } from './records.js';
 import type { DriverState } from './state.js';
 
 /** IPv4 (20), UDP (8), VXLAN (8) and the inner Ethernet header (14); an IPv6 underlay adds 20. */

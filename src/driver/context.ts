@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { PortKeeper } from '../dataplane/dataplane.js';
 import type { FirewallSync } from './firewall-sync.js';
 import type { NetworkModes } from './modes/modes.js';
-import type { ClusterPort, ContainerPort, HostAddresses, PolicyPort } from './ports.js';
+import type { AddressClaims, ClusterPort, ContainerPort, HostAddresses, PolicyPort } from './ports.js';
 import type { DriverState } from './state.js';
 
 export interface DriverContext {
@@ -22,4 +22,6 @@ export interface DriverContext {
   readonly namesAddress?: string;
   /** The host shim's addresses on networks on a host interface. */
   readonly hostAddresses?: HostAddresses;
+  /** Cluster mode: the IPAM's address writes that go with their endpoint's. */
+  readonly claims?: AddressClaims;
 }

@@ -65,10 +65,11 @@ export class Endpoints {
     await runSteps(
       [
         {
-          // One transaction: the other hosts learn of it with its record. Its container is not running
-          // before Join, so traffic they send meanwhile is lost to no one.
+          // One transaction: the other hosts learn of it with its record, and its addresses' writes go
+          // with it. Its container is not running before Join, so traffic they send meanwhile is lost
+          // to no one.
           name: 'record the endpoint and publish it to the cluster',
-          do: () => state.persist({ type: 'putEndpoint', endpoint: record }, this.publication(network, record)),
+          do: () => this.record(network, record),
           undo: () => state.persist({ type: 'deleteEndpoint', id: record.id }, this.withdrawal(network, record.id)),
         },
         ...mode.buildEndpoint(network, record),
@@ -79,6 +80,19 @@ export class Endpoints {
     // Nothing for the policy table yet: until its container's labels are read, it is in no set.
     log.debug({ endpoint: record.id, network: network.id, veth: record.hostName }, 'endpoint created');
     return macGiven ? {} : { Interface: { MacAddress: record.mac } };
+  }
+
+  private async record(network: NetworkRecord, record: EndpointRecord): Promise<void> {
+    const { state, claims } = this.ctx;
+    const claim = claims?.claimFor(addressesOf(record).map((cidr) => cidr.address));
+    const alongside = [...this.publication(network, record), ...(claim?.operations ?? [])];
+    try {
+      await state.persist({ type: 'putEndpoint', endpoint: record }, alongside, claim?.guards);
+      claim?.settle(true);
+    } catch (error) {
+      claim?.settle(false);
+      throw error;
+    }
   }
 
   /** The write of the endpoint's member record, when its network spans the cluster. */

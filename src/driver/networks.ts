@@ -10,12 +10,11 @@ import type { Endpoints } from './endpoints.js';
 import { uplinkLinkName } from './modes/uplink.js';
 import { defaultBridgeName } from './naming.js';
 import type { NetworkOptions } from './options.js';
-import { type NetworkRecord, networkText } from './records.js';
+import { type NetworkRecord, networkText, TETHER_ADDRESS_SPACE } from './records.js';
 import { runSteps } from './steps.js';
 import { resolveUplink, type Uplink } from './uplinks.js';
 
 /** The address space of tether's own IPAM's pools (cluster networks and host shims need them). */
-export const TETHER_ADDRESS_SPACE = 'local';
 
 /** The record a CreateNetwork asks for, before any cluster settings. */
 export function networkRecordFor(

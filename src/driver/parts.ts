@@ -10,6 +10,7 @@ import { NetworkModes } from './modes/modes.js';
 import { shimName } from './naming.js';
 import { Networks } from './networks.js';
 import type {
+  AddressClaims,
   ClusterPort,
   ContainerPort,
   EndpointsDockerHolds,
@@ -56,6 +57,8 @@ export interface DriverDeps {
   readonly containers?: ContainerPort;
   /** The host shim's addresses on networks on a host interface, from tether's IPAM. */
   readonly hostAddresses?: HostAddresses;
+  /** The IPAM's address writes that go with their endpoint's (cluster mode). */
+  readonly claims?: AddressClaims;
 }
 
 export interface DriverParts {
@@ -86,6 +89,7 @@ export function buildDriverParts(deps: DriverDeps, config: DriverConfig): Driver
     ...(deps.policy ? { policy: deps.policy } : {}),
     ...(deps.containers ? { containers: deps.containers } : {}),
     ...(deps.hostAddresses ? { hostAddresses: deps.hostAddresses } : {}),
+    ...(deps.claims ? { claims: deps.claims } : {}),
     ...(config.namesAddress ? { namesAddress: config.namesAddress } : {}),
   };
   const endpoints = new Endpoints(ctx, config.prefix);

@@ -2,7 +2,7 @@
 // provide it (the cluster, Docker's API, the IPAM) depend on the driver and not
 // the other way round.
 import type { Cidr, IpAddress, IpPrefix } from '../net/ip.js';
-import type { Operation } from '../store/store.js';
+import type { Guard, Operation } from '../store/store.js';
 
 /** A network spanning the cluster, as every host's Docker must create it. */
 export interface ClusterNetworkSpec {
@@ -52,6 +52,19 @@ export interface ClusterPort {
   /** The write that withdraws an endpoint's member record, for a transaction of the caller's. */
   withdrawal(network: string, endpointId: string): Operation;
   requestOverlaySync(): void;
+}
+
+/** The store writes of addresses the IPAM handed out that wait for their endpoint's transaction. */
+export interface AddressClaim {
+  readonly guards: readonly Guard[];
+  readonly operations: readonly Operation[];
+  /** After the endpoint's transaction: whether it committed. */
+  settle(committed: boolean): void;
+}
+
+/** What the driver needs of the IPAM's deferred writes (implemented by ipam/deferred.ts). */
+export interface AddressClaims {
+  claimFor(addresses: readonly IpAddress[]): AddressClaim;
 }
 
 /** What the driver needs of policy enforcement (implemented by policy/enforcer.ts). */

@@ -16,6 +16,9 @@ import {
   parsePrefix,
 } from '../net/ip.js';
 
+/** tether's IPAM's address space for networks of this host and the cluster (swarm's is 'global'). */
+export const TETHER_ADDRESS_SPACE = 'local';
+
 const parsed = <T>(parse: (text: string) => T | undefined, what: string) =>
   z.string().transform((text, ctx): T => {
     const value = parse(text);

@@ -3,7 +3,8 @@
 // memory second, so memory never holds what the store does not: a store that
 // fails leaves both as they were.
 import { conflict, notFound } from '../errors.js';
-import { type IpAddress, sameIp } from '../net/ip.js';
+import { type IpAddress, type IpPrefix, sameIp } from '../net/ip.js';
+import type { PoolId } from '../protocol/pool-id.js';
 import type { Guard, Operation, Store } from '../store/store.js';
 import {
   addressesOf,
@@ -13,6 +14,7 @@ import {
   networkText,
   parseEndpoint,
   parseNetwork,
+  TETHER_ADDRESS_SPACE,
 } from './records.js';
 
 type Change =
@@ -50,13 +52,19 @@ export class DriverState {
     return state;
   }
 
-  /** Writes the change to the store, then to memory; a failed write changes neither. */
-  /** `alongside`: other writes that must land in the same transaction (the endpoint's published member record). */
-  async persist(change: Change, alongside: readonly Operation[] = []): Promise<void> {
-    const { guards, operation } = this.writeOf(change);
-    // Only a network's creation is guarded: two creations of one network race, one wins.
-    if (!(await this.store.commit(guards, [operation, ...alongside])) && change.type === 'createNetwork') {
-      throw conflict(`network ${change.network.id.slice(0, 12)} is being created concurrently`);
+  /**
+   * Writes the change to the store, then to memory; a failed write changes neither. `alongside`:
+   * other writes that must land in the same transaction (the endpoint's member record, its
+   * addresses' records), with the guards they need.
+   */
+  async persist(change: Change, alongside: readonly Operation[] = [], guards: readonly Guard[] = []): Promise<void> {
+    const own = this.writeOf(change);
+    if (!(await this.store.commit([...own.guards, ...guards], [own.operation, ...alongside]))) {
+      // Only a network's creation is guarded itself: two creations of one network race, one wins.
+      if (change.type === 'createNetwork') {
+        throw conflict(`network ${change.network.id.slice(0, 12)} is being created concurrently`);
+      }
+      if (guards.length > 0) throw conflict('another host took an address of this endpoint meanwhile; retry');
     }
     switch (change.type) {
       case 'createNetwork':
@@ -112,6 +120,14 @@ export class DriverState {
 
   endpointsOf(networkId: string): EndpointRecord[] {
     return [...this.endpoints.values()].filter((e) => e.networkId === networkId);
+  }
+
+  /** Whether one of the networks has this subnet of tether's local address space. */
+  hasSubnet(poolId: PoolId): boolean {
+    const { space, prefix: p } = poolId;
+    if (space !== TETHER_ADDRESS_SPACE) return false;
+    const same = (s: IpPrefix) => s.version === p.version && s.base === p.base && s.length === p.length;
+    return [...this.networks.values()].some((n) => n.subnets.some(same));
   }
 
   /** The endpoint holding this address, if any. */

@@ -10,6 +10,7 @@ import { formatPoolId, type PoolId } from '../protocol/pool-id.js';
 import type { Guard } from '../store/store.js';
 import { retryCas } from '../util/retry.js';
 import { ClusterAux } from './cluster-aux.js';
+import { type Deferred, DeferredClaims } from './deferred.js';
 import type { IpamConfig, IpamParts } from './parts.js';
 import { checkOptions, Pools } from './pools.js';
 import { type AddressKind, addressKey, GLOBAL_SPACE, LOCAL_SPACE, parseAddress } from './records.js';
@@ -21,6 +22,8 @@ const GATEWAY_TYPE = 'com.docker.network.gateway';
 export class Ipam implements IpamDriver {
   private readonly pools: Pools;
   private readonly clusterAux = new ClusterAux();
+  /** Addresses whose write goes with their endpoint's (cluster mode; see deferred.ts). */
+  readonly claims: DeferredClaims;
 
   private constructor(
     private readonly parts: IpamParts,
@@ -28,6 +31,10 @@ export class Ipam implements IpamDriver {
     readonly close: () => void,
   ) {
     this.pools = new Pools(parts, config);
+    this.claims = new DeferredClaims(
+      (deferred) => this.writeAlone(deferred),
+      ({ pool, key }) => this.parts.tenancy.addressTaken(pool.record.id, key, 'address'),
+    );
   }
 
   static async open(parts: IpamParts, config: IpamConfig): Promise<Ipam> {
@@ -93,6 +100,11 @@ export class Ipam implements IpamDriver {
     if (!target && kind === 'address' && address && this.clusterAux.isShared(pool.record.id, address)) {
       if (await this.kindOf(pool, address)) return answer(address.value);
     }
+    if (!address && !target && kind === 'address' && this.config.defersWrite?.(request.poolId)) {
+      const value = await this.takeDynamic(pool);
+      this.claims.defer(this.deferredOf(pool, value, kind, holder));
+      return answer(value);
+    }
     const value = address
       ? await this.takeExplicit(pool, address, kind, holder)
       : // Another host may take the address next-fit chose a moment before this one: it stays taken here too.
@@ -105,10 +117,25 @@ export class Ipam implements IpamDriver {
     return answer(value);
   }
 
+  private deferredOf(pool: Pool, value: bigint, kind: AddressKind, holder: string): Deferred {
+    const key = addressKey(pool.record.id, { version: pool.record.pool.version, value });
+    return { pool, value, key, record: JSON.stringify({ kind, host: holder }) };
+  }
+
+  /** An address no endpoint claimed in time: written alone, or, lost to another host, said so. */
+  private async writeAlone({ pool, value }: Deferred): Promise<void> {
+    const address = formatIp({ version: pool.record.pool.version, value });
+    try {
+      if (await this.take(pool, value, 'address', this.config.host)) return;
+      this.config.warn?.(`address ${address} was handed out while another host took it; its endpoint never came`);
+    } catch (error) {
+      this.config.warn?.(`address ${address} could not be written: ${(error as Error).message}`);
+    }
+  }
+
   /** Commits the address taken in memory; false if another host holds it. A failed write frees it again. */
   private async take(pool: Pool, value: bigint, kind: AddressKind, holder: string): Promise<boolean> {
-    const key = addressKey(pool.record.id, { version: pool.record.pool.version, value });
-    const record = JSON.stringify({ kind, host: holder });
+    const { key, record } = this.deferredOf(pool, value, kind, holder);
     let committed: boolean;
     try {
       committed = await this.parts.store.commit([{ key, revision: 0 }], [{ type: 'put', key, value: record }]);
@@ -177,6 +204,8 @@ export class Ipam implements IpamDriver {
     }
     // Swarm's decisions are the truth: its manager releases what it allocated, a node what it replayed.
     if (swarm && target) return target.view ? swarm.nodeReleased(pool, address) : swarm.releaseAddress(pool, address);
+    // Released before any endpoint used it: the store never held it.
+    if (this.claims.cancel(addressKey(pool.record.id, address))) return pool.addresses.free(address.value);
     const holder = this.config.holderOf(address);
     if (holder)
       throw new TetherError('ADDRESS_IN_USE', `address ${formatIp(address)} is held by ${holder}; not released`);

@@ -1,6 +1,7 @@
 // What the IPAM is built from: its settings, and the parts the daemon makes
 // for one host alone or for hosts sharing a store (see index.ts).
 import type { IpAddress, IpPrefix } from '../net/ip.js';
+import type { PoolId } from '../protocol/pool-id.js';
 import type { Store } from '../store/store.js';
 import type { KeyedSerial } from '../util/serial.js';
 import type { DefaultPool } from './auto-pool.js';
@@ -23,6 +24,13 @@ export interface IpamConfig {
   readonly holderOf: (address: IpAddress) => string | undefined;
   /** --scope global: swarm's allocations, in the global address space (see swarm.ts). */
   readonly swarmScope?: boolean;
+  /**
+   * Cluster mode: whether the pool is a subnet of one of this host's tether networks, whose
+   * CreateEndpoint writes a container's address with the endpoint (deferred.ts).
+   */
+  readonly defersWrite?: (poolId: PoolId) => boolean;
+  /** Where the IPAM tells of a problem no call can report. */
+  readonly warn?: (message: string) => void;
 }
 
 export interface IpamParts {
