@@ -3,8 +3,8 @@
 // driver -> reconcile -> the background services -> the routes.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { loadHostDriverState } from './cluster/host-records.js';
 import { openCluster } from './cluster/open.js';
-import { hostScope } from './cluster/records.js';
 import type { Config } from './config.js';
 import type { Firewall, LinkPlane, PortKeeper } from './dataplane/dataplane.js';
 import type { ServiceAddress } from './dataplane/service-address.js';
@@ -13,7 +13,7 @@ import { Driver } from './driver/driver.js';
 import { type EndpointRecord, overlayOf } from './driver/records.js';
 import { DriverState } from './driver/state.js';
 import { reportUplinks } from './driver/uplink-report.js';
-import { type DefaultPool, formatDefaultPool, parseDefaultPool, randomUlaPool } from './ipam/auto-pool.js';
+import { storedUlaPool } from './ipam/auto-pool.js';
 import { hostAddressesFrom, type Ipams, sharedIpam, soloIpam } from './ipam/index.js';
 import type { Ipam } from './ipam/ipam.js';
 import type { IpamConfig } from './ipam/parts.js';
@@ -55,6 +55,8 @@ export interface DaemonParts {
   readonly store: Store;
   /** Cluster mode: the store's leases (etcd's), for the hosts' registrations. */
   readonly leases?: Leases;
+  /** Cluster mode: the host's own store, for the driver's records (cluster/host-records.ts). */
+  readonly hostStore?: Store;
   readonly links: LinkPlane;
   readonly firewall: Firewall;
   readonly ports: PortKeeper;
@@ -73,10 +75,13 @@ const READINESS_DEADLINE_MS = 2_000;
 /** Builds the daemon on the given parts and reconciles the kernel; does not listen. */
 export async function createDaemon(config: Config, parts: DaemonParts): Promise<Daemon> {
   const { store, links, firewall, ports, log, leases } = parts;
-  const state = await DriverState.load(store, leases ? `${hostScope(config.hostName)}driver/` : 'driver/');
+  if (leases && !parts.hostStore) throw new Error("cluster mode needs a store of the host's own");
+  const state = parts.hostStore
+    ? await loadHostDriverState(store, parts.hostStore, config.hostName, log)
+    : await DriverState.load(store);
   const ipamConfig: IpamConfig = {
     defaultPool: config.defaultPool,
-    defaultPool6: config.defaultPool6 ?? (await ulaPool(store)),
+    defaultPool6: config.defaultPool6 ?? (await storedUlaPool(store)),
     hostRoutes: () => links.hostRoutes(),
     host: config.hostName,
     holderOf: releaseGuard(state),
@@ -241,17 +246,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
       await cluster?.close();
       ipam.close();
       await store.close();
+      await parts.hostStore?.close();
     },
   };
-}
-
-/** The unique local range of this host: chosen at random once, then kept. */
-async function ulaPool(store: Store): Promise<DefaultPool> {
-  const key = 'meta/default-pool6';
-  const stored = await store.get(key);
-  const parsed = stored ? parseDefaultPool(stored.value) : undefined;
-  if (parsed) return parsed;
-  const pool = randomUlaPool();
-  await store.commit([{ key, revision: 0 }], [{ type: 'put', key, value: formatDefaultPool(pool) }]);
-  return parseDefaultPool((await store.get(key))?.value ?? '') ?? pool;
 }

@@ -45,7 +45,8 @@ export async function serve(config: Config): Promise<void> {
   const store = await openStore(config);
   const daemon = await createDaemon(config, {
     store,
-    ...(isLeases(store) ? { leases: store } : {}),
+    // Cluster mode: the driver's records stay in the host's own database (cluster/host-records.ts).
+    ...(isLeases(store) ? { leases: store, hostStore: new SqliteStore(join(config.stateDir, 'tether.db')) } : {}),
     links: new IpRoute(),
     firewall: new IpTables(chainsFor(config.name)),
     ports: new SocketPortKeeper(),

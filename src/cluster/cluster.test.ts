@@ -1,8 +1,10 @@
 // Cluster mode beneath the kernel: several daemons on one store, each with an
 // in-memory data plane, and leases that a test can let expire at will.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { eventually, Host, useSharedStore } from '../../test/support/cluster-hosts.js';
+import { SqliteStore } from '../store/sqlite.js';
 
 const shared = useSharedStore();
 const host = (name: string, vtep: string, extra: Record<string, string> = {}) => new Host(shared(), name, vtep, extra);
@@ -157,7 +159,7 @@ test('removing the network on one host removes it from the cluster; the pool sta
   );
 });
 
-test("a container's address, its endpoint's record and its member record are written in one transaction", async () => {
+test("a container's start costs the cluster store one transaction: its address and its member record", async () => {
   const a = await host('a', '192.0.2.1').start();
   const pool = await a.createNetwork(NET_A, '10.60.9.0/24', web);
   // The first container claims the host a block of the pool: one write per 64 addresses.
@@ -170,18 +172,33 @@ test("a container's address, its endpoint's record and its member record are wri
     return commit(guards, operations);
   };
   const address = (await a.call('IpamDriver.RequestAddress', { PoolID: pool, Address: '', Options: {} }))['Address'];
-  const endpointId = '4'.repeat(64);
-  await a.call('NetworkDriver.CreateEndpoint', {
-    NetworkID: NET_A,
-    EndpointID: endpointId,
-    Interface: { Address: address },
-  });
-  const kinds = (keys: string[]) =>
-    keys.map((key) =>
-      key
-        .split('/')
-        .slice(0, key.startsWith('hosts/') ? 3 : 2)
-        .join('/'),
-    );
-  assert.deepEqual(commits.map(kinds), [['hosts/a/driver', 'cluster/members', 'ipam/addresses']]);
+  const ref = { NetworkID: NET_A, EndpointID: '4'.repeat(64) };
+  await a.call('NetworkDriver.CreateEndpoint', { ...ref, Interface: { Address: address } });
+  await a.call('NetworkDriver.Join', { ...ref, SandboxKey: '/var/run/docker/netns/y' });
+  assert.deepEqual(
+    commits.map((keys) => keys.map((key) => key.split('/').slice(0, 2).join('/'))),
+    [['cluster/members', 'ipam/addresses']],
+  );
+  assert.equal(a.daemon.driver.snapshot().endpoints.length, 2, "the endpoint's record is in the host's own store");
+});
+
+test("a host's driver records left in the cluster store by an earlier version move to its own store", async () => {
+  const a = await host('a', '192.0.2.1').start();
+  const pool = await a.createNetwork(NET_A, '10.60.10.0/24', web);
+  await a.run(NET_A, pool, '5'.repeat(64));
+  await a.daemon.close();
+  // As the earlier version kept them: in the cluster store, under the host's scope.
+  const own = new SqliteStore(join(shared().dir, 'a.db'));
+  const records = await own.list('driver/');
+  await own.commit([], [{ type: 'deletePrefix', prefix: 'driver/' }]);
+  await own.close();
+  const { store } = shared();
+  await store.commit(
+    [],
+    records.map((e) => ({ type: 'put', key: `hosts/a/${e.key}`, value: e.value })),
+  );
+  await a.start();
+  const { networks, endpoints } = a.daemon.driver.snapshot();
+  assert.deepEqual([networks.length, endpoints.length], [1, 1]);
+  assert.deepEqual(await store.list('hosts/a/driver/'), []);
 });

@@ -91,6 +91,8 @@ export class Membership {
           log.warn({ err: error.message }, "this host's registration expired; registering again");
           if (!this.closed) void this.register();
         });
+        // Outlives the lease: the others learn of this host's death even if it published nothing.
+        await this.deps.store.commit([], [{ type: 'put', key: `${hostScope(host)}known`, value: value }]);
         this.leaseHeld = true;
         if (attempt > 0) log.info({ host, vtep }, 'registered again with the cluster');
         if (this.registeredOnce) {
@@ -106,7 +108,7 @@ export class Membership {
     }
   }
 
-  /** Other hosts that left records in the store: their driver's networks and endpoints, or published endpoints. */
+  /** Other hosts that left records in the store: their mark of having been a member, or published endpoints. */
   private async knownHosts(): Promise<Set<string>> {
     const hosts = new Set<string>();
     for (const entry of await this.deps.store.list('hosts/')) hosts.add(entry.key.split('/')[1] ?? '');

@@ -24,23 +24,26 @@ type Change =
   | { readonly type: 'putEndpoint'; readonly endpoint: EndpointRecord }
   | { readonly type: 'deleteEndpoint'; readonly id: string };
 
+/** Where the driver's records live in the host's own store. */
+export const DRIVER_SCOPE = 'driver/';
+
 export class DriverState {
   readonly networks = new Map<string, NetworkRecord>();
   readonly endpoints = new Map<string, EndpointRecord>();
-  private readonly networksPrefix: string;
-  private readonly endpointsPrefix: string;
+  private readonly networksPrefix = `${DRIVER_SCOPE}networks/`;
+  private readonly endpointsPrefix = `${DRIVER_SCOPE}endpoints/`;
 
   private constructor(
     private readonly store: Store,
-    scope: string,
-  ) {
-    this.networksPrefix = `${scope}networks/`;
-    this.endpointsPrefix = `${scope}endpoints/`;
-  }
+    private readonly shared: Store | undefined,
+  ) {}
 
-  /** Loads the driver's keys under their scope (one per host in a shared store). */
-  static async load(store: Store, scope = 'driver/'): Promise<DriverState> {
-    const state = new DriverState(store, scope);
+  /**
+   * Loads the driver's records from the host's own store. shared: the store hosts share (cluster
+   * mode), where the writes that go with a change (member records, addresses) land.
+   */
+  static async load(store: Store, shared?: Store): Promise<DriverState> {
+    const state = new DriverState(store, shared);
     for (const entry of await store.list(state.networksPrefix)) {
       const network = parseNetwork(entry.value);
       state.networks.set(network.id, network);
@@ -54,17 +57,23 @@ export class DriverState {
 
   /**
    * Writes the change to the store, then to memory; a failed write changes neither. `alongside`:
-   * other writes that must land in the same transaction (the endpoint's member record, its
-   * addresses' records), with the guards they need.
+   * other writes that go with it (the endpoint's member record, its addresses' records), with the
+   * guards they need: in the same transaction on one host alone; in cluster mode first, in the
+   * shared store, so that a crash before the host's own write leaves only what the start's
+   * republish withdraws (an endpoint published that this host does not have).
    */
   async persist(change: Change, alongside: readonly Operation[] = [], guards: readonly Guard[] = []): Promise<void> {
     const own = this.writeOf(change);
-    if (!(await this.store.commit([...own.guards, ...guards], [own.operation, ...alongside]))) {
-      // Only a network's creation is guarded itself: two creations of one network race, one wins.
+    const held = this.shared
+      ? await this.commitApart(this.shared, own, alongside, guards)
+      : await this.store.commit([...own.guards, ...guards], [own.operation, ...alongside]);
+    if (!held) {
+      // Only a network's creation is guarded itself (two creations of one network race, one wins), and
+      // it has nothing alongside: any other failed guard is an address's.
       if (change.type === 'createNetwork') {
         throw conflict(`network ${change.network.id.slice(0, 12)} is being created concurrently`);
       }
-      if (guards.length > 0) throw conflict('another host took an address of this endpoint meanwhile; retry');
+      throw conflict('another host took an address of this endpoint meanwhile; retry');
     }
     switch (change.type) {
       case 'createNetwork':
@@ -81,6 +90,16 @@ export class DriverState {
         this.endpoints.delete(change.id);
         return;
     }
+  }
+
+  private async commitApart(
+    shared: Store,
+    own: { guards: Guard[]; operation: Operation },
+    alongside: readonly Operation[],
+    guards: readonly Guard[],
+  ): Promise<boolean> {
+    if ((alongside.length > 0 || guards.length > 0) && !(await shared.commit(guards, alongside))) return false;
+    return this.store.commit(own.guards, [own.operation]);
   }
 
   /** The store's side of a change: its guard (a network is created only once) and its write. */

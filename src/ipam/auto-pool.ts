@@ -1,8 +1,10 @@
 // Where pools come from when `docker network create` names no subnet: the
 // first block of the configured range that overlaps neither a pool tether
 // already holds nor a route of the host.
+
 import { randomBytes } from 'node:crypto';
 import { formatPrefix, type IpPrefix, overlaps, parsePrefix, prefixSize } from '../net/ip.js';
+import type { Store } from '../store/store.js';
 
 export interface DefaultPool {
   /** The range pools are carved from. */
@@ -43,4 +45,15 @@ export function chooseAutoPool(defaults: DefaultPool, taken: readonly IpPrefix[]
     if (!taken.some((prefix) => overlaps(prefix, candidate))) return candidate;
   }
   return undefined;
+}
+
+/** The unique local range of this host: chosen at random once, then kept. */
+export async function storedUlaPool(store: Store): Promise<DefaultPool> {
+  const key = 'meta/default-pool6';
+  const stored = await store.get(key);
+  const parsed = stored ? parseDefaultPool(stored.value) : undefined;
+  if (parsed) return parsed;
+  const pool = randomUlaPool();
+  await store.commit([{ key, revision: 0 }], [{ type: 'put', key, value: formatDefaultPool(pool) }]);
+  return parseDefaultPool((await store.get(key))?.value ?? '') ?? pool;
 }

@@ -99,7 +99,8 @@ export class Host {
     this.leases = new TestLeases(this.shared.store);
     this.daemon = await createDaemon(config, {
       store: view,
-      ...(shared ? { leases: this.leases } : {}),
+      // The host's own database: the same file each time this host starts again.
+      ...(shared ? { leases: this.leases, hostStore: new SqliteStore(join(this.shared.dir, `${this.name}.db`)) } : {}),
       links: this.links,
       firewall: new FakeFirewall(),
       ports: new FakePortKeeper(),
