@@ -1,6 +1,6 @@
 // An endpoint's life: its record, its interface (through the network mode) and,
 // on a cluster network, its entry for the other hosts; then Join and Leave.
-import { conflict, invalidOption } from '../errors.js';
+import { conflict, invalidOption, TetherError } from '../errors.js';
 import { type Cidr, contains, formatCidr, formatIp, sameIp, subnetOf } from '../net/ip.js';
 import type { CreateEndpointRequest, EndpointRef, JoinRequest, JoinResponse } from '../protocol/network.js';
 import type { Operation } from '../store/store.js';
@@ -15,6 +15,9 @@ export type CreateEndpointReply = { Interface?: { MacAddress?: string } };
 
 const sameAddress = (a: Cidr | undefined, b: Cidr | undefined) =>
   a === undefined || b === undefined ? a === b : sameIp(a.address, b.address) && a.length === b.length;
+
+/** How long a container's name may wait to go to the cluster store with another write. */
+const NAME_WAIT_MS = 200;
 
 export class Endpoints {
   constructor(
@@ -70,7 +73,11 @@ export class Endpoints {
           // to no one.
           name: 'record the endpoint and publish it to the cluster',
           do: () => this.record(network, record),
-          undo: () => state.persist({ type: 'deleteEndpoint', id: record.id }, this.withdrawal(network, record.id)),
+          undo: () =>
+            state.persist(
+              { type: 'deleteEndpoint', id: record.id },
+              { operations: this.withdrawal(network, record.id) },
+            ),
         },
         ...mode.buildEndpoint(network, record),
       ],
@@ -85,12 +92,12 @@ export class Endpoints {
   private async record(network: NetworkRecord, record: EndpointRecord): Promise<void> {
     const { state, claims } = this.ctx;
     const claim = claims?.claimFor(addressesOf(record).map((cidr) => cidr.address));
-    const alongside = [...this.publication(network, record), ...(claim?.operations ?? [])];
+    const operations = [...this.publication(network, record), ...(claim?.operations ?? [])];
     try {
-      await state.persist({ type: 'putEndpoint', endpoint: record }, alongside, claim?.guards);
-      claim?.settle(true);
+      await state.persist({ type: 'putEndpoint', endpoint: record }, { operations, guards: claim?.guards ?? [] });
+      claim?.settle('written');
     } catch (error) {
-      claim?.settle(false);
+      claim?.settle(error instanceof TetherError && error.code === 'CONFLICT' ? 'refused' : 'unknown');
       throw error;
     }
   }
@@ -113,7 +120,10 @@ export class Endpoints {
     const { state, modes, ports, firewall, log } = this.ctx;
     const network = state.networks.get(endpoint.networkId);
     const mode = modes.of(network);
-    await state.persist({ type: 'deleteEndpoint', id: endpoint.id }, this.withdrawal(network, endpoint.id));
+    await state.persist(
+      { type: 'deleteEndpoint', id: endpoint.id },
+      { operations: this.withdrawal(network, endpoint.id) },
+    );
     for (const port of endpoint.ports) await ports.release(hostPortOf(port));
     await mode.removeEndpoint(endpoint);
     if (endpoint.ports.length > 0) await firewall.sync();
@@ -190,9 +200,12 @@ export class Endpoints {
     const endpoint = state.endpoints.get(id);
     if (!endpoint) return;
     const updated = { ...endpoint, container };
-    // One transaction: the other hosts learn the name with the record that holds it.
-    const publication = this.publication(state.network(endpoint.networkId), updated);
-    await state.persist({ type: 'putEndpoint', endpoint: updated }, publication);
+    const network = state.network(endpoint.networkId);
+    // The other hosts learn the name from the member record. It may wait a moment to share the
+    // cluster's next transaction (another container's start); labels that policies select by may not.
+    const waitMs = network.policy ? 0 : NAME_WAIT_MS;
+    const operations = this.publication(network, updated);
+    await state.persist({ type: 'putEndpoint', endpoint: updated }, { operations, waitMs });
     await firewall.syncPolicy();
   }
 

@@ -58,8 +58,11 @@ export interface ClusterPort {
 export interface AddressClaim {
   readonly guards: readonly Guard[];
   readonly operations: readonly Operation[];
-  /** After the endpoint's transaction: whether it committed. */
-  settle(committed: boolean): void;
+  /**
+   * After the endpoint's transaction: written; refused (another host holds an address); or unknown
+   * (the store failed: written or not, Docker releases the addresses after the failed call).
+   */
+  settle(outcome: 'written' | 'refused' | 'unknown'): void;
 }
 
 /** What the driver needs of the IPAM's deferred writes (implemented by ipam/deferred.ts). */

@@ -24,6 +24,14 @@ type Change =
   | { readonly type: 'putEndpoint'; readonly endpoint: EndpointRecord }
   | { readonly type: 'deleteEndpoint'; readonly id: string };
 
+/** Writes that go with a change of the driver's records. */
+export interface Alongside {
+  readonly operations?: readonly Operation[];
+  readonly guards?: readonly Guard[];
+  /** How long the shared store may hold them back to share a transaction (cluster mode). */
+  readonly waitMs?: number;
+}
+
 /** Where the driver's records live in the host's own store. */
 export const DRIVER_SCOPE = 'driver/';
 
@@ -56,17 +64,18 @@ export class DriverState {
   }
 
   /**
-   * Writes the change to the store, then to memory; a failed write changes neither. `alongside`:
-   * other writes that go with it (the endpoint's member record, its addresses' records), with the
-   * guards they need: in the same transaction on one host alone; in cluster mode first, in the
-   * shared store, so that a crash before the host's own write leaves only what the start's
-   * republish withdraws (an endpoint published that this host does not have).
+   * Writes the change to the store, then to memory; a failed write changes neither. `also`: writes
+   * that go with it (the endpoint's member record, its addresses' records), with the guards they
+   * need: in the same transaction on one host alone; in cluster mode first, in the shared store,
+   * so that a crash before the host's own write leaves only what the start's republish withdraws
+   * (an endpoint published that this host does not have).
    */
-  async persist(change: Change, alongside: readonly Operation[] = [], guards: readonly Guard[] = []): Promise<void> {
+  async persist(change: Change, also: Alongside = {}): Promise<void> {
     const own = this.writeOf(change);
+    const { operations = [], guards = [] } = also;
     const held = this.shared
-      ? await this.commitApart(this.shared, own, alongside, guards)
-      : await this.store.commit([...own.guards, ...guards], [own.operation, ...alongside]);
+      ? await this.commitApart(this.shared, own, also)
+      : await this.store.commit([...own.guards, ...guards], [own.operation, ...operations]);
     if (!held) {
       // Only a network's creation is guarded itself (two creations of one network race, one wins), and
       // it has nothing alongside: any other failed guard is an address's.
@@ -95,10 +104,11 @@ export class DriverState {
   private async commitApart(
     shared: Store,
     own: { guards: Guard[]; operation: Operation },
-    alongside: readonly Operation[],
-    guards: readonly Guard[],
+    { operations = [], guards = [], waitMs }: Alongside,
   ): Promise<boolean> {
-    if ((alongside.length > 0 || guards.length > 0) && !(await shared.commit(guards, alongside))) return false;
+    if ((operations.length > 0 || guards.length > 0) && !(await shared.commit(guards, operations, waitMs))) {
+      return false;
+    }
     return this.store.commit(own.guards, [own.operation]);
   }
 

@@ -42,7 +42,7 @@ test("an address waits for its endpoint's transaction, which writes it; memory h
   assert.deepEqual(await stored(), []);
   const claim = ipam.claims.claimFor([addressOf(first)]);
   assert.equal(await store.commit(claim.guards, claim.operations), true);
-  claim.settle(true);
+  claim.settle('written');
   assert.deepEqual(await stored(), [first.split('/')[0]]);
   assert.deepEqual(ipam.claims.claimFor([addressOf(first)]).operations, [], 'claimed once');
 });
@@ -78,7 +78,7 @@ test("the endpoint's transaction fails if another host wrote the address meanwhi
   await b.requestAddress({ poolId, options: {}, address: addressOf(address) });
   const claim = a.claims.claimFor([addressOf(address)]);
   assert.equal(await store.commit(claim.guards, claim.operations), false);
-  claim.settle(false);
+  claim.settle('refused');
   // Docker releases it after the failed CreateEndpoint: b's record stays.
   await a.releaseAddress(poolId, addressOf(address));
   assert.deepEqual(await stored(), [address.split('/')[0]]);
@@ -88,5 +88,17 @@ test('without a network of its own on the pool, an address is written at once', 
   const ipam = (await sharedIpam(store, { ...ipamConfig('a'), defersWrite: () => false })).ipam;
   const poolId = await ipam.requestPool(request);
   const address = await ipam.requestAddress({ poolId, options: {} });
+  assert.deepEqual(await stored(), [address.split('/')[0]]);
+});
+
+test('an address whose endpoint the store failed waits again: Docker releases it without the store', async () => {
+  const ipam = await open('a');
+  const poolId = await ipam.requestPool(request);
+  const address = await ipam.requestAddress({ poolId, options: {} });
+  ipam.claims.claimFor([addressOf(address)]).settle('unknown');
+  store.failEverything();
+  await ipam.releaseAddress(poolId, addressOf(address));
+  store.heal();
+  await assert.doesNotReject(ipam.requestAddress({ poolId, options: {}, address: addressOf(address) }));
   assert.deepEqual(await stored(), [address.split('/')[0]]);
 });

@@ -49,8 +49,8 @@ export class DeferredClaims {
 
   /**
    * The writes (and their create-if-absent guards) of those of the addresses that wait, for the
-   * endpoint's transaction. After it, settle says whether it committed; if not, the addresses are
-   * Docker's to release, as after any failed CreateEndpoint.
+   * endpoint's transaction. If the store failed it, they wait again: Docker releases them after the
+   * failed CreateEndpoint, which frees them here without the store (unreachable, maybe).
    */
   claimFor(addresses: readonly IpAddress[]): AddressClaim {
     const claimed = [...this.waiting.values()].filter((d) =>
@@ -62,8 +62,11 @@ export class DeferredClaims {
     return {
       guards,
       operations,
-      settle: (committed) => {
-        if (committed) for (const deferred of claimed) this.taken(deferred);
+      settle: (outcome) => {
+        for (const deferred of claimed) {
+          if (outcome === 'written') this.taken(deferred);
+          else if (outcome === 'unknown') this.defer(deferred);
+        }
       },
     };
   }

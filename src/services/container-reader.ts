@@ -78,7 +78,8 @@ export class ContainerReader {
   private async round(): Promise<void> {
     this.running = true;
     try {
-      for (const endpoint of this.deps.target.awaitingContainer()) await this.readOne(endpoint);
+      // At once: each record may wait a moment for the cluster store, and they then share it.
+      await Promise.all(this.deps.target.awaitingContainer().map((endpoint) => this.readOne(endpoint)));
     } finally {
       this.running = false;
     }

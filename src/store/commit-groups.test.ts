@@ -91,3 +91,17 @@ test("groups stay under etcd's limit of operations per transaction", async () =>
     [1, 64, 35],
   );
 });
+
+test('a commit that may wait goes with the next one that must go, or alone when its time is up', async () => {
+  const { groups, sent } = fakeStore();
+  const started = Date.now();
+  const lazy = groups.commit([], [put('name')], 5_000);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(sent, [], 'it waits');
+  await Promise.all([lazy, groups.commit([], [put('endpoint')])]);
+  assert.deepEqual(sent, [['name', 'endpoint']]);
+  assert.ok(Date.now() - started < 1_000);
+  await groups.commit([], [put('alone')], 50);
+  assert.ok(Date.now() - started >= 70);
+  assert.deepEqual(sent.at(-1), ['alone']);
+});

@@ -1,5 +1,6 @@
 // Group commit: commits that arrive while one transaction is in flight wait
-// and then go together as one. Each keeps its own all-or-nothing meaning: a
+// and then go together as one. A commit that may wait (a name for the
+// cluster's records, say) waits up to its limit for another to go with. Each keeps its own all-or-nothing meaning: a
 // group whose guards do not all hold is split and each member tried alone.
 // For etcd every transaction is a raft entry written by every member, so under
 // load (many containers starting at once) fewer, larger transactions are what
@@ -13,6 +14,8 @@ interface Waiting {
   readonly operations: readonly Operation[];
   /** Every key it guards or writes; undefined: it goes alone. */
   readonly keys: readonly string[] | undefined;
+  /** When it must go, even alone (Date.now() milliseconds). */
+  readonly due: number;
   readonly resolve: (committed: boolean) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -23,20 +26,34 @@ const MAX_GROUP_OPERATIONS = 64;
 export class CommitGroups {
   private readonly waiting: Waiting[] = [];
   private flushing = false;
+  private timer: NodeJS.Timeout | undefined;
+
   constructor(private readonly commitNow: CommitNow) {}
 
-  commit(guards: readonly Guard[], operations: readonly Operation[]): Promise<boolean> {
+  /** Commits; withinMs: how long it may wait to share a transaction with another commit. */
+  commit(guards: readonly Guard[], operations: readonly Operation[], withinMs = 0): Promise<boolean> {
     const keys = keysOf(guards, operations);
     return new Promise((resolve, reject) => {
-      this.waiting.push({ guards, operations, keys, resolve, reject });
-      if (!this.flushing) void this.flush();
+      this.waiting.push({ guards, operations, keys, due: Date.now() + withinMs, resolve, reject });
+      this.kick();
     });
+  }
+
+  /** Sends groups while any waiting commit is due; else wakes when the first one will be. */
+  private kick(): void {
+    clearTimeout(this.timer);
+    if (this.flushing || this.waiting.length === 0) return;
+    const now = Date.now();
+    const due = Math.min(...this.waiting.map((w) => w.due));
+    if (due <= now) void this.flush();
+    else this.timer = setTimeout(() => this.kick(), due - now);
   }
 
   private async flush(): Promise<void> {
     this.flushing = true;
-    while (this.waiting.length > 0) await this.send(this.nextGroup());
+    while (this.waiting.some((w) => w.due <= Date.now())) await this.send(this.nextGroup());
     this.flushing = false;
+    this.kick();
   }
 
   /**

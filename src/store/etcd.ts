@@ -67,8 +67,8 @@ export class EtcdStore implements Store, Leases {
   }
 
   /** Commits that arrive while one is in flight go together, as one transaction (commit-groups.ts). */
-  commit(guards: readonly Guard[], operations: readonly Operation[]): Promise<boolean> {
-    return this.groups.commit(guards, operations);
+  commit(guards: readonly Guard[], operations: readonly Operation[], waitMs?: number): Promise<boolean> {
+    return this.groups.commit(guards, operations, waitMs);
   }
 
   private async commitNow(guards: readonly Guard[], operations: readonly Operation[]): Promise<boolean> {

@@ -58,14 +58,14 @@ export class FaultyStore implements Store {
     return this.inner.list(prefix);
   }
 
-  async commit(guards: readonly Guard[], operations: readonly Operation[]): Promise<boolean> {
+  async commit(guards: readonly Guard[], operations: readonly Operation[], waitMs?: number): Promise<boolean> {
     const prefix = this.failPrefix;
     const underPrefix = prefix !== undefined && operations.some((o) => touched(o).startsWith(prefix));
     if (this.down || underPrefix || this.failAt === this.writes + 1) {
       if (this.failAt === this.writes + 1) this.failAt = undefined;
       throw this.fault('write');
     }
-    const committed = await this.inner.commit(guards, operations);
+    const committed = await this.inner.commit(guards, operations, waitMs);
     this.writes++;
     if (this.landThenFail) {
       this.landThenFail = false;

@@ -30,8 +30,11 @@ export interface Change {
 export interface Store {
   get(key: string): Promise<Entry | undefined>;
   list(prefix: string): Promise<Entry[]>;
-  /** Applies every operation atomically if every guard holds; false otherwise. */
-  commit(guards: readonly Guard[], operations: readonly Operation[]): Promise<boolean>;
+  /**
+   * Applies every operation atomically if every guard holds; false otherwise. waitMs: how long it
+   * may wait to share a transaction with other commits (etcd's); a store that shares none ignores it.
+   */
+  commit(guards: readonly Guard[], operations: readonly Operation[], waitMs?: number): Promise<boolean>;
   /** Calls the listener for each committed change under the prefix; returns an unsubscribe. */
   watch(prefix: string, listener: (change: Change) => void): () => void;
   close(): Promise<void>;

@@ -103,7 +103,8 @@ test('names of the same host still come from Docker; a name nobody owns fails on
 test('a name on two hosts resolves to both; a removed container stops resolving elsewhere within the TTL', async () => {
   await h2.run('twin', NETWORK);
   await h3.run('twin', NETWORK);
-  const both = [await address(h2, 'twin'), await address(h3, 'twin')].sort();
+  const h3Twin = await address(h3, 'twin');
+  const both = [await address(h2, 'twin'), h3Twin].sort();
   await eventually('twin resolves to both', async () => {
     const found = await lookup(h1, 'beta', 'twin', ['-type=a']);
     return JSON.stringify(found) === JSON.stringify(both);
@@ -112,7 +113,7 @@ test('a name on two hosts resolves to both; a removed container stops resolving 
   const removed = Date.now();
   await eventually(
     "h2's twin leaves the answer",
-    async () => JSON.stringify(await lookup(h1, 'beta', 'twin', ['-type=a'])) === JSON.stringify([both[1]]),
+    async () => JSON.stringify(await lookup(h1, 'beta', 'twin', ['-type=a'])) === JSON.stringify([h3Twin]),
     5_000 + 3_000,
   );
   assert.ok(Date.now() - removed < 8_000);
