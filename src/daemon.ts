@@ -171,6 +171,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
     shared &&
     (await startCluster(cluster, {
       driver,
+      ipam,
       state,
       shared: shared.shared,
       store,
@@ -190,6 +191,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
             catchUp: () => {
               // Watches bring changes at once; the rounds catch up on anything missed while etcd was away.
               cluster.catchUp();
+              clustered.withdrawGhosts().catch((error: unknown) => log.error({ err: error }, 'ghost sweep failed'));
               clustered.followed.request();
               clustered.names?.refresh();
             },

@@ -9,11 +9,13 @@ import type { LinkPlane } from '../dataplane/dataplane.js';
 import type { ServiceAddress } from '../dataplane/service-address.js';
 import type { Driver } from '../driver/driver.js';
 import type { DriverState } from '../driver/state.js';
+import type { Ipam } from '../ipam/ipam.js';
 import type { SharedTenancy } from '../ipam/shared.js';
 import { auditMembers } from '../names/audit.js';
 import { type NamesService, startNames } from '../names/index.js';
 import type { Store } from '../store/store.js';
 import { type FollowedNetworks, followClusterNetworks } from './follow-networks.js';
+import { ghostSweep } from './ghost-sweep.js';
 import { rejoin } from './rejoin.js';
 
 export interface ClusterServices {
@@ -23,10 +25,13 @@ export interface ClusterServices {
   readonly namesService?: () => { address: string; serving: boolean };
   /** Whether this host's published members say what its endpoints are. */
   readonly audit: () => Promise<string[]>;
+  /** A collection round's part: member records of endpoints this host lacks (ghost-sweep.ts). */
+  readonly withdrawGhosts: () => Promise<void>;
 }
 
 export interface ClusterServiceParts {
   readonly driver: Driver;
+  readonly ipam: Ipam;
   readonly state: DriverState;
   readonly shared: SharedTenancy;
   readonly store: Store;
@@ -52,6 +57,13 @@ export async function startCluster(cluster: Cluster, parts: ClusterServiceParts)
     ...(names ? { names } : {}),
     ...(address ? { namesService: () => ({ address, serving: names !== undefined }) } : {}),
     audit: () => auditMembers(store, config.hostName, driver.clusterMembers()),
+    withdrawGhosts: ghostSweep({
+      store,
+      host: config.hostName,
+      own: () => driver.clusterMembers(),
+      release: (address) => parts.ipam.releaseContainerAddress(address),
+      log,
+    }),
   };
 }
 
