@@ -102,7 +102,7 @@ export class Ipam implements IpamDriver {
     }
     if (!address && !target && kind === 'address' && this.config.defersWrite?.(request.poolId)) {
       const value = await this.takeDynamic(pool);
-      this.claims.defer(this.deferredOf(pool, value, kind, holder));
+      this.claims.defer(this.addressWrite(pool, value, kind, holder));
       return answer(value);
     }
     const value = address
@@ -117,7 +117,8 @@ export class Ipam implements IpamDriver {
     return answer(value);
   }
 
-  private deferredOf(pool: Pool, value: bigint, kind: AddressKind, holder: string): Deferred {
+  /** The key and record of an address, for a write now or with its endpoint's. */
+  private addressWrite(pool: Pool, value: bigint, kind: AddressKind, holder: string): Deferred {
     const key = addressKey(pool.record.id, { version: pool.record.pool.version, value });
     return { pool, value, key, record: JSON.stringify({ kind, host: holder }) };
   }
@@ -135,7 +136,7 @@ export class Ipam implements IpamDriver {
 
   /** Commits the address taken in memory; false if another host holds it. A failed write frees it again. */
   private async take(pool: Pool, value: bigint, kind: AddressKind, holder: string): Promise<boolean> {
-    const { key, record } = this.deferredOf(pool, value, kind, holder);
+    const { key, record } = this.addressWrite(pool, value, kind, holder);
     let committed: boolean;
     try {
       committed = await this.parts.store.commit([{ key, revision: 0 }], [{ type: 'put', key, value: record }]);
