@@ -191,7 +191,9 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
             catchUp: () => {
               // Watches bring changes at once; the rounds catch up on anything missed while etcd was away.
               cluster.catchUp();
-              clustered.withdrawGhosts().catch((error: unknown) => log.error({ err: error }, 'ghost sweep failed'));
+              const ghostsLeft = (error: Error) =>
+                log.warn({ err: error.message }, 'ghost sweep left for the next round');
+              clustered.withdrawGhosts().catch(ghostsLeft);
               clustered.followed.request();
               clustered.names?.refresh();
             },
