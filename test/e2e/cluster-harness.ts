@@ -165,6 +165,15 @@ function commandLine(pid: string): string {
   }
 }
 
+/** The parent of a process ('' if it is gone): the field after the command's closing parenthesis. */
+function parentOf(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1] ?? '';
+  } catch {
+    return '';
+  }
+}
+
 export class ClusterHost {
   readonly namespace: string;
   /** The host's address on the underlay (its tunnel end). */
@@ -384,9 +393,11 @@ export class ClusterHost {
   /** The socket of this host's managed plugin, reached through its process's root (it changes at each start). */
   async pluginSocket(plugin: string): Promise<string> {
     const id = await this.dockerOk('plugin', 'inspect', '-f', '{{.Id}}', plugin);
-    // The plugin's cgroup also holds the short-lived tools tether runs: find tether itself.
+    // The plugin's cgroup also holds the short-lived tools tether runs, and one forked but not yet
+    // running its program still shows tether's command line: find tether itself, whose parent is not.
     const pids = readFileSync(`/sys/fs/cgroup/pids/${this.cgroup}/${id}/cgroup.procs`, 'utf8').split('\n');
-    const pid = pids.find((p) => p && commandLine(p).includes('tether.js\0serve'));
+    const serving = pids.filter((p) => p && commandLine(p).includes('tether.js\0serve'));
+    const pid = serving.find((p) => !serving.includes(parentOf(p)));
     if (!pid) throw new Error(`${this.name}: plugin ${plugin} runs no tether`);
     return `/proc/${pid}/root/run/docker/plugins/tether.sock`;
   }
