@@ -68,9 +68,9 @@ export class Endpoints {
     await runSteps(
       [
         {
-          // One transaction: the other hosts learn of it with its record, and its addresses' writes go
-          // with it. Its container is not running before Join, so traffic they send meanwhile is lost
-          // to no one.
+          // The other hosts learn of it before the host's own record is written (in one transaction with
+          // it on one host alone), and its addresses' writes go with that. Its container is not running
+          // before Join, so traffic they send meanwhile is lost to no one.
           name: 'record the endpoint and publish it to the cluster',
           do: () => this.record(network, record),
           undo: () =>

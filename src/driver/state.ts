@@ -67,8 +67,8 @@ export class DriverState {
    * Writes the change to the store, then to memory; a failed write changes neither. `also`: writes
    * that go with it (the endpoint's member record, its addresses' records), with the guards they
    * need: in the same transaction on one host alone; in cluster mode first, in the shared store,
-   * so that a crash before the host's own write leaves only what the start's republish withdraws
-   * (an endpoint published that this host does not have).
+   * so that a crash before the host's own write leaves only an endpoint published that this host
+   * does not have, which the start's republish and the collection rounds' ghost sweep withdraw.
    */
   async persist(change: Change, also: Alongside = {}): Promise<void> {
     const own = this.writeOf(change);
