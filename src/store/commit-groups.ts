@@ -1,10 +1,11 @@
 // Group commit: commits that arrive while one transaction is in flight wait
-// and then go together as one. A commit that may wait (a name for the
-// cluster's records, say) waits up to its limit for another to go with. Each keeps its own all-or-nothing meaning: a
-// group whose guards do not all hold is split and each member tried alone.
-// For etcd every transaction is a raft entry written by every member, so under
-// load (many containers starting at once) fewer, larger transactions are what
-// keeps the cluster's write rate down.
+// and then go together as one, and a commit that may wait (a container's name
+// for the cluster's records, say) waits up to its limit for another to go
+// with. Each keeps its own all-or-nothing meaning: a group whose guards do not
+// all hold is split and each member tried alone. For etcd every transaction
+// is a raft entry written by every member, so under load (many containers
+// starting at once) fewer, larger transactions keep the cluster's write rate
+// down.
 import type { Guard, Operation } from './store.js';
 
 type CommitNow = (guards: readonly Guard[], operations: readonly Operation[]) => Promise<boolean>;
@@ -30,11 +31,11 @@ export class CommitGroups {
 
   constructor(private readonly commitNow: CommitNow) {}
 
-  /** Commits; withinMs: how long it may wait to share a transaction with another commit. */
-  commit(guards: readonly Guard[], operations: readonly Operation[], withinMs = 0): Promise<boolean> {
+  /** Commits; waitMs: how long it may wait to share a transaction with another commit. */
+  commit(guards: readonly Guard[], operations: readonly Operation[], waitMs = 0): Promise<boolean> {
     const keys = keysOf(guards, operations);
     return new Promise((resolve, reject) => {
-      this.waiting.push({ guards, operations, keys, due: Date.now() + withinMs, resolve, reject });
+      this.waiting.push({ guards, operations, keys, due: Date.now() + waitMs, resolve, reject });
       this.kick();
     });
   }
