@@ -190,7 +190,13 @@ export class IpTables implements Firewall {
     const tool = family === 4 ? 'iptables' : 'ip6tables';
     this.jumpsInPlace.delete(family);
     this.applied.delete(family);
+    // One read first: a start with no networks, the usual case, finds nothing of tether's and spawns
+    // nothing more. Unreadable, every removal is tried, as each one fails harmlessly if not needed.
+    const saved = (await run(`${tool}-save`, []).catch(() => undefined))?.split('\n');
+    const present = (line: (l: string) => boolean) => saved === undefined || saved.some(line);
     for (const jump of jumps(this.chains)) {
+      const rule = `-A ${jump.chain} ${jump.args.join(' ')}`;
+      if (!present((l) => l === rule)) continue;
       const remove = ['--wait', '-t', jump.table, '-D', jump.chain, ...jump.args];
       while (
         await run(tool, remove).then(
@@ -206,6 +212,7 @@ export class IpTables implements Firewall {
       ['nat', dnat],
       ['nat', postrouting],
     ] as const) {
+      if (!present((l) => l.startsWith(`:${chain} `))) continue;
       await run(tool, ['--wait', '-t', table, '-F', chain]).catch(() => undefined);
       await run(tool, ['--wait', '-t', table, '-X', chain]).catch(() => undefined);
     }
