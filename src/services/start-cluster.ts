@@ -12,7 +12,7 @@ import type { DriverState } from '../driver/state.js';
 import type { Ipam } from '../ipam/ipam.js';
 import type { SharedTenancy } from '../ipam/shared.js';
 import { auditMembers } from '../names/audit.js';
-import { type NamesService, startNames } from '../names/index.js';
+import type { NamesService } from '../names/index.js';
 import type { Store } from '../store/store.js';
 import { type FollowedNetworks, followClusterNetworks } from './follow-networks.js';
 import { ghostSweep } from './ghost-sweep.js';
@@ -70,6 +70,8 @@ export async function startCluster(cluster: Cluster, parts: ClusterServiceParts)
 async function serveNames(address: string, parts: ClusterServiceParts): Promise<NamesService | undefined> {
   const { store, log, links, state } = parts;
   try {
+    // Loaded only here: one host alone, or names off, never pays for the DNS code.
+    const { startNames } = await import('../names/index.js');
     return await startNames({
       store,
       log,
