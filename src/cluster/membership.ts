@@ -86,13 +86,14 @@ export class Membership {
     const value = JSON.stringify(hostRecord.parse({ host, vtep, startedAt: Date.now() }));
     for (let attempt = 0; !this.closed; attempt++) {
       try {
+        // Outlives the lease: the others learn of this host's death even if it published nothing. Written
+        // first, so that a failure here retries before any lease exists.
+        await this.deps.store.commit([], [{ type: 'put', key: `${hostScope(host)}known`, value }]);
         this.revoke = await leases.putLeased(HOSTS + host, value, hostTtlSeconds, (error) => {
           this.leaseHeld = false;
           log.warn({ err: error.message }, "this host's registration expired; registering again");
           if (!this.closed) void this.register();
         });
-        // Outlives the lease: the others learn of this host's death even if it published nothing.
-        await this.deps.store.commit([], [{ type: 'put', key: `${hostScope(host)}known`, value: value }]);
         this.leaseHeld = true;
         if (attempt > 0) log.info({ host, vtep }, 'registered again with the cluster');
         if (this.registeredOnce) {
