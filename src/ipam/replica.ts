@@ -1,7 +1,7 @@
 // The IPAM's memory: each pool with the set of its addresses taken and its
-// claimed blocks, as the store has them. Every change to it comes as a store change (a put or delete
-// of one key), applied here whether it was this host's write or, followed by a
-// watch, another host's.
+// claimed blocks, as the store has them. Every change to it comes as a store
+// change (a put or delete of one key), applied here whether it was this host's
+// write or, followed by a watch, another host's.
 import { notFound } from '../errors.js';
 import type { Change } from '../store/store.js';
 import { AddressSet } from './address-set.js';
