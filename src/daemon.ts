@@ -165,7 +165,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
     }),
     READINESS_DEADLINE_MS,
   );
-  const cancelSweep = await scheduleOrphanSweep({ driver, ipam, report, log }, config.orphanGraceMs);
+  const orphans = await scheduleOrphanSweep({ driver, ipam, report, log }, config.orphanGraceMs);
   const clustered =
     cluster &&
     shared &&
@@ -183,6 +183,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
   const stopCollector = startCollector(
     {
       freeGoneEndpoints: () => driver.freeGoneEndpoints(),
+      sweepOrphans: orphans.round,
       ...(config.scope === 'global'
         ? { freeReleasedSwarmAddresses: () => ipam.collectSwarm(config.orphanGraceMs) }
         : {}),
@@ -240,8 +241,8 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
       onCall = listener;
     },
     close: async () => {
-      cancelSweep();
       stopCollector();
+      orphans.cancel();
       for (const built of servers) await built.close();
       clustered?.followed.stop();
       await clustered?.names?.close();
