@@ -7,7 +7,7 @@
 // A block nobody uses goes back to the pool.
 import { createHash } from 'node:crypto';
 import type { Guard, Operation, Store } from '../store/store.js';
-import { BLOCKS, blockKey, blockOfKey, blockPrefix, blockText, parseBlock } from './records.js';
+import { BLOCKS, blockKey, blockPrefix, blockText, parseBlock } from './records.js';
 import type { Pool, Replica } from './replica.js';
 
 /** How many candidate blocks a claim looks at (an IPv6 /64 has 2^58 of them). */
@@ -135,22 +135,22 @@ export class BlockAffinity {
   }
 
   /** Gives back every block the host claimed in the pool (it holds the pool no more), if unchanged since. */
-  async releaseAll(poolId: string, host = this.host, unless: readonly Guard[] = []): Promise<void> {
-    for (const entry of await this.store.list(blockPrefix(poolId))) {
+  async releaseAll(poolId: string): Promise<void> {
+    await this.dropBlocks(blockPrefix(poolId), this.host, []);
+  }
+
+  /** Gives back every block a dead host claimed, in every pool, while the guards hold. */
+  forgetHost(host: string, unless: readonly Guard[]): Promise<void> {
+    return this.dropBlocks(BLOCKS, host, unless);
+  }
+
+  /** Deletes the host's blocks under the prefix, each if unchanged since read and while the guards hold. */
+  private async dropBlocks(prefix: string, host: string, unless: readonly Guard[]): Promise<void> {
+    for (const entry of await this.store.list(prefix)) {
       if (parseBlock(entry.value) !== host) continue;
       const guards = [{ key: entry.key, revision: entry.revision }, ...unless];
       const deletion: Operation = { type: 'delete', key: entry.key };
       if (await this.store.commit(guards, [deletion])) this.replica.apply(deletion);
     }
-  }
-
-  /** Gives back every block a dead host claimed, in every pool, while the guards hold. */
-  async forgetHost(host: string, unless: readonly Guard[]): Promise<void> {
-    const pools = new Set<string>();
-    for (const entry of await this.store.list(BLOCKS)) {
-      const named = blockOfKey(entry.key);
-      if (named && parseBlock(entry.value) === host) pools.add(named.poolId);
-    }
-    for (const poolId of pools) await this.releaseAll(poolId, host, unless);
   }
 }

@@ -6,7 +6,7 @@
 // at the next round is withdrawn and its addresses freed. An endpoint being
 // created is published a moment before its record here, never a whole round.
 import type { Logger } from 'pino';
-import { MEMBERS, memberRecord } from '../cluster/records.js';
+import { MEMBERS, memberKey, memberRecord } from '../cluster/records.js';
 import type { ClusterMember } from '../driver/ports.js';
 import { type IpAddress, parseIp } from '../net/ip.js';
 import type { Store } from '../store/store.js';
@@ -25,7 +25,7 @@ export function ghostSweep(parts: GhostSweepParts): () => Promise<void> {
   /** Key of a ghost seen last round, to the revision it had. */
   let suspects = new Map<string, number>();
   return async () => {
-    const mine = new Set(own().map((m) => `${MEMBERS}${m.network}/${m.id}`));
+    const mine = new Set(own().map((m) => memberKey(m.network, m.id)));
     const seen = new Map<string, number>();
     for (const entry of await store.list(MEMBERS)) {
       const record = memberRecord.parse(JSON.parse(entry.value));
