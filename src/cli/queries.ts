@@ -99,18 +99,27 @@ export function addQueryCommands(program: Command): void {
   query(
     cluster,
     'ls',
-    'live hosts with their tunnel addresses, and cluster networks with their endpoints per host',
+    'hosts (live and dead) with their tunnel addresses, and cluster networks with their endpoints per host',
   ).action(async (options: { socket: string; json?: boolean }) => {
     const view = await readCluster(options.socket);
     if (options.json) return printJson(view);
     if (!view.enabled) return console.log('not in cluster mode (tether serve --store etcd://...)');
     printTable(
-      ['HOST', 'VTEP', 'REGISTERED'],
-      view.hosts.map((h) => [
-        h.host === view.host ? `${h.host} (this host)` : h.host,
-        h.vtep,
-        new Date(h.startedAt).toISOString(),
-      ]),
+      ['HOST', 'VTEP', 'REGISTERED', 'STATE'],
+      [
+        ...view.hosts.map((h) => [
+          h.host === view.host ? `${h.host} (this host)` : h.host,
+          h.vtep,
+          new Date(h.startedAt).toISOString(),
+          'alive',
+        ]),
+        ...view.dead.map((h) => [
+          h.host,
+          h.vtep,
+          new Date(h.startedAt).toISOString(),
+          h.since ? `dead since ${new Date(h.since).toISOString()}` : 'dead',
+        ]),
+      ],
     );
     console.log();
     printTable(

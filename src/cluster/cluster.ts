@@ -10,9 +10,11 @@ import { Membership, type MembershipDeps } from './membership.js';
 import { type LocalClusterNetwork, Overlay } from './overlay.js';
 import {
   type ClusterNetworkRecord,
+  HOST_SCOPES,
   HOSTS,
   type HostRecord,
   hostRecord,
+  KNOWN_MARK,
   MEMBERS,
   memberKey,
   memberRecord,
@@ -24,6 +26,8 @@ export interface ClusterView {
   readonly host: string;
   readonly vtep: string;
   readonly hosts: HostRecord[];
+  /** Hosts that were members and no longer renew their registration: given back after the grace period. */
+  readonly dead: (HostRecord & { since?: number })[];
   /** Each network with its endpoints counted per host. */
   readonly networks: {
     name: string;
@@ -35,6 +39,15 @@ export interface ClusterView {
   }[];
   /** The named endpoints: what the hosts answer DNS with. */
   readonly names: { network: string; host: string; name: string; aliases: string[]; addresses: string[] }[];
+  /** Every endpoint the hosts publish. */
+  readonly members: {
+    network: string;
+    endpoint: string;
+    host: string;
+    mac: string;
+    addresses: string[];
+    name?: string;
+  }[];
 }
 
 export interface ClusterDeps {
@@ -130,10 +143,16 @@ export class Cluster implements ClusterPort {
   async view(): Promise<ClusterView> {
     const { store } = this.deps;
     const hosts = (await store.list(HOSTS)).map((e) => hostRecord.parse(JSON.parse(e.value)));
-    const members = (await store.list(MEMBERS)).map((e) => ({
-      network: e.key.slice(MEMBERS.length).split('/')[0] ?? '',
-      ...memberRecord.parse(JSON.parse(e.value)),
-    }));
+    const alive = new Set(hosts.map((h) => h.host));
+    const dead = (await store.list(HOST_SCOPES))
+      .filter((e) => e.key.endsWith(KNOWN_MARK))
+      .map((e) => hostRecord.parse(JSON.parse(e.value)))
+      .filter((h) => !alive.has(h.host))
+      .map((h) => ({ ...h, ...this.membership.suspectedSince(h.host) }));
+    const members = (await store.list(MEMBERS)).map((e) => {
+      const [network = '', endpoint = ''] = e.key.slice(MEMBERS.length).split('/');
+      return { network, endpoint, ...memberRecord.parse(JSON.parse(e.value)) };
+    });
     const endpointsOf = (name: string) => {
       const endpoints: Record<string, number> = {};
       for (const m of members) if (m.network === name) endpoints[m.host] = (endpoints[m.host] ?? 0) + 1;
@@ -159,7 +178,15 @@ export class Cluster implements ClusterPort {
         ? []
         : [{ network: m.network, host: m.host, name: m.name, aliases: m.aliases ?? [], addresses: m.addresses }],
     );
-    return { host: this.settings.host, vtep: this.settings.vtep, hosts, networks, names };
+    const published = members.map(({ network, endpoint, host, mac, addresses, name }) => ({
+      network,
+      endpoint,
+      host,
+      mac,
+      addresses,
+      ...(name === undefined ? {} : { name }),
+    }));
+    return { host: this.settings.host, vtep: this.settings.vtep, hosts, dead, networks, names, members: published };
   }
 
   async close(): Promise<void> {

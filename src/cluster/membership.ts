@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { type IpAddress, parseIp } from '../net/ip.js';
 import type { Guard, Leases, Store } from '../store/store.js';
 import { Coalesced } from '../util/serial.js';
-import { HOSTS, hostRecord, hostScope, MEMBERS, memberRecord } from './records.js';
+import { HOST_SCOPES, HOSTS, hostRecord, hostScope, knownMark, MEMBERS, memberRecord } from './records.js';
 import type { ClusterSettings } from './settings.js';
 
 export interface MembershipDeps {
@@ -23,7 +23,7 @@ export interface MembershipDeps {
 }
 
 export class Membership {
-  private readonly deadHostTimers = new Map<string, NodeJS.Timeout>();
+  private readonly deadHostTimers = new Map<string, { timer: NodeJS.Timeout; since: number }>();
   private unwatch: () => void = () => undefined;
   private revoke: (() => Promise<void>) | undefined;
   private registering: Promise<void> | undefined;
@@ -88,7 +88,7 @@ export class Membership {
       try {
         // Outlives the lease: the others learn of this host's death even if it published nothing. Written
         // first, so that a failure here retries before any lease exists.
-        await this.deps.store.commit([], [{ type: 'put', key: `${hostScope(host)}known`, value }]);
+        await this.deps.store.commit([], [{ type: 'put', key: knownMark(host), value }]);
         this.revoke = await leases.putLeased(HOSTS + host, value, hostTtlSeconds, (error) => {
           this.leaseHeld = false;
           log.warn({ err: error.message }, "this host's registration expired; registering again");
@@ -112,7 +112,7 @@ export class Membership {
   /** Other hosts that left records in the store: their mark of having been a member, or published endpoints. */
   private async knownHosts(): Promise<Set<string>> {
     const hosts = new Set<string>();
-    for (const entry of await this.deps.store.list('hosts/')) hosts.add(entry.key.split('/')[1] ?? '');
+    for (const entry of await this.deps.store.list(HOST_SCOPES)) hosts.add(entry.key.split('/')[1] ?? '');
     for (const entry of await this.deps.store.list(MEMBERS)) {
       hosts.add(memberRecord.parse(JSON.parse(entry.value)).host);
     }
@@ -134,12 +134,18 @@ export class Membership {
       });
     }, this.settings.deadHostGraceMs);
     timer.unref();
-    this.deadHostTimers.set(host, timer);
+    this.deadHostTimers.set(host, { timer, since: Date.now() });
   }
 
   private clearSuspicion(host: string): void {
-    clearTimeout(this.deadHostTimers.get(host));
+    clearTimeout(this.deadHostTimers.get(host)?.timer);
     this.deadHostTimers.delete(host);
+  }
+
+  /** Since when this host has seen the host's registration gone, if it is waiting out its grace period. */
+  suspectedSince(host: string): { since?: number } {
+    const since = this.deadHostTimers.get(host)?.since;
+    return since === undefined ? {} : { since };
   }
 
   /**
@@ -166,7 +172,7 @@ export class Membership {
   async close(): Promise<void> {
     this.closed = true;
     this.unwatch();
-    for (const timer of this.deadHostTimers.values()) clearTimeout(timer);
+    for (const { timer } of this.deadHostTimers.values()) clearTimeout(timer);
     // A host that stops cleanly says so at once; its endpoints stay until the grace period ends.
     await this.revoke?.().catch(() => undefined);
   }

@@ -16,7 +16,12 @@ export const MEMBERS = 'cluster/members/';
 export const SWARM_NETWORKS = 'cluster/swarm-networks/';
 
 /** Everything a host keeps under its own name: the driver's networks and endpoints. */
-export const hostScope = (host: string) => `hosts/${host}/`;
+/** Each host's own keys: its mark of membership, its pool holds. */
+export const HOST_SCOPES = 'hosts/';
+export const hostScope = (host: string) => `${HOST_SCOPES}${host}/`;
+/** Under a host's scope: its registration, kept after the lease ends, so the others learn of its death. */
+export const KNOWN_MARK = '/known';
+export const knownMark = (host: string) => `${HOST_SCOPES}${host}${KNOWN_MARK}`;
 export const memberKey = (network: string, endpointId: string) => `${MEMBERS}${network}/${endpointId}`;
 
 /** A live host, under a lease: the key vanishes when the host stops renewing it. */

@@ -113,13 +113,16 @@ export const readiness = z.object({
 });
 export type ReadinessView = z.infer<typeof readiness>;
 
+const clusterHost = z.object({ host: z.string(), vtep: z.string(), startedAt: z.number() });
 export const clusterView = z.discriminatedUnion('enabled', [
   z.object({ enabled: z.literal(false) }),
   z.object({
     enabled: z.literal(true),
     host: z.string(),
     vtep: z.string(),
-    hosts: z.array(z.object({ host: z.string(), vtep: z.string(), startedAt: z.number() })),
+    hosts: z.array(clusterHost),
+    /** Hosts no longer renewing their registration, until their endpoints are given back (absent before 0.1). */
+    dead: z.array(clusterHost.extend({ since: z.number().optional() })).default([]),
     networks: z.array(
       z.object({
         name: z.string(),
@@ -140,6 +143,19 @@ export const clusterView = z.discriminatedUnion('enabled', [
           name: z.string(),
           aliases: z.array(z.string()),
           addresses: z.array(z.string()),
+        }),
+      )
+      .default([]),
+    /** Every endpoint the hosts publish (absent before 0.1). */
+    members: z
+      .array(
+        z.object({
+          network: z.string(),
+          endpoint: z.string(),
+          host: z.string(),
+          mac: z.string(),
+          addresses: z.array(z.string()),
+          name: z.string().optional(),
         }),
       )
       .default([]),
