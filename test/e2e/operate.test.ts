@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { daemonState, readiness } from '../../src/operator/contract.js';
+import { pki } from '../support/pki.js';
 import {
   Environment,
   must,
@@ -35,25 +36,6 @@ while True:
 `;
 const TLS_PORT = 19443;
 const METRICS_PORT = 19464;
-
-function pki(dir: string): Promise<string> {
-  // Two CAs: tether trusts only the first; the second signs a rogue client.
-  const script =
-    `set -e; cd "$1"
-    ec() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$1.key" -out ` +
-    `"$1.csr" -subj "/CN=$1" 2>/dev/null; }
-    for ca in ca rogue-ca; do openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes ` +
-    `-keyout $ca.key -out $ca.pem -days 1 -subj /CN=$ca 2>/dev/null; done
-    ec server; printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > server.ext
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 1 ` +
-    `-extfile server.ext 2>/dev/null
-    printf 'extendedKeyUsage=clientAuth\\n' > client.ext
-    ec docker; openssl x509 -req -in docker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out docker.pem ` +
-    `-days 1 -extfile client.ext 2>/dev/null
-    ec rogue; openssl x509 -req -in rogue.csr -CA rogue-ca.pem -CAkey rogue-ca.key -CAcreateserial -out ` +
-    `rogue.pem -days 1 -extfile client.ext 2>/dev/null`;
-  return must('sh', '-c', script, 'sh', dir);
-}
 
 /** Plugin.Activate over TLS with the given client identity (or none). */
 function activateOverTls(dir: string, client?: string): Promise<number> {
