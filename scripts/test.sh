@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 require_root
 ensure_node
-ensure_packages docker.io busybox-static iptables nftables iproute2 procps tar openssl etcd-server systemd python3
+ensure_packages docker.io busybox-static iptables nftables iproute2 procps tar openssl etcd-server systemd python3 chromium
 
 npm ci --no-audit --no-fund
 npm run typecheck

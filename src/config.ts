@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import { parseUplinks, type Uplink } from './driver/uplinks.js';
 import { type DefaultPool, parseDefaultPool } from './ipam/auto-pool.js';
+import { isLoopbackHost, parseHostPort, parseUiConfig, type TlsFiles, type UiConfig } from './listen-config.js';
 import { parseIp } from './net/ip.js';
 import { parseEtcdUrl } from './store/etcd-url.js';
 
@@ -18,6 +19,8 @@ export interface Config {
   /** The certificate and key Docker presents to tether, named in the .json spec. */
   readonly dockerCert?: { readonly cert: string; readonly key: string };
   readonly metrics?: { readonly host: string; readonly port: number };
+  /** The dashboard (--ui-addr). */
+  readonly ui?: UiConfig;
   /** The embedded SQLite store under --state-dir, or etcd members: cluster mode. */
   readonly store:
     | { readonly kind: 'sqlite' }
@@ -63,12 +66,6 @@ export interface ClusterConfig {
   readonly namesAddress?: string;
 }
 
-export interface TlsFiles {
-  readonly cert: string;
-  readonly key: string;
-  readonly ca: string;
-}
-
 /** Seconds of a stalled event loop or a hung store call before tether exits (--wedge-limit). */
 export const DEFAULT_WEDGE_LIMIT = '60';
 
@@ -84,6 +81,8 @@ export interface RawConfig {
   dockerCert?: string;
   dockerKey?: string;
   metricsAddr?: string;
+  uiAddr?: string;
+  uiTokenFile?: string;
   store: string;
   etcdCert?: string;
   etcdKey?: string;
@@ -132,11 +131,14 @@ export function parseConfig(raw: RawConfig): Config {
   const tcp = raw.tcp ? parseHostPort('--tcp', raw.tcp, fail) : undefined;
   const tlsGiven = [raw.tlsCert, raw.tlsKey, raw.tlsCa].filter(Boolean).length;
   if (tlsGiven !== 0 && tlsGiven !== 3) fail('--tls-cert, --tls-key and --tls-ca go together');
-  if (tlsGiven && !tcp) fail('--tls-* need --tcp');
+  const uiAddr = raw.uiAddr ? parseHostPort('--ui-addr', raw.uiAddr, fail) : undefined;
+  if (tlsGiven && !tcp && !uiAddr) fail('--tls-* need --tcp or --ui-addr');
   if (tcp && !tlsGiven && !raw.insecureTcp)
     fail('--tcp needs --tls-cert, --tls-key and --tls-ca (or --insecure-tcp on a loopback address)');
-  if (tcp && !tlsGiven && !/^(127\.|::1$|localhost$)/.test(tcp.host))
+  if (tcp && !tlsGiven && !isLoopbackHost(tcp.host))
     fail('--insecure-tcp serves plain HTTP, so only on a loopback address');
+  const tls = tlsGiven ? { cert: raw.tlsCert ?? '', key: raw.tlsKey ?? '', ca: raw.tlsCa ?? '' } : undefined;
+  const ui = parseUiConfig(uiAddr, raw.uiTokenFile, tls, fail);
   if (Boolean(raw.dockerCert) !== Boolean(raw.dockerKey)) fail('--docker-cert and --docker-key go together');
   const metrics = raw.metricsAddr ? parseHostPort('--metrics-addr', raw.metricsAddr, fail) : undefined;
   const etcdTls = [raw.etcdCert, raw.etcdKey, raw.etcdCa].filter(Boolean).length;
@@ -199,14 +201,8 @@ export function parseConfig(raw: RawConfig): Config {
     uplinks,
     socket: raw.socket,
     name,
-    ...(tcp
-      ? {
-          tcp: {
-            ...tcp,
-            ...(tlsGiven ? { tls: { cert: raw.tlsCert ?? '', key: raw.tlsKey ?? '', ca: raw.tlsCa ?? '' } } : {}),
-          },
-        }
-      : {}),
+    ...(tcp ? { tcp: { ...tcp, ...(tls ? { tls } : {}) } } : {}),
+    ...(ui ? { ui } : {}),
     ...(raw.specDir ? { specDir: raw.specDir } : {}),
     ...(raw.dockerCert && raw.dockerKey ? { dockerCert: { cert: raw.dockerCert, key: raw.dockerKey } } : {}),
     ...(metrics ? { metrics } : {}),
@@ -222,12 +218,4 @@ export function parseConfig(raw: RawConfig): Config {
     defaultPool: defaultPool as DefaultPool,
     ...(defaultPool6 ? { defaultPool6 } : {}),
   });
-}
-
-/** "HOST:PORT" or "[V6]:PORT". */
-function parseHostPort(flag: string, text: string, fail: (message: string) => never): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
-  const port = Number(match?.[3]);
-  if (!match || port < 1 || port > 65535) fail(`${flag} ${text}: expected HOST:PORT`);
-  return { host: match?.[1] ?? match?.[2] ?? '', port };
 }

@@ -36,7 +36,11 @@ export async function serve(config: Config): Promise<void> {
     await lock.release();
     throw new Error(`${config.socket} is served by another process; stop it first, or give this tether --socket`);
   }
-  const { log, close: closeLog } = createLogger({
+  const {
+    log,
+    problems,
+    close: closeLog,
+  } = createLogger({
     level: config.logLevel,
     name: config.name,
     ...(config.logFile ? { file: config.logFile } : {}),
@@ -64,7 +68,20 @@ export async function serve(config: Config): Promise<void> {
     config.metrics &&
     (await import('./observe/metrics.js').then((m) => m.startMetrics(config.metrics ?? { host: '', port: 0 }, daemon)));
   if (metrics) daemon.observe((call, ok, seconds) => metrics.observe(call, ok, seconds));
-  // The UNIX socket comes last: once it answers, the TCP transport, spec file and metrics are up too.
+  const ui = config.ui;
+  const dashboard =
+    ui &&
+    (await import('./dashboard/server.js').then((m) =>
+      m.startDashboard(ui, {
+        app: daemon.app,
+        host: config.hostName,
+        swarm: config.scope === 'global',
+        problems: () => problems.list(),
+        dockerSocket: config.dockerSocket,
+        log,
+      }),
+    ));
+  // The UNIX socket comes last: once it answers, the TCP transport, spec file, metrics and dashboard are up too.
   // A socket left by a killed daemon would make listen fail; nobody serves it (checked above).
   await unlink(config.socket).catch(() => undefined);
   // The umask makes the socket 0600 from the moment it exists, not only after the chmod.
@@ -82,6 +99,7 @@ export async function serve(config: Config): Promise<void> {
       tls: Boolean(config.tcp?.tls),
       spec,
       metrics: metrics?.address,
+      dashboard: dashboard?.address,
       stateDir: config.stateDir,
     },
     'tether is serving',
@@ -106,6 +124,7 @@ export async function serve(config: Config): Promise<void> {
     stopHangWatch();
     const closed = (async () => {
       await metrics?.close();
+      await dashboard?.close();
       await daemon.close();
       await stopStallWatch();
     })().then(

@@ -60,6 +60,11 @@ const FLAGS: readonly (readonly [string, string, string?])[] = [
     '/var/run/docker.sock',
   ],
   ['--metrics-addr <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics'],
+  [
+    '--ui-addr <host:port>',
+    'serve the read-only dashboard here (off a loopback address: with --ui-token-file or the --tls-* files)',
+  ],
+  ['--ui-token-file <file>', 'a file holding the token the dashboard asks for'],
   ['--log-file <path>', 'also write the log here, rotated by size (read it with tether logs)'],
   [
     '--wedge-limit <seconds>',

@@ -53,7 +53,8 @@ export function buildRootfs(checkout: string, root: string): { bytes: number } {
   for (const name of XTABLES_LINKS) symlinkSync('xtables-nft-multi', join(root, '/usr/sbin', name));
 
   const app = join(root, APP_DIR);
-  for (const part of ['bin', 'dist', 'package.json']) cpSync(join(project, part), join(app, part), { recursive: true });
+  for (const part of ['bin', 'dist', 'ui', 'package.json'])
+    cpSync(join(project, part), join(app, part), { recursive: true });
   for (const pkg of productionPackages(project)) {
     cpSync(pkg, join(app, relative(project, pkg)), { recursive: true, dereference: true });
   }

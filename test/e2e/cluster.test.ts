@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Browser, Page } from 'playwright-core';
 import { clusterView } from '../../src/operator/contract.js';
+import { launchChromium, screenshot } from './browser.js';
 import { ClusterHost, eventually, Underlay } from './cluster-harness.js';
 import { Environment, IMAGE, networkCreate, nothingLeftBehind, useEnvironment } from './harness.js';
 import { Lan } from './lan.js';
@@ -18,6 +20,10 @@ const NETWORK = 'web';
 const lan = new Lan('10.230.44');
 const LAN_NICS = ['eth1', 'ens4', 'lan3'];
 for (const [i, host] of hosts.entries()) host.tether.env = { TETHER_UPLINKS: `data=${LAN_NICS[i]}` };
+/** h1's dashboard, on loopback in h1's namespace, where the test's browser runs too. */
+const DASHBOARD = 'http://127.0.0.1:9180';
+if (hosts[0]) hosts[0].tether.env['TETHER_UI_ADDR'] = '127.0.0.1:9180';
+let browser: Browser | undefined;
 
 const tearDown = useEnvironment(env, {
   async setUp() {
@@ -27,6 +33,7 @@ const tearDown = useEnvironment(env, {
     for (const [i, host] of hosts.entries()) await lan.addUplink(LAN_NICS[i] ?? '', host.namespace);
   },
   async tearDown() {
+    await browser?.close();
     for (const host of [...hosts, late]) await host.stop();
     await lan.delete();
     await underlay.delete();
@@ -240,6 +247,22 @@ test('a macvlan network on a LAN spans the hosts with no tunnel: distinct addres
   }
 });
 
+let page: Page;
+
+test("h1's dashboard shows every host, and the containers of the others with their addresses", async () => {
+  browser = await launchChromium(env.work, h1.namespace);
+  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  await page.goto(DASHBOARD);
+  for (const host of hosts) await page.locator(`tr[data-host=${host.name}][data-state]`).waitFor();
+  assert.equal(await page.locator('tr[data-host=h1]').getAttribute('data-state'), 'this host');
+  assert.equal(await page.locator('tr[data-host=h3]').getAttribute('data-state'), 'alive');
+  const c2 = page.locator('tr[data-container=c2]');
+  await c2.waitFor();
+  assert.match(await c2.innerText(), new RegExp(`h2\\s+${NETWORK}\\s+${containers.get('c2')?.v4}`));
+  assert.match(await page.locator(`tr[data-network=${NETWORK}]`).innerText(), /cluster/);
+  await screenshot(page, '6-cluster');
+});
+
 test("a dead host leaves the others' tunnels at once and gives its addresses back after the grace period", async () => {
   const dead = containers.get('c3');
   assert.ok(dead);
@@ -247,6 +270,15 @@ test("a dead host leaves the others' tunnels at once and gives its addresses bac
   await eventually('h1 has c3 in its FDB', async () => (await fdbMacs(h1)).includes(dead.mac));
   await h3.kill();
   const killedAt = Date.now();
+  // Dead from the end of its lease (3 s) until the grace period ends (8 s later): the page says so.
+  const shownDead = page
+    .locator('tr[data-host=h3][data-state=dead]')
+    .waitFor({ timeout: 10_000 })
+    .then(() => screenshot(page, '7-cluster-host-dead'))
+    .then(
+      () => undefined,
+      (error: Error) => error,
+    );
   assert.ok((await neighbours(h1)).includes(dead.v4) && (await neighbours(h1)).includes(dead.v6));
   await eventually(
     "c3 left h1's and h2's FDB and neighbours",
@@ -264,6 +296,8 @@ test("a dead host leaves the others' tunnels at once and gives its addresses bac
     30_000,
   );
   assert.ok(Date.now() - killedAt >= 8_000, 'not before the grace period');
+  assert.equal(await shownDead, undefined, 'the dashboard showed h3 dead');
+  await page.locator('tr[data-host=h3]').waitFor({ state: 'detached', timeout: 5_000 });
   await h1.run('heir', NETWORK, '--ip', dead.v4);
   assert.ok(await ping(h2, 'c2', dead.v4), 'the address works again, on another host');
 });

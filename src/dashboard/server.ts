@@ -1,0 +1,113 @@
+// `tether serve --ui-addr`: the read-only dashboard. The page (ui/) and the
+// libraries it imports (preact, htm) are served from the package, never a CDN;
+// GET /api/view answers the view now and GET /api/events pushes each change
+// (server-sent events). A token, client certificates, or both guard it.
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { UiConfig } from '../listen-config.js';
+import type { Problem } from '../process/recent-problems.js';
+import { Access } from './access.js';
+import { DockerNameReader } from './docker-names.js';
+import { LiveView } from './live.js';
+import { loginPage, pageHeaders, type StaticFile, staticFiles } from './page.js';
+import type { ViewSources } from './view.js';
+
+export interface DashboardParts {
+  readonly app: ViewSources['app'];
+  readonly host: string;
+  readonly swarm: boolean;
+  readonly problems: () => Problem[];
+  readonly dockerSocket: string;
+  readonly log: Logger;
+}
+
+export interface Dashboard {
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/** A comment line every so often keeps proxies from closing a quiet event stream. */
+const KEEPALIVE_MS = 15_000;
+/** Paths a browser without a session may load: the login page and its style. */
+const OPEN_PATHS = new Set(['/login', '/style.css']);
+
+export async function startDashboard(ui: UiConfig, parts: DashboardParts): Promise<Dashboard> {
+  const token = ui.tokenFile ? (await readFile(ui.tokenFile, 'utf8')).trim() : undefined;
+  if (token === '') throw new Error(`--ui-token-file ${ui.tokenFile} is empty`);
+  const access = new Access(token);
+  const names = new DockerNameReader(parts.dockerSocket);
+  const live = new LiveView(
+    {
+      app: parts.app,
+      host: parts.host,
+      swarm: parts.swarm,
+      problems: parts.problems,
+      dockerNames: (ids) => names.names(ids),
+    },
+    parts.log,
+  );
+  const https = ui.tls && {
+    key: readFileSync(ui.tls.key),
+    cert: readFileSync(ui.tls.cert),
+    ca: readFileSync(ui.tls.ca),
+    requestCert: true,
+    rejectUnauthorized: true,
+  };
+  const app = (https ? Fastify({ logger: false, https }) : Fastify({ logger: false })) as unknown as FastifyInstance;
+  const files = staticFiles();
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
+    done(null, new URLSearchParams(String(body))),
+  );
+  app.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    if (OPEN_PATHS.has(path) || access.allows(request.headers)) return;
+    if (path.startsWith('/api/')) return reply.code(401).send({ error: 'the dashboard needs its token' });
+    return reply.redirect('/login', 303);
+  });
+  const send = (file: StaticFile) => async (_request: FastifyRequest, reply: FastifyReply) =>
+    reply.headers(pageHeaders(file)).send(file.body);
+  for (const file of files.values()) app.get(file.path, send(file));
+  app.get('/login', send(loginPage()));
+  app.post<{ Body: URLSearchParams }>('/login', async (request, reply) => {
+    const cookie = access.login(request.body.get('token') ?? '');
+    if (!cookie) {
+      parts.log.warn({ from: request.ip }, 'a dashboard login with a wrong token');
+      const refused = loginPage('That is not the token.');
+      return reply.code(401).headers(pageHeaders(refused)).send(refused.body);
+    }
+    return reply.header('set-cookie', cookie).redirect('/', 303);
+  });
+  app.get('/api/view', async (_request, reply) =>
+    reply
+      .type('application/json')
+      .header('cache-control', 'no-store')
+      .send(await live.current()),
+  );
+  app.get('/api/events', (request, reply) => {
+    reply.hijack();
+    const stream = reply.raw;
+    stream.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+    });
+    const unsubscribe = live.subscribe((json) => stream.write(`data: ${json}\n\n`));
+    const keepalive = setInterval(() => stream.write(': keep-alive\n\n'), KEEPALIVE_MS);
+    request.raw.on('close', () => {
+      clearInterval(keepalive);
+      unsubscribe();
+    });
+  });
+  const address = await app.listen({ host: ui.host, port: ui.port });
+  return {
+    address,
+    close: async () => {
+      live.stop();
+      // Open event streams would keep close() waiting.
+      app.server.closeAllConnections();
+      await app.close();
+    },
+  };
+}
