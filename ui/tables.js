@@ -10,14 +10,6 @@ const time = (ms) => (ms ? new Date(ms).toLocaleTimeString() : '');
 /** Each text as code, space-separated. */
 const codes = (texts) => texts.map((text) => html`<code>${text}</code> `);
 
-function Head({ columns }) {
-  return html`<thead>
-    <tr>
-      ${columns.map((column) => html`<th key=${column}>${column}</th>`)}
-    </tr>
-  </thead>`;
-}
-
 function Section({ title, count, children }) {
   return html`<section>
     <h2>${title}${count === undefined ? '' : html` <span class="count">${count}</span>`}</h2>
@@ -25,23 +17,34 @@ function Section({ title, count, children }) {
   </section>`;
 }
 
+/** A table of the given columns, one row per item as `row` draws it. */
+function Table({ columns, items, row }) {
+  return html`<table>
+    <thead>
+      <tr>
+        ${columns.map((column) => html`<th key=${column}>${column}</th>`)}
+      </tr>
+    </thead>
+    <tbody>
+      ${items.map(row)}
+    </tbody>
+  </table>`;
+}
+
 export function Hosts({ hosts }) {
   return html`<${Section} title="Hosts" count=${hosts.length}>
-    <table>
-      <${Head} columns=${['Host', 'State', 'Tunnel address', 'Registered', 'Endpoints']} />
-      <tbody>
-        ${hosts.map(
-          (host) => html`<tr key=${host.name} data-host=${host.name} data-state=${host.state}>
-            <td>${host.name}</td>
-            <td><span class=${`state ${host.state.replace(' ', '-')}`}>${host.state}</span>
-              ${host.deadSince ? html` <small>since ${time(host.deadSince)}</small>` : ''}</td>
-            <td>${host.vtep ?? '-'}</td>
-            <td>${time(host.startedAt) || '-'}</td>
-            <td>${host.endpoints}</td>
-          </tr>`,
-        )}
-      </tbody>
-    </table>
+    <${Table}
+      columns=${['Host', 'State', 'Tunnel address', 'Registered', 'Endpoints']}
+      items=${hosts}
+      row=${(host) => html`<tr key=${host.name} data-host=${host.name} data-state=${host.state}>
+        <td>${host.name}</td>
+        <td><span class=${`state ${host.state.replace(' ', '-')}`}>${host.state}</span>
+          ${host.deadSince ? html` <small>since ${time(host.deadSince)}</small>` : ''}</td>
+        <td>${host.vtep ?? '-'}</td>
+        <td>${time(host.startedAt) || '-'}</td>
+        <td>${host.endpoints}</td>
+      </tr>`}
+    />
   <//>`;
 }
 
@@ -63,69 +66,60 @@ function PoolUse({ pool }) {
 
 export function Networks({ networks }) {
   return html`<${Section} title="Networks" count=${networks.length}>
-    <table>
-      <${Head} columns=${['Network', 'Mode', 'Subnets and pool use', 'VNI', 'Endpoints']} />
-      <tbody>
-        ${networks.map(
-          (network) => html`<tr key=${network.id} data-network=${network.name}>
-            <td><strong>${network.name}</strong><br /><small class="id">${network.id.slice(0, 12)}</small></td>
-            <td>${network.mode}${network.internal ? ', internal' : ''}${network.policy ? ', deny' : ''}</td>
-            <td>
-              ${
-                network.pools.length > 0
-                  ? network.pools.map((pool) => html`<${PoolUse} key=${pool.subnet} pool=${pool} />`)
-                  : network.subnets.map((subnet) => html`<code>${subnet}</code> `)
-              }
-            </td>
-            <td>${network.vni ?? '-'}</td>
-            <td>${network.endpoints}</td>
-          </tr>`,
-        )}
-      </tbody>
-    </table>
+    <${Table}
+      columns=${['Network', 'Mode', 'Subnets and pool use', 'VNI', 'Endpoints']}
+      items=${networks}
+      row=${(network) => html`<tr key=${network.id} data-network=${network.name}>
+        <td><strong>${network.name}</strong><br /><small class="id">${network.id.slice(0, 12)}</small></td>
+        <td>${network.mode}${network.internal ? ', internal' : ''}${network.policy ? ', deny' : ''}</td>
+        <td>
+          ${
+            network.pools.length > 0
+              ? network.pools.map((pool) => html`<${PoolUse} key=${pool.subnet} pool=${pool} />`)
+              : network.subnets.map((subnet) => html`<code>${subnet}</code> `)
+          }
+        </td>
+        <td>${network.vni ?? '-'}</td>
+        <td>${network.endpoints}</td>
+      </tr>`}
+    />
   <//>`;
 }
 
 export function Endpoints({ endpoints, total, query }) {
   const count = query ? `${endpoints.length} of ${total}` : total;
   return html`<${Section} title="Endpoints" count=${count}>
-    <table>
-      <${Head} columns=${['Container', 'Host', 'Network', 'Addresses', 'MAC', 'Published']} />
-      <tbody>
-        ${endpoints.map(
-          (
-            endpoint,
-          ) => html`<tr key=${endpoint.id} data-endpoint=${endpoint.id} data-container=${endpoint.container ?? ''}>
-            <td>${endpoint.container ?? html`<small class="id">${endpoint.id.slice(0, 12)}</small>`}</td>
-            <td>${endpoint.host}</td>
-            <td>${endpoint.network}</td>
-            <td class="addresses">${codes(endpoint.addresses)}</td>
-            <td><code>${endpoint.mac}</code></td>
-            <td class="ports">${endpoint.ports.length > 0 ? codes(endpoint.ports) : '-'}</td>
-          </tr>`,
-        )}
-      </tbody>
-    </table>
+    <${Table}
+      columns=${['Container', 'Host', 'Network', 'Addresses', 'MAC', 'Published']}
+      items=${endpoints}
+      row=${(
+        endpoint,
+      ) => html`<tr key=${endpoint.id} data-endpoint=${endpoint.id} data-container=${endpoint.container ?? ''}>
+        <td>${endpoint.container ?? html`<small class="id">${endpoint.id.slice(0, 12)}</small>`}</td>
+        <td>${endpoint.host}</td>
+        <td>${endpoint.network}</td>
+        <td class="addresses">${codes(endpoint.addresses)}</td>
+        <td><code>${endpoint.mac}</code></td>
+        <td class="ports">${endpoint.ports.length > 0 ? codes(endpoint.ports) : '-'}</td>
+      </tr>`}
+    />
     ${endpoints.length === 0 ? html`<p class="empty">${query ? 'Nothing matches.' : 'No endpoints yet.'}</p>` : ''}
   <//>`;
 }
 
 export function Policies({ policies }) {
   return html`<${Section} title="Policies" count=${policies.length}>
-    <table>
-      <${Head} columns=${['Policy', 'Network', 'Selects', 'From', 'Selected now']} />
-      <tbody>
-        ${policies.map(
-          (policy) => html`<tr key=${policy.name} data-policy=${policy.name}>
-            <td>${policy.name}</td>
-            <td>${policy.network}</td>
-            <td><code>${policy.select}</code></td>
-            <td>${codes(policy.from)}</td>
-            <td>${policy.selected.join(', ') || '-'}</td>
-          </tr>`,
-        )}
-      </tbody>
-    </table>
+    <${Table}
+      columns=${['Policy', 'Network', 'Selects', 'From', 'Selected now']}
+      items=${policies}
+      row=${(policy) => html`<tr key=${policy.name} data-policy=${policy.name}>
+        <td>${policy.name}</td>
+        <td>${policy.network}</td>
+        <td><code>${policy.select}</code></td>
+        <td>${codes(policy.from)}</td>
+        <td>${policy.selected.join(', ') || '-'}</td>
+      </tr>`}
+    />
   <//>`;
 }
 
