@@ -43,6 +43,8 @@ const SETTABLE_ENV: readonly (readonly [string, string, string])[] = [
   ['TETHER_GC_INTERVAL', 'seconds between collection rounds', '30'],
   // Contiv's iflist: docker plugin set tether TETHER_UPLINKS=eth1,data=ens4.
   ['TETHER_UPLINKS', 'host interfaces networks may use: [NAME=]IFACE[:shared],... (empty: none)', ''],
+  // The plugin shares the host's network: a loopback address is the host's. No token file can be mounted.
+  ['TETHER_UI_ADDR', 'serve the read-only dashboard at this loopback HOST:PORT (empty: off)', ''],
 ];
 
 /** KEY=VALUE for each of the plugin's settings set in the environment, as `tether serve` reads its flags. */
