@@ -29,9 +29,9 @@ export class Access {
     return cookie !== undefined && same(cookie, this.session);
   }
 
-  /** The Set-Cookie value for a browser that typed the right token; undefined for a wrong one. */
-  login(typed: string): string | undefined {
+  /** The Set-Cookie value for a browser that typed the right token (over HTTPS: a Secure one); undefined if wrong. */
+  login(typed: string, https: boolean): string | undefined {
     if (this.token === undefined || this.session === undefined || !same(typed.trim(), this.token)) return undefined;
-    return `${SESSION_COOKIE}=${this.session}; Path=/; HttpOnly; SameSite=Strict`;
+    return `${SESSION_COOKIE}=${this.session}; Path=/; HttpOnly; SameSite=Strict${https ? '; Secure' : ''}`;
   }
 }

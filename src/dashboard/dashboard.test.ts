@@ -138,6 +138,12 @@ test('with a token, the page and the API refuse a client without it, and a login
   const wrong = await login('guess');
   assert.equal(wrong.status, 401);
   assert.match(await wrong.text(), /not the token/);
+  const json = await fetch(`${base}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: 's3cret-token' }),
+  });
+  assert.equal(json.status, 401, 'a login is a form, nothing else');
   const right = await login('s3cret-token');
   assert.equal(right.status, 303);
   const cookie = right.headers.get('set-cookie')?.split(';')[0] ?? '';

@@ -4,6 +4,7 @@
 // (server-sent events). A token, client certificates, or both guard it.
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { UiConfig } from '../listen-config.js';
@@ -30,6 +31,7 @@ export interface Dashboard {
 
 /** A comment line every so often keeps proxies from closing a quiet event stream. */
 const KEEPALIVE_MS = 15_000;
+const WRONG_TOKEN_DELAY_MS = 500;
 /** Paths a browser without a session may load: the login page and its style. */
 const OPEN_PATHS = new Set(['/login', '/style.css']);
 
@@ -70,10 +72,13 @@ export async function startDashboard(ui: UiConfig, parts: DashboardParts): Promi
     reply.headers(pageHeaders(file)).send(file.body);
   for (const file of files.values()) app.get(file.path, send(file));
   app.get('/login', send(loginPage()));
-  app.post<{ Body: URLSearchParams }>('/login', async (request, reply) => {
-    const cookie = access.login(request.body.get('token') ?? '');
+  app.post<{ Body: unknown }>('/login', async (request, reply) => {
+    const typed = request.body instanceof URLSearchParams ? (request.body.get('token') ?? '') : '';
+    const cookie = access.login(typed, Boolean(https));
     if (!cookie) {
       parts.log.warn({ from: request.ip }, 'a dashboard login with a wrong token');
+      // A guesser gets two tries a second per connection, not thousands.
+      await sleep(WRONG_TOKEN_DELAY_MS);
       const refused = loginPage('That is not the token.');
       return reply.code(401).headers(pageHeaders(refused)).send(refused.body);
     }
