@@ -75,7 +75,7 @@ export async function serve(config: Config): Promise<void> {
       m.startDashboard(ui, {
         app: daemon.app,
         host: config.hostName,
-        swarm: config.scope === 'global',
+        mode: config.store.kind === 'sqlite' ? 'single host' : config.scope === 'global' ? 'swarm' : 'cluster',
         problems: () => problems.list(),
         dockerSocket: config.dockerSocket,
         log,

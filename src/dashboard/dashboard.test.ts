@@ -12,9 +12,10 @@ import pino from 'pino';
 import { EP, NET, useDaemon } from '../../test/support/daemon-rig.js';
 import { pki } from '../../test/support/pki.js';
 import type { TlsFiles } from '../listen-config.js';
+import { CLUSTER_PATH } from '../operator/contract.js';
 import { RecentProblems } from '../process/recent-problems.js';
 import { type Dashboard, startDashboard } from './server.js';
-import type { DashboardView } from './view.js';
+import { buildView, type DashboardView, type ViewSources } from './view.js';
 
 const { daemon, createNetwork, runContainer } = useDaemon();
 const problems = new RecentProblems();
@@ -43,7 +44,7 @@ async function start(token?: string, tls?: TlsFiles): Promise<string> {
     {
       app: daemon().app,
       host: 'unit',
-      swarm: false,
+      mode: 'single host',
       problems: () => problems.list(),
       dockerSocket: '/nonexistent/docker.sock',
       log: pino({ level: 'silent' }),
@@ -82,6 +83,29 @@ test('the view holds the networks, their pools filling, and each endpoint with i
       ['firewall', true],
     ],
   );
+});
+
+test('a part of the view out of reach (the cluster store away) is said, and the rest still shown', async () => {
+  await createNetwork('10.60.2.0/24');
+  const app = daemon().app;
+  const clusterAway = {
+    inject: (options: { method: 'GET'; url: string }) =>
+      app.inject(options.url === CLUSTER_PATH ? { method: 'GET', url: '/no-such-route' } : options),
+  } as unknown as ViewSources['app'];
+  const view = await buildView(
+    {
+      app: clusterAway,
+      host: 'unit',
+      mode: 'cluster',
+      problems: () => [],
+      dockerNames: async () => ({ networks: new Map(), containers: new Map() }),
+    },
+    { ready: true, checks: [] },
+  );
+  assert.equal(view.mode, 'cluster');
+  assert.equal(view.networks.length, 1, "the host's own networks are shown");
+  assert.match(view.problems[0]?.message ?? '', /cannot read \/tether\/v1\/cluster now/);
+  assert.match(view.problems[0]?.detail ?? '', /answered 404/);
 });
 
 test('a change reaches an open event stream within a second', async () => {

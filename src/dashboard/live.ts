@@ -14,6 +14,8 @@ export class LiveView {
   private readonly listeners = new Set<Listener>();
   private last = '';
   private looping = false;
+  /** The last round's failure, logged once rather than at every round. */
+  private failure = '';
   private ready: DashboardView['readiness'] | undefined;
   private readyAt = 0;
 
@@ -54,8 +56,11 @@ export class LiveView {
           this.last = json;
           for (const listener of this.listeners) listener(json);
         }
+        this.failure = '';
       } catch (error) {
-        this.log.warn({ err: (error as Error).message }, 'the dashboard could not build its view');
+        const message = (error as Error).message;
+        if (message !== this.failure) this.log.warn({ err: message }, 'the dashboard could not build its view');
+        this.failure = message;
       }
       await sleep(TICK_MS, undefined, { ref: false });
     }

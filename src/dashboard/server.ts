@@ -18,7 +18,7 @@ import type { ViewSources } from './view.js';
 export interface DashboardParts {
   readonly app: ViewSources['app'];
   readonly host: string;
-  readonly swarm: boolean;
+  readonly mode: ViewSources['mode'];
   readonly problems: () => Problem[];
   readonly dockerSocket: string;
   readonly log: Logger;
@@ -44,7 +44,7 @@ export async function startDashboard(ui: UiConfig, parts: DashboardParts): Promi
     {
       app: parts.app,
       host: parts.host,
-      swarm: parts.swarm,
+      mode: parts.mode,
       problems: parts.problems,
       dockerNames: (ids) => names.names(ids),
     },

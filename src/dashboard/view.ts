@@ -55,14 +55,42 @@ export interface ViewSources {
   /** The daemon's server for the UNIX socket. */
   readonly app: Pick<FastifyInstance, 'inject'>;
   readonly host: string;
-  readonly swarm: boolean;
+  readonly mode: DashboardView['mode'];
   readonly problems: () => Problem[];
   readonly dockerNames: (ids: readonly string[]) => Promise<DockerNames>;
 }
 
 async function read<T>(app: ViewSources['app'], url: string, schema: z.ZodType<T>): Promise<T> {
   // /readyz answers 503 with the same body when a check fails: the body is what counts.
-  return schema.parse((await app.inject({ method: 'GET', url })).json());
+  const answer = await app.inject({ method: 'GET', url });
+  const parsed = schema.safeParse(answer.json());
+  if (!parsed.success) throw new Error(`${url} answered ${answer.statusCode}: ${answer.body.slice(0, 200)}`);
+  return parsed.data;
+}
+
+/**
+ * What the cluster store holds can be out of reach (etcd away) while the host's own state is not:
+ * the page then shows the host's own, says what it could not read, and goes on updating.
+ */
+async function readOr<T>(
+  app: ViewSources['app'],
+  url: string,
+  schema: z.ZodType<T>,
+  fallback: T,
+  unread: Problem[],
+): Promise<T> {
+  try {
+    return await read(app, url, schema);
+  } catch (error) {
+    // No time: the view would change at every round while the failure lasts.
+    unread.push({
+      time: 0,
+      level: 'error',
+      message: `the dashboard cannot read ${url} now`,
+      detail: (error as Error).message,
+    });
+    return fallback;
+  }
 }
 
 export const readReadiness = async (app: ViewSources['app']): Promise<DashboardView['readiness']> => {
@@ -73,10 +101,11 @@ export const readReadiness = async (app: ViewSources['app']): Promise<DashboardV
 
 export async function buildView(sources: ViewSources, ready: DashboardView['readiness']): Promise<DashboardView> {
   const { app, host } = sources;
+  const unread: Problem[] = [];
   const [state, cluster, policies] = await Promise.all([
     read(app, STATE_PATH, daemonState),
-    read(app, CLUSTER_PATH, clusterView),
-    read(app, POLICIES_PATH, policyList),
+    readOr(app, CLUSTER_PATH, clusterView, { enabled: false }, unread),
+    readOr(app, POLICIES_PATH, policyList, { policies: [] }, unread),
   ]);
   const names = await sources.dockerNames([...state.networks, ...state.endpoints].map((r) => r.id));
   const members = cluster.enabled ? cluster.members : [];
@@ -107,9 +136,9 @@ export async function buildView(sources: ViewSources, ready: DashboardView['read
     }));
   return {
     host,
-    mode: !cluster.enabled ? 'single host' : sources.swarm ? 'swarm' : 'cluster',
+    mode: sources.mode,
     readiness: ready,
-    problems: sources.problems(),
+    problems: [...unread, ...sources.problems()],
     hosts: hostsOf(host, cluster, local.length),
     networks,
     endpoints: [...local, ...remote],
