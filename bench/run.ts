@@ -9,6 +9,7 @@ import { Environment, IMAGE, must, sh, Tether } from '../test/e2e/harness.js';
 import { METRICS_ADDR, perStart, readCallTimes } from './call-times.js';
 import { call, createNetworkByCalls, inFlight, rssMb, timed } from './calls.js';
 import { clusterFigures } from './cluster.js';
+import { dashboardFigures } from './dashboard.js';
 import { endpointGrowth, firewallGrowth } from './growth.js';
 import { buildIperfImage, iperfRetried } from './iperf.js';
 import { policyChangeFigures, policyThroughput } from './policy.js';
@@ -370,6 +371,7 @@ async function main(): Promise<void> {
       ['firewall growth', () => firewallGrowth(figures)],
       ['endpoint growth', () => endpointGrowth(env, figures)],
       ['cluster', () => clusterFigures(env, comparisons, figures)],
+      ['dashboard', () => dashboardFigures(env, figures)],
     ];
     await benchTether.start();
     const networkId = hex();
