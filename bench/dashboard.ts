@@ -3,10 +3,10 @@
 // plugin call that made it (issue 16's bound: a second).
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Environment, must, Tether } from '../test/e2e/harness.js';
+import { openEventStream } from '../test/support/event-stream.js';
 import { call, createNetworkByCalls, inFlight } from './calls.js';
 import { type Figure, summarize } from './stats.js';
 
@@ -27,26 +27,6 @@ async function coreShare(pid: number, ticksPerSecond: number): Promise<number> {
   const before = cpuTicks(pid);
   await sleep(WINDOW_MS);
   return (cpuTicks(pid) - before) / ticksPerSecond / (WINDOW_MS / 1000);
-}
-
-/** An open page's event stream: each event's text, with when it came. */
-function openPage(): { events: { at: number; data: string }[]; close: () => void } {
-  const events: { at: number; data: string }[] = [];
-  const stream = request(`http://127.0.0.1:${PORT}/api/events`);
-  stream.on('response', (response) => {
-    let buffered = '';
-    response.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
-        const event = buffered.slice(0, end);
-        buffered = buffered.slice(end + 2);
-        if (event.startsWith('data: ')) events.push({ at: performance.now(), data: event });
-      }
-    });
-  });
-  stream.on('error', () => undefined);
-  stream.end();
-  return { events, close: () => stream.destroy() };
 }
 
 async function until(check: () => boolean, what: string): Promise<void> {
@@ -81,7 +61,7 @@ export async function dashboardFigures(env: Environment, figures: Figure[]): Pro
     await inFlight(ENDPOINTS, 8, async () => void (await endpoint()));
     await sleep(1_000);
     const closed = await coreShare(tether.pid, ticksPerSecond);
-    const open = openPage();
+    const open = openEventStream(`http://127.0.0.1:${PORT}/api/events`);
     await until(() => open.events.length > 0, 'the first view');
     const opened = await coreShare(tether.pid, ticksPerSecond);
     const delays: number[] = [];

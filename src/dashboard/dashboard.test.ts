@@ -3,13 +3,13 @@
 // in test/e2e/dashboard.test.ts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import pino from 'pino';
 import { EP, NET, useDaemon } from '../../test/support/daemon-rig.js';
+import { openEventStream } from '../../test/support/event-stream.js';
 import { pki } from '../../test/support/pki.js';
 import type { TlsFiles } from '../listen-config.js';
 import { CLUSTER_PATH } from '../operator/contract.js';
@@ -110,32 +110,20 @@ test('a part of the view out of reach (the cluster store away) is said, and the 
 
 test('a change reaches an open event stream within a second', async () => {
   const base = await start();
-  const events: DashboardView[] = [];
-  const stream = request(`${base}/api/events`);
-  stream.on('response', (response) => {
-    let buffered = '';
-    response.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
-        const event = buffered.slice(0, end);
-        buffered = buffered.slice(end + 2);
-        if (event.startsWith('data: ')) events.push(JSON.parse(event.slice(6)) as DashboardView);
-      }
-    });
-  });
-  stream.end();
+  const stream = openEventStream(`${base}/api/events`);
+  const views = () => stream.events.map((e) => JSON.parse(e.data) as DashboardView);
   try {
-    await until(() => events.length === 1);
-    assert.equal(events[0]?.networks.length, 0);
+    await until(() => stream.events.length === 1);
+    assert.equal(views()[0]?.networks.length, 0);
     const created = Date.now();
     await createNetwork('10.60.1.0/24');
-    await until(() => events.some((e) => e.networks.length === 1));
+    await until(() => views().some((e) => e.networks.length === 1));
     assert.ok(Date.now() - created < 1_000, `pushed after ${Date.now() - created} ms`);
-    const count = events.length;
+    const count = stream.events.length;
     await new Promise((resolve) => setTimeout(resolve, 1_200));
-    assert.equal(events.length, count, 'nothing is pushed while nothing changes');
+    assert.equal(stream.events.length, count, 'nothing is pushed while nothing changes');
   } finally {
-    stream.destroy();
+    stream.close();
   }
 });
 
