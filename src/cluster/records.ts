@@ -15,7 +15,6 @@ export const VNIS = 'cluster/vnis/';
 export const MEMBERS = 'cluster/members/';
 export const SWARM_NETWORKS = 'cluster/swarm-networks/';
 
-/** Everything a host keeps under its own name: the driver's networks and endpoints. */
 /** Each host's own keys: its mark of membership, its pool holds. */
 export const HOST_SCOPES = 'hosts/';
 export const hostScope = (host: string) => `${HOST_SCOPES}${host}/`;
