@@ -44,7 +44,11 @@ export interface Daemon {
   readonly pools: PoolReport;
   /** What /readyz answers: can tether work now? */
   readonly readiness: Readiness;
-  /** Another server with the same routes (the TCP transport), closed with the daemon. */
+  /**
+   * A server for the TCP transport, closed with the daemon: with mutual TLS it has every route of the
+   * socket; plain (--insecure-tcp, loopback only) it has the plugin protocol and the probes alone, so that
+   * a local user who is not root can neither write policies nor read what tether holds through it.
+   */
   server(https?: ServerOptions['https']): FastifyInstance;
   /** Sets who hears of each call (metrics). */
   observe(onCall: (call: string, ok: boolean, seconds: number) => void): void;
@@ -206,12 +210,13 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
   );
   let onCall: ((call: string, ok: boolean, seconds: number) => void) | undefined;
   const servers: FastifyInstance[] = [];
-  const server = (https?: ServerOptions['https']) => {
+  const server = (https: ServerOptions['https'] | undefined, operatorApi: boolean) => {
     const built = buildServer({
       logger: log,
       routes: [...networkRoutes(driver), ...ipamRoutes(ipam)],
       extend: (app) => {
         registerProbes(app, readiness);
+        if (!operatorApi) return;
         registerOperatorApi(app, {
           driver,
           pools: report,
@@ -231,12 +236,12 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
     return built;
   };
   return {
-    app: server(),
+    app: server(undefined, true),
     driver,
     ipam,
     pools: report,
     readiness,
-    server,
+    server: (https) => server(https, https !== undefined),
     observe: (listener) => {
       onCall = listener;
     },

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import pino from 'pino';
 import { StandInDocker } from '../../test/support/stand-in-docker.js';
+import { formatIp, formatPrefix, type IpAddress, type IpPrefix } from '../net/ip.js';
 import { syncDockerNetworks } from './docker-networks.js';
 import type { ClusterNetworkRecord } from './records.js';
 
@@ -31,6 +32,9 @@ const deps = (wanted: ClusterNetworkRecord[], local: { name: string; networkId?:
   local: () => local,
   dockerSocket: docker.socket,
   driver: 'tether',
+  auxPass: (subnets: readonly IpPrefix[], addresses: readonly IpAddress[]) => ({
+    'tether.cluster-aux': `pass for ${addresses.map(formatIp)} in ${subnets.map(formatPrefix)}`,
+  }),
   log: pino({ level: 'silent' }),
 });
 
@@ -48,8 +52,8 @@ test("a cluster network missing here is created through Docker's API as the firs
     Options: { 'tether.cluster': 'web' },
     IPAM: {
       Driver: 'tether',
-      // The followers' Docker asks for the aux addresses again: the option says they are the cluster's.
-      Options: { 'tether.cluster-aux': '10.1.0.2' },
+      // The followers' Docker asks for the aux addresses again: a pass of this process's says they are the cluster's.
+      Options: { 'tether.cluster-aux': 'pass for 10.1.0.2 in 10.1.0.0/24,fd00:1::/64' },
       Config: [
         {
           Subnet: '10.1.0.0/24',

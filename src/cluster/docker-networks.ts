@@ -5,7 +5,8 @@
 // delays it.
 
 import type { Logger } from 'pino';
-import { clusterAuxOption } from '../ipam/cluster-aux.js';
+import { auxOfNetwork } from '../ipam/cluster-aux.js';
+import type { IpAddress, IpPrefix } from '../net/ip.js';
 import { requestJson } from '../util/http.js';
 import type { ClusterNetworkRecord } from './records.js';
 
@@ -17,6 +18,8 @@ export interface DockerNetworkSyncDeps {
   readonly dockerSocket: string;
   /** The driver name Docker knows tether by. */
   readonly driver: string;
+  /** The pool option that lets this create's Docker ask for the aux addresses the cluster holds (cluster-aux.ts). */
+  readonly auxPass: (subnets: readonly IpPrefix[], addresses: readonly IpAddress[]) => Record<string, string>;
   readonly log: Logger;
 }
 
@@ -39,7 +42,7 @@ export async function syncDockerNetworks(deps: DockerNetworkSyncDeps, reported: 
   for (const network of wanted) {
     if (local.some((l) => l.name === network.name)) continue;
     await attempt(network.name, 'create', () =>
-      requestJson(deps.dockerSocket, 'POST', '/networks/create', createRequest(network, deps.driver)),
+      requestJson(deps.dockerSocket, 'POST', '/networks/create', createRequest(network, deps.driver, deps.auxPass)),
     );
   }
   for (const network of local) {
@@ -51,7 +54,12 @@ export async function syncDockerNetworks(deps: DockerNetworkSyncDeps, reported: 
 }
 
 /** The body of Docker's POST /networks/create that makes the network as the first host made it. */
-export function createRequest(network: ClusterNetworkRecord, driver: string): Record<string, unknown> {
+export function createRequest(
+  network: ClusterNetworkRecord,
+  driver: string,
+  auxPass: DockerNetworkSyncDeps['auxPass'],
+): Record<string, unknown> {
+  const aux = auxOfNetwork(network.ipam);
   return {
     Name: network.name,
     CheckDuplicate: true,
@@ -63,7 +71,7 @@ export function createRequest(network: ClusterNetworkRecord, driver: string): Re
     Options: network.options,
     IPAM: {
       Driver: driver,
-      Options: clusterAuxOption(network.ipam.flatMap((i) => Object.values(i.aux))),
+      Options: auxPass(aux.subnets, aux.addresses),
       Config: network.ipam.map((i) => ({
         Subnet: i.subnet,
         ...(i.range ? { IPRange: i.range } : {}),

@@ -17,9 +17,10 @@ import { ipamConfig } from './testing.js';
 let dir: string;
 let store: FaultyStore;
 const ip = (text: string) => parseIp(text) ?? assert.fail(text);
-const pool = (subnet: string, options: Record<string, string> = {}): PoolRequest => ({
+const subnet = (text: string) => parsePrefix(text) ?? assert.fail(text);
+const pool = (text: string, options: Record<string, string> = {}): PoolRequest => ({
   addressSpace: 'local',
-  pool: parsePrefix(subnet) ?? assert.fail(subnet),
+  pool: subnet(text),
   options,
   v6: false,
 });
@@ -57,7 +58,8 @@ test("a cluster network's aux address: the hosts following its creator are given
   await a.requestAddress({ poolId, options: {}, address: ip('10.9.5.10') });
   await b.requestPool(pool('10.9.5.0/24'));
   await assert.rejects(b.requestAddress({ poolId, options: {}, address: ip('10.9.5.10') }), code('ADDRESS_IN_USE'));
-  await b.requestPool(pool('10.9.5.0/24', { 'tether.cluster-aux': '10.9.5.10,10.1.1.1' }));
+  const pass = b.clusterAux.issue([subnet('10.9.5.0/24')], [ip('10.9.5.10'), ip('10.1.1.1')]);
+  await b.requestPool(pool('10.9.5.0/24', pass));
   assert.equal(await b.requestAddress({ poolId, options: {}, address: ip('10.9.5.10') }), '10.9.5.10/24');
   await b.releaseAddress(poolId, ip('10.9.5.10'));
   const keys = (await store.list('ipam/')).map((e) => e.key);
@@ -65,4 +67,23 @@ test("a cluster network's aux address: the hosts following its creator are given
     keys.some((key) => key.endsWith('/10.9.5.10')),
     'still held for the creator',
   );
+});
+
+test("tether.cluster-aux from a user's --ipam-opt is refused: no network gets an address another holds", async () => {
+  const [a, b] = [await open('a'), await open('b')];
+  const poolId = await a.requestPool(pool('10.9.6.0/24'));
+  await a.requestAddress({ poolId, options: {}, address: ip('10.9.6.10') });
+  // What a user could type: the addresses themselves, or a pass already used, or one for another subnet.
+  await assert.rejects(
+    b.requestPool(pool('10.9.6.0/24', { 'tether.cluster-aux': '10.9.6.10' })),
+    code('INVALID_OPTION'),
+  );
+  const pass = b.clusterAux.issue([subnet('10.9.6.0/24')], [ip('10.9.6.10')]);
+  await assert.rejects(b.requestPool(pool('10.9.7.0/24', pass)), code('INVALID_OPTION'));
+  await b.requestPool(pool('10.9.6.0/24', pass));
+  await assert.rejects(b.requestPool(pool('10.9.6.0/24', pass)), code('INVALID_OPTION'), 'a pass is good once');
+  // With the pool released, its mark goes too: the address is in use again for a plain request.
+  await b.releasePool(poolId);
+  await b.requestPool(pool('10.9.6.0/24'));
+  await assert.rejects(b.requestAddress({ poolId, options: {}, address: ip('10.9.6.10') }), code('ADDRESS_IN_USE'));
 });

@@ -21,7 +21,8 @@ const GATEWAY_TYPE = 'com.docker.network.gateway';
 
 export class Ipam implements IpamDriver {
   private readonly pools: Pools;
-  private readonly clusterAux = new ClusterAux();
+  /** The aux addresses of cluster networks, and the passes tether's own creates of them carry. */
+  readonly clusterAux = new ClusterAux();
   /** Addresses whose write goes with their endpoint's (cluster mode; see deferred.ts). */
   readonly claims: DeferredClaims;
 
@@ -62,8 +63,9 @@ export class Ipam implements IpamDriver {
     return id;
   }
 
-  releasePool(poolId: PoolId): Promise<void> {
-    return this.pools.release(poolId);
+  async releasePool(poolId: PoolId): Promise<void> {
+    await this.pools.release(poolId);
+    this.clusterAux.forget(formatPoolId(poolId));
   }
 
   async requestAddress(request: AddressRequest): Promise<string> {

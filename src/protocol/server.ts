@@ -31,8 +31,12 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   const log = options.logger;
   const onCall = options.onCall;
   if (onCall) {
+    // Only the route table's methods are told: any other path would become a metric series of its own.
+    const known = new Set(['/Plugin.Activate', ...options.routes.map((r) => r.path)]);
     app.addHook('onResponse', async (request, reply) => {
-      if (request.method === 'POST') onCall(request.url.slice(1), reply.statusCode === 200, reply.elapsedTime / 1000);
+      const path = request.routeOptions.url;
+      if (request.method !== 'POST' || path === undefined || !known.has(path)) return;
+      onCall(path.slice(1), reply.statusCode === 200, reply.elapsedTime / 1000);
     });
   }
 

@@ -1,7 +1,7 @@
 // Creates the cluster's networks in this host's Docker, on each change and each collection round.
 import type { Logger } from 'pino';
 import type { Cluster } from '../cluster/cluster.js';
-import { syncDockerNetworks } from '../cluster/docker-networks.js';
+import { type DockerNetworkSyncDeps, syncDockerNetworks } from '../cluster/docker-networks.js';
 import { NETWORKS } from '../cluster/records.js';
 import type { Driver } from '../driver/driver.js';
 import type { Store } from '../store/store.js';
@@ -14,7 +14,7 @@ export interface FollowedNetworks {
 
 export function followClusterNetworks(
   parts: { cluster: Cluster; driver: Driver; store: Store; log: Logger },
-  docker: { socket: string; driverName: string },
+  docker: { socket: string; driverName: string; auxPass: DockerNetworkSyncDeps['auxPass'] },
 ): FollowedNetworks {
   const { cluster, driver, store, log } = parts;
   const reported = new Map<string, string>();
@@ -26,6 +26,7 @@ export function followClusterNetworks(
           local: () => driver.clusterNetworkList(),
           dockerSocket: docker.socket,
           driver: docker.driverName,
+          auxPass: docker.auxPass,
           log,
         },
         reported,

@@ -45,7 +45,11 @@ export async function startCluster(cluster: Cluster, parts: ClusterServiceParts)
   const { driver, shared, store, log, config } = parts;
   const followed = followClusterNetworks(
     { cluster, driver, store, log },
-    { socket: config.dockerSocket, driverName: config.name },
+    {
+      socket: config.dockerSocket,
+      driverName: config.name,
+      auxPass: (subnets, addresses) => parts.ipam.clusterAux.issue(subnets, addresses),
+    },
   );
   await cluster.republish(driver.clusterMembers());
   await cluster.start(rejoin(driver, shared, cluster, log));
