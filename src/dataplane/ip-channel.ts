@@ -4,8 +4,12 @@
 // that always fails (`link show dev .`), so the end of every command shows on
 // stderr in order with its own error, if any: iproute2 numbers each failure
 // "Command failed -:LINE". Commands run one at a time, in the order given.
+// A command that does not end within the tool deadline (the kernel's lock held
+// elsewhere, say) fails, with every command behind it, and the process is
+// killed: the next command starts a new one.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { TetherError } from '../errors.js';
+import { TOOL_DEADLINE_MS } from '../util/exec.js';
 
 const MARKER = 'link show dev .';
 const FAILED = /^Command failed -:(\d+)$/;
@@ -17,6 +21,13 @@ interface Pending {
   /** Set when the command itself failed: its error, given when its marker comes. */
   error?: Error;
   readonly done: (error?: Error) => void;
+  readonly deadline: NodeJS.Timeout;
+}
+
+export interface ChannelOptions {
+  /** The process to run: `ip -force -batch -`, but for tests. */
+  readonly command?: readonly [string, ...string[]];
+  readonly deadlineMs?: number;
 }
 
 /** A pipe's stream is a socket, which Node can leave out of the event loop's reasons to live. */
@@ -29,16 +40,25 @@ class Batch {
   /** stderr lines since the last command's end: its error, if it failed. */
   private said: string[] = [];
   private partial = '';
+  /** Set once a command missed its deadline: why every command still pending fails. */
+  private stuck: string | undefined;
   readonly child: ChildProcessWithoutNullStreams;
 
-  constructor(onEnd: () => void) {
-    this.child = spawn('ip', ['-force', '-batch', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  constructor(
+    private readonly onEnd: () => void,
+    private readonly deadlineMs: number,
+    [command, ...args]: readonly [string, ...string[]],
+  ) {
+    this.child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const { child } = this;
     child.stdout.resume();
     child.stderr.on('data', (chunk: Buffer) => this.read(chunk.toString()));
     const gone = (why: string) => {
       onEnd();
-      for (const p of this.pending.splice(0)) p.done(new TetherError('KERNEL', `ip ${p.text}: ${why}`));
+      for (const p of this.pending.splice(0)) {
+        clearTimeout(p.deadline);
+        p.done(new TetherError('KERNEL', `ip ${p.text}: ${this.stuck ?? why}`));
+      }
     };
     child.on('error', (error) => gone(error.message));
     child.on('exit', (code, signal) => gone(`the ip batch process ended (${signal ?? `exit ${code}`})`));
@@ -53,7 +73,9 @@ class Batch {
     return new Promise((resolve, reject) => {
       const line = ++this.line;
       const marker = ++this.line;
-      this.pending.push({ line, marker, text, done: (error) => (error ? reject(error) : resolve()) });
+      const deadline = setTimeout(() => this.abandon(text), this.deadlineMs);
+      deadline.unref();
+      this.pending.push({ line, marker, text, deadline, done: (error) => (error ? reject(error) : resolve()) });
       handle(this.child.stderr).ref();
       this.child.stdin.write(`${text}\n${MARKER}\n`);
     });
@@ -61,6 +83,13 @@ class Batch {
 
   end(): void {
     this.child.stdin.end();
+  }
+
+  /** A command missed its deadline: no later one is written here, and the process goes. */
+  private abandon(text: string): void {
+    this.stuck ??= `no answer within ${this.deadlineMs} ms (to "${text}"); the ip batch process was restarted`;
+    this.onEnd();
+    this.child.kill('SIGKILL');
   }
 
   private read(text: string): void {
@@ -80,6 +109,7 @@ class Batch {
       if (number === current.line) current.error = new TetherError('KERNEL', `ip ${current.text}: ${words}`);
       if (number !== current.marker) continue;
       this.pending.shift();
+      clearTimeout(current.deadline);
       if (this.pending.length === 0) handle(this.child.stderr).unref();
       current.done(current.error);
     }
@@ -89,15 +119,21 @@ class Batch {
 export class IpChannel {
   private batch: Batch | undefined;
 
+  constructor(private readonly options: ChannelOptions = {}) {}
+
   /** Runs one `ip` command (arguments as for `ip` itself, none that iproute2 would split). */
   run(args: readonly string[]): Promise<void> {
     if (args.some((a) => a === '' || /[\s"'\\#]/.test(a))) {
       return Promise.reject(new Error(`ip batch: an argument iproute2 would split: ${JSON.stringify(args)}`));
     }
     if (!this.batch) {
-      const batch = new Batch(() => {
-        if (this.batch === batch) this.batch = undefined;
-      });
+      const batch = new Batch(
+        () => {
+          if (this.batch === batch) this.batch = undefined;
+        },
+        this.options.deadlineMs ?? TOOL_DEADLINE_MS,
+        this.options.command ?? ['ip', '-force', '-batch', '-'],
+      );
       this.batch = batch;
     }
     return this.batch.run(args.join(' '));

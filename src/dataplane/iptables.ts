@@ -9,6 +9,9 @@ import { bracketed, formatIp, formatPrefix } from '../net/ip.js';
 import { run } from '../util/exec.js';
 import type { Firewall, FirewallNetwork } from './dataplane.js';
 
+/** How long iptables waits for the xtables lock: inside the tool deadline (util/exec.ts), so a held lock fails clearly. */
+const WAIT = ['--wait', '10'];
+
 export interface Chains {
   readonly forward: string;
   readonly isolation: string;
@@ -124,7 +127,7 @@ export class IpTables implements Firewall {
       const expected = familyRules(networks, family, this.chains);
       for (const jump of jumps(this.chains)) {
         const rule = `-A ${jump.chain} ${jump.args.join(' ')}`;
-        const count = (await run(tool, ['--wait', '-t', jump.table, '-S', jump.chain]))
+        const count = (await run(tool, [...WAIT, '-t', jump.table, '-S', jump.chain]))
           .split('\n')
           .filter((l) => l === rule).length;
         if (count !== (networks.length ? 1 : 0))
@@ -136,7 +139,7 @@ export class IpTables implements Firewall {
       ] as const) {
         const actual: string[] = [];
         for (const chain of chains) {
-          const listed = await run(tool, ['--wait', '-t', table, '-S', chain]).catch(() => '');
+          const listed = await run(tool, [...WAIT, '-t', table, '-S', chain]).catch(() => '');
           actual.push(...listed.split('\n').filter((l) => l.startsWith('-A ')));
         }
         const wanted = chains.flatMap((chain) => rules.filter((r) => r.startsWith(`-A ${chain} `)));
@@ -171,16 +174,16 @@ export class IpTables implements Firewall {
     const text = script.join('\n');
     // A change to one endpoint's ports usually leaves the other family's rules as they were.
     if (this.applied.get(family) === text && this.jumpsInPlace.has(family)) return;
-    await run(`${tool}-restore`, ['--wait', '--noflush'], text);
+    await run(`${tool}-restore`, [...WAIT, '--noflush'], text);
     this.applied.set(family, text);
     if (this.jumpsInPlace.has(family)) return;
     await Promise.all(
       jumps(this.chains).map(async (jump) => {
-        const present = await run(tool, ['--wait', '-t', jump.table, '-C', jump.chain, ...jump.args]).then(
+        const present = await run(tool, [...WAIT, '-t', jump.table, '-C', jump.chain, ...jump.args]).then(
           () => true,
           () => false,
         );
-        if (!present) await run(tool, ['--wait', '-t', jump.table, '-I', jump.chain, '1', ...jump.args]);
+        if (!present) await run(tool, [...WAIT, '-t', jump.table, '-I', jump.chain, '1', ...jump.args]);
       }),
     );
     this.jumpsInPlace.add(family);
@@ -197,7 +200,7 @@ export class IpTables implements Firewall {
     for (const jump of jumps(this.chains)) {
       const rule = `-A ${jump.chain} ${jump.args.join(' ')}`;
       if (!present((l) => l === rule)) continue;
-      const remove = ['--wait', '-t', jump.table, '-D', jump.chain, ...jump.args];
+      const remove = [...WAIT, '-t', jump.table, '-D', jump.chain, ...jump.args];
       while (
         await run(tool, remove).then(
           () => true,
@@ -213,8 +216,8 @@ export class IpTables implements Firewall {
       ['nat', postrouting],
     ] as const) {
       if (!present((l) => l.startsWith(`:${chain} `))) continue;
-      await run(tool, ['--wait', '-t', table, '-F', chain]).catch(() => undefined);
-      await run(tool, ['--wait', '-t', table, '-X', chain]).catch(() => undefined);
+      await run(tool, [...WAIT, '-t', table, '-F', chain]).catch(() => undefined);
+      await run(tool, [...WAIT, '-t', table, '-X', chain]).catch(() => undefined);
     }
   }
 }
