@@ -34,6 +34,7 @@ import { scheduleOrphanSweep } from './services/orphan-sweep.js';
 import { readinessChecks } from './services/readiness-checks.js';
 import { releaseGuard } from './services/release-guard.js';
 import { startCluster } from './services/start-cluster.js';
+import { StoreBeat } from './services/store-beat.js';
 import type { Leases, Store } from './store/store.js';
 
 export interface Daemon {
@@ -69,7 +70,16 @@ export interface DaemonParts {
   /** An address of the host's own for a service (the cluster's names). */
   readonly serviceAddress: (address: string) => ServiceAddress;
   readonly log: Logger;
+  /** How often the store takes the readiness write, and how long a readiness answer serves (tests' own). */
+  readonly probeTimings?: ProbeTimings;
 }
+
+export interface ProbeTimings {
+  readonly storeBeatMs: number;
+  readonly readinessMaxAgeMs: number;
+}
+
+const PROBE_TIMINGS: ProbeTimings = { storeBeatMs: 5_000, readinessMaxAgeMs: 2_000 };
 
 /** How long a collection round waits for Docker's API before deciding nothing. */
 const DOCKER_TIMEOUT_MS = 5_000;
@@ -160,14 +170,17 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
   log.info(reconciled, 'reconciled the kernel with the store');
   // Endpoints of an earlier life may still wait for their containers to be read.
   containers.wake();
+  const timings = parts.probeTimings ?? PROBE_TIMINGS;
+  const storeBeat = new StoreBeat(store, timings.storeBeatMs);
   const readiness = new Readiness(
     readinessChecks({
-      store,
+      storeBeat,
       reconciled,
       verifyFirewall: () => driver.verifyFirewall(),
       ...(cluster ? { cluster } : {}),
     }),
     READINESS_DEADLINE_MS,
+    timings.readinessMaxAgeMs,
   );
   const orphans = await scheduleOrphanSweep({ driver, ipam, report, log }, config.orphanGraceMs);
   const clustered =
@@ -247,6 +260,7 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
     },
     close: async () => {
       stopCollector();
+      storeBeat.stop();
       orphans.cancel();
       for (const built of servers) await built.close();
       clustered?.followed.stop();

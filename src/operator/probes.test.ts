@@ -5,7 +5,9 @@ import { test } from 'node:test';
 import { useDaemon } from '../../test/support/daemon-rig.js';
 import { readiness } from './contract.js';
 
-const { rig, daemon, createNetwork } = useDaemon();
+// The store written every 20 ms and no answer kept: each probe here sees the state it follows.
+const { rig, daemon, createNetwork } = useDaemon({}, { storeBeatMs: 20, readinessMaxAgeMs: 0 });
+const beats = () => new Promise((resolve) => setTimeout(resolve, 100));
 const get = (url: string, method: 'GET' | 'HEAD' = 'GET') => daemon().app.inject({ method, url });
 
 test('GET and HEAD on both GetCapabilities answer as POST does (Calico-style probes)', async () => {
@@ -40,10 +42,12 @@ test('/readyz names each check, and is 503 while the store takes no write', asyn
     ],
   );
   rig().store.failEverything();
+  await beats();
   const down = readiness.parse((await get('/readyz')).json());
   assert.equal(down.ready, false);
   assert.match(down.checks.find((c) => c.name === 'store')?.detail ?? '', /failed a write/);
   rig().store.heal();
+  await beats();
   assert.equal((await get('/readyz')).statusCode, 200);
 });
 

@@ -1,5 +1,7 @@
 // Whether tether can work, not only whether it answers: each check runs with a
-// deadline, and the answer names every check with what it found.
+// deadline, and the answer names every check with what it found. Probes come
+// from anyone who reaches the metrics address, so the checks run at most once
+// per `maxAgeMs`: requests meanwhile share the last answer, or the run under way.
 import type { ReadinessView } from './contract.js';
 
 export interface Check {
@@ -9,12 +11,26 @@ export interface Check {
 }
 
 export class Readiness {
+  private running: Promise<ReadinessView> | undefined;
+  private last: { readonly at: number; readonly report: ReadinessView } | undefined;
+
   constructor(
     private readonly checks: readonly Check[],
     private readonly deadlineMs: number,
+    private readonly maxAgeMs: number,
   ) {}
 
-  async run(): Promise<ReadinessView> {
+  run(): Promise<ReadinessView> {
+    if (this.last && performance.now() - this.last.at < this.maxAgeMs) return Promise.resolve(this.last.report);
+    this.running ??= this.runAll().then((report) => {
+      this.last = { at: performance.now(), report };
+      this.running = undefined;
+      return report;
+    });
+    return this.running;
+  }
+
+  private async runAll(): Promise<ReadinessView> {
     const checks = await Promise.all(this.checks.map((check) => this.runOne(check)));
     return { ready: checks.every((c) => c.ok), checks };
   }

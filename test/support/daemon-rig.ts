@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach } from 'node:test';
 import pino from 'pino';
 import { type Config, parseConfig } from '../../src/config.js';
-import { createDaemon, type Daemon } from '../../src/daemon.js';
+import { createDaemon, type Daemon, type ProbeTimings } from '../../src/daemon.js';
 import { FakeFirewall, FakeLinks, FakePortKeeper, FakeServiceAddresses } from '../../src/dataplane/fake.js';
 import { FakePolicyTable } from '../../src/policy/fake-table.js';
 import { FaultyStore } from '../../src/store/faulty.js';
@@ -47,7 +47,10 @@ export class Rig {
   store = this.openStore();
   daemon: Daemon | undefined;
 
-  constructor(private readonly config: Partial<Config> = {}) {}
+  constructor(
+    private readonly config: Partial<Config> = {},
+    private readonly probeTimings?: ProbeTimings,
+  ) {}
 
   private openStore(): FaultyStore {
     return new FaultyStore(new SqliteStore(join(this.dir, 'db')));
@@ -62,7 +65,11 @@ export class Rig {
     const serviceAddress = (address: string) => this.serviceAddresses.for(address);
     const settings = { ...UNIT_CONFIG, ...this.config, ...config };
     const log = pino({ level: 'silent' });
-    this.daemon = await createDaemon(settings, { store, links, firewall, ports, policyTable, serviceAddress, log });
+    const timings = this.probeTimings ? { probeTimings: this.probeTimings } : {};
+    this.daemon = await createDaemon(settings, {
+      ...{ store, links, firewall, ports, policyTable, serviceAddress, log },
+      ...timings,
+    });
     return this.daemon;
   }
 
@@ -83,10 +90,10 @@ export class Rig {
 }
 
 /** A started rig for each test of the file, closed after it. */
-export function useRig(config: Partial<Config> = {}): () => Rig {
+export function useRig(config: Partial<Config> = {}, probeTimings?: ProbeTimings): () => Rig {
   let rig: Rig | undefined;
   beforeEach(async () => {
-    rig = new Rig(config);
+    rig = new Rig(config, probeTimings);
     await rig.start();
   });
   afterEach(async () => {
@@ -97,8 +104,8 @@ export function useRig(config: Partial<Config> = {}): () => Rig {
 }
 
 /** useRig, with the calls the daemon tests make on network NET, as Docker makes them. */
-export function useDaemon(config: Partial<Config> = {}) {
-  const rig = useRig(config);
+export function useDaemon(config: Partial<Config> = {}, probeTimings?: ProbeTimings) {
+  const rig = useRig(config, probeTimings);
   return {
     rig,
     daemon: () => rig().running(),
