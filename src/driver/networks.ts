@@ -2,7 +2,7 @@
 // network mode) and its firewall rules, created in that order and removed in
 // that order too, so that what a crash leaves is a record reconcile finishes
 // or a kernel object it removes.
-import { conflict, invalidOption } from '../errors.js';
+import { conflict, invalidOption, TetherError } from '../errors.js';
 import { contains } from '../net/ip.js';
 import type { CreateNetworkRequest } from '../protocol/network.js';
 import type { DriverContext } from './context.js';
@@ -98,6 +98,11 @@ export class Networks {
     const sharer = [...state.networks.values()].find((n) => link !== undefined && n.uplink?.link === link);
     if (sharer) throw conflict(`interface ${link} is already used by network ${sharer.id.slice(0, 12)}`);
     await mode.checkNetwork(wanted);
+    if (wanted.policy === 'deny') {
+      await this.ctx.policy?.prepare().catch((error: Error) => {
+        throw new TetherError('KERNEL', `-o tether.policy=deny cannot be enforced here: ${error.message}`);
+      });
+    }
     // The shim's addresses go into the record, so they are taken before the steps, and given back
     // after the steps' undos when one fails.
     const record = await this.withShim(wanted);

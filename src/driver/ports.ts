@@ -72,6 +72,8 @@ export interface AddressClaims {
 
 /** What the driver needs of policy enforcement (implemented by policy/enforcer.ts). */
 export interface PolicyPort {
+  /** Before a deny network is made: throws, with the reason, where the kernel would let its traffic pass unjudged. */
+  prepare(): Promise<void>;
   /** Brings tether's policy table in line with the driver's state; resolves once the kernel holds it. */
   sync(): Promise<void>;
   /** Where the kernel's policy table differs from what it should be, in words. */

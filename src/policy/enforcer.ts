@@ -1,6 +1,8 @@
 // Keeps tether's policy table what the policies, the deny networks and the
 // endpoints (this host's, and the cluster's) make it: recomputed whole on each
-// change, applied as the difference, one change at a time.
+// change, applied as the difference, one change at a time. While the table is
+// there, the kernel's bridge hooks it depends on are checked every few seconds
+// and turned on again if someone turned them off (bridge-hooks.ts).
 import type { Logger } from 'pino';
 import { Serial } from '../util/serial.js';
 import type { PolicyBook } from './book.js';
@@ -36,18 +38,51 @@ export interface EnforcerDeps {
   readonly log: Logger;
 }
 
+/** How often the bridge hooks are checked while a deny network exists: reading two /proc files. */
+const HOOKS_CHECK_MS = 2_000;
+
 export class PolicyEnforcer {
   private readonly serial = new Serial();
   /** Whether the kernel holds the table; unknown until the first sync of this life. */
   private present: boolean | undefined;
+  /** Why the table cannot see traffic within a bridge, while it cannot. */
+  private unenforced: string | undefined;
   private stops: (() => void)[] = [];
 
   constructor(private readonly deps: EnforcerDeps) {}
 
-  /** Follows policy changes and the other hosts' endpoints. */
+  /** Follows policy changes and the other hosts' endpoints, and keeps the bridge hooks on. */
   start(): void {
     const request = () => this.request();
-    this.stops = [this.deps.book.watch(request), ...(this.deps.remote ? [this.deps.remote.watch(request)] : [])];
+    const hooks = setInterval(() => {
+      if (this.present) this.prepare().catch(() => undefined);
+    }, HOOKS_CHECK_MS);
+    hooks.unref();
+    this.stops = [
+      this.deps.book.watch(request),
+      ...(this.deps.remote ? [this.deps.remote.watch(request)] : []),
+      () => clearInterval(hooks),
+    ];
+  }
+
+  /** Makes sure the kernel shows the table traffic within a bridge; throws, with the reason, when it cannot. */
+  async prepare(): Promise<void> {
+    try {
+      const turned = await this.deps.table.prepare();
+      if (turned.length > 0) {
+        this.deps.log.warn(
+          { turned },
+          "turned on br_netfilter's bridge hooks, which deny networks need: they were off, so traffic between " +
+            'containers of one bridge passed no firewall',
+        );
+      }
+      this.unenforced = undefined;
+    } catch (error) {
+      const reason = (error as Error).message;
+      if (this.unenforced !== reason) this.deps.log.error({ reason }, 'deny networks cannot be enforced');
+      this.unenforced = reason;
+      throw error;
+    }
   }
 
   close(): void {
@@ -67,8 +102,11 @@ export class PolicyEnforcer {
   async audit(): Promise<string[]> {
     const wanted = await this.wanted();
     const held = await this.deps.table.read().catch((error: Error) => error);
-    if (held instanceof Error) return [`nftables: table inet ${this.deps.tableName} cannot be read: ${held.message}`];
-    return compareTable(held, wanted, this.deps.tableName);
+    const hooks = wanted && this.unenforced ? [`policies do not hold within a bridge: ${this.unenforced}`] : [];
+    if (held instanceof Error) {
+      return [...hooks, `nftables: table inet ${this.deps.tableName} cannot be read: ${held.message}`];
+    }
+    return [...hooks, ...compareTable(held, wanted, this.deps.tableName)];
   }
 
   /** The policies, this host's deny networks, and every endpoint, this host's and (cluster mode) the others'. */
@@ -94,6 +132,8 @@ export class PolicyEnforcer {
     if (ruleset) {
       await this.deps.table.apply(ruleset);
       this.present = true;
+      // After the table: traffic routed into a deny network is judged even where the hooks cannot be had.
+      await this.prepare();
     } else if (this.present !== false) {
       await this.deps.table.remove();
       this.present = false;

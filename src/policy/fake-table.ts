@@ -10,6 +10,17 @@ export class FakePolicyTable implements PolicyTable {
   applies = 0;
   /** Set to make every call fail until cleared. */
   failing: string | undefined;
+  /** br_netfilter's two hooks: on, off (prepare turns them on), or impossible (prepare fails with this). */
+  hooks: 'on' | 'off' | { readonly impossible: string } = 'on';
+
+  async prepare(): Promise<string[]> {
+    this.fail();
+    if (typeof this.hooks === 'object') throw new TetherError('KERNEL', this.hooks.impossible);
+    const turned =
+      this.hooks === 'off' ? ['net.bridge.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-ip6tables'] : [];
+    this.hooks = 'on';
+    return turned;
+  }
 
   async apply(ruleset: Ruleset): Promise<void> {
     this.fail();

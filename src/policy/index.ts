@@ -48,7 +48,7 @@ export function buildPolicy(deps: PolicyDeps): PolicyParts {
   return {
     book,
     enforcer,
-    port: { sync: () => enforcer.sync(), audit: () => enforcer.audit() },
+    port: { prepare: () => enforcer.prepare(), sync: () => enforcer.sync(), audit: () => enforcer.audit() },
     close: () => enforcer.close(),
   };
 }

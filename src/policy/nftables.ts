@@ -3,6 +3,7 @@
 // whole, so whatever a crashed life left is swapped for the truth at once.
 import { z } from 'zod';
 import { run } from '../util/exec.js';
+import { ensureBridgeHooks } from './bridge-hooks.js';
 import { changeScript, fullScript, removeScript } from './nft-script.js';
 import type { Ruleset } from './ruleset.js';
 import type { PolicyTable, TableView } from './table.js';
@@ -21,7 +22,15 @@ export class NftTable implements PolicyTable {
   /** What this life last applied: the base of the next change. */
   private applied: Ruleset | undefined;
 
-  constructor(readonly table: string) {}
+  /** `bridgeSysctls`: where br_netfilter's settings are (/proc/sys/net/bridge; a test's own folder). */
+  constructor(
+    readonly table: string,
+    private readonly bridgeSysctls?: string,
+  ) {}
+
+  prepare(): Promise<string[]> {
+    return ensureBridgeHooks(this.bridgeSysctls);
+  }
 
   async apply(ruleset: Ruleset): Promise<void> {
     const script = this.applied ? changeScript(this.table, this.applied, ruleset) : fullScript(this.table, ruleset);

@@ -12,6 +12,12 @@ export interface TableView {
 }
 
 export interface PolicyTable {
+  /**
+   * Makes sure the kernel passes traffic between ports of one bridge through the table (br_netfilter's
+   * hooks, which Docker 28 and later no longer turn on); returns what it had to turn on. Throws, with
+   * the reason, when it cannot: then a deny network would let such traffic pass, so none is allowed.
+   */
+  prepare(): Promise<string[]>;
   /** Makes the table exactly this ruleset; the first call replaces whatever an earlier life left, atomically. */
   apply(ruleset: Ruleset): Promise<void>;
   /** Removes the table; an absent table is no error. */

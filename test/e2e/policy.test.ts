@@ -2,6 +2,7 @@
 // labelled by driver option and by container label, probed with TCP
 // connections between the containers, over IPv4 and IPv6.
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tableFor } from '../../src/policy/nft-script.js';
@@ -141,6 +142,33 @@ test('kill -9 and a restart of tether never open a denied path; allowed paths wo
   assert.equal(count(allowed, /db-5432/g), count(allowed, /^try$/gm), 'every try of api got in');
   assert.ok(await reaches('web', 'api', 8080));
   assert.deepEqual(await env.audit(), []);
+});
+
+test("with br_netfilter's hooks off, as Docker 28 leaves them, tether turns them on: denied paths stay closed", async () => {
+  const hooks = ['iptables', 'ip6tables'].map((t) => `/proc/sys/net/bridge/bridge-nf-call-${t}`);
+  const settings = () => hooks.map((h) => readFileSync(h, 'utf8').trim());
+  const found = settings();
+  try {
+    await env.killTether();
+    for (const hook of hooks) writeFileSync(hook, '0');
+    await env.startTether();
+    for (const family of [4, 6] as const) {
+      assert.ok(!(await reaches('web', 'db', 5432, family)), `IPv${family}: web -> db`);
+      assert.ok(!(await reaches('stranger', 'api', 8080, family)), `IPv${family}: stranger -> api`);
+      assert.ok(await reaches('api', 'db', 5432, family), `IPv${family}: api -> db`);
+    }
+    assert.deepEqual(settings(), ['1', '1'], 'tether turned both on at its start');
+    // Turned off under a running tether: on again within its check's few seconds.
+    for (const hook of hooks) writeFileSync(hook, '0');
+    const off = Date.now();
+    while (settings().includes('0') && Date.now() - off < 5_000) await sleep(100);
+    console.log(`# the hooks, turned off under tether, were on again after ${Date.now() - off} ms`);
+    assert.deepEqual(settings(), ['1', '1']);
+    assert.ok(!(await reaches('web', 'db', 5432)));
+    assert.deepEqual(await env.audit(), []);
+  } finally {
+    for (const [i, hook] of hooks.entries()) writeFileSync(hook, found[i] ?? '1');
+  }
 });
 
 nothingLeftBehind(env, tearDown);

@@ -1,0 +1,55 @@
+// Policies never fail open: where br_netfilter's bridge hooks are off (Docker 28
+// and later leave them off), traffic between containers of one bridge passes no
+// firewall at all. tether turns them on, keeps them on, and refuses a deny
+// network where it cannot, saying why in the error, the audit and /readyz.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { audit } from '../../src/audit.js';
+import { useDaemon } from '../support/daemon-rig.js';
+
+const { rig, daemon, call, createNetwork } = useDaemon({}, { storeBeatMs: 5_000, readinessMaxAgeMs: 0 });
+const DENY = { 'tether.policy': 'deny' };
+const problems = async () => (await audit(daemon().driver, daemon().pools)).problems;
+
+test('a deny network on a host with the hooks off turns them on before it is made', async () => {
+  rig().policyTable.hooks = 'off';
+  await createNetwork('10.9.0.0/24', DENY);
+  assert.equal(rig().policyTable.hooks, 'on');
+  assert.ok(rig().policyTable.held, 'the policy table is there');
+  assert.deepEqual(await problems(), []);
+});
+
+test('someone turning the hooks off while a deny network exists: on again within a few seconds', async () => {
+  await createNetwork('10.9.0.0/24', DENY);
+  rig().policyTable.hooks = 'off';
+  const until = Date.now() + 5_000;
+  while (rig().policyTable.hooks === 'off' && Date.now() < until) await sleep(100);
+  assert.equal(rig().policyTable.hooks, 'on');
+});
+
+test('where the hooks cannot be had, a deny network is refused with the reason and nothing is kept', async () => {
+  rig().policyTable.hooks = { impossible: 'net.bridge.bridge-nf-call-iptables is 0 and could not be set to 1 (EROFS)' };
+  const refused = await call('NetworkDriver.CreateNetwork', {
+    NetworkID: 'd'.repeat(64),
+    Options: { 'com.docker.network.generic': DENY },
+    IPv4Data: [{ AddressSpace: 'LocalDefault', Pool: '10.9.1.0/24', Gateway: '10.9.1.1/24' }],
+    IPv6Data: [],
+  });
+  assert.match(String(refused.json['Err']), /tether\.policy=deny cannot be enforced here: .*EROFS/);
+  assert.equal(daemon().driver.snapshot().networks.length, 0);
+  assert.deepEqual([...rig().links.links.keys()], []);
+  // A network without policies is still welcome.
+  await createNetwork('10.9.0.0/24');
+});
+
+test('hooks lost after a deny network exists: the audit and /readyz say policies do not hold', async () => {
+  await createNetwork('10.9.0.0/24', DENY);
+  await rig().stop();
+  rig().policyTable.hooks = { impossible: 'br_netfilter is not loaded, and modprobe failed' };
+  await rig().start();
+  assert.match((await problems()).join('\n'), /policies do not hold within a bridge: br_netfilter is not loaded/);
+  const ready = await daemon().app.inject({ method: 'GET', url: '/readyz' });
+  assert.equal(ready.statusCode, 503);
+  assert.match(ready.body, /policies do not hold within a bridge/);
+});
