@@ -24,6 +24,7 @@ describe('the audit', () => {
       bridge: 'tth0abc',
       mtu: 1500,
       mac: '02:00:00:00:00:01',
+      alias: 'tether:unit:0abc',
     });
     await ok('IpamDriver.RequestAddress', { PoolID: poolId, Address: '', Options: {} });
     await rig().firewall.sync([]);
@@ -56,6 +57,7 @@ describe('reconcile at start', () => {
       bridge: 'x',
       mtu: 1500,
       mac: '02:00:00:00:00:01',
+      alias: 'tether:unit:0abc',
     });
     await rig().start();
 

@@ -57,6 +57,8 @@ export interface VethSpec {
   readonly bridge: string;
   readonly mtu: number;
   readonly mac: string;
+  /** The host end's owner mark (ifalias): this daemon's, so that no other tether on the host takes it for its own. */
+  readonly alias: string;
 }
 
 /** A macvlan (bridge mode) on a host interface: an endpoint's, or the host's shim onto the network. */
@@ -85,7 +87,8 @@ export interface LinkPlane {
   ensureBridge(spec: BridgeSpec): Promise<void>;
   createVeth(spec: VethSpec): Promise<void>;
   /** Puts an existing host end back on its bridge, up. */
-  attach(hostName: string, bridge: string): Promise<void>;
+  /** Puts the interface on the bridge, up; with an alias, marks it this daemon's too (a veth's host end). */
+  attach(hostName: string, bridge: string, alias?: string): Promise<void>;
   /** Creates the macvlan or brings an existing one to the spec; one of another kind or parent is an error. */
   ensureMacvlan(spec: MacvlanSpec): Promise<void>;
   /** Creates the VLAN sub-interface, up, or checks an existing one has this parent and ID. */

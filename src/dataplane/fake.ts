@@ -86,6 +86,7 @@ export class FakeLinks implements LinkPlane {
       name: spec.hostName,
       kind: 'veth',
       master: spec.bridge,
+      alias: spec.alias,
       up: true,
       mtu: spec.mtu,
       addresses: [],
@@ -125,11 +126,12 @@ export class FakeLinks implements LinkPlane {
     return this.defaultRoutes;
   }
 
-  async attach(hostName: string, bridge: string): Promise<void> {
+  async attach(hostName: string, bridge: string, alias?: string): Promise<void> {
     const link = this.links.get(hostName);
     if (!link) throw new TetherError('KERNEL', `Cannot find device "${hostName}"`);
     link.master = bridge;
     link.up = true;
+    if (alias) link.alias = alias;
   }
 
   /** As the kernel does: a veth's peer goes too, a macvlan or VLAN on the link goes, a bridge lets its ports go. */

@@ -174,6 +174,8 @@ export class IpRoute implements LinkPlane {
     const peer = ['peer', 'name', spec.peerName, 'mtu', mtu, 'address', spec.mac];
     try {
       await this.change('link', 'add', ...host, 'type', 'veth', ...peer);
+      // iproute2 drops an alias given to `link add`: it takes a message of its own.
+      await this.change('link', 'set', 'dev', spec.hostName, 'alias', spec.alias);
     } catch (error) {
       // EXFULL: a Linux bridge takes at most 1,024 ports (BR_MAX_PORTS), Docker's bridge networks too.
       if (!/Exchange full/.test((error as Error).message)) throw error;
@@ -224,8 +226,8 @@ export class IpRoute implements LinkPlane {
     return [...devices];
   }
 
-  async attach(hostName: string, bridge: string): Promise<void> {
-    await this.change('link', 'set', 'dev', hostName, 'master', bridge, 'up');
+  async attach(hostName: string, bridge: string, alias?: string): Promise<void> {
+    await this.change('link', 'set', 'dev', hostName, 'master', bridge, ...(alias ? ['alias', alias] : []), 'up');
   }
 
   async deleteLink(name: string): Promise<void> {

@@ -18,7 +18,7 @@ const network: NetworkRecord = {
   subnets: [parsePrefix('10.0.0.0/24') as IpPrefix],
 };
 const modes = new NetworkModes(new FakeLinks(), {
-  bridgeAlias: 'tether:t:',
+  ownerAlias: 'tether:t:',
   uplinks: [],
   shimName: (id) => `tthsh${id}`,
 });
@@ -45,14 +45,11 @@ const GRACE = 60_000;
 
 /** What the collection calls gone, in a life of tether that began at `lifeStart`. */
 function gone(endpoints: EndpointRecord[], links: Link[], lifeStart = NOW): string[] {
-  const drift = findDrift(
-    new Map([['n', network]]),
-    endpoints,
-    [link('tthbrn'), ...links],
-    modes,
-    { prefix: 'tth', bridgeAlias: 'tether:t:' },
-    { now: NOW, ms: GRACE, lifeStart },
-  );
+  const drift = findDrift(new Map([['n', network]]), endpoints, [link('tthbrn'), ...links], modes, 'tether:t:', {
+    now: NOW,
+    ms: GRACE,
+    lifeStart,
+  });
   return drift.goneEndpoints.map((e) => e.id);
 }
 
@@ -102,18 +99,11 @@ describe('a macvlan network, whose joined interfaces the host cannot see', () =>
   const macvlan: Link = { name: 'tthm1p', kind: 'macvlan', up: false, mtu: 1500, addresses: [], alias: 'tether:t:m' };
   const on = (fields: Partial<EndpointRecord>) => ({ ...endpoint('m1', fields), networkId: 'm' });
   const drift = (endpoints: EndpointRecord[], links: Link[], lifeStart = NOW) =>
-    findDrift(
-      new Map([['m', lan]]),
-      endpoints,
-      [nic, ...links],
-      modes,
-      { prefix: 'tth', bridgeAlias: 'tether:t:' },
-      {
-        now: NOW,
-        ms: GRACE,
-        lifeStart,
-      },
-    );
+    findDrift(new Map([['m', lan]]), endpoints, [nic, ...links], modes, 'tether:t:', {
+      now: NOW,
+      ms: GRACE,
+      lifeStart,
+    });
 
   test('a Join of this life stays; one of an earlier life is for Docker to judge, not freed by timing', () => {
     const joined = on({ sandboxKey: '/ns', joinedAt: NOW - 2 * GRACE });

@@ -4,7 +4,6 @@
 import type { Link } from '../dataplane/dataplane.js';
 import { formatCidr } from '../net/ip.js';
 import type { NetworkModes } from './modes/modes.js';
-import { isVethName } from './naming.js';
 import { addressesOf, type EndpointRecord, type NetworkRecord } from './records.js';
 
 export interface Drift {
@@ -30,7 +29,8 @@ export function findDrift(
   endpoints: Iterable<EndpointRecord>,
   linkList: readonly Link[],
   modes: Pick<NetworkModes, 'of'>,
-  owner: { prefix: string; bridgeAlias: string },
+  /** This daemon's mark on the links it makes (their ifalias starts with it). */
+  ownerAlias: string,
   /**
    * How long Docker may take between calls of one container start, and when this life of tether
    * began (see the rules below).
@@ -80,9 +80,9 @@ export function findDrift(
     else if (view.placement === 'detached') drift.detachedVeths.push({ endpoint, bridge: network.bridge });
   }
   for (const link of links.values()) {
-    const ours =
-      link.alias?.startsWith(owner.bridgeAlias) || (link.kind === 'veth' && isVethName(owner.prefix, link.name));
-    if (!ours || owned.has(link.name)) continue;
+    // Only what carries this daemon's mark: another tether on the host may use the same prefix. A link
+    // of the naming before marks is this daemon's only where its store names it (owned, so no orphan).
+    if (!link.alias?.startsWith(ownerAlias) || owned.has(link.name)) continue;
     // Deleting a host end takes its peer with it, so a pair counts once.
     if (link.name.endsWith('p') && links.has(link.name.slice(0, -1)) && !owned.has(link.name.slice(0, -1))) continue;
     drift.orphanLinks.push(link.name);

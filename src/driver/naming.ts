@@ -1,6 +1,7 @@
 // Names of the links tether makes. Host ends are PREFIX + hex, peers add a
-// "p", bridges a "br", VXLAN devices a "vx" and host shims an "sh" (none a hex digit), so a restart
-// can tell them apart by name alone and never confuse them with anyone else's.
+// "p", bridges a "br", VXLAN devices a "vx" and host shims an "sh" (none a hex digit). A name says
+// what a link is, not whose: two tethers on a host may share the prefix, so ownership is the
+// daemon's mark in the link's alias (drift.ts).
 import { createHash, randomBytes } from 'node:crypto';
 import type { IpAddress } from '../net/ip.js';
 
@@ -16,9 +17,6 @@ export const defaultBridgeName = (prefix: string, networkId: string) =>
 
 export const vxlanName = (prefix: string, networkId: string) =>
   `${prefix}vx${networkId.slice(0, MAX_NAME - prefix.length - 2)}`;
-
-export const isVethName = (prefix: string, name: string) =>
-  name.startsWith(prefix) && /^[0-9a-f]+p?$/.test(name.slice(prefix.length));
 
 /**
  * A locally administered MAC made from the address, as Docker's bridge does:

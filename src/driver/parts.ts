@@ -72,12 +72,12 @@ export interface DriverParts {
 }
 
 export function buildDriverParts(deps: DriverDeps, config: DriverConfig): DriverParts {
-  const bridgeAlias = `tether:${config.instance}:`;
+  const ownerAlias = `tether:${config.instance}:`;
   const tunnel = deps.cluster && { vtep: deps.cluster.settings.vtep, port: deps.cluster.settings.vxlanPort };
   const ctx: DriverContext = {
     state: deps.state,
     modes: new NetworkModes(deps.links, {
-      bridgeAlias,
+      ownerAlias,
       uplinks: config.uplinks,
       shimName: (id) => shimName(config.prefix, id),
       ...(tunnel ? { tunnel } : {}),
@@ -99,8 +99,7 @@ export function buildDriverParts(deps: DriverDeps, config: DriverConfig): Driver
   const swarmNetworks = new SwarmNetworks(networks, clusterNetworks, config.prefix, deps.cluster);
   const publishing = new Publishing(ctx);
   const upkeep = new Upkeep(ctx, deps.links, endpoints, publishing, {
-    prefix: config.prefix,
-    bridgeAlias,
+    ownerAlias,
     abandonGraceMs: config.abandonGraceMs,
     releaseContainerAddress: deps.releaseContainerAddress,
     ...(deps.endpointsDockerHolds ? { endpointsDockerHolds: deps.endpointsDockerHolds } : {}),

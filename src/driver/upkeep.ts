@@ -12,8 +12,8 @@ import type { Publishing } from './publishing.js';
 import { addressesOf, type EndpointRecord } from './records.js';
 
 export interface UpkeepSettings {
-  readonly prefix: string;
-  readonly bridgeAlias: string;
+  /** This daemon's mark on its links: reconcile, the collector and the audit touch no link without it. */
+  readonly ownerAlias: string;
   /** How long a container start may take between Docker's calls before its endpoint counts as abandoned. */
   readonly abandonGraceMs: number;
   readonly releaseContainerAddress: ReleaseContainerAddress;
@@ -122,14 +122,11 @@ export class Upkeep {
   }
 
   private driftOf(links: readonly Link[]): Drift {
-    const { prefix, bridgeAlias, abandonGraceMs } = this.settings;
-    return findDrift(
-      this.ctx.state.networks,
-      this.ctx.state.endpoints.values(),
-      links,
-      this.ctx.modes,
-      { prefix, bridgeAlias },
-      { now: Date.now(), ms: abandonGraceMs, lifeStart: this.lifeStart },
-    );
+    const { ownerAlias, abandonGraceMs } = this.settings;
+    return findDrift(this.ctx.state.networks, this.ctx.state.endpoints.values(), links, this.ctx.modes, ownerAlias, {
+      now: Date.now(),
+      ms: abandonGraceMs,
+      lifeStart: this.lifeStart,
+    });
   }
 }

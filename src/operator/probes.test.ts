@@ -6,7 +6,7 @@ import { useDaemon } from '../../test/support/daemon-rig.js';
 import { readiness } from './contract.js';
 
 // The store written every 20 ms and no answer kept: each probe here sees the state it follows.
-const { rig, daemon, createNetwork } = useDaemon({}, { storeBeatMs: 20, readinessMaxAgeMs: 0 });
+const { rig, daemon, createNetwork } = useDaemon({}, { probeTimings: { storeBeatMs: 20, readinessMaxAgeMs: 0 } });
 const beats = () => new Promise((resolve) => setTimeout(resolve, 100));
 const get = (url: string, method: 'GET' | 'HEAD' = 'GET') => daemon().app.inject({ method, url });
 

@@ -15,6 +15,7 @@ import {
   must,
   networkCreate,
   nothingLeftBehind,
+  PREFIX,
   pluginCall,
   ROOT,
   sh,
@@ -230,6 +231,33 @@ describe('operating tether', { concurrency: false }, () => {
     await env.killTether();
     await env.startTether();
     assert.equal((await pluginCall(env.tether.socket, 'Plugin.Activate')).status, 200, 'no stale lock after kill -9');
+  });
+
+  test("a second tether with the same interface prefix leaves the first's containers alone, restarts included", async () => {
+    await env.network('twin', '--subnet', '10.230.81.0/24');
+    await env.run('twin-a', '--net', 'twin');
+    await env.run('twin-b', '--net', 'twin');
+    const target = await env.address('twin-b', 'twin');
+    // Another driver name, the same prefix: a second daemon to try a flag, say. Collection every second.
+    const twin = new Tether(env.work, 'tethertwin', PREFIX, ['--gc-interval', '1'], join(env.work, 'twin.sock'));
+    try {
+      await twin.start();
+      await sleep(2_500);
+      await twin.stop();
+      await twin.start();
+      await sleep(2_500);
+      assert.doesNotMatch(readFileSync(twin.logPath, 'utf8'), /no network or endpoint owns/);
+      assert.ok(await env.ping('twin-a', target), "the first tether's containers still talk");
+      // And the first, restarted beside the second, takes nothing of the second's for an orphan either.
+      await env.killTether();
+      await env.startTether();
+      assert.ok(await env.ping('twin-a', target));
+      assert.deepEqual(await env.audit(), []);
+    } finally {
+      await twin.stop();
+      await env.docker('rm', '-f', 'twin-a', 'twin-b');
+      await env.docker('network', 'rm', 'twin');
+    }
   });
 
   test('under systemd: READY=1 once serving, WATCHDOG=1 while well; readiness on the socket', async () => {

@@ -8,7 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { audit } from '../../src/audit.js';
 import { useDaemon } from '../support/daemon-rig.js';
 
-const { rig, daemon, call, createNetwork } = useDaemon({}, { storeBeatMs: 5_000, readinessMaxAgeMs: 0 });
+const { rig, daemon, call, createNetwork } = useDaemon(
+  {},
+  { probeTimings: { storeBeatMs: 5_000, readinessMaxAgeMs: 0 } },
+);
 const DENY = { 'tether.policy': 'deny' };
 const problems = async () => (await audit(daemon().driver, daemon().pools)).problems;
 

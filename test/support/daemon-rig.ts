@@ -35,9 +35,15 @@ export const UNIT_CONFIG = parseConfig({
   scope: 'local',
 });
 
+export interface RigOptions {
+  readonly probeTimings?: ProbeTimings;
+  /** The host's links, to share one host between two daemons. */
+  readonly links?: FakeLinks;
+}
+
 export class Rig {
   readonly dir = mkdtempSync(join(tmpdir(), 'tether-unit-'));
-  readonly links = new FakeLinks();
+  readonly links: FakeLinks;
   readonly firewall = new FakeFirewall();
   readonly policyTable = new FakePolicyTable();
   readonly serviceAddresses = new FakeServiceAddresses();
@@ -49,8 +55,10 @@ export class Rig {
 
   constructor(
     private readonly config: Partial<Config> = {},
-    private readonly probeTimings?: ProbeTimings,
-  ) {}
+    private readonly options: RigOptions = {},
+  ) {
+    this.links = options.links ?? new FakeLinks();
+  }
 
   private openStore(): FaultyStore {
     return new FaultyStore(new SqliteStore(join(this.dir, 'db')));
@@ -65,7 +73,8 @@ export class Rig {
     const serviceAddress = (address: string) => this.serviceAddresses.for(address);
     const settings = { ...UNIT_CONFIG, ...this.config, ...config };
     const log = pino({ level: 'silent' });
-    const timings = this.probeTimings ? { probeTimings: this.probeTimings } : {};
+    const { probeTimings } = this.options;
+    const timings = probeTimings ? { probeTimings } : {};
     this.daemon = await createDaemon(settings, {
       ...{ store, links, firewall, ports, policyTable, serviceAddress, log },
       ...timings,
@@ -90,10 +99,10 @@ export class Rig {
 }
 
 /** A started rig for each test of the file, closed after it. */
-export function useRig(config: Partial<Config> = {}, probeTimings?: ProbeTimings): () => Rig {
+export function useRig(config: Partial<Config> = {}, options: RigOptions = {}): () => Rig {
   let rig: Rig | undefined;
   beforeEach(async () => {
-    rig = new Rig(config, probeTimings);
+    rig = new Rig(config, options);
     await rig.start();
   });
   afterEach(async () => {
@@ -104,8 +113,8 @@ export function useRig(config: Partial<Config> = {}, probeTimings?: ProbeTimings
 }
 
 /** useRig, with the calls the daemon tests make on network NET, as Docker makes them. */
-export function useDaemon(config: Partial<Config> = {}, probeTimings?: ProbeTimings) {
-  const rig = useRig(config, probeTimings);
+export function useDaemon(config: Partial<Config> = {}, options: RigOptions = {}) {
+  const rig = useRig(config, options);
   return {
     rig,
     daemon: () => rig().running(),

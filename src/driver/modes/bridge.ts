@@ -10,8 +10,8 @@ import type { Step } from '../steps.js';
 import type { EndpointView, NetworkMode } from './mode.js';
 
 export interface BridgeModeConfig {
-  /** Marks a bridge as this daemon's, followed by the network ID. */
-  readonly bridgeAlias: string;
+  /** Marks a bridge or a veth's host end as this daemon's, followed by the network's or endpoint's ID. */
+  readonly ownerAlias: string;
   /** Cluster mode: this host's end of every VXLAN tunnel. */
   readonly tunnel?: { readonly vtep: string; readonly port: number };
 }
@@ -70,7 +70,11 @@ export class BridgeMode implements NetworkMode {
     return {
       alive: host !== undefined,
       peerOnHost: links.has(endpoint.peerName),
-      placement: !host ? 'missing' : host.master !== network.bridge || !host.up ? 'detached' : 'ok',
+      placement: !host
+        ? 'missing'
+        : host.master !== network.bridge || !host.up || host.alias !== this.alias(endpoint)
+          ? 'detached'
+          : 'ok',
     };
   }
 
@@ -87,7 +91,10 @@ export class BridgeMode implements NetworkMode {
   async repairEndpoint(network: NetworkRecord, endpoint: EndpointRecord, links?: readonly Link[]): Promise<void> {
     const host = (links ?? (await this.links.listLinks())).find((l) => l.name === endpoint.hostName);
     if (!host) return this.createVeth(network, endpoint);
-    if (host.master !== network.bridge || !host.up) await this.links.attach(endpoint.hostName, network.bridge);
+    // A host end made before veths carried their owner's mark is this daemon's: its store names it.
+    if (host.master !== network.bridge || !host.up || host.alias !== this.alias(endpoint)) {
+      await this.links.attach(endpoint.hostName, network.bridge, this.alias(endpoint));
+    }
   }
 
   removeEndpoint(endpoint: EndpointRecord): Promise<void> {
@@ -96,7 +103,12 @@ export class BridgeMode implements NetworkMode {
 
   private createVeth(network: NetworkRecord, endpoint: EndpointRecord): Promise<void> {
     const { hostName, peerName, mac } = endpoint;
-    return this.links.createVeth({ hostName, peerName, bridge: network.bridge, mtu: network.mtu, mac });
+    const alias = this.alias(endpoint);
+    return this.links.createVeth({ hostName, peerName, bridge: network.bridge, mtu: network.mtu, mac, alias });
+  }
+
+  private alias(endpoint: EndpointRecord): string {
+    return this.config.ownerAlias + endpoint.id;
   }
 
   private spec(network: NetworkRecord): BridgeSpec {
@@ -105,7 +117,7 @@ export class BridgeMode implements NetworkMode {
     return {
       name: network.bridge,
       mtu: network.mtu,
-      alias: this.config.bridgeAlias + network.id,
+      alias: this.config.ownerAlias + network.id,
       mac: bridgeMac(network.bridge),
       addresses: hostAddressesOf(network),
       ...(overlay && tunnel

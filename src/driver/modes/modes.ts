@@ -21,11 +21,7 @@ export class NetworkModes {
     this.bridge = new BridgeMode(links, config);
     const uplink = new UplinkLinks(links, { ...rest, ...(tunnel ? { vtep: tunnel.vtep } : {}) });
     this.macvlan = new MacvlanMode(links, uplink, shimName);
-    this.bridgedUplink = new BridgedUplinkMode(
-      links,
-      uplink,
-      new BridgeMode(links, { bridgeAlias: config.bridgeAlias }),
-    );
+    this.bridgedUplink = new BridgedUplinkMode(links, uplink, new BridgeMode(links, { ownerAlias: config.ownerAlias }));
   }
 
   /** The network's mode; for an endpoint whose network is gone, the bridge mode's removal serves. */

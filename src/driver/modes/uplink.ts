@@ -10,7 +10,7 @@ import { resolveUplink, type Uplink } from '../uplinks.js';
 
 export interface UplinkModeConfig {
   /** Marks a link as this daemon's, followed by the network ID. */
-  readonly bridgeAlias: string;
+  readonly ownerAlias: string;
   readonly uplinks: readonly Uplink[];
   /** Cluster mode: this host's tunnel address, whose interface the host needs for itself. */
   readonly vtep?: string;
@@ -96,6 +96,6 @@ export class UplinkLinks {
   }
 
   alias(network: NetworkRecord): string {
-    return this.config.bridgeAlias + network.id;
+    return this.config.ownerAlias + network.id;
   }
 }
