@@ -53,15 +53,10 @@ class Batch {
     const { child } = this;
     child.stdout.resume();
     child.stderr.on('data', (chunk: Buffer) => this.read(chunk.toString()));
-    const gone = (why: string) => {
-      onEnd();
-      for (const p of this.pending.splice(0)) {
-        clearTimeout(p.deadline);
-        p.done(new TetherError('KERNEL', `ip ${p.text}: ${this.stuck ?? why}`));
-      }
-    };
-    child.on('error', (error) => gone(error.message));
-    child.on('exit', (code, signal) => gone(`the ip batch process ended (${signal ?? `exit ${code}`})`));
+    child.on('error', (error) => this.fail(error.message));
+    child.on('exit', (code, signal) => this.fail(`the ip batch process ended (${signal ?? `exit ${code}`})`));
+    // The child's exit is not waited for (it is unref'd): its stderr closing says as much.
+    child.stderr.on('close', () => this.fail('the ip batch process ended'));
     child.stdin.on('error', () => undefined);
     // An idle batch keeps no daemon alive (the process ends with its stdin, when the daemon's fds
     // close); a pending command does, through the stream its answer comes on.
@@ -73,8 +68,8 @@ class Batch {
     return new Promise((resolve, reject) => {
       const line = ++this.line;
       const marker = ++this.line;
+      // Not unref'd: a pending command keeps the process alive, as its stream does.
       const deadline = setTimeout(() => this.abandon(text), this.deadlineMs);
-      deadline.unref();
       this.pending.push({ line, marker, text, deadline, done: (error) => (error ? reject(error) : resolve()) });
       handle(this.child.stderr).ref();
       this.child.stdin.write(`${text}\n${MARKER}\n`);
@@ -85,11 +80,20 @@ class Batch {
     this.child.stdin.end();
   }
 
-  /** A command missed its deadline: no later one is written here, and the process goes. */
+  /** A command missed its deadline: it and every one behind it fail now, and the process goes. */
   private abandon(text: string): void {
     this.stuck ??= `no answer within ${this.deadlineMs} ms (to "${text}"); the ip batch process was restarted`;
-    this.onEnd();
+    this.fail(this.stuck);
     this.child.kill('SIGKILL');
+  }
+
+  /** The process is of no more use: no command is written to it again, and those pending fail. */
+  private fail(why: string): void {
+    this.onEnd();
+    for (const p of this.pending.splice(0)) {
+      clearTimeout(p.deadline);
+      p.done(new TetherError('KERNEL', `ip ${p.text}: ${this.stuck ?? why}`));
+    }
   }
 
   private read(text: string): void {

@@ -9,7 +9,7 @@ import { bracketed, formatIp, formatPrefix } from '../net/ip.js';
 import { run } from '../util/exec.js';
 import type { Firewall, FirewallNetwork } from './dataplane.js';
 
-/** How long iptables waits for the xtables lock: inside the tool deadline (util/exec.ts), so a held lock fails clearly. */
+/** How long iptables waits for the xtables lock: within the tool deadline (util/exec.ts), so a held lock fails. */
 const WAIT = ['--wait', '10'];
 
 export interface Chains {

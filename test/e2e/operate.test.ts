@@ -233,7 +233,7 @@ describe('operating tether', { concurrency: false }, () => {
     assert.equal((await pluginCall(env.tether.socket, 'Plugin.Activate')).status, 200, 'no stale lock after kill -9');
   });
 
-  test("a second tether with the same interface prefix leaves the first's containers alone, restarts included", async () => {
+  test("a second tether with the same interface prefix leaves the first's containers alone, restarts too", async () => {
     await env.network('twin', '--subnet', '10.230.81.0/24');
     await env.run('twin-a', '--net', 'twin');
     await env.run('twin-b', '--net', 'twin');

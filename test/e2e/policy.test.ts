@@ -144,7 +144,7 @@ test('kill -9 and a restart of tether never open a denied path; allowed paths wo
   assert.deepEqual(await env.audit(), []);
 });
 
-test("with br_netfilter's hooks off, as Docker 28 leaves them, tether turns them on: denied paths stay closed", async () => {
+test("br_netfilter's hooks off, as Docker 28 leaves them: tether turns them on, denied paths stay closed", async () => {
   const hooks = ['iptables', 'ip6tables'].map((t) => `/proc/sys/net/bridge/bridge-nf-call-${t}`);
   const settings = () => hooks.map((h) => readFileSync(h, 'utf8').trim());
   const found = settings();

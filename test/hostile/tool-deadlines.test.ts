@@ -36,7 +36,7 @@ test('a tool that never answers fails its call at the deadline and is killed', a
   }
 });
 
-test('an ip batch command that never answers fails, with those behind it, and the next runs on a new process', async () => {
+test('an ip batch command that never answers fails, with those behind it; the next runs on a new process', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tether-hang-'));
   // The first process hangs (reads nothing, answers nothing); later ones are a real `ip -batch`.
   const flag = join(dir, 'hung-once');
