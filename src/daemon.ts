@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { loadHostDriverState } from './cluster/host-records.js';
 import { openCluster } from './cluster/open.js';
 import type { Config } from './config.js';
+import { DaemonServers } from './daemon-servers.js';
 import type { Firewall, LinkPlane, PortKeeper } from './dataplane/dataplane.js';
 import type { ServiceAddress } from './dataplane/service-address.js';
 import { containerOfEndpoint, endpointsDockerHolds } from './docker-view.js';
@@ -18,16 +19,15 @@ import { hostAddressesFrom, type Ipams, sharedIpam, soloIpam } from './ipam/inde
 import type { Ipam } from './ipam/ipam.js';
 import type { IpamConfig } from './ipam/parts.js';
 import type { PoolReport } from './ipam/report.js';
-import { registerOperatorApi } from './operator/api.js';
-import { registerProbes } from './operator/probes.js';
-import { Readiness } from './operator/readiness.js';
+import type { DnsStats } from './names/stats.js';
+import { PROBE_TIMINGS, type ProbeTimings, Readiness } from './operator/readiness.js';
 import { buildPolicy } from './policy/index.js';
 import { tableFor } from './policy/nft-script.js';
 import type { PolicyTable } from './policy/table.js';
 import { ipamRoutes } from './protocol/ipam.js';
 import { networkRoutes } from './protocol/network.js';
 import type { PoolId } from './protocol/pool-id.js';
-import { buildServer, type ServerOptions } from './protocol/server.js';
+import type { ServerOptions } from './protocol/server.js';
 import { startCollector } from './services/collector.js';
 import { ContainerReader } from './services/container-reader.js';
 import { scheduleOrphanSweep } from './services/orphan-sweep.js';
@@ -45,11 +45,9 @@ export interface Daemon {
   readonly pools: PoolReport;
   /** What /readyz answers: can tether work now? */
   readonly readiness: Readiness;
-  /**
-   * A server for the TCP transport, closed with the daemon: with mutual TLS it has every route of the
-   * socket; plain (--insecure-tcp, loopback only) it has the plugin protocol and the probes alone, so that
-   * a local user who is not root can neither write policies nor read what tether holds through it.
-   */
+  /** What the cluster's names service did with its queries, where it serves (metrics). */
+  dnsStats(): DnsStats | undefined;
+  /** A server for the TCP transport, closed with the daemon; the operator API only with TLS (daemon-servers.ts). */
   server(https?: ServerOptions['https']): FastifyInstance;
   /** Sets who hears of each call (metrics). */
   observe(onCall: (call: string, ok: boolean, seconds: number) => void): void;
@@ -73,13 +71,6 @@ export interface DaemonParts {
   /** How often the store takes the readiness write, and how long a readiness answer serves (tests' own). */
   readonly probeTimings?: ProbeTimings;
 }
-
-export interface ProbeTimings {
-  readonly storeBeatMs: number;
-  readonly readinessMaxAgeMs: number;
-}
-
-const PROBE_TIMINGS: ProbeTimings = { storeBeatMs: 5_000, readinessMaxAgeMs: 2_000 };
 
 /** How long a collection round waits for Docker's API before deciding nothing. */
 const DOCKER_TIMEOUT_MS = 5_000;
@@ -221,48 +212,36 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
     config.gcIntervalMs,
     log,
   );
-  let onCall: ((call: string, ok: boolean, seconds: number) => void) | undefined;
-  const servers: FastifyInstance[] = [];
-  const server = (https: ServerOptions['https'] | undefined, operatorApi: boolean) => {
-    const built = buildServer({
-      logger: log,
-      routes: [...networkRoutes(driver), ...ipamRoutes(ipam)],
-      extend: (app) => {
-        registerProbes(app, readiness);
-        if (!operatorApi) return;
-        registerOperatorApi(app, {
-          driver,
-          pools: report,
-          policy,
-          uplinks: () => reportUplinks(links, config.uplinks, state.snapshot().networks),
-          storeReachable: async () => {
-            await store.get('meta/default-pool6');
-            return true;
-          },
-          ...(cluster && clustered ? { cluster, clustered } : {}),
-        });
+  const servers = new DaemonServers({
+    log,
+    routes: [...networkRoutes(driver), ...ipamRoutes(ipam)],
+    readiness,
+    operator: {
+      driver,
+      pools: report,
+      policy,
+      uplinks: () => reportUplinks(links, config.uplinks, state.snapshot().networks),
+      storeReachable: async () => {
+        await store.get('meta/default-pool6');
+        return true;
       },
-      onCall: (...call) => onCall?.(...call),
-      ...(https ? { https } : {}),
-    });
-    servers.push(built);
-    return built;
-  };
+      ...(cluster && clustered ? { cluster, clustered } : {}),
+    },
+  });
   return {
-    app: server(undefined, true),
+    app: servers.build(undefined, true),
     driver,
     ipam,
     pools: report,
     readiness,
-    server: (https) => server(https, https !== undefined),
-    observe: (listener) => {
-      onCall = listener;
-    },
+    dnsStats: () => clustered?.names?.stats,
+    server: (https) => servers.build(https, https !== undefined),
+    observe: (listener) => servers.observe(listener),
     close: async () => {
       stopCollector();
       storeBeat.stop();
       orphans.cancel();
-      for (const built of servers) await built.close();
+      await servers.close();
       clustered?.followed.stop();
       await clustered?.names?.close();
       policy.close();

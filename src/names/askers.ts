@@ -17,24 +17,53 @@ export interface AskerDeps {
   readonly address: string;
 }
 
-/** How long the host's bridges are taken as read: queries from Docker's own bridges are rare. */
-const BRIDGES_FRESH_MS = 10_000;
+/** How often the host's bridges are read again: queries from Docker's own bridges are rare, bridges rarer. */
+const BRIDGES_EVERY_MS = 10_000;
 
 export class Askers {
-  private bridges: { subnets: IpPrefix[]; at: number } | undefined;
+  private bridges: IpPrefix[] = [];
+  /** The first reading; later ones replace `bridges` when done. */
+  private readonly loaded: Promise<void>;
+  /** The reading under way, which a second caller awaits instead of starting another. */
+  private reading: Promise<void> | undefined;
+  private readonly timer: NodeJS.Timeout;
   /** The host itself: the usual loopback addresses, and the service address it sends from towards itself. */
   private readonly host: IpAddress[];
 
   constructor(private readonly deps: AskerDeps) {
     this.host = ['127.0.0.1', '::1', deps.address].flatMap((a) => parseIp(a) ?? []);
+    this.loaded = this.refresh();
+    // A timer, never a query, sets the pace of reading the host's links: a flood costs no process.
+    this.timer = setInterval(() => void this.refresh(), BRIDGES_EVERY_MS);
+    this.timer.unref();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
   }
 
   async of(source: IpAddress): Promise<Asker | undefined> {
     const own = this.endpointAsker(source);
     if (own) return own;
     if (this.host.some((a) => sameIp(a, source))) return { networks: [], mayForward: true };
-    const bridges = await this.bridgeSubnets();
-    return bridges.some((p) => contains(p, source)) ? { networks: [], mayForward: true } : undefined;
+    await this.loaded;
+    return this.bridges.some((p) => contains(p, source)) ? { networks: [], mayForward: true } : undefined;
+  }
+
+  /** Reads the host's bridges again; a reading already under way is the one awaited. */
+  refresh(): Promise<void> {
+    this.reading ??= this.bridgeSubnets()
+      .then(
+        (subnets) => {
+          this.bridges = subnets;
+        },
+        // The last reading stands; the next round tries again.
+        () => undefined,
+      )
+      .finally(() => {
+        this.reading = undefined;
+      });
+    return this.reading;
   }
 
   /** A container of tether's: the cluster networks of every endpoint its sandbox has here. */
@@ -61,15 +90,12 @@ export class Askers {
    * default route, and none with a host interface (a LAN) on it.
    */
   private async bridgeSubnets(): Promise<IpPrefix[]> {
-    if (this.bridges && Date.now() - this.bridges.at < BRIDGES_FRESH_MS) return this.bridges.subnets;
     const [links, outward] = await Promise.all([this.deps.links(), this.deps.defaultRouteLinks()]);
     const carriesLan = new Set(
       links.filter((l) => l.master && (l.kind === '' || l.kind === 'vlan')).map((l) => l.master),
     );
-    const subnets = links
+    return links
       .filter((l) => l.kind === 'bridge' && !outward.includes(l.name) && !carriesLan.has(l.name))
       .flatMap((l) => l.addresses.flatMap((text) => parseCidr(text) ?? []).map((cidr) => subnetOf(cidr)));
-    this.bridges = { subnets, at: Date.now() };
-    return subnets;
   }
 }

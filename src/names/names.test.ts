@@ -96,7 +96,12 @@ after(async () => {
 });
 
 /** One query over UDP from the given local address. */
-async function ask(name: string, type: 'A' | 'AAAA' | 'MX' | 'PTR', from = '127.0.0.1'): Promise<DecodedPacket> {
+async function ask(
+  name: string,
+  type: 'A' | 'AAAA' | 'MX' | 'PTR',
+  from = '127.0.0.1',
+  waitMs = 3000,
+): Promise<DecodedPacket> {
   const socket = createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, from, resolve));
   const answer = new Promise<Buffer>((resolve) => socket.once('message', resolve));
@@ -105,8 +110,9 @@ async function ask(name: string, type: 'A' | 'AAAA' | 'MX' | 'PTR', from = '127.
     names.port,
     '127.0.0.1',
   );
-  const bytes = await Promise.race([answer, sleep(3000).then(() => assert.fail(`no answer for ${name}`))]);
+  const bytes = await Promise.race([answer, sleep(waitMs).then(() => undefined)]);
   socket.close();
+  if (!bytes) assert.fail(`no answer for ${name}`);
   return dnsPacket.decode(bytes);
 }
 
@@ -170,10 +176,10 @@ test('over TCP too', async () => {
   assert.deepEqual(data(dnsPacket.decode(Buffer.concat(chunks).subarray(2))), ['10.1.0.2']);
 });
 
-test('a stranger (not a container of this host, not the host) is refused, nothing passed on', async () => {
+test('a stranger (not a container of this host, not the host) gets nothing back; nothing is passed on', async () => {
   upstreamSeen.length = 0;
-  assert.equal(rcode(await ask('alpha', 'A', '127.0.0.3')), 'REFUSED');
-  assert.equal(rcode(await ask('example.test', 'A', '127.0.0.3')), 'REFUSED');
+  await assert.rejects(ask('alpha', 'A', '127.0.0.3', 300), /no answer/);
+  await assert.rejects(ask('example.test', 'A', '127.0.0.3', 300), /no answer/);
   assert.deepEqual(upstreamSeen, []);
 });
 

@@ -1,26 +1,45 @@
 // A DNS server on one address, over UDP and TCP: each query goes to the
-// handler with the address it came from; the handler's answer goes back.
+// handler with the address it came from; the handler's answer goes back. TCP
+// is bounded: connections in all and per source, an idle deadline, a query
+// length no larger than any real query, answers in flight per connection
+// (reading pauses past it), and a client that does not read its answers is cut.
 import { createSocket, type Socket } from 'node:dgram';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
 import type { Logger } from 'pino';
 import { type IpAddress, parseIp } from '../net/ip.js';
+import { QUERY_LIMIT } from './guard.js';
+import type { DnsStats } from './stats.js';
 import { lengthOf } from './upstream.js';
 
 /** Answers one query (raw bytes); undefined sends nothing back. */
 export type QueryHandler = (query: Buffer, source: IpAddress, proto: 'udp' | 'tcp') => Promise<Buffer | undefined>;
 
-/** A client that sends nothing for this long is cut off (RFC 7766 suggests seconds). */
-const TCP_IDLE_MS = 10_000;
+export interface TcpLimits {
+  readonly connections: number;
+  readonly perSource: number;
+  /** A client that sends nothing for this long is cut off (RFC 7766 suggests seconds). */
+  readonly idleMs: number;
+  /** Queries of one connection being answered at once; reading waits while there are this many. */
+  readonly pipelined: number;
+  /** Bytes of answers a client may leave unread before it is cut off. */
+  readonly unread: number;
+}
+
+export const TCP_LIMITS: TcpLimits = { connections: 128, perSource: 16, idleMs: 10_000, pipelined: 16, unread: 65_536 };
 
 export class DnsServer {
   private udp: Socket | undefined;
   private tcp: Server | undefined;
+  private readonly perSource = new Map<string, number>();
+  private readonly open = new Set<TcpSocket>();
 
   constructor(
     private readonly address: string,
     private readonly port: number,
     private readonly handle: QueryHandler,
     private readonly log: Logger,
+    private readonly stats: DnsStats,
+    private readonly limits: TcpLimits = TCP_LIMITS,
   ) {}
 
   async listen(): Promise<void> {
@@ -38,21 +57,9 @@ export class DnsServer {
       });
     });
     this.udp = udp;
-    const tcp = createServer((socket) => {
-      const source = parseIp(socket.remoteAddress ?? '');
-      if (!source) return void socket.destroy();
-      socket.setTimeout(TCP_IDLE_MS, () => socket.destroy());
-      socket.on('error', () => socket.destroy());
-      let buffered = Buffer.alloc(0);
-      socket.on('data', (chunk) => {
-        buffered = Buffer.concat([buffered, chunk]);
-        while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
-          const query = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
-          buffered = buffered.subarray(2 + query.length);
-          void this.answer(query, source, 'tcp', (bytes) => socket.write(Buffer.concat([lengthOf(bytes), bytes])));
-        }
-      });
-    });
+    const tcp = createServer((socket) => this.serveTcp(socket));
+    tcp.maxConnections = this.limits.connections;
+    tcp.on('drop', () => this.stats.dropped('connections'));
     await new Promise<void>((resolve, reject) => {
       tcp.once('error', reject);
       // The same port as UDP, the kernel's choice when asked for 0 (tests).
@@ -64,6 +71,51 @@ export class DnsServer {
   /** The port bound (the one asked for, or the kernel's choice for 0). */
   get boundPort(): number {
     return this.udp?.address().port ?? this.port;
+  }
+
+  private serveTcp(socket: TcpSocket): void {
+    const from = socket.remoteAddress ?? '';
+    const source = parseIp(from);
+    const held = this.perSource.get(from) ?? 0;
+    if (!source || held >= this.limits.perSource) {
+      this.stats.dropped('connections');
+      return void socket.destroy();
+    }
+    this.perSource.set(from, held + 1);
+    this.open.add(socket);
+    socket.on('close', () => {
+      this.open.delete(socket);
+      const left = (this.perSource.get(from) ?? 1) - 1;
+      if (left > 0) this.perSource.set(from, left);
+      else this.perSource.delete(from);
+    });
+    socket.setTimeout(this.limits.idleMs, () => socket.destroy());
+    socket.on('error', () => socket.destroy());
+    let buffered = Buffer.alloc(0);
+    let pending = 0;
+    const send = (bytes: Buffer) => {
+      if (socket.destroyed) return;
+      socket.write(Buffer.concat([lengthOf(bytes), bytes]));
+      if (socket.writableLength > this.limits.unread) socket.destroy();
+    };
+    const finished = () => {
+      pending--;
+      if (pending < this.limits.pipelined && socket.isPaused()) socket.resume();
+    };
+    socket.on('data', (chunk) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 2) {
+        const length = buffered.readUInt16BE(0);
+        // No real query is this long: nothing more of this client is read or buffered.
+        if (length > QUERY_LIMIT) return void socket.destroy();
+        if (buffered.length < 2 + length) break;
+        const query = buffered.subarray(2, 2 + length);
+        buffered = buffered.subarray(2 + length);
+        pending++;
+        void this.answer(query, source, 'tcp', send).finally(finished);
+      }
+      if (pending >= this.limits.pipelined) socket.pause();
+    });
   }
 
   private async answer(query: Buffer, source: IpAddress, proto: 'udp' | 'tcp', send: (b: Buffer) => void) {
@@ -78,6 +130,7 @@ export class DnsServer {
   async close(): Promise<void> {
     this.udp?.close();
     const tcp = this.tcp;
+    for (const socket of this.open) socket.destroy();
     if (tcp) await new Promise((resolve) => tcp.close(resolve));
   }
 }

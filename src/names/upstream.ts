@@ -1,6 +1,9 @@
 // The host's usual resolvers, from its resolv.conf, and passing a query to
-// them unchanged: over UDP for a UDP query, over TCP for a TCP one, one server
-// after another until one answers.
+// them: over UDP for a UDP query, over TCP for a TCP one, one server after
+// another until one answers. Each query goes out with a random ID of its own
+// (from a port of the kernel's random choice), and only an answer with that ID
+// and the same question is taken; the client gets it back with its own ID.
+import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -42,18 +45,54 @@ export class Upstream {
     return this.servers;
   }
 
-  /** The first server's answer, as it sent it; undefined when none answered. */
+  /** The first server's answer, with the client's ID; undefined when none answered. */
   async forward(query: Buffer, proto: 'udp' | 'tcp'): Promise<Buffer | undefined> {
+    const asked = Buffer.from(query);
+    asked.writeUInt16BE(randomInt(0x10000), 0);
+    const matches = (answer: Buffer) => answers(asked, answer);
     for (const server of this.current()) {
-      const answer = await (proto === 'udp' ? overUdp : overTcp)(server, this.port, query).catch(() => undefined);
-      if (answer) return answer;
+      const answer = await (proto === 'udp' ? overUdp : overTcp)(server, this.port, asked, matches).catch(
+        () => undefined,
+      );
+      if (!answer) continue;
+      const theirs = Buffer.from(answer);
+      query.copy(theirs, 0, 0, 2);
+      return theirs;
     }
     return undefined;
   }
 }
 
-/** One query on a connected socket of its own: only that server's answer reaches it. */
-function overUdp(server: string, port: number, query: Buffer): Promise<Buffer> {
+/**
+ * Whether the bytes answer the query: a response with its ID whose question section is the query's,
+ * byte for byte but for the letters' case (a resolver may change it, RFC 4343).
+ */
+export function answers(query: Buffer, answer: Buffer): boolean {
+  if (answer.length < 12 || answer.readUInt16BE(0) !== query.readUInt16BE(0)) return false;
+  if (!(answer.readUInt16BE(2) & 0x8000) || answer.readUInt16BE(4) !== 1) return false;
+  const end = questionEnd(query);
+  return end !== undefined && end <= answer.length && sameText(query.subarray(12, end), answer.subarray(12, end));
+}
+
+/** Where the one question of a message ends: its name's labels, then type and class. */
+function questionEnd(message: Buffer): number | undefined {
+  let at = 12;
+  while (at < message.length) {
+    const label = message[at] ?? 0;
+    if (label === 0) return at + 5 <= message.length ? at + 5 : undefined;
+    // A compression pointer or a reserved label type: no query's question has one.
+    if (label > 63) return undefined;
+    at += label + 1;
+  }
+  return undefined;
+}
+
+const lower = (byte: number) => (byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte);
+const sameText = (a: Buffer, b: Buffer) =>
+  a.length === b.length && a.every((byte, i) => lower(byte) === lower(b[i] ?? -1));
+
+/** One query on a connected socket of its own: only that server's datagrams reach it, and only an answer ends it. */
+function overUdp(server: string, port: number, query: Buffer, matches: (b: Buffer) => boolean): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = createSocket(parseIp(server)?.version === 6 ? 'udp6' : 'udp4');
     const timer = setTimeout(() => done(new Error('timed out')), SERVER_TIMEOUT_MS);
@@ -66,7 +105,10 @@ function overUdp(server: string, port: number, query: Buffer): Promise<Buffer> {
       if (answer) resolve(answer);
       else reject(error);
     };
-    socket.on('message', (message) => done(undefined, message));
+    // A datagram that does not answer the query (forged, or late for another) is not the answer.
+    socket.on('message', (message) => {
+      if (matches(message)) done(undefined, message);
+    });
     // An unreachable server (ICMP) ends the wait at once.
     socket.on('error', (error) => done(error));
     // A server with no route fails the connect itself (ENETUNREACH).
@@ -75,7 +117,7 @@ function overUdp(server: string, port: number, query: Buffer): Promise<Buffer> {
 }
 
 /** One query over TCP, framed by its two-byte length as RFC 1035 says. */
-function overTcp(server: string, port: number, query: Buffer): Promise<Buffer> {
+function overTcp(server: string, port: number, query: Buffer, matches: (b: Buffer) => boolean): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: server, port });
     const chunks: Buffer[] = [];
@@ -86,7 +128,9 @@ function overTcp(server: string, port: number, query: Buffer): Promise<Buffer> {
       const received = Buffer.concat(chunks);
       if (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) {
         socket.end();
-        resolve(received.subarray(2, 2 + received.readUInt16BE(0)));
+        const answer = received.subarray(2, 2 + received.readUInt16BE(0));
+        if (matches(answer)) resolve(answer);
+        else reject(new Error('the answer is not for the query'));
       }
     });
     socket.on('error', reject);

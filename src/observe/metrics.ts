@@ -3,6 +3,7 @@
 import { createServer } from 'node:http';
 import type { Driver } from '../driver/driver.js';
 import type { PoolReport } from '../ipam/report.js';
+import type { DnsStats } from '../names/stats.js';
 import { answerProbe } from '../operator/probes.js';
 import type { Readiness } from '../operator/readiness.js';
 
@@ -15,7 +16,7 @@ export interface Metrics {
 
 export async function startMetrics(
   listen: { host: string; port: number },
-  parts: { driver: Driver; pools: PoolReport; readiness: Readiness },
+  parts: { driver: Driver; pools: PoolReport; readiness: Readiness; dnsStats(): DnsStats | undefined },
 ): Promise<Metrics> {
   const client = await import('prom-client');
   const registry = new client.Registry();
@@ -74,6 +75,7 @@ export async function startMetrics(
       this.set(parts.driver.snapshot().networks.length);
     },
   });
+  dnsCounters(client, registry, parts.dnsStats);
 
   const server = createServer((request, response) => {
     if (request.method === 'GET' && request.url !== '/metrics') {
@@ -110,4 +112,36 @@ export async function startMetrics(
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/** The names service's counts, read at each scrape: queries, answers by rcode, refusals by rule, drops by reason. */
+function dnsCounters(
+  client: typeof import('prom-client'),
+  registry: import('prom-client').Registry,
+  stats: () => DnsStats | undefined,
+): void {
+  const counter = (name: string, help: string, label: string, read: (s: DnsStats) => ReadonlyMap<string, number>) =>
+    new client.Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
+      collect() {
+        const now = stats();
+        this.reset();
+        for (const [value, count] of now ? read(now) : []) this.inc({ [label]: value }, count);
+      },
+    });
+  new client.Counter({
+    name: 'tether_dns_queries_total',
+    help: 'DNS queries the names service received',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stats()?.queries ?? 0);
+    },
+  });
+  counter('tether_dns_answers_total', 'DNS answers sent, by rcode', 'rcode', (s) => s.answers);
+  counter('tether_dns_refusals_total', 'DNS queries refused before any work, by rule', 'rule', (s) => s.refusals);
+  counter('tether_dns_drops_total', 'DNS queries dropped unanswered, by reason', 'reason', (s) => s.drops);
 }

@@ -10,6 +10,14 @@ export interface Check {
   readonly run: () => Promise<string>;
 }
 
+/** How often the store takes the daemon's readiness write, and how long one readiness answer serves. */
+export interface ProbeTimings {
+  readonly storeBeatMs: number;
+  readonly readinessMaxAgeMs: number;
+}
+
+export const PROBE_TIMINGS: ProbeTimings = { storeBeatMs: 5_000, readinessMaxAgeMs: 2_000 };
+
 export class Readiness {
   private running: Promise<ReadinessView> | undefined;
   private last: { readonly at: number; readonly report: ReadinessView } | undefined;
