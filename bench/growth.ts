@@ -42,6 +42,7 @@ export async function firewallGrowth(figures: Figure[]): Promise<void> {
         const networks = Array.from({ length: count }, (_, i) => ({
           bridge: `tgr${i}`,
           internal: false,
+          lan: false,
           nat: i !== 0 || round % 2 === 0,
           subnets: [subnet],
           ports: [],

@@ -129,6 +129,8 @@ export interface HostPort {
 export interface FirewallNetwork {
   readonly bridge: string;
   readonly internal: boolean;
+  /** The bridge carries a host interface (a bridged uplink): the LAN reaches the host through it. */
+  readonly lan: boolean;
   /** Masquerade traffic leaving the network (never for internal ones). */
   readonly nat: boolean;
   readonly subnets: readonly IpPrefix[];

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type IpAddress, type IpPrefix, parseIp, parsePrefix } from '../net/ip.js';
 import { chainsFor, familyRules } from './iptables.js';
+import { needsLocalnet } from './localnet.js';
 
 const ip = (text: string) => parseIp(text) as IpAddress;
 const net = (text: string) => parsePrefix(text) as IpPrefix;
@@ -9,6 +10,7 @@ const net = (text: string) => parsePrefix(text) as IpPrefix;
 const open = {
   bridge: 'br-a',
   internal: false,
+  lan: false,
   nat: true,
   subnets: [net('10.1.0.0/24'), net('fd00:1::/64')],
   ports: [
@@ -17,8 +19,8 @@ const open = {
     { proto: 'tcp' as const, hostPort: 8080, containerIp: ip('fd00:1::2'), containerPort: 80 },
   ],
 };
-const routed = { bridge: 'br-r', internal: false, nat: false, subnets: [net('10.2.0.0/24')], ports: [] };
-const internal = { bridge: 'br-i', internal: true, nat: false, subnets: [net('10.3.0.0/24')], ports: [] };
+const routed = { bridge: 'br-r', internal: false, lan: false, nat: false, subnets: [net('10.2.0.0/24')], ports: [] };
+const internal = { bridge: 'br-i', internal: true, lan: false, nat: false, subnets: [net('10.3.0.0/24')], ports: [] };
 
 test('IPv4 rules for an open, a routed (no NAT) and an internal network, in order', () => {
   assert.deepEqual(familyRules([open, routed, internal], 4), {
@@ -46,7 +48,23 @@ test('IPv4 rules for an open, a routed (no NAT) and an internal network, in orde
       '-A TETHER-POSTROUTING -s 10.1.0.0/24 ! -o br-a -j MASQUERADE',
       '-A TETHER-POSTROUTING -s 127.0.0.0/8 -o br-a -j MASQUERADE',
     ],
+    raw: [
+      '-A TETHER-LOOPBACK -d 127.0.0.0/8 -i br-a -j DROP',
+      '-A TETHER-LOOPBACK -d 127.0.0.0/8 -i br-r -j DROP',
+      '-A TETHER-LOOPBACK -d 127.0.0.0/8 -i br-i -j DROP',
+    ],
   });
+});
+
+test('route_localnet only where a port is reached from the loopback: never internal, never on a LAN bridge', () => {
+  assert.equal(needsLocalnet(open), true);
+  assert.equal(needsLocalnet(routed), false, 'no ports');
+  assert.equal(needsLocalnet({ ...open, lan: true }), false, 'a bridged uplink');
+  const [all, loopback] = open.ports;
+  assert.equal(needsLocalnet({ ...open, ports: [{ ...all!, hostIp: ip('192.0.2.1') }] }), false, 'one address only');
+  assert.equal(needsLocalnet({ ...open, ports: [loopback!] }), true, '127.0.0.1');
+  // The 127.x rule that lets such a port's answers out goes with it.
+  assert.doesNotMatch(familyRules([{ ...open, lan: true }], 4).nat.join('\n'), /127\.0\.0\.0/);
 });
 
 test('IPv6 rules carry only the IPv6 ports and subnets', () => {
@@ -58,7 +76,7 @@ test('IPv6 rules carry only the IPv6 ports and subnets', () => {
 });
 
 test('no networks, no rules', () => {
-  assert.deepEqual(familyRules([], 4), { filter: [], nat: [] });
+  assert.deepEqual(familyRules([], 4), { filter: [], nat: [], raw: [] });
 });
 
 test("each instance has chains of its own, within iptables' 28 characters", () => {

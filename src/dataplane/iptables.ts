@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { bracketed, formatIp, formatPrefix } from '../net/ip.js';
 import { run } from '../util/exec.js';
 import type { Firewall, FirewallNetwork } from './dataplane.js';
+import { needsLocalnet, syncLocalnet } from './localnet.js';
 
 /** How long iptables waits for the xtables lock: within the tool deadline (util/exec.ts), so a held lock fails. */
 const WAIT = ['--wait', '10'];
@@ -17,6 +18,8 @@ export interface Chains {
   readonly isolation: string;
   readonly dnat: string;
   readonly postrouting: string;
+  /** In the raw table (IPv4): the guard against loopback destinations arriving on tether's bridges. */
+  readonly guard: string;
 }
 
 /**
@@ -35,6 +38,7 @@ export function chainsFor(instance: string): Chains {
     isolation: `${base}-ISOLATION`,
     dnat: `${base}-DNAT`,
     postrouting: `${base}-POSTROUTING`,
+    guard: `${base}-LOOPBACK`,
   };
 }
 
@@ -43,16 +47,26 @@ export const DEFAULT_CHAINS = chainsFor('tether');
 type Family = 4 | 6;
 
 /** Jumps from the built-in chains into tether's: table, chain, and the rule's match. */
-const jumps = (c: Chains) => [
+const jumps = (c: Chains, family: Family) => [
   { table: 'filter', chain: 'FORWARD', args: ['-j', c.forward] },
   { table: 'nat', chain: 'PREROUTING', args: ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.dnat] },
   { table: 'nat', chain: 'OUTPUT', args: ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.dnat] },
   { table: 'nat', chain: 'POSTROUTING', args: ['-j', c.postrouting] },
+  ...(family === 4 ? [{ table: 'raw', chain: 'PREROUTING', args: ['-j', c.guard] }] : []),
 ];
+
+/** Each table's chains of tether's, per family. */
+const chainsOf = (c: Chains, family: Family) =>
+  [
+    ['filter', [c.forward, c.isolation]],
+    ['nat', [c.dnat, c.postrouting]],
+    ...(family === 4 ? [['raw', [c.guard]] as const] : []),
+  ] as const;
 
 export interface FamilyRules {
   readonly filter: string[];
   readonly nat: string[];
+  readonly raw: string[];
 }
 
 /** The rules for these networks in one address family, in iptables-restore syntax. */
@@ -63,6 +77,8 @@ export function familyRules(
 ): FamilyRules {
   const filter: string[] = [];
   const nat: string[] = [];
+  // No packet from a container or a LAN is for the host's loopback (localnet.ts).
+  const raw = family === 4 ? networks.map((n) => `-A ${c.guard} -d 127.0.0.0/8 -i ${n.bridge} -j DROP`) : [];
   const open = networks.filter((n) => !n.internal);
   for (const { bridge } of networks) filter.push(`-A ${c.forward} -i ${bridge} -o ${bridge} -j ACCEPT`);
   for (const { bridge, internal } of networks) {
@@ -96,9 +112,10 @@ export function familyRules(
     }
     // Published on 127.0.0.1: the DNATed packet keeps its loopback source, which the container could
     // not answer; it leaves with the bridge's address instead (route_localnet lets it out at all).
-    if (family === 4 && ports.length > 0) nat.push(`-A ${c.postrouting} -s 127.0.0.0/8 -o ${bridge} -j MASQUERADE`);
+    if (family === 4 && needsLocalnet(network))
+      nat.push(`-A ${c.postrouting} -s 127.0.0.0/8 -o ${bridge} -j MASQUERADE`);
   }
-  return { filter, nat };
+  return { filter, nat, raw };
 }
 
 export class IpTables implements Firewall {
@@ -113,11 +130,9 @@ export class IpTables implements Firewall {
     await Promise.all(
       ([4, 6] as const).map((family) => (networks.length === 0 ? this.remove(family) : this.apply(family, networks))),
     );
-    const open = networks.filter((n) => !n.internal);
     // Where /proc/sys is read-only (a managed plugin), `tether doctor` reports forwarding instead.
-    if (open.length > 0) await writeFile('/proc/sys/net/ipv4/ip_forward', '1').catch(() => undefined);
-    for (const { bridge } of open)
-      await writeFile(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, '1').catch(() => undefined);
+    if (networks.some((n) => !n.internal)) await writeFile('/proc/sys/net/ipv4/ip_forward', '1').catch(() => undefined);
+    await syncLocalnet(networks);
   }
 
   async verify(networks: readonly FirewallNetwork[]): Promise<string[]> {
@@ -125,7 +140,7 @@ export class IpTables implements Firewall {
     for (const family of [4, 6] as const) {
       const tool = family === 4 ? 'iptables' : 'ip6tables';
       const expected = familyRules(networks, family, this.chains);
-      for (const jump of jumps(this.chains)) {
+      for (const jump of jumps(this.chains, family)) {
         const rule = `-A ${jump.chain} ${jump.args.join(' ')}`;
         const count = (await run(tool, [...WAIT, '-t', jump.table, '-S', jump.chain]))
           .split('\n')
@@ -133,10 +148,8 @@ export class IpTables implements Firewall {
         if (count !== (networks.length ? 1 : 0))
           problems.push(`${tool}: ${jump.table} ${jump.chain} jumps to tether ${count} times`);
       }
-      for (const [table, chains, rules] of [
-        ['filter', [this.chains.forward, this.chains.isolation], expected.filter],
-        ['nat', [this.chains.dnat, this.chains.postrouting], expected.nat],
-      ] as const) {
+      for (const [table, chains] of chainsOf(this.chains, family)) {
+        const rules = expected[table];
         const actual: string[] = [];
         for (const chain of chains) {
           const listed = await run(tool, [...WAIT, '-t', table, '-S', chain]).catch(() => '');
@@ -156,29 +169,22 @@ export class IpTables implements Firewall {
 
   private async apply(family: Family, networks: readonly FirewallNetwork[]): Promise<void> {
     const tool = family === 4 ? 'iptables' : 'ip6tables';
-    const { filter, nat } = familyRules(networks, family, this.chains);
+    const rules = familyRules(networks, family, this.chains);
     // Declaring a chain in a --noflush restore empties it (or creates it) in the same commit.
-    const script = [
-      '*filter',
-      `:${this.chains.forward} - [0:0]`,
-      `:${this.chains.isolation} - [0:0]`,
-      ...filter,
+    const script = chainsOf(this.chains, family).flatMap(([table, chains]) => [
+      `*${table}`,
+      ...chains.map((chain) => `:${chain} - [0:0]`),
+      ...rules[table],
       'COMMIT',
-      '*nat',
-      `:${this.chains.dnat} - [0:0]`,
-      `:${this.chains.postrouting} - [0:0]`,
-      ...nat,
-      'COMMIT',
-      '',
-    ];
-    const text = script.join('\n');
+    ]);
+    const text = `${script.join('\n')}\n`;
     // A change to one endpoint's ports usually leaves the other family's rules as they were.
     if (this.applied.get(family) === text && this.jumpsInPlace.has(family)) return;
     await run(`${tool}-restore`, [...WAIT, '--noflush'], text);
     this.applied.set(family, text);
     if (this.jumpsInPlace.has(family)) return;
     await Promise.all(
-      jumps(this.chains).map(async (jump) => {
+      jumps(this.chains, family).map(async (jump) => {
         const present = await run(tool, [...WAIT, '-t', jump.table, '-C', jump.chain, ...jump.args]).then(
           () => true,
           () => false,
@@ -197,7 +203,7 @@ export class IpTables implements Firewall {
     // nothing more. Unreadable, every removal is tried, as each one fails harmlessly if not needed.
     const saved = (await run(`${tool}-save`, []).catch(() => undefined))?.split('\n');
     const present = (line: (l: string) => boolean) => saved === undefined || saved.some(line);
-    for (const jump of jumps(this.chains)) {
+    for (const jump of jumps(this.chains, family)) {
       const rule = `-A ${jump.chain} ${jump.args.join(' ')}`;
       if (!present((l) => l === rule)) continue;
       const remove = [...WAIT, '-t', jump.table, '-D', jump.chain, ...jump.args];
@@ -208,16 +214,12 @@ export class IpTables implements Firewall {
         )
       );
     }
-    const { forward, isolation, dnat, postrouting } = this.chains;
-    for (const [table, chain] of [
-      ['filter', forward],
-      ['filter', isolation],
-      ['nat', dnat],
-      ['nat', postrouting],
-    ] as const) {
-      if (!present((l) => l.startsWith(`:${chain} `))) continue;
-      await run(tool, [...WAIT, '-t', table, '-F', chain]).catch(() => undefined);
-      await run(tool, [...WAIT, '-t', table, '-X', chain]).catch(() => undefined);
+    for (const [table, chains] of chainsOf(this.chains, family)) {
+      for (const chain of chains) {
+        if (!present((l) => l.startsWith(`:${chain} `))) continue;
+        await run(tool, [...WAIT, '-t', table, '-F', chain]).catch(() => undefined);
+        await run(tool, [...WAIT, '-t', table, '-X', chain]).catch(() => undefined);
+      }
     }
   }
 }

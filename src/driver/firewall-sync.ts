@@ -40,6 +40,7 @@ export class FirewallSync {
     return bridged.map((n) => ({
       bridge: n.bridge,
       internal: n.internal,
+      lan: n.uplink?.mode === 'bridge',
       nat: n.nat,
       subnets: n.subnets,
       ports: this.state.endpointsOf(n.id).flatMap((e) => e.ports),

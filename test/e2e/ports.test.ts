@@ -3,6 +3,7 @@
 // packet goes anywhere else.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -218,6 +219,39 @@ describe('published ports and NAT', { concurrency: false }, () => {
         0,
         container,
       );
+    }
+  });
+
+  test('a container cannot reach a service on the host loopback, though route_localnet serves -p there', async () => {
+    // The attack of Kubernetes' CVE-2020-8558: a packet for 127.x sent to the host's bridge. The
+    // container routes 127.0.0.53 out to its gateway (NET_ADMIN, its own route_localnet) and connects;
+    // a host service listens on 127.0.0.53 alone.
+    let heard = 0;
+    const listening = createServer((socket) => {
+      heard++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listening.listen(15353, '127.0.0.53', resolve));
+    try {
+      const bridge = (await env.tether.state()).networks.find((n) => n.subnets.includes('10.230.60.0/24'))?.bridge;
+      assert.equal(readFileSync(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, 'utf8').trim(), '1');
+      const gateway = '10.230.60.1';
+      const script =
+        'ip route del 127.0.0.0/8 dev lo table local; ' +
+        `ip route add 127.0.0.53/32 via ${gateway} dev eth0 onlink && ` +
+        'for i in 1 2 3; do echo attack | nc -w 1 127.0.0.53 15353; done; true';
+      const sent = await env.docker(
+        ...['run', '--rm', '--net', 'web', '--cap-add', 'NET_ADMIN'],
+        ...['--sysctl', 'net.ipv4.conf.all.route_localnet=1', IMAGE, 'sh', '-c', script],
+      );
+      assert.equal(sent.code, 0, sent.stderr);
+      await sleep(500);
+      assert.equal(heard, 0, 'nothing from a container reaches the loopback service');
+      // A network with no port reached from the loopback has no route_localnet at all.
+      const routed = (await env.tether.state()).networks.find((n) => n.subnets.includes('10.230.61.0/24'))?.bridge;
+      assert.equal(readFileSync(`/proc/sys/net/ipv4/conf/${routed}/route_localnet`, 'utf8').trim(), '0');
+    } finally {
+      listening.close();
     }
   });
 
