@@ -24,16 +24,21 @@ const TLS = { tlsCert: '/etc/tether/cert.pem', tlsKey: '/etc/tether/key.pem', tl
 test('the dashboard is off unless --ui-addr is given, and plain HTTP without a token only on loopback', () => {
   assert.equal(parseConfig(RAW).ui, undefined);
   assert.deepEqual(parseConfig({ ...RAW, uiAddr: '127.0.0.1:9180' }).ui, { host: '127.0.0.1', port: 9180 });
-  assert.throws(() => parseConfig({ ...RAW, uiAddr: '0.0.0.0:9180' }), /needs --ui-token-file, or client certificates/);
+  assert.throws(() => parseConfig({ ...RAW, uiAddr: '0.0.0.0:9180' }), /needs TLS with client certificates/);
   assert.throws(() => parseConfig({ ...RAW, uiAddr: '9180' }), /--ui-addr 9180: expected HOST:PORT/);
   assert.throws(() => parseConfig({ ...RAW, uiTokenFile: '/etc/tether/ui-token' }), /--ui-token-file needs --ui-addr/);
 });
 
-test('off loopback, a token or client certificates (the --tls-* files, also without --tcp) protect it', () => {
-  assert.deepEqual(parseConfig({ ...RAW, uiAddr: '[::]:9180', uiTokenFile: '/etc/tether/ui-token' }).ui, {
+test('off loopback, client certificates (the --tls-* files, even without --tcp) protect it; a token alone not', () => {
+  assert.throws(
+    () => parseConfig({ ...RAW, uiAddr: '[::]:9180', uiTokenFile: '/etc/tether/ui-token' }),
+    /needs TLS with client certificates/,
+  );
+  assert.deepEqual(parseConfig({ ...RAW, ...TLS, uiAddr: '[::]:9180', uiTokenFile: '/etc/tether/ui-token' }).ui, {
     host: '::',
     port: 9180,
     tokenFile: '/etc/tether/ui-token',
+    tls: { cert: TLS.tlsCert, key: TLS.tlsKey, ca: TLS.tlsCa },
   });
   const mutual = parseConfig({ ...RAW, ...TLS, uiAddr: '10.0.0.5:9180' });
   assert.deepEqual(mutual.ui?.tls, { cert: TLS.tlsCert, key: TLS.tlsKey, ca: TLS.tlsCa });

@@ -1,6 +1,7 @@
 // Where tether's servers listen and how they are protected: HOST:PORT, the TLS
-// files, and the dashboard's rules, those of --tcp (plain HTTP without a token
-// only on a loopback address; elsewhere a token, client certificates, or both).
+// files, and the dashboard's rules, those of --tcp (plain HTTP, with a token or
+// without, only on a loopback address; elsewhere client certificates, and a
+// token besides if wanted).
 
 export interface TlsFiles {
   readonly cert: string;
@@ -29,10 +30,11 @@ export function parseUiConfig(
     if (tokenFile) fail('--ui-token-file needs --ui-addr');
     return undefined;
   }
-  if (!tokenFile && !tls && !isLoopbackHost(listen.host))
+  // Off loopback a token alone would cross the network in clear text, and so would every page.
+  if (!tls && !isLoopbackHost(listen.host))
     fail(
-      `--ui-addr ${listen.host}: off a loopback address the dashboard needs --ui-token-file, ` +
-        'or client certificates (--tls-cert, --tls-key and --tls-ca)',
+      `--ui-addr ${listen.host}: off a loopback address the dashboard needs TLS with client certificates ` +
+        '(--tls-cert, --tls-key and --tls-ca), and --ui-token-file besides if you like',
     );
   return { ...listen, ...(tokenFile ? { tokenFile } : {}), ...(tls ? { tls } : {}) };
 }

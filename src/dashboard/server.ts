@@ -1,16 +1,19 @@
 // `tether serve --ui-addr`: the read-only dashboard. The page (ui/) and the
 // libraries it imports (preact, htm) are served from the package, never a CDN;
 // GET /api/view answers the view now and GET /api/events pushes each change
-// (server-sent events). A token, client certificates, or both guard it.
-import { readFileSync } from 'node:fs';
+// (server-sent events). A token, client certificates, or both guard it; open,
+// on a loopback address, it answers only requests that name a loopback host
+// (a page of another site that rebinds its name to 127.0.0.1 gets nothing).
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { UiConfig } from '../listen-config.js';
+import { isLoopbackHost, type UiConfig } from '../listen-config.js';
 import type { Problem } from '../process/recent-problems.js';
-import { Access } from './access.js';
+import { Access, loopbackHostHeader } from './access.js';
 import { DockerNameReader } from './docker-names.js';
+import { EventStreams } from './events.js';
 import { LiveView } from './live.js';
 import { loginPage, pageHeaders, type StaticFile, staticFiles } from './page.js';
 import type { ViewSources } from './view.js';
@@ -29,9 +32,9 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-/** A comment line every so often keeps proxies from closing a quiet event stream. */
-const KEEPALIVE_MS = 15_000;
 const WRONG_TOKEN_DELAY_MS = 500;
+/** How often the token file is looked at: a new token ends every session. */
+const TOKEN_CHECK_MS = 2_000;
 /** Paths a browser without a session may load: the login page and its style. */
 const OPEN_PATHS = new Set(['/login', '/style.css']);
 
@@ -39,6 +42,21 @@ export async function startDashboard(ui: UiConfig, parts: DashboardParts): Promi
   const token = ui.tokenFile ? (await readFile(ui.tokenFile, 'utf8')).trim() : undefined;
   if (token === '') throw new Error(`--ui-token-file ${ui.tokenFile} is empty`);
   const access = new Access(token);
+  const tokenFile = ui.tokenFile;
+  if (tokenFile) {
+    watchFile(tokenFile, { interval: TOKEN_CHECK_MS }, () => {
+      readFile(tokenFile, 'utf8').then(
+        (text) => {
+          if (text.trim() === '') return;
+          access.rotate(text.trim());
+          parts.log.info({ tokenFile }, 'the dashboard token changed: every session ended');
+        },
+        (error: Error) => parts.log.warn({ err: error.message }, 'the dashboard token file cannot be read'),
+      );
+    });
+  }
+  const streams = new EventStreams();
+  const loopback = isLoopbackHost(ui.host);
   const names = new DockerNameReader(parts.dockerSocket);
   const live = new LiveView(
     {
@@ -62,10 +80,22 @@ export async function startDashboard(ui: UiConfig, parts: DashboardParts): Promi
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
     done(null, new URLSearchParams(String(body))),
   );
+  const refuseToken = async (from: string) => {
+    parts.log.warn({ from }, 'a dashboard request with a wrong token');
+    // A guesser gets two tries a second per connection, not thousands.
+    await sleep(WRONG_TOKEN_DELAY_MS);
+  };
   app.addHook('onRequest', async (request, reply) => {
+    if (loopback && !loopbackHostHeader(request.headers.host)) {
+      return reply.code(421).send({ error: 'the dashboard answers requests for a loopback host only' });
+    }
     const path = request.url.split('?')[0] ?? '';
-    if (OPEN_PATHS.has(path) || access.allows(request.headers)) return;
-    if (path.startsWith('/api/')) return reply.code(401).send({ error: 'the dashboard needs its token' });
+    const verdict = access.check(request.headers);
+    if (verdict === 'wrong') await refuseToken(request.ip);
+    if (verdict === 'open' || verdict === 'allowed' || (verdict === 'none' && OPEN_PATHS.has(path))) return;
+    if (path.startsWith('/api/') || verdict === 'wrong') {
+      return reply.code(401).send({ error: 'the dashboard needs its token' });
+    }
     return reply.redirect('/login', 303);
   });
   const send = (file: StaticFile) => async (_request: FastifyRequest, reply: FastifyReply) =>
@@ -76,9 +106,7 @@ export async function startDashboard(ui: UiConfig, parts: DashboardParts): Promi
     const typed = request.body instanceof URLSearchParams ? (request.body.get('token') ?? '') : '';
     const cookie = access.login(typed, Boolean(https));
     if (!cookie) {
-      parts.log.warn({ from: request.ip }, 'a dashboard login with a wrong token');
-      // A guesser gets two tries a second per connection, not thousands.
-      await sleep(WRONG_TOKEN_DELAY_MS);
+      await refuseToken(request.ip);
       const refused = loginPage('That is not the token.');
       return reply.code(401).headers(pageHeaders(refused)).send(refused.body);
     }
@@ -92,23 +120,15 @@ export async function startDashboard(ui: UiConfig, parts: DashboardParts): Promi
   );
   app.get('/api/events', (request, reply) => {
     reply.hijack();
-    const stream = reply.raw;
-    stream.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-    });
-    const unsubscribe = live.subscribe((json) => stream.write(`data: ${json}\n\n`));
-    const keepalive = setInterval(() => stream.write(': keep-alive\n\n'), KEEPALIVE_MS);
-    request.raw.on('close', () => {
-      clearInterval(keepalive);
-      unsubscribe();
-    });
+    if (!streams.open(request.ip, reply.raw, (push) => live.subscribe(push))) {
+      reply.raw.writeHead(429, { 'content-type': 'application/json' }).end('{"error":"too many event streams"}');
+    }
   });
   const address = await app.listen({ host: ui.host, port: ui.port });
   return {
     address,
     close: async () => {
+      if (tokenFile) unwatchFile(tokenFile);
       live.stop();
       // Open event streams would keep close() waiting.
       app.server.closeAllConnections();
