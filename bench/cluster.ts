@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { clusterView } from '../src/operator/contract.js';
 import { ClusterHost, Underlay } from '../test/e2e/cluster-harness.js';
 import { type Environment, must, networkCreate, pluginCall } from '../test/e2e/harness.js';
+import { dnsFlood } from './dns.js';
 import { buildIperfImage, IPERF_IMAGE, iperfRetried } from './iperf.js';
 import { etcdRevision, rawVxlan } from './raw-vxlan.js';
 import { type Comparison, compare, type Figure, summarize } from './stats.js';
@@ -212,6 +213,8 @@ export async function clusterFigures(env: Environment, comparisons: Comparison[]
     );
     figures.push(await transactionsPerStart(underlay, hosts, true));
     figures.push(await transactionsPerStart(underlay, [h1], false));
+    // The client on h1 floods h1's names service asking for the server on h2, a name tether owns.
+    await dnsFlood(h1, 'client', 'server', figures);
   } finally {
     await raw?.remove();
     // SIGKILL, as for the uplink step's server: one cut off mid-test may ignore SIGTERM.

@@ -17,48 +17,42 @@ export interface AskerDeps {
   readonly address: string;
 }
 
-/** How often the host's bridges are read again: queries from Docker's own bridges are rare, bridges rarer. */
-const BRIDGES_EVERY_MS = 10_000;
+/** How long the host's bridges are taken as read: queries from Docker's own bridges are rare, bridges rarer. */
+const BRIDGES_FRESH_MS = 10_000;
 
 export class Askers {
-  private bridges: IpPrefix[] = [];
-  /** The first reading; later ones replace `bridges` when done. */
-  private readonly loaded: Promise<void>;
-  /** The reading under way, which a second caller awaits instead of starting another. */
-  private reading: Promise<void> | undefined;
-  private readonly timer: NodeJS.Timeout;
+  private bridges: { readonly subnets: IpPrefix[]; readonly at: number } | undefined;
+  /** The reading under way, which every query meanwhile awaits instead of starting another. */
+  private reading: Promise<IpPrefix[]> | undefined;
   /** The host itself: the usual loopback addresses, and the service address it sends from towards itself. */
   private readonly host: IpAddress[];
 
   constructor(private readonly deps: AskerDeps) {
     this.host = ['127.0.0.1', '::1', deps.address].flatMap((a) => parseIp(a) ?? []);
-    this.loaded = this.refresh();
-    // A timer, never a query, sets the pace of reading the host's links: a flood costs no process.
-    this.timer = setInterval(() => void this.refresh(), BRIDGES_EVERY_MS);
-    this.timer.unref();
-  }
-
-  close(): void {
-    clearInterval(this.timer);
   }
 
   async of(source: IpAddress): Promise<Asker | undefined> {
     const own = this.endpointAsker(source);
     if (own) return own;
     if (this.host.some((a) => sameIp(a, source))) return { networks: [], mayForward: true };
-    await this.loaded;
-    return this.bridges.some((p) => contains(p, source)) ? { networks: [], mayForward: true } : undefined;
+    const bridges = await this.bridgeSubnets();
+    return bridges.some((p) => contains(p, source)) ? { networks: [], mayForward: true } : undefined;
   }
 
-  /** Reads the host's bridges again; a reading already under way is the one awaited. */
-  refresh(): Promise<void> {
-    this.reading ??= this.bridgeSubnets()
+  /** The host's bridges, read at most once per BRIDGES_FRESH_MS however many queries come: a flood spawns nothing. */
+  private bridgeSubnets(): Promise<IpPrefix[]> {
+    if (this.bridges && Date.now() - this.bridges.at < BRIDGES_FRESH_MS) return Promise.resolve(this.bridges.subnets);
+    this.reading ??= this.readBridges()
       .then(
         (subnets) => {
-          this.bridges = subnets;
+          this.bridges = { subnets, at: Date.now() };
+          return subnets;
         },
-        // The last reading stands; the next round tries again.
-        () => undefined,
+        // The last reading stands until the next try; a host whose links cannot be read admits no stranger.
+        () => {
+          this.bridges = { subnets: this.bridges?.subnets ?? [], at: Date.now() };
+          return this.bridges.subnets;
+        },
       )
       .finally(() => {
         this.reading = undefined;
@@ -89,7 +83,7 @@ export class Askers {
    * The subnets of the host's addresses on bridges that hold only containers: not the bridge of the
    * default route, and none with a host interface (a LAN) on it.
    */
-  private async bridgeSubnets(): Promise<IpPrefix[]> {
+  private async readBridges(): Promise<IpPrefix[]> {
     const [links, outward] = await Promise.all([this.deps.links(), this.deps.defaultRouteLinks()]);
     const carriesLan = new Set(
       links.filter((l) => l.master && (l.kind === '' || l.kind === 'vlan')).map((l) => l.master),

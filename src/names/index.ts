@@ -100,7 +100,6 @@ export async function startNames(deps: NamesDeps): Promise<NamesService> {
     await server.listen();
   } catch (error) {
     book.close();
-    askers.close();
     await server.close();
     await deps.serviceAddress.remove();
     throw error;
@@ -112,7 +111,6 @@ export async function startNames(deps: NamesDeps): Promise<NamesService> {
     refresh: () => book.refresh(),
     close: async () => {
       book.close();
-      askers.close();
       await server.close();
       await deps.serviceAddress.remove();
     },
