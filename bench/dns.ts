@@ -28,15 +28,16 @@ let sent = 0, answered = 0;
 socket.on('message', () => answered++);
 const perTick = Number(rate) / 100, ticks = Number(seconds) * 100, started = Date.now();
 let tick = 0;
+const report = () => { console.log(JSON.stringify({ sent, answered })); process.exit(0); };
 const next = () => {
-  if (tick++ >= ticks) return setTimeout(() => { console.log(JSON.stringify({ sent, answered })); process.exit(0); }, 1000);
+  if (tick++ >= ticks) return setTimeout(report, 1000);
   for (let i = 0; i < perTick; i++) socket.send(query(sent++ & 0xffff), 53, target);
   setTimeout(next, Math.max(0, started + tick * 10 - Date.now()));
 };
 next();
 `;
 
-/** Plugin-call round trips on the host until `stop` resolves: GetCapabilities, and an address asked for and given back. */
+/** Plugin-call round trips until `stop` resolves: GetCapabilities, and an address asked for and given back. */
 async function callLatencies(host: ClusterHost, poolId: string, stop: Promise<unknown>): Promise<number[]> {
   const samples: number[] = [];
   let done = false;
@@ -76,7 +77,7 @@ export async function dnsFlood(h1: ClusterHost, client: string, name: string, fi
     const loaded = await callLatencies(h1, poolId, flood);
     const { sent, answered } = JSON.parse(await flood) as { sent: number; answered: number };
     figures.push({
-      name: `plugin calls during a DNS flood of ${RATE.toLocaleString('en')} queries/s for ${SECONDS} s from one container`,
+      name: `plugin calls during a DNS flood of ${RATE.toLocaleString('en')} queries/s for ${SECONDS} s, one container`,
       value:
         `p99 ${p99(loaded).toFixed(1)} ms over ${loaded.length} calls (${p99(quiet).toFixed(1)} ms over ` +
         `${quiet.length} in the ${SECONDS} s before); ${sent.toLocaleString('en')} queries sent, ` +

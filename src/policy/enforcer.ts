@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { Serial } from '../util/serial.js';
 import type { PolicyBook } from './book.js';
+import { HookGuard } from './hook-guard.js';
 import type { Policy } from './records.js';
 import { computeRuleset, type DenyNetwork, type PolicyEndpoint, type Ruleset } from './ruleset.js';
 import { compareTable, type PolicyTable } from './table.js';
@@ -45,17 +46,19 @@ export class PolicyEnforcer {
   private readonly serial = new Serial();
   /** Whether the kernel holds the table; unknown until the first sync of this life. */
   private present: boolean | undefined;
-  /** Why the table cannot see traffic within a bridge, while it cannot. */
-  private unenforced: string | undefined;
+  private readonly hooks: HookGuard;
   private stops: (() => void)[] = [];
 
-  constructor(private readonly deps: EnforcerDeps) {}
+  constructor(private readonly deps: EnforcerDeps) {
+    this.hooks = new HookGuard(deps.table, deps.log);
+  }
 
   /** Follows policy changes and the other hosts' endpoints, and keeps the bridge hooks on. */
   start(): void {
     const request = () => this.request();
     const hooks = setInterval(() => {
-      if (this.present) this.prepare().catch(() => undefined);
+      if (!this.present) return;
+      this.serial.run(() => this.hooks.hold(this.deps.local().networks)).catch(() => undefined);
     }, HOOKS_CHECK_MS);
     hooks.unref();
     this.stops = [
@@ -66,23 +69,8 @@ export class PolicyEnforcer {
   }
 
   /** Makes sure the kernel shows the table traffic within a bridge; throws, with the reason, when it cannot. */
-  async prepare(): Promise<void> {
-    try {
-      const turned = await this.deps.table.prepare();
-      if (turned.length > 0) {
-        this.deps.log.warn(
-          { turned },
-          "turned on br_netfilter's bridge hooks, which deny networks need: they were off, so traffic between " +
-            'containers of one bridge passed no firewall',
-        );
-      }
-      this.unenforced = undefined;
-    } catch (error) {
-      const reason = (error as Error).message;
-      if (this.unenforced !== reason) this.deps.log.error({ reason }, 'deny networks cannot be enforced');
-      this.unenforced = reason;
-      throw error;
-    }
+  prepare(): Promise<void> {
+    return this.hooks.prepare();
   }
 
   close(): void {
@@ -102,7 +90,7 @@ export class PolicyEnforcer {
   async audit(): Promise<string[]> {
     const wanted = await this.wanted();
     const held = await this.deps.table.read().catch((error: Error) => error);
-    const hooks = wanted && this.unenforced ? [`policies do not hold within a bridge: ${this.unenforced}`] : [];
+    const hooks = wanted ? this.hooks.problems() : [];
     if (held instanceof Error) {
       return [...hooks, `nftables: table inet ${this.deps.tableName} cannot be read: ${held.message}`];
     }
@@ -133,9 +121,10 @@ export class PolicyEnforcer {
       await this.deps.table.apply(ruleset);
       this.present = true;
       // After the table: traffic routed into a deny network is judged even where the hooks cannot be had.
-      await this.prepare();
+      await this.hooks.hold(this.deps.local().networks);
     } else if (this.present !== false) {
       await this.deps.table.remove();
+      await this.hooks.open();
       this.present = false;
     }
   }

@@ -13,6 +13,14 @@ export class FakePolicyTable implements PolicyTable {
   /** br_netfilter's two hooks: on, off (prepare turns them on), or impossible (prepare fails with this). */
   hooks: 'on' | 'off' | { readonly impossible: string } = 'on';
 
+  /** The ports shut while the hooks cannot be had (empty: none). */
+  shutPorts: readonly string[] = [];
+
+  async shut(ports: readonly string[]): Promise<void> {
+    this.fail();
+    this.shutPorts = [...ports];
+  }
+
   async prepare(): Promise<string[]> {
     this.fail();
     if (typeof this.hooks === 'object') throw new TetherError('KERNEL', this.hooks.impossible);

@@ -72,7 +72,8 @@ function localView(snapshot: { networks: NetworkRecord[]; endpoints: EndpointRec
     ];
   });
   const deny = snapshot.networks.filter((n) => n.policy === 'deny');
-  return { networks: deny.map((n) => ({ key: policyKeyOf(n), bridge: n.bridge })), endpoints };
+  const ports = (id: string) => snapshot.endpoints.flatMap((e) => (e.networkId === id ? [e.hostName] : []));
+  return { networks: deny.map((n) => ({ key: policyKeyOf(n), bridge: n.bridge, ports: ports(n.id) })), endpoints };
 }
 
 /** The other hosts' endpoints, from their member records in etcd. */

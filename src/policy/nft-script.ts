@@ -68,3 +68,15 @@ export function changeScript(table: string, from: Ruleset, to: Ruleset): string 
 export function removeScript(table: string): string {
   return `table inet ${table}\ndelete table inet ${table}\n`;
 }
+
+/** The bridge-family table that drops what bridges forward to these ports; none: the table goes (bridge-hooks.ts). */
+export function shutScript(table: string, ports: readonly string[]): string {
+  const replace = `table bridge ${table}\ndelete table bridge ${table}\n`;
+  if (ports.length === 0) return replace;
+  const elements = ports.map((p) => `"${p}"`).join(', ');
+  return (
+    `${replace}table bridge ${table} {\n  set shut { type ifname; elements = { ${elements} }; }\n` +
+    '  chain forward {\n    type filter hook forward priority filter; policy accept;\n' +
+    '    oifname @shut drop\n  }\n}\n'
+  );
+}

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { run } from '../util/exec.js';
 import { ensureBridgeHooks } from './bridge-hooks.js';
-import { changeScript, fullScript, removeScript } from './nft-script.js';
+import { changeScript, fullScript, removeScript, shutScript } from './nft-script.js';
 import type { Ruleset } from './ruleset.js';
 import type { PolicyTable, TableView } from './table.js';
 
@@ -30,6 +30,10 @@ export class NftTable implements PolicyTable {
 
   prepare(): Promise<string[]> {
     return ensureBridgeHooks(this.bridgeSysctls);
+  }
+
+  async shut(ports: readonly string[]): Promise<void> {
+    await run('nft', ['-f', '-'], shutScript(this.table, ports));
   }
 
   async apply(ruleset: Ruleset): Promise<void> {

@@ -7,7 +7,7 @@ import { parsePolicy } from './records.js';
 import { computeRuleset, type PolicyEndpoint } from './ruleset.js';
 
 const ip = (text: string) => parseIp(text) as IpAddress;
-const NETWORKS = [{ key: 'tiers', bridge: 'tthbrtiers' }];
+const NETWORKS = [{ key: 'tiers', bridge: 'tthbrtiers', ports: [] }];
 const endpoint = (addresses: string[], labels?: Record<string, string>, local = true): PolicyEndpoint => ({
   network: 'tiers',
   addresses: addresses.map(ip),

@@ -11,6 +11,8 @@ import { formatSelector, matches, type Selector } from './selector.js';
 export interface DenyNetwork {
   readonly key: string;
   readonly bridge: string;
+  /** Its endpoints' host ends on this host: shut while the bridge hooks cannot be had. */
+  readonly ports: readonly string[];
 }
 
 export interface PolicyEndpoint {

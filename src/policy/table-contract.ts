@@ -9,7 +9,7 @@ import { compareTable } from './table.js';
 
 const ip = (text: string) => parseIp(text) as IpAddress;
 const POLICY = parsePolicy({ name: 'db', select: 'role=db', from: ['role=api'], ports: ['tcp/5432'] });
-const NETWORK = { key: 'n', bridge: 'tthbrcontract' };
+const NETWORK = { key: 'n', bridge: 'tthbrcontract', ports: [] };
 const api = { network: 'n', addresses: [ip('10.0.0.2'), ip('fd00::2')], labels: { role: 'api' }, local: true };
 const db = { network: 'n', addresses: [ip('10.0.0.3')], labels: { role: 'db' }, local: true };
 

@@ -18,6 +18,12 @@ export interface PolicyTable {
    * the reason, when it cannot: then a deny network would let such traffic pass, so none is allowed.
    */
   prepare(): Promise<string[]>;
+  /**
+   * Where prepare fails: drops every frame a bridge forwards to these ports (the host ends of deny
+   * networks' endpoints), in a table of the bridge family, which needs no br_netfilter. Traffic within a
+   * deny network then stops whole rather than pass unjudged. No ports: that table goes.
+   */
+  shut(ports: readonly string[]): Promise<void>;
   /** Makes the table exactly this ruleset; the first call replaces whatever an earlier life left, atomically. */
   apply(ruleset: Ruleset): Promise<void>;
   /** Removes the table; an absent table is no error. */
