@@ -124,7 +124,7 @@ export class PolicyEnforcer {
       await this.hooks.hold(this.deps.local().networks);
     } else if (this.present !== false) {
       await this.deps.table.remove();
-      await this.hooks.open();
+      this.hooks.removed();
       this.present = false;
     }
   }

@@ -39,6 +39,7 @@ export class FakePolicyTable implements PolicyTable {
   async remove(): Promise<void> {
     this.fail();
     this.held = undefined;
+    this.shutPorts = [];
   }
 
   async read(): Promise<TableView | undefined> {

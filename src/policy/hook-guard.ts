@@ -9,8 +9,8 @@ import type { PolicyTable } from './table.js';
 export class HookGuard {
   /** Why the table cannot see traffic within a bridge, while it cannot. */
   private unenforced: string | undefined;
-  /** The ports shut now, sorted. */
-  private shut: readonly string[] = [];
+  /** The ports shut now, sorted; unknown at the start of a life (an earlier one may have left some shut). */
+  private shut: readonly string[] | undefined;
 
   constructor(
     private readonly table: PolicyTable,
@@ -43,7 +43,7 @@ export class HookGuard {
     try {
       await this.prepare();
     } catch (error) {
-      if (ports.join() !== this.shut.join()) {
+      if (ports.join() !== this.shut?.join()) {
         await this.table.shut(ports);
         this.shut = ports;
         this.log.error({ ports: ports.length }, 'shut the ports of deny networks: nothing passes within their bridges');
@@ -53,18 +53,24 @@ export class HookGuard {
     await this.open();
   }
 
-  /** Opens what was shut (the hooks are back, or no deny network is left). */
-  async open(): Promise<void> {
-    if (this.shut.length === 0) return;
+  /** Opens what was shut (the hooks are back). */
+  private async open(): Promise<void> {
+    if (this.shut?.length === 0) return;
     await this.table.shut([]);
+    if (this.shut)
+      this.log.info('the bridge hooks are on: the ports of deny networks are open to their policies again');
     this.shut = [];
-    this.log.info('the bridge hooks are on: the ports of deny networks are open to their policies again');
+  }
+
+  /** The table is gone, and the shut ports with it (PolicyTable.remove). */
+  removed(): void {
+    this.shut = [];
   }
 
   /** The audit's words while the hooks cannot be had. */
   problems(): string[] {
     if (this.unenforced === undefined) return [];
-    const shut = this.shut.length > 0 ? ' (their traffic within the bridge is dropped meanwhile)' : '';
+    const shut = this.shut?.length ? ' (their traffic within the bridge is dropped meanwhile)' : '';
     return [`policies do not hold within a bridge${shut}: ${this.unenforced}`];
   }
 }

@@ -65,8 +65,9 @@ export function changeScript(table: string, from: Ruleset, to: Ruleset): string 
   return lines.length > 0 ? `${lines.join('\n')}\n` : undefined;
 }
 
+/** Both of tether's tables gone: the policies' and the shut ports' (an absent one is no error). */
 export function removeScript(table: string): string {
-  return `table inet ${table}\ndelete table inet ${table}\n`;
+  return `table inet ${table}\ndelete table inet ${table}\n${shutScript(table, [])}`;
 }
 
 /** The bridge-family table that drops what bridges forward to these ports; none: the table goes (bridge-hooks.ts). */

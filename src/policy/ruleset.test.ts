@@ -70,5 +70,8 @@ test('tables are per instance; removal tolerates an absent table', () => {
   assert.equal(tableFor('tether'), 'tether');
   assert.equal(tableFor('blue'), 'tether_blue');
   assert.match(tableFor('a b'), /^tether_[0-9a-f]{8}$/);
-  assert.equal(removeScript('tether'), 'table inet tether\ndelete table inet tether\n');
+  assert.equal(
+    removeScript('tether'),
+    'table inet tether\ndelete table inet tether\ntable bridge tether\ndelete table bridge tether\n',
+  );
 });

@@ -26,7 +26,7 @@ export interface PolicyTable {
   shut(ports: readonly string[]): Promise<void>;
   /** Makes the table exactly this ruleset; the first call replaces whatever an earlier life left, atomically. */
   apply(ruleset: Ruleset): Promise<void>;
-  /** Removes the table; an absent table is no error. */
+  /** Removes the table, and the ports shut with it; an absent table is no error. */
   remove(): Promise<void>;
   /** What the kernel holds; undefined when there is no table. */
   read(): Promise<TableView | undefined>;

@@ -68,3 +68,17 @@ test('hooks lost after a deny network exists: its ports are shut, and the audit 
   assert.equal(rig().policyTable.hooks, 'on');
   assert.deepEqual(await problems(), []);
 });
+
+test('ports an earlier life left shut are opened by the next one once the hooks can be had', async () => {
+  const { poolId } = await createNetwork('10.9.0.0/24', DENY);
+  await runContainer(poolId);
+  await rig().stop();
+  rig().policyTable.hooks = { impossible: 'net.bridge.bridge-nf-call-iptables is read-only' };
+  await rig().start();
+  assert.equal(rig().policyTable.shutPorts.length, 1);
+  await rig().stop();
+  rig().policyTable.hooks = 'on';
+  await rig().start();
+  assert.deepEqual(rig().policyTable.shutPorts, [], 'opened at the start of the new life');
+  assert.deepEqual(await problems(), []);
+});
