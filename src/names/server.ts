@@ -98,13 +98,10 @@ export class DnsServer {
       socket.write(Buffer.concat([lengthOf(bytes), bytes]));
       if (socket.writableLength > this.limits.unread) socket.destroy();
     };
-    const finished = () => {
-      pending--;
-      if (pending < this.limits.pipelined && socket.isPaused()) socket.resume();
-    };
-    socket.on('data', (chunk) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 2) {
+    // Queries of this client are taken from the buffer while fewer than `pipelined` are being answered;
+    // while as many are, the rest waits in the buffer and the socket is not read (at most one chunk more).
+    const take = () => {
+      while (buffered.length >= 2 && pending < this.limits.pipelined) {
         const length = buffered.readUInt16BE(0);
         // No real query is this long: nothing more of this client is read or buffered.
         if (length > QUERY_LIMIT) return void socket.destroy();
@@ -112,9 +109,17 @@ export class DnsServer {
         const query = buffered.subarray(2, 2 + length);
         buffered = buffered.subarray(2 + length);
         pending++;
-        void this.answer(query, source, 'tcp', send).finally(finished);
+        void this.answer(query, source, 'tcp', send).finally(() => {
+          pending--;
+          take();
+        });
       }
       if (pending >= this.limits.pipelined) socket.pause();
+      else if (socket.isPaused()) socket.resume();
+    };
+    socket.on('data', (chunk) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      take();
     });
   }
 
