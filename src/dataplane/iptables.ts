@@ -18,7 +18,7 @@ export interface Chains {
   readonly isolation: string;
   readonly dnat: string;
   readonly postrouting: string;
-  /** In the raw table (IPv4): the guard against loopback destinations arriving on tether's bridges. */
+  /** In the raw table (IPv4): the guard against loopback destinations arriving on any interface but lo. */
   readonly guard: string;
 }
 
@@ -77,8 +77,9 @@ export function familyRules(
 ): FamilyRules {
   const filter: string[] = [];
   const nat: string[] = [];
-  // No packet from a container or a LAN is for the host's loopback (localnet.ts).
-  const raw = family === 4 ? networks.map((n) => `-A ${c.guard} -d 127.0.0.0/8 -i ${n.bridge} -j DROP`) : [];
+  // No packet from a container or a LAN is for the host's loopback (localnet.ts): one rule, whatever the
+  // number of networks, as every packet arriving on the host passes it.
+  const raw = family === 4 && networks.length > 0 ? [`-A ${c.guard} -d 127.0.0.0/8 ! -i lo -j DROP`] : [];
   const open = networks.filter((n) => !n.internal);
   for (const { bridge } of networks) filter.push(`-A ${c.forward} -i ${bridge} -o ${bridge} -j ACCEPT`);
   for (const { bridge, internal } of networks) {

@@ -4,7 +4,7 @@
 // lets a container (or, on a bridged uplink, the LAN) reach services listening
 // on 127.0.0.1 alone (Kubernetes' CVE-2020-8558), so it is on only where such a
 // port needs it, never on a bridge carrying a LAN, and the raw-table guard
-// (iptables.ts) drops 127.0.0.0/8 arriving on any of tether's bridges.
+// (iptables.ts) drops 127.0.0.0/8 arriving on any interface but lo.
 import { writeFile } from 'node:fs/promises';
 import { contains, type IpPrefix, parsePrefix } from '../net/ip.js';
 import type { FirewallNetwork } from './dataplane.js';
