@@ -38,10 +38,13 @@ export class ClusterAux {
     return { [CLUSTER_AUX]: token };
   }
 
-  /** Notes the addresses a pool request shares: only through a live pass for its subnet. */
-  noteRequest(poolId: string, request: PoolRequest): void {
+  /**
+   * The addresses a pool request shares, through a live pass for its subnet (used up here); throws for
+   * any other value of the option. Called before the pool is held, so that a refusal holds nothing.
+   */
+  claim(request: PoolRequest): ReadonlySet<string> | undefined {
     const token = request.options[CLUSTER_AUX];
-    if (token === undefined) return;
+    if (token === undefined) return undefined;
     this.expire();
     const pass = this.passes.get(token);
     const subnet = request.pool && formatPrefix(request.pool);
@@ -49,8 +52,12 @@ export class ClusterAux {
       throw invalidOption(`IPAM option ${CLUSTER_AUX} is tether's own, for the networks it creates across the cluster`);
     }
     if (pass.subnets.size === 0) this.passes.delete(token);
-    const inPool = pass.addresses.filter((a) => request.pool && contains(request.pool, a));
-    this.shared.set(poolId, new Set(inPool.map(formatIp)));
+    return new Set(pass.addresses.filter((a) => request.pool && contains(request.pool, a)).map(formatIp));
+  }
+
+  /** The pool now held shares these addresses (from claim). */
+  share(poolId: string, addresses: ReadonlySet<string>): void {
+    this.shared.set(poolId, addresses);
   }
 
   isShared(poolId: string, address: IpAddress): boolean {

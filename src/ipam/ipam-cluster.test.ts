@@ -80,6 +80,7 @@ test("tether.cluster-aux from a user's --ipam-opt is refused: no network gets an
   );
   const pass = b.clusterAux.issue([subnet('10.9.6.0/24')], [ip('10.9.6.10')]);
   await assert.rejects(b.requestPool(pool('10.9.7.0/24', pass)), code('INVALID_OPTION'));
+  assert.deepEqual((await b.allocations()).pools, [], 'a refused request holds no pool');
   await b.requestPool(pool('10.9.6.0/24', pass));
   await assert.rejects(b.requestPool(pool('10.9.6.0/24', pass)), code('INVALID_OPTION'), 'a pass is good once');
   // With the pool released, its mark goes too: the address is in use again for a plain request.

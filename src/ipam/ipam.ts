@@ -47,8 +47,9 @@ export class Ipam implements IpamDriver {
   }
   async requestPool(request: PoolRequest): Promise<PoolId> {
     const aux = auxAddressesOf(request, this.parts.swarm !== undefined);
+    const shared = this.clusterAux.claim(request);
     const id = await this.pools.request(request);
-    this.clusterAux.noteRequest(formatPoolId(id), request);
+    if (shared) this.clusterAux.share(formatPoolId(id), shared);
     if (id.space !== GLOBAL_SPACE) return id;
     // Taken once, when swarm's manager first asks; a replay finds them held.
     const pool = this.parts.replica.pool(formatPoolId(id));
