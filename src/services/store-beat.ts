@@ -1,48 +1,62 @@
-// Whether the store takes a write, found by the daemon's own timer: one small
-// write every few seconds, whoever asks /readyz and however often. A probe
-// reads the last outcome; it never writes (a loop of probes once grew etcd's
-// history by a revision each).
+// Whether the store takes a write, found by the daemon's own timer: a probe
+// reads the last outcome and never writes (a loop of probes once grew etcd's
+// history by a revision each). The timer writes only while someone asks, at
+// most once per `everyMs`: an idle host of a large cluster writes nothing.
 import type { Store } from '../store/store.js';
 
 const PROBE_KEY = 'meta/probe';
+/** How often the timer looks whether a write is due: a check after a quiet spell waits at most this. */
+const TICK_MS = 500;
 
 type Outcome = { readonly ok: true; readonly at: number } | { readonly ok: false; readonly error: string };
 
 export class StoreBeat {
-  private last: Promise<Outcome>;
+  private last: { readonly outcome: Outcome; readonly at: number } | undefined;
+  private writing = false;
+  private asked = false;
+  /** Checks waiting for the next write, the last one being too old to tell. */
+  private waiting: (() => void)[] = [];
   private readonly timer: NodeJS.Timeout;
 
   constructor(
     private readonly store: Store,
-    everyMs: number,
+    private readonly everyMs: number,
   ) {
-    this.last = this.beat();
-    this.timer = setInterval(() => {
-      // One write at a time: a store that hangs is the hang watch's (process/store-hang.ts).
-      void this.last.then(() => {
-        this.last = this.beat();
-      });
-    }, everyMs);
+    this.timer = setInterval(() => this.tick(), Math.min(TICK_MS, everyMs));
     this.timer.unref();
   }
 
-  /** What the last write found, said for /readyz; throws when it failed. */
+  /** What the last write found, said for /readyz; throws when it failed. Waits for the next write when stale. */
   async check(): Promise<string> {
-    const outcome = await this.last;
-    if (!outcome.ok) throw new Error(outcome.error);
+    this.asked = true;
+    if (!this.last || Date.now() - this.last.at > 2 * this.everyMs) {
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    const outcome = this.last?.outcome;
+    if (!outcome?.ok) throw new Error(outcome?.error ?? 'no write has been tried');
     return `took a write ${Math.round((Date.now() - outcome.at) / 1000)} s ago`;
   }
 
   stop(): void {
     clearInterval(this.timer);
+    for (const resolve of this.waiting.splice(0)) resolve();
   }
 
-  private async beat(): Promise<Outcome> {
-    try {
-      await this.store.commit([], [{ type: 'put', key: PROBE_KEY, value: String(Date.now()) }]);
-      return { ok: true, at: Date.now() };
-    } catch (error) {
-      return { ok: false, error: `a write failed: ${(error as Error).message}` };
-    }
+  private tick(): void {
+    const due = !this.last || Date.now() - this.last.at >= this.everyMs;
+    if (!this.asked || !due || this.writing) return;
+    this.asked = false;
+    this.writing = true;
+    this.store
+      .commit([], [{ type: 'put', key: PROBE_KEY, value: String(Date.now()) }])
+      .then(
+        (): Outcome => ({ ok: true, at: Date.now() }),
+        (error: Error): Outcome => ({ ok: false, error: `a write failed: ${error.message}` }),
+      )
+      .then((outcome) => {
+        this.last = { outcome, at: Date.now() };
+        this.writing = false;
+        for (const resolve of this.waiting.splice(0)) resolve();
+      });
   }
 }
