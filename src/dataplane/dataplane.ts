@@ -86,7 +86,6 @@ export interface LinkPlane {
   /** Creates the bridge or brings an existing one to the spec (addresses, MTU, up). */
   ensureBridge(spec: BridgeSpec): Promise<void>;
   createVeth(spec: VethSpec): Promise<void>;
-  /** Puts an existing host end back on its bridge, up. */
   /** Puts the interface on the bridge, up; with an alias, marks it this daemon's too (a veth's host end). */
   attach(hostName: string, bridge: string, alias?: string): Promise<void>;
   /** Creates the macvlan or brings an existing one to the spec; one of another kind or parent is an error. */
