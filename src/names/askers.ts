@@ -1,8 +1,8 @@
 // Who may ask tether for names, and on which networks: a container of this
 // host (tether's, by its endpoint's address, or one on another local bridge,
 // such as Docker's own) or the host itself. Anyone else, such as a neighbour on
-// the LAN sending to the service address, is refused: tether is never an open
-// resolver.
+// the LAN sending to the service address, gets nothing back: tether is never an
+// open resolver, nor a reflector for a forged source.
 import type { Link } from '../dataplane/dataplane.js';
 import type { EndpointRecord, NetworkRecord } from '../driver/records.js';
 import { contains, type IpAddress, type IpPrefix, parseCidr, parseIp, sameIp, subnetOf } from '../net/ip.js';
