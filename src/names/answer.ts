@@ -23,10 +23,18 @@ export interface NameLookup {
 
 export type Decision = { readonly kind: 'answer'; readonly packet: Packet } | { readonly kind: 'forward' };
 
-const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NOTIMP: 4, REFUSED: 5 } as const;
+/** The response codes tether sends or counts (RFC 1035), by name. */
+export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+export type Rcode = keyof typeof RCODE;
+
+/** A message's rcode by name: a bounded set, OTHER for the rest. */
+export function rcodeOf(message: Buffer): Rcode | 'OTHER' {
+  const code = message.length >= 4 ? message.readUInt16BE(2) & 0xf : -1;
+  return (Object.keys(RCODE) as Rcode[]).find((name) => RCODE[name] === code) ?? 'OTHER';
+}
 
 /** A response to the query with the rcode and answers; authoritative when tether owns the name. */
-export function reply(query: Packet, rcode: keyof typeof RCODE, answers: Answer[] = [], authoritative = false): Packet {
+export function reply(query: Packet, rcode: Rcode, answers: Answer[] = [], authoritative = false): Packet {
   const rd = (query.flags ?? 0) & dnsPacket.RECURSION_DESIRED;
   return {
     type: 'response',

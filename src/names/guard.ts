@@ -3,14 +3,13 @@
 // and no records but an EDNS OPT, and short. What fails gets a bare header
 // (never larger than what came) or, for what is no query at all, nothing.
 // The reply to a forged source is then no bigger than the forgery.
+import { RCODE } from './answer.js';
 
 /** A UDP query without EDNS may be 512 bytes (RFC 1035). */
 const PLAIN_UDP_LIMIT = 512;
 /** One question of at most 255 bytes and an OPT record with a few options fit well within this. */
 export const QUERY_LIMIT = 1_232;
 const HEADER = 12;
-
-const RCODE = { FORMERR: 1, NOTIMP: 4 } as const;
 
 /** Which rule a refused query broke: a bounded set, for the metrics. */
 export type Rule = 'opcode' | 'questions' | 'records' | 'size';
@@ -33,7 +32,7 @@ export function screen(bytes: Buffer, proto: 'udp' | 'tcp'): Screened {
 }
 
 /** The query's ID and RD bit, a response flag and the rcode: 12 bytes, whatever the query held. */
-function refuse(query: Buffer, rcode: keyof typeof RCODE, rule: Rule): Screened {
+function refuse(query: Buffer, rcode: 'FORMERR' | 'NOTIMP', rule: Rule): Screened {
   const reply = Buffer.alloc(HEADER);
   query.copy(reply, 0, 0, 2);
   // QR set; the opcode and RD as asked; the rcode.

@@ -9,7 +9,7 @@ import type { ServiceAddress } from '../dataplane/service-address.js';
 import type { EndpointRecord, NetworkRecord } from '../driver/records.js';
 import { formatIp } from '../net/ip.js';
 import type { Store } from '../store/store.js';
-import { type Asker, decide, reply } from './answer.js';
+import { type Asker, decide, rcodeOf, reply } from './answer.js';
 import { Askers } from './askers.js';
 import { NameBook } from './book.js';
 import { QUERY_LIMIT, screen } from './guard.js';
@@ -116,10 +116,6 @@ export async function startNames(deps: NamesDeps): Promise<NamesService> {
     },
   };
 }
-
-const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
-/** An answer's rcode by name (a bounded set: others are OTHER). */
-const rcodeOf = (answer: Buffer) => (answer.length >= 4 ? RCODES[answer.readUInt16BE(2) & 0xf] : undefined) ?? 'OTHER';
 
 /** The query, or undefined for bytes that are none: dropped without a word, as resolvers do. */
 function decoded(bytes: Buffer): dnsPacket.DecodedPacket | undefined {
