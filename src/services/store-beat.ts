@@ -8,10 +8,11 @@ const PROBE_KEY = 'meta/probe';
 /** How often the timer looks whether a write is due: a check after a quiet spell waits at most this. */
 const TICK_MS = 500;
 
-type Outcome = { readonly ok: true; readonly at: number } | { readonly ok: false; readonly error: string };
+/** What the last write found, and when it ended. */
+type Outcome = { readonly at: number } & ({ readonly ok: true } | { readonly ok: false; readonly error: string });
 
 export class StoreBeat {
-  private last: { readonly outcome: Outcome; readonly at: number } | undefined;
+  private last: Outcome | undefined;
   private writing = false;
   private asked = false;
   /** Checks waiting for the next write, the last one being too old to tell. */
@@ -32,9 +33,9 @@ export class StoreBeat {
     if (!this.last || Date.now() - this.last.at > 2 * this.everyMs) {
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
-    const outcome = this.last?.outcome;
-    if (!outcome?.ok) throw new Error(outcome?.error ?? 'no write has been tried');
-    return `took a write ${Math.round((Date.now() - outcome.at) / 1000)} s ago`;
+    const last = this.last;
+    if (!last?.ok) throw new Error(last?.error ?? 'no write has been tried');
+    return `took a write ${Math.round((Date.now() - last.at) / 1000)} s ago`;
   }
 
   stop(): void {
@@ -51,10 +52,10 @@ export class StoreBeat {
       .commit([], [{ type: 'put', key: PROBE_KEY, value: String(Date.now()) }])
       .then(
         (): Outcome => ({ ok: true, at: Date.now() }),
-        (error: Error): Outcome => ({ ok: false, error: `a write failed: ${error.message}` }),
+        (error: Error): Outcome => ({ ok: false, error: `a write failed: ${error.message}`, at: Date.now() }),
       )
       .then((outcome) => {
-        this.last = { outcome, at: Date.now() };
+        this.last = outcome;
         this.writing = false;
         for (const resolve of this.waiting.splice(0)) resolve();
       });
