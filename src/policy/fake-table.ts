@@ -4,14 +4,16 @@ import { TetherError } from '../errors.js';
 import type { Ruleset } from './ruleset.js';
 import type { PolicyTable, TableView } from './table.js';
 
+/** br_netfilter's two hooks: on, off (prepare turns them on), or impossible (prepare fails with this). */
+export type FakeHooks = 'on' | 'off' | { readonly impossible: string };
+
 export class FakePolicyTable implements PolicyTable {
   held: Ruleset | undefined;
   /** Applies so far: each is one transaction. */
   applies = 0;
   /** Set to make every call fail until cleared. */
   failing: string | undefined;
-  /** br_netfilter's two hooks: on, off (prepare turns them on), or impossible (prepare fails with this). */
-  hooks: 'on' | 'off' | { readonly impossible: string } = 'on';
+  hooks: FakeHooks = 'on';
 
   /** The ports shut while the hooks cannot be had (empty: none). */
   shutPorts: readonly string[] = [];

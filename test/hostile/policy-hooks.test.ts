@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { audit } from '../../src/audit.js';
+import type { FakeHooks } from '../../src/policy/fake-table.js';
 import { useDaemon } from '../support/daemon-rig.js';
 
 const { rig, daemon, call, createNetwork, runContainer } = useDaemon(
@@ -14,6 +15,21 @@ const { rig, daemon, call, createNetwork, runContainer } = useDaemon(
 );
 const DENY = { 'tether.policy': 'deny' };
 const problems = async () => (await audit(daemon().driver, daemon().pools)).problems;
+
+/** A deny network with one container, then the daemon restarted on a host whose hooks are as given. */
+async function restartedWith(hooks: FakeHooks): Promise<void> {
+  const { poolId } = await createNetwork('10.9.0.0/24', DENY);
+  await runContainer(poolId);
+  await rig().stop();
+  rig().policyTable.hooks = hooks;
+  await rig().start();
+}
+
+/** Waits up to 5 s, the hook check's 2 s with room, for the condition to hold. */
+async function settled(condition: () => boolean): Promise<void> {
+  const until = Date.now() + 5_000;
+  while (!condition() && Date.now() < until) await sleep(100);
+}
 
 test('a deny network on a host with the hooks off turns them on before it is made', async () => {
   rig().policyTable.hooks = 'off';
@@ -26,8 +42,7 @@ test('a deny network on a host with the hooks off turns them on before it is mad
 test('someone turning the hooks off while a deny network exists: on again within a few seconds', async () => {
   await createNetwork('10.9.0.0/24', DENY);
   rig().policyTable.hooks = 'off';
-  const until = Date.now() + 5_000;
-  while (rig().policyTable.hooks === 'off' && Date.now() < until) await sleep(100);
+  await settled(() => rig().policyTable.hooks !== 'off');
   assert.equal(rig().policyTable.hooks, 'on');
 });
 
@@ -47,11 +62,7 @@ test('where the hooks cannot be had, a deny network is refused with the reason a
 });
 
 test('hooks lost after a deny network exists: its ports are shut, and the audit and /readyz say why', async () => {
-  const { poolId } = await createNetwork('10.9.0.0/24', DENY);
-  await runContainer(poolId);
-  await rig().stop();
-  rig().policyTable.hooks = { impossible: 'br_netfilter is not loaded, and modprobe failed' };
-  await rig().start();
+  await restartedWith({ impossible: 'br_netfilter is not loaded, and modprobe failed' });
   const port = daemon().driver.snapshot().endpoints[0]?.hostName;
   assert.ok(port);
   assert.deepEqual(rig().policyTable.shutPorts, [port], 'traffic within the bridge stops rather than pass unjudged');
@@ -62,19 +73,14 @@ test('hooks lost after a deny network exists: its ports are shut, and the audit 
   assert.equal(ready.statusCode, 503);
   // The hooks back: within the check's few seconds the ports open and the audit is clean.
   rig().policyTable.hooks = 'off';
-  const until = Date.now() + 5_000;
-  while (rig().policyTable.shutPorts.length > 0 && Date.now() < until) await sleep(100);
+  await settled(() => rig().policyTable.shutPorts.length === 0);
   assert.deepEqual(rig().policyTable.shutPorts, []);
   assert.equal(rig().policyTable.hooks, 'on');
   assert.deepEqual(await problems(), []);
 });
 
 test('ports an earlier life left shut are opened by the next one once the hooks can be had', async () => {
-  const { poolId } = await createNetwork('10.9.0.0/24', DENY);
-  await runContainer(poolId);
-  await rig().stop();
-  rig().policyTable.hooks = { impossible: 'net.bridge.bridge-nf-call-iptables is read-only' };
-  await rig().start();
+  await restartedWith({ impossible: 'net.bridge.bridge-nf-call-iptables is read-only' });
   assert.equal(rig().policyTable.shutPorts.length, 1);
   await rig().stop();
   rig().policyTable.hooks = 'on';
