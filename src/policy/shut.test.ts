@@ -34,7 +34,11 @@ describe('shut ports', { skip: missing ?? false }, () => {
   const table = new NftTable(tableFor(`shut${tag}`));
   // Docker's FORWARD policy, where a dockerd ran, drops bridged traffic too (br_netfilter): let this bridge's pass.
   const accept = ['FORWARD', '-i', bridge, '-o', bridge, '-j', 'ACCEPT'];
+  // iptables-nft makes its filter table on first use; a host that had none gets none back.
+  const filterTable = () => sh('nft', 'list', 'tables').split('\n').includes('table ip filter');
+  let hadFilter = true;
   before(() => {
+    hadFilter = filterTable();
     sh('ip', 'link', 'add', bridge, 'type', 'bridge');
     sh('ip', 'link', 'set', bridge, 'up');
     sh('iptables', '-I', ...accept);
@@ -54,6 +58,7 @@ describe('shut ports', { skip: missing ?? false }, () => {
     }
     sh('ip', 'link', 'del', bridge);
     sh('iptables', '-D', ...accept);
+    if (!hadFilter) sh('nft', 'delete', 'table', 'ip', 'filter');
   });
 
   test('traffic within the bridge to a shut port stops, and flows again once it opens', async () => {
