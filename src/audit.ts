@@ -3,6 +3,7 @@
 // `tether audit`, by the tests, and by the sweep that frees addresses a crash
 // orphaned between RequestAddress and CreateEndpoint.
 
+import { kindOf } from './driver/kinds/kind-of.js';
 import type { EndpointRecord, NetworkRecord } from './driver/records.js';
 import { LOCAL_SPACE } from './ipam/records.js';
 import type { PoolAllocations, PoolReport } from './ipam/report.js';
@@ -52,7 +53,7 @@ function addressUse(driver: AuditedDriver, pools: readonly PoolAllocations[]): A
   for (const network of networks) {
     for (const gateway of network.gateways) use(network, gateway, `the gateway of network ${network.id.slice(0, 12)}`);
     for (const aux of network.auxAddresses) use(network, aux, `an aux address of network ${network.id.slice(0, 12)}`);
-    for (const shim of network.uplink?.shim ?? [])
+    for (const shim of kindOf(network).uplink?.shim ?? [])
       use(network, shim, `the host shim of network ${network.id.slice(0, 12)}`);
   }
   for (const endpoint of endpoints) {

@@ -2,7 +2,7 @@
 // that is passed down; no other module reads flags or the environment.
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
-import { parseUplinks, type Uplink } from './driver/uplinks.js';
+import { parseUplinks, type Uplink } from './driver/kinds/uplink/allowed.js';
 import { type DefaultPool, parseDefaultPool } from './ipam/auto-pool.js';
 import { isLoopbackHost, parseHostPort, parseUiConfig, type TlsFiles, type UiConfig } from './listen-config.js';
 import { parseIp } from './net/ip.js';

@@ -11,9 +11,10 @@ import type { Firewall, LinkPlane, PortKeeper } from './dataplane/dataplane.js';
 import type { ServiceAddress } from './dataplane/service-address.js';
 import { containerOfEndpoint, endpointsDockerHolds } from './docker-view.js';
 import { Driver } from './driver/driver.js';
-import { type EndpointRecord, overlayOf } from './driver/records.js';
+import { kindOf } from './driver/kinds/kind-of.js';
+import { reportUplinks } from './driver/kinds/uplink/report.js';
+import type { EndpointRecord } from './driver/records.js';
 import { DriverState } from './driver/state.js';
-import { reportUplinks } from './driver/uplink-report.js';
 import { storedUlaPool } from './ipam/auto-pool.js';
 import { hostAddressesFrom, type Ipams, sharedIpam, soloIpam } from './ipam/index.js';
 import type { Ipam } from './ipam/ipam.js';
@@ -108,9 +109,10 @@ export async function createDaemon(config: Config, parts: DaemonParts): Promise<
       forgetHost: async (host, unless, endpoints) =>
         (await shared.shared.forgetHost(host, unless)) + (await ipam.forgetSwarmEndpoints(endpoints, unless)),
       localNetworks: () =>
-        [...state.networks.values()].flatMap((n) =>
-          n.cluster && overlayOf(n) ? [{ name: n.cluster.name, vxlan: n.cluster.vxlan }] : [],
-        ),
+        [...state.networks.values()].flatMap((n) => {
+          const { span, tunnel } = kindOf(n);
+          return span && tunnel ? [{ name: span.name, vxlan: tunnel.device }] : [];
+        }),
     }));
   const namesAddress = cluster ? config.cluster.namesAddress : undefined;
   const policy = buildPolicy({

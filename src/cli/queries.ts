@@ -31,9 +31,10 @@ export function addQueryCommands(program: Command): void {
   const networkRows = (state: DaemonState) =>
     state.networks.map((n) => [
       n.id.slice(0, 12),
-      n.uplink?.mode === 'macvlan' ? '-' : n.bridge,
+      n.bridge ?? '-',
       n.subnets.join(','),
-      n.uplink ? `${n.uplink.mode} on ${n.uplink.link}` : n.internal ? 'internal' : n.nat ? 'nat' : 'routed',
+      // A LAN's router routes it; a network of tether's own is internal, NATed or routed.
+      n.lan ? n.label : `${n.label}, ${n.internal ? 'internal' : n.nat ? 'nat' : 'routed'}`,
       String(state.endpoints.filter((e) => e.networkId === n.id).length),
     ]);
   const NETWORK_HEADER = ['NETWORK', 'BRIDGE', 'SUBNETS', 'MODE', 'ENDPOINTS'];
@@ -42,7 +43,7 @@ export function addQueryCommands(program: Command): void {
     state.endpoints.map((e) => [
       e.id.slice(0, 12),
       e.networkId.slice(0, 12),
-      e.hostName,
+      e.hostName ?? '-',
       e.mac,
       [e.address, e.addressIpv6].filter(Boolean).join(','),
       e.ports.map(formatPort).join(','),

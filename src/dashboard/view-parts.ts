@@ -34,16 +34,6 @@ export interface NetworkView {
 }
 
 type Enabled = Extract<ClusterViewAnswer, { enabled: true }>;
-type NetworkState = DaemonState['networks'][number];
-
-function modeOf(network: NetworkState): string {
-  if (network.uplink) {
-    const kind = network.uplink.mode === 'macvlan' ? 'macvlan' : 'bridged uplink';
-    return `${kind} on ${network.uplink.parent}${network.uplink.vlan ? `, VLAN ${network.uplink.vlan}` : ''}`;
-  }
-  if (network.cluster) return network.cluster.swarm ? 'swarm' : 'cluster';
-  return 'bridge';
-}
 
 export function networksOf(
   state: DaemonState,
@@ -53,14 +43,14 @@ export function networksOf(
   const counted = (endpoints: Record<string, number>) => Object.values(endpoints).reduce((a, b) => a + b, 0);
   const shared = new Map(clusterNetworks.map((n) => [n.name, n]));
   const local = state.networks.map((n): NetworkView => {
-    const spanning = n.cluster && shared.get(n.cluster.name);
-    shared.delete(n.cluster?.name ?? '');
+    const spanning = n.span && shared.get(n.span.name);
+    shared.delete(n.span?.name ?? '');
     return {
       id: n.id,
-      name: names.networks.get(n.id) ?? n.cluster?.name ?? n.id.slice(0, 12),
-      mode: modeOf(n),
+      name: names.networks.get(n.id) ?? n.span?.name ?? n.id.slice(0, 12),
+      mode: n.label,
       subnets: n.subnets,
-      ...(n.cluster ? { vni: n.cluster.vni } : {}),
+      ...(n.span ? { vni: n.span.vni } : {}),
       internal: n.internal,
       policy: n.policy === 'deny',
       endpoints: spanning ? counted(spanning.endpoints) : state.endpoints.filter((e) => e.networkId === n.id).length,

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { PortKeeper } from '../dataplane/dataplane.js';
 import type { FirewallSync } from './firewall-sync.js';
-import type { NetworkModes } from './modes/modes.js';
+import type { NetworkModes } from './kinds/modes.js';
 import type { AddressClaims, ClusterPort, ContainerPort, HostAddresses, PolicyPort } from './ports.js';
 import type { DriverState } from './state.js';
 

@@ -4,12 +4,12 @@ import type { Link } from '../dataplane/dataplane.js';
 import { FakeLinks } from '../dataplane/fake.js';
 import { type Cidr, type IpPrefix, parseCidr, parsePrefix } from '../net/ip.js';
 import { findDrift } from './drift.js';
-import { NetworkModes } from './modes/modes.js';
+import { NetworkModes } from './kinds/modes.js';
 import type { EndpointRecord, NetworkRecord } from './records.js';
 
 const network: NetworkRecord = {
   id: 'n',
-  bridge: 'tthbrn',
+  kind: { type: 'bridge', bridge: 'tthbrn' },
   mtu: 1500,
   internal: false,
   nat: true,
@@ -91,9 +91,8 @@ describe('a macvlan network, whose joined interfaces the host cannot see', () =>
   const lan: NetworkRecord = {
     ...network,
     id: 'm',
-    bridge: 'tthbrm',
     nat: false,
-    uplink: { mode: 'macvlan', name: 'eth1', parent: 'eth1', link: 'eth1' },
+    kind: { type: 'macvlan', uplink: { name: 'eth1', parent: 'eth1', link: 'eth1' } },
   };
   const nic: Link = { name: 'eth1', kind: '', up: true, mtu: 1500, addresses: [] };
   const macvlan: Link = { name: 'tthm1p', kind: 'macvlan', up: false, mtu: 1500, addresses: [], alias: 'tether:t:m' };

@@ -3,7 +3,8 @@
 // the audit calls clean is exactly what the reconcile leaves.
 import type { Link } from '../dataplane/dataplane.js';
 import { formatCidr } from '../net/ip.js';
-import type { NetworkModes } from './modes/modes.js';
+import { bridgeOf, kindOf } from './kinds/kind-of.js';
+import type { NetworkModes } from './kinds/modes.js';
 import { addressesOf, type EndpointRecord, type NetworkRecord } from './records.js';
 
 export interface Drift {
@@ -53,7 +54,7 @@ export function findDrift(
     if (!mode.networkIntact(network, links)) drift.brokenBridges.push(network);
   }
   for (const endpoint of endpoints) {
-    owned.add(endpoint.hostName).add(endpoint.peerName);
+    for (const name of [endpoint.hostName, endpoint.peerName]) if (name !== undefined) owned.add(name);
     const network = networks.get(endpoint.networkId);
     const view = network && modes.of(network).endpointView(network, endpoint, links);
     // A joined endpoint's peer lives in the container, and the pair vanishes with the container's
@@ -77,7 +78,7 @@ export function findDrift(
     if (network && !gone && (peerStayed || unseen)) drift.slowStarts.push(endpoint);
     if (!network || !view || gone) drift.goneEndpoints.push(endpoint);
     else if (view.placement === 'missing') drift.missingVeths.push(endpoint);
-    else if (view.placement === 'detached') drift.detachedVeths.push({ endpoint, bridge: network.bridge });
+    else if (view.placement === 'detached') drift.detachedVeths.push({ endpoint, bridge: bridgeOf(network) });
   }
   for (const link of links.values()) {
     // Only what carries this daemon's mark: another tether on the host may use the same prefix. A link
@@ -92,23 +93,16 @@ export function findDrift(
 
 export function describeDrift(drift: Drift): string[] {
   return [
-    ...drift.brokenBridges.map(brokenParts),
+    ...drift.brokenBridges.map((n) => kindOf(n).broken),
     ...drift.goneEndpoints.map(
       (e) =>
         `endpoint ${e.id.slice(0, 12)} (${addressesOf(e).map(formatCidr)[0] ?? 'no address'}) has no ` +
         `container any more, or was abandoned before Join`,
     ),
-    ...drift.missingVeths.map((e) => `endpoint ${e.id.slice(0, 12)} has no interface ${e.hostName} or ${e.peerName}`),
+    ...drift.missingVeths.map(
+      (e) => `endpoint ${e.id.slice(0, 12)} has no interface ${[e.hostName, e.peerName].filter(Boolean).join(' or ')}`,
+    ),
     ...drift.detachedVeths.map(({ endpoint, bridge }) => `veth ${endpoint.hostName} is not up on bridge ${bridge}`),
     ...drift.orphanLinks.map((name) => `interface ${name} belongs to no network or endpoint`),
   ];
-}
-
-function brokenParts(n: NetworkRecord): string {
-  const { uplink } = n;
-  const id = n.id.slice(0, 12);
-  if (uplink?.mode === 'macvlan') return `uplink ${uplink.link} or host shim of network ${id} is missing or down`;
-  if (uplink) return `bridge ${n.bridge} of network ${id} is missing or down, or uplink ${uplink.link} is not on it`;
-  const vxlan = n.cluster ? ` or VXLAN device ${n.cluster.vxlan}` : '';
-  return `bridge ${n.bridge} of network ${id} is missing, down or lacks its gateway${vxlan}`;
 }

@@ -18,8 +18,9 @@ import type {
   NetworkRef,
 } from '../protocol/network.js';
 import { KeyedSerial } from '../util/serial.js';
-import type { ClusterNetworks } from './cluster-networks.js';
 import type { CreateEndpointReply, Endpoints } from './endpoints.js';
+import type { ClusterNetworks } from './kinds/cluster/cluster-networks.js';
+import { isSwarmNetworkId, type SwarmNetworks } from './kinds/swarm/swarm-networks.js';
 import { type Networks, networkRecordFor } from './networks.js';
 import { parseNetworkOptions } from './options.js';
 import { buildDriverParts, type DriverConfig, type DriverDeps } from './parts.js';
@@ -27,7 +28,6 @@ import type { ClusterMember } from './ports.js';
 import type { Publishing } from './publishing.js';
 import type { ContainerRecord, EndpointRecord, NetworkRecord } from './records.js';
 import type { DriverState } from './state.js';
-import { isSwarmNetworkId, type SwarmNetworks } from './swarm-networks.js';
 import type { Reconciled, Upkeep } from './upkeep.js';
 
 export type { DriverConfig, DriverDeps } from './parts.js';

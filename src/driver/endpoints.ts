@@ -6,6 +6,7 @@ import type { CreateEndpointRequest, EndpointRef, JoinRequest, JoinResponse } fr
 import type { Operation } from '../store/store.js';
 import type { DriverContext } from './context.js';
 import { parseEndpointOptions } from './endpoint-options.js';
+import { kindOf } from './kinds/kind-of.js';
 import { macFor, vethHostName, vethPeerName } from './naming.js';
 import type { ClusterMember } from './ports.js';
 import { addressesOf, type ContainerRecord, type EndpointRecord, knownLabels, type NetworkRecord } from './records.js';
@@ -39,7 +40,8 @@ export class Endpoints {
     return {
       id: request.endpointId,
       networkId: network.id,
-      hostName: vethHostName(this.prefix, request.endpointId),
+      // A veth's host end stays on the bridge; a macvlan is one interface, the container's.
+      ...(kindOf(network).bridge === undefined ? {} : { hostName: vethHostName(this.prefix, request.endpointId) }),
       peerName: vethPeerName(this.prefix, request.endpointId),
       mac: request.mac ?? macFor((request.address ?? request.addressIpv6)?.address),
       createdAt: Date.now(),
@@ -61,7 +63,7 @@ export class Endpoints {
         throw conflict(`endpoint ${record.id.slice(0, 12)} already exists with other addresses`);
       }
       if (existing.sandboxKey === undefined) await mode.repairEndpoint(network, existing);
-      const name = network.cluster?.name;
+      const name = kindOf(network).span?.name;
       if (name !== undefined) await this.ctx.cluster?.publish(memberOf(name, existing));
       return macGiven ? {} : { Interface: { MacAddress: existing.mac } };
     }
@@ -105,13 +107,13 @@ export class Endpoints {
   /** The write of the endpoint's member record, when its network spans the cluster. */
   private publication(network: NetworkRecord, endpoint: EndpointRecord): Operation[] {
     const { cluster } = this.ctx;
-    const name = network.cluster?.name;
+    const name = kindOf(network).span?.name;
     return cluster && name !== undefined ? [cluster.publication(memberOf(name, endpoint))] : [];
   }
 
   private withdrawal(network: NetworkRecord | undefined, endpointId: string): Operation[] {
     const { cluster } = this.ctx;
-    const name = network?.cluster?.name;
+    const name = network && kindOf(network).span?.name;
     return cluster && name !== undefined ? [cluster.withdrawal(name, endpointId)] : [];
   }
 
@@ -169,7 +171,7 @@ export class Endpoints {
    */
   private withNamesRoute(response: JoinResponse, network: NetworkRecord, request: JoinRequest): JoinResponse {
     const { namesAddress, state } = this.ctx;
-    const routes = (n: NetworkRecord | undefined) => n?.internal && n.cluster && !n.cluster.swarm && !n.uplink;
+    const routes = (n: NetworkRecord | undefined) => n?.internal && kindOf(n).namesRoute;
     if (!namesAddress || !routes(network)) return response;
     const routed = [...state.endpoints.values()].some(
       (e) =>
@@ -213,7 +215,8 @@ export class Endpoints {
   members(): ClusterMember[] {
     const { state } = this.ctx;
     return [...state.endpoints.values()].flatMap((e) => {
-      const name = state.networks.get(e.networkId)?.cluster?.name;
+      const network = state.networks.get(e.networkId);
+      const name = network && kindOf(network).span?.name;
       return name === undefined ? [] : [memberOf(name, e)];
     });
   }
@@ -239,7 +242,7 @@ const memberOf = (network: string, endpoint: EndpointRecord): ClusterMember => {
  * other hosts of a cluster network find it by its name (swarm has names of its own).
  */
 const containerWanted = (network: NetworkRecord) =>
-  network.policy !== undefined || (network.cluster !== undefined && !network.cluster.swarm);
+  network.policy !== undefined || kindOf(network).span?.by === 'tether';
 
 export const hostPortOf = (p: EndpointRecord['ports'][number]) => ({
   proto: p.proto,

@@ -3,6 +3,7 @@
 // then brings the policy table (deny networks) in line.
 import type { Firewall, FirewallNetwork } from '../dataplane/dataplane.js';
 import { Serial } from '../util/serial.js';
+import { kindOf } from './kinds/kind-of.js';
 import type { PolicyPort } from './ports.js';
 import type { DriverState } from './state.js';
 
@@ -36,14 +37,11 @@ export class FirewallSync {
 
   private networks(): FirewallNetwork[] {
     // A macvlan network has no bridge: its traffic never passes the host's forwarding.
-    const bridged = [...this.state.networks.values()].filter((n) => n.uplink?.mode !== 'macvlan');
-    return bridged.map((n) => ({
-      bridge: n.bridge,
-      internal: n.internal,
-      lan: n.uplink?.mode === 'bridge',
-      nat: n.nat,
-      subnets: n.subnets,
-      ports: this.state.endpointsOf(n.id).flatMap((e) => e.ports),
-    }));
+    return [...this.state.networks.values()].flatMap((n) => {
+      const { bridge, lan } = kindOf(n);
+      if (bridge === undefined) return [];
+      const ports = this.state.endpointsOf(n.id).flatMap((e) => e.ports);
+      return [{ bridge, lan, internal: n.internal, nat: n.nat, subnets: n.subnets, ports }];
+    });
   }
 }

@@ -3,18 +3,17 @@
 // that order too, so that what a crash leaves is a record reconcile finishes
 // or a kernel object it removes.
 import { conflict, invalidOption, TetherError } from '../errors.js';
-import { contains } from '../net/ip.js';
+import { type Cidr, contains } from '../net/ip.js';
 import type { CreateNetworkRequest } from '../protocol/network.js';
 import type { DriverContext } from './context.js';
 import type { Endpoints } from './endpoints.js';
-import { uplinkLinkName } from './modes/uplink.js';
+import { kindOf } from './kinds/kind-of.js';
+import type { Uplink } from './kinds/uplink/allowed.js';
+import { uplinkKindFor, withShim } from './kinds/uplink/kind.js';
 import { defaultBridgeName } from './naming.js';
 import type { NetworkOptions } from './options.js';
-import { type NetworkRecord, networkText, TETHER_ADDRESS_SPACE } from './records.js';
+import { type NetworkRecord, networkText } from './records.js';
 import { runSteps } from './steps.js';
-import { resolveUplink, type Uplink } from './uplinks.js';
-
-/** The address space of tether's own IPAM's pools (cluster networks and host shims need them). */
 
 /** The record a CreateNetwork asks for, before any cluster settings. */
 export function networkRecordFor(
@@ -27,9 +26,9 @@ export function networkRecordFor(
     throw invalidOption('IPv6-only networks (com.docker.network.enable_ipv4=false) need Docker 28 or newer');
   }
   const data = [...request.ipv4, ...request.ipv6];
+  const bridge = options.bridge ?? defaultBridgeName(settings.prefix, request.networkId);
   return {
     id: request.networkId,
-    bridge: options.bridge ?? defaultBridgeName(settings.prefix, request.networkId),
     mtu: settings.mtu,
     internal: request.internal,
     nat: !request.internal && (options.nat ?? true),
@@ -37,36 +36,16 @@ export function networkRecordFor(
     auxAddresses: data.flatMap((d) => Object.values(d.auxAddresses)),
     subnets: data.map((d) => d.pool),
     ...(options.policy ? { policy: options.policy } : {}),
-    ...(options.uplink ? { uplink: uplinkRecordFor(request, options.uplink, settings.uplinks) } : {}),
-  };
-}
-
-function uplinkRecordFor(
-  request: CreateNetworkRequest,
-  uplink: NonNullable<NetworkOptions['uplink']>,
-  uplinks: readonly Uplink[],
-): NonNullable<NetworkRecord['uplink']> {
-  const parent = resolveUplink(uplinks, uplink.name).iface;
-  const spaces = [...request.ipv4, ...request.ipv6].map((d) => d.addressSpace);
-  if (uplink.hostShim && spaces.some((space) => space !== TETHER_ADDRESS_SPACE)) {
-    throw invalidOption("tether.host-shim takes the host its address from tether's IPAM: add --ipam-driver tether");
-  }
-  return {
-    mode: uplink.mode,
-    name: uplink.name,
-    parent,
-    ...(uplink.vlan === undefined ? {} : { vlan: uplink.vlan }),
-    link: uplinkLinkName(parent, uplink.vlan),
-    // Taken when the network is created (Networks.create), one per subnet.
-    ...(uplink.hostShim ? { shim: [] } : {}),
+    kind: options.uplink
+      ? uplinkKindFor(request, options.uplink, settings.uplinks, bridge)
+      : { type: 'bridge', bridge },
   };
 }
 
 /** What of the network asked for differs from the one recorded, in words; empty: the same network. */
 function differences(recorded: NetworkRecord, asked: NetworkRecord): string[] {
   // Which host shim addresses the recorded one holds is no setting.
-  const text = (n: NetworkRecord): Record<string, unknown> =>
-    networkText(n.uplink?.shim ? { ...n, uplink: { ...n.uplink, shim: [] } } : n);
+  const text = (n: NetworkRecord): Record<string, unknown> => networkText(withShim(n, []));
   const [was, now] = [text(recorded), text(asked)];
   return [...new Set([...Object.keys(was), ...Object.keys(now)])]
     .filter((key) => JSON.stringify(was[key]) !== JSON.stringify(now[key]))
@@ -92,11 +71,12 @@ export class Networks {
       await mode.repairNetwork(existing);
       return firewall.sync();
     }
-    const user = [...state.networks.values()].find((n) => n.bridge === wanted.bridge);
-    if (user) throw conflict(`bridge ${wanted.bridge} is already used by network ${user.id.slice(0, 12)}`);
-    const link = wanted.uplink?.link;
-    const sharer = [...state.networks.values()].find((n) => link !== undefined && n.uplink?.link === link);
-    if (sharer) throw conflict(`interface ${link} is already used by network ${sharer.id.slice(0, 12)}`);
+    const { bridge, uplink } = kindOf(wanted);
+    const others = [...state.networks.values()].map((n) => ({ id: n.id, ...kindOf(n) }));
+    const user = bridge !== undefined && others.find((n) => n.bridge === bridge);
+    if (user) throw conflict(`bridge ${bridge} is already used by network ${user.id.slice(0, 12)}`);
+    const sharer = uplink && others.find((n) => n.uplink?.link === uplink.link);
+    if (sharer) throw conflict(`interface ${uplink.link} is already used by network ${sharer.id.slice(0, 12)}`);
     await mode.checkNetwork(wanted);
     if (wanted.policy === 'deny') {
       await this.ctx.policy?.prepare().catch((error: Error) => {
@@ -105,7 +85,7 @@ export class Networks {
     }
     // The shim's addresses go into the record, so they are taken before the steps, and given back
     // after the steps' undos when one fails.
-    const record = await this.withShim(wanted);
+    const record = await this.takeShim(wanted);
     try {
       await runSteps(
         [
@@ -130,7 +110,7 @@ export class Networks {
       throw error;
     }
     log.info(
-      { network: record.id, bridge: record.bridge, subnets: networkText(record).subnets, cluster: record.cluster },
+      { network: record.id, kind: kindOf(record).label, subnets: networkText(record).subnets },
       'network created',
     );
   }
@@ -144,28 +124,28 @@ export class Networks {
     await firewall.sync();
     // Removed here, removed from the cluster: every other host removes it from its Docker. A swarm
     // network stays until swarm frees it.
-    if (network.cluster && !network.cluster.swarm) await cluster?.dropNetwork(network.cluster.name);
-    log.info({ network: network.id, bridge: network.bridge }, 'network deleted');
+    const { span } = kindOf(network);
+    if (span?.by === 'tether') await cluster?.dropNetwork(span.name);
+    log.info({ network: network.id }, 'network deleted');
   }
 
   /** The record with the host shim's addresses, one per subnet, taken from tether's IPAM. */
-  private async withShim(network: NetworkRecord): Promise<NetworkRecord> {
-    const { uplink } = network;
-    if (!uplink?.shim) return network;
+  private async takeShim(network: NetworkRecord): Promise<NetworkRecord> {
+    if (!kindOf(network).uplink?.shim) return network;
     const { hostAddresses } = this.ctx;
     if (!hostAddresses) throw invalidOption('tether.host-shim needs tether as the IPAM driver too');
-    const shim = [];
+    const shim: Cidr[] = [];
     try {
       for (const subnet of network.subnets) shim.push(await hostAddresses.take(subnet));
     } catch (error) {
-      await this.releaseShim({ ...network, uplink: { ...uplink, shim } });
+      await this.releaseShim(withShim(network, shim));
       throw error;
     }
-    return { ...network, uplink: { ...uplink, shim } };
+    return withShim(network, shim);
   }
 
   private async releaseShim(network: NetworkRecord): Promise<void> {
-    for (const cidr of network.uplink?.shim ?? []) {
+    for (const cidr of kindOf(network).uplink?.shim ?? []) {
       const subnet = network.subnets.find((s) => contains(s, cidr.address));
       if (subnet) await this.ctx.hostAddresses?.release(subnet, cidr.address);
     }

@@ -32,14 +32,14 @@ test("Docker 27+'s address-family options are accepted as true or false, and not
 test('a host interface: the mode follows from parent or uplink, and what does not fit together is refused', () => {
   assert.deepEqual(parseNetworkOptions({ 'tether.parent': 'eth1', 'tether.vlan': '10' }), {
     nat: false,
-    uplink: { mode: 'macvlan', name: 'eth1', vlan: 10, hostShim: false },
+    uplink: { kind: 'macvlan', name: 'eth1', vlan: 10, hostShim: false },
   });
   assert.deepEqual(parseNetworkOptions({ 'tether.uplink': 'data', 'tether.host-shim': 'true' }).uplink, {
-    mode: 'bridge',
+    kind: 'bridged-uplink',
     name: 'data',
     hostShim: true,
   });
-  assert.equal(parseNetworkOptions({ parent: 'eth1', 'tether.mode': 'macvlan' }).uplink?.mode, 'macvlan');
+  assert.equal(parseNetworkOptions({ parent: 'eth1', 'tether.mode': 'macvlan' }).uplink?.kind, 'macvlan');
   const refused: [Record<string, string>, RegExp][] = [
     [{ 'tether.mode': 'macvlan' }, /needs -o tether.parent/],
     [{ 'tether.mode': 'bridge', 'tether.parent': 'eth1' }, /takes -o tether.uplink/],

@@ -2,7 +2,12 @@
 // bridge-driver names are accepted so that habits carry over; any other key
 // is an error, since an ignored option is a silent surprise.
 import { invalidOption } from '../errors.js';
-import { checkInterfaceName, parseUplinkOptions, UPLINK_OPTION_KEYS, type UplinkOptions } from './uplink-options.js';
+import {
+  checkInterfaceName,
+  parseUplinkOptions,
+  UPLINK_OPTION_KEYS,
+  type UplinkOptions,
+} from './kinds/uplink/options.js';
 
 export interface NetworkOptions {
   readonly mtu?: number;
@@ -80,6 +85,6 @@ export function parseNetworkOptions(generic: Readonly<Record<string, string>>): 
   // The containers are on the interface's own network: its router is their gateway, nothing is NATed.
   if (options.nat) throw invalidOption('tether.nat does not apply to a network on a host interface: it is never NATed');
   if (options.policy) throw invalidOption('tether.policy=deny is not enforced on a network on a host interface');
-  if (options.bridge && uplink.mode === 'macvlan') throw invalidOption('a macvlan network has no bridge to name');
+  if (options.bridge && uplink.kind === 'macvlan') throw invalidOption('a macvlan network has no bridge to name');
   return { ...options, nat: false, uplink };
 }

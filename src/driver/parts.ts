@@ -2,11 +2,13 @@
 // the network mode, the firewall sync, and the parts the facade hands calls to.
 import type { Logger } from 'pino';
 import type { Firewall, LinkPlane, PortKeeper } from '../dataplane/dataplane.js';
-import { ClusterNetworks, type PoolRange } from './cluster-networks.js';
 import type { DriverContext } from './context.js';
 import { Endpoints } from './endpoints.js';
 import { FirewallSync } from './firewall-sync.js';
-import { NetworkModes } from './modes/modes.js';
+import { ClusterNetworks, type PoolRange } from './kinds/cluster/cluster-networks.js';
+import { NetworkModes } from './kinds/modes.js';
+import { SwarmNetworks } from './kinds/swarm/swarm-networks.js';
+import type { Uplink } from './kinds/uplink/allowed.js';
 import { shimName } from './naming.js';
 import { Networks } from './networks.js';
 import type {
@@ -20,9 +22,7 @@ import type {
 } from './ports.js';
 import { Publishing } from './publishing.js';
 import type { DriverState } from './state.js';
-import { SwarmNetworks } from './swarm-networks.js';
 import { Upkeep } from './upkeep.js';
-import type { Uplink } from './uplinks.js';
 
 export interface DriverConfig {
   /** Prefix of every interface name tether makes. */

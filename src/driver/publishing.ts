@@ -6,6 +6,7 @@ import { bracketed } from '../net/ip.js';
 import type { EndpointRef, ExternalConnectivityRequest, PortRequest } from '../protocol/network.js';
 import type { DriverContext } from './context.js';
 import { hostPortOf } from './endpoints.js';
+import { kindOf } from './kinds/kind-of.js';
 import { addressesOf, type EndpointRecord } from './records.js';
 
 export const describePort = (p: PublishedPort) =>
@@ -24,10 +25,11 @@ export class Publishing {
       if (republished) await firewall.sync();
       return;
     }
-    if (network.uplink) {
+    const { uplink } = kindOf(network);
+    if (uplink) {
       throw invalidOption(
         `ports are not published on network ${network.id.slice(0, 12)}: it is on host interface ` +
-          `${network.uplink.link}, where its containers have addresses of their own; reach them there`,
+          `${uplink.link}, where its containers have addresses of their own; reach them there`,
       );
     }
     const published: PublishedPort[] = [];

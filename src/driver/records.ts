@@ -1,7 +1,7 @@
 // What the network driver keeps, one store key per network and endpoint. The
-// store holds text (so that older state loads unchanged); each record is
-// parsed once on the way in, into addresses and prefixes, and formatted on the
-// way out. Nothing past this file parses an address again.
+// store holds text (record-shapes.ts); each record is parsed once on the way
+// in, into addresses and prefixes, and formatted on the way out. Nothing past
+// this file parses an address again.
 import { z } from 'zod';
 import type { PublishedPort } from '../dataplane/dataplane.js';
 import {
@@ -15,6 +15,8 @@ import {
   parseIp,
   parsePrefix,
 } from '../net/ip.js';
+import { upgradeNetwork } from './legacy-records.js';
+import { recordShapes } from './record-shapes.js';
 
 /** tether's IPAM's address space for networks of this host and the cluster (swarm's is 'global'). */
 export const TETHER_ADDRESS_SPACE = 'local';
@@ -29,126 +31,47 @@ const parsed = <T>(parse: (text: string) => T | undefined, what: string) =>
     return value;
   });
 
-const cidr = parsed<Cidr>(parseCidr, 'an address in CIDR form');
-const prefix = parsed<IpPrefix>(parsePrefix, 'a subnet');
 const address = parsed<IpAddress>(parseIp, 'an IP address');
-
-const storedNetwork = z.object({
-  id: z.string(),
-  bridge: z.string(),
-  mtu: z.number().int(),
-  internal: z.boolean(),
-  /** Gateway addresses on the bridge, both families. */
-  gateways: z.array(cidr),
-  /** Masquerade traffic leaving the network (-o tether.nat). */
-  nat: z.boolean().default(true),
-  /** Addresses reserved with --aux-address. */
-  auxAddresses: z.array(cidr).default([]),
-  /** Subnets the network serves. */
-  subnets: z.array(prefix),
-  /**
-   * A network spanning the cluster: its name there (a swarm network's: its swarm ID), its VNI, and
-   * this host's VXLAN device for it.
-   */
-  cluster: z
-    .object({ name: z.string(), vni: z.number().int(), vxlan: z.string(), swarm: z.boolean().optional() })
-    .optional(),
-  /** -o tether.policy=deny: endpoints are reached only as policies allow. */
-  policy: z.literal('deny').optional(),
-  /** A network on one of the host's interfaces (uplink-options.ts): no gateway of tether's, no NAT. */
-  uplink: z
-    .object({
-      mode: z.enum(['macvlan', 'bridge']),
-      /** As the option named it: an interface, or a logical name that --uplinks maps on each host. */
-      name: z.string(),
-      /** This host's interface. */
-      parent: z.string(),
-      vlan: z.number().int().optional(),
-      /** Where the network attaches: the parent, or the VLAN sub-interface tether made on it. */
-      link: z.string(),
-      /** -o tether.host-shim=true: the host's own addresses on the network. */
-      shim: z.array(cidr).optional(),
-    })
-    .optional(),
-});
-export type NetworkRecord = z.output<typeof storedNetwork>;
-
-const storedPort = z.object({
-  proto: z.enum(['tcp', 'udp']),
-  /** "" for every address of the host. */
-  hostIp: z.string().transform((text, ctx) => {
-    if (text === '') return undefined;
-    const value = parseIp(text);
-    if (!value) ctx.addIssue({ code: 'custom', message: `stored "${text}" is not an IP address` });
-    return value;
-  }),
-  hostPort: z.number().int(),
-  containerIp: address,
-  containerPort: z.number().int(),
+const stored = recordShapes({
+  cidr: parsed<Cidr>(parseCidr, 'an address in CIDR form'),
+  prefix: parsed<IpPrefix>(parsePrefix, 'a subnet'),
+  address,
+  hostIp: z.union([z.literal('').transform(() => undefined), address]),
 });
 
-/** What Docker says of an endpoint's container; no name when no Docker could be asked (a managed plugin). */
-const containerRecord = z.object({
-  name: z.string().optional(),
-  /** The endpoint's other names on its network: network aliases (and the short ID Docker adds). */
-  aliases: z.array(z.string()).optional(),
-  labels: z.record(z.string(), z.string()),
-});
-export type ContainerRecord = z.infer<typeof containerRecord>;
-
-const storedEndpoint = z.object({
-  id: z.string(),
-  networkId: z.string(),
-  hostName: z.string(),
-  peerName: z.string(),
-  mac: z.string(),
-  address: cidr.optional(),
-  addressIpv6: cidr.optional(),
-  /** When CreateEndpoint was answered (ms since the epoch). */
-  createdAt: z.number().optional(),
-  /** Host ports forwarded to this endpoint, set by ProgramExternalConnectivity. */
-  ports: z.array(storedPort).default([]),
-  /** Set by Join: from then on the peer lives in the container's namespace. */
-  sandboxKey: z.string().optional(),
-  /** When Join was answered (ms since the epoch): Docker moves the peer in some time after. */
-  joinedAt: z.number().optional(),
-  /** When Leave was answered: Docker's DeleteEndpoint follows, in seconds on a busy host. */
-  leftAt: z.number().optional(),
-  /** From the attachment's driver options, tether.label.KEY=VALUE. */
-  labels: z.record(z.string(), z.string()).optional(),
-  /** Read from Docker after Join (deny and cluster networks): the container's name, aliases and tether labels. */
-  container: containerRecord.optional(),
-});
-export type EndpointRecord = Omit<z.output<typeof storedEndpoint>, 'ports'> & {
+export type NetworkRecord = z.output<typeof stored.network>;
+export type NetworkKind = NetworkRecord['kind'];
+export type UplinkRecord = Extract<NetworkKind, { type: 'macvlan' }>['uplink'];
+export type ContainerRecord = z.output<typeof stored.container>;
+export type EndpointRecord = Omit<z.output<typeof stored.endpoint>, 'ports'> & {
   readonly ports: readonly PublishedPort[];
 };
 
-export const parseNetwork = (text: string): NetworkRecord => storedNetwork.parse(JSON.parse(text));
+/** The network a stored text holds, and whether it was of an older shape (to be written back). */
+export const readNetwork = (text: string): { network: NetworkRecord; upgraded: boolean } => {
+  const { text: current, upgraded } = upgradeNetwork(JSON.parse(text));
+  return { network: stored.network.parse(current), upgraded };
+};
 
 export const parseEndpoint = (text: string): EndpointRecord => {
-  const { ports, ...endpoint } = storedEndpoint.parse(JSON.parse(text));
+  const { ports, ...endpoint } = stored.endpoint.parse(JSON.parse(text));
   return { ...endpoint, ports: ports.map(({ hostIp, ...port }) => ({ ...port, ...(hostIp ? { hostIp } : {}) })) };
 };
 
+const kindText = (kind: NetworkKind) => {
+  if (kind.type !== 'macvlan' && kind.type !== 'bridged-uplink') return kind;
+  const { shim, ...uplink } = kind.uplink;
+  return { ...kind, uplink: { ...uplink, ...(shim ? { shim: shim.map(formatCidr) } : {}) } };
+};
+
 /** The network as the store keeps it, and as the operator API shows it. */
-export const networkText = ({ uplink, ...n }: NetworkRecord) => ({
+export const networkText = (n: NetworkRecord) => ({
   ...n,
   gateways: n.gateways.map(formatCidr),
   auxAddresses: n.auxAddresses.map(formatCidr),
   subnets: n.subnets.map(formatPrefix),
-  ...(uplink ? { uplink: uplinkText(uplink) } : {}),
+  kind: kindText(n.kind),
 });
-
-const uplinkText = ({ shim, ...uplink }: NonNullable<NetworkRecord['uplink']>) => ({
-  ...uplink,
-  ...(shim ? { shim: shim.map(formatCidr) } : {}),
-});
-
-/** A cluster network's VXLAN device and VNI: none for a network on a host interface, whose LAN joins the hosts. */
-export const overlayOf = (n: NetworkRecord) => (n.uplink ? undefined : n.cluster);
-
-/** The addresses the host holds on the network: the gateways, or on a host interface its shim's. */
-export const hostAddressesOf = (n: NetworkRecord): readonly Cidr[] => (n.uplink ? (n.uplink.shim ?? []) : n.gateways);
 
 export const portText = (p: PublishedPort) => ({
   proto: p.proto,

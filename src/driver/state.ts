@@ -6,6 +6,7 @@ import { conflict, notFound } from '../errors.js';
 import { type IpAddress, type IpPrefix, sameIp } from '../net/ip.js';
 import type { PoolId } from '../protocol/pool-id.js';
 import type { Guard, Operation, Store } from '../store/store.js';
+import { kindOf } from './kinds/kind-of.js';
 import {
   addressesOf,
   type EndpointRecord,
@@ -13,7 +14,7 @@ import {
   type NetworkRecord,
   networkText,
   parseEndpoint,
-  parseNetwork,
+  readNetwork,
   TETHER_ADDRESS_SPACE,
 } from './records.js';
 
@@ -52,15 +53,29 @@ export class DriverState {
    */
   static async load(store: Store, shared?: Store): Promise<DriverState> {
     const state = new DriverState(store, shared);
+    const upgrades: Operation[] = [];
     for (const entry of await store.list(state.networksPrefix)) {
-      const network = parseNetwork(entry.value);
+      const { network, upgraded } = readNetwork(entry.value);
       state.networks.set(network.id, network);
+      if (upgraded) upgrades.push(state.writeOf({ type: 'putNetwork', network }).operation);
     }
     for (const entry of await store.list(state.endpointsPrefix)) {
-      const endpoint = parseEndpoint(entry.value);
+      const read = parseEndpoint(entry.value);
+      const endpoint = state.upgradeEndpoint(read);
       state.endpoints.set(endpoint.id, endpoint);
+      if (endpoint !== read) upgrades.push(state.writeOf({ type: 'putEndpoint', endpoint }).operation);
     }
+    // Records of an older shape are written back once in today's.
+    if (upgrades.length > 0) await store.commit([], upgrades);
     return state;
+  }
+
+  /** Before kinds, an endpoint on a network with no bridge (macvlan) recorded a veth's host end it never had. */
+  private upgradeEndpoint(endpoint: EndpointRecord): EndpointRecord {
+    const network = this.networks.get(endpoint.networkId);
+    if (!network || kindOf(network).bridge !== undefined || endpoint.hostName === undefined) return endpoint;
+    const { hostName: _none, ...upgraded } = endpoint;
+    return upgraded;
   }
 
   /**

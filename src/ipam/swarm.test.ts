@@ -48,8 +48,8 @@ test('the manager allocates; a node replays its choices, holding nothing twice; 
     'no pool of its own',
   );
   const network = node.daemon.driver.snapshot().networks[0];
-  assert.equal(network?.cluster?.name, SWARM_NET);
-  assert.equal(network?.cluster?.swarm, true);
+  assert.equal(network?.kind.type, 'swarm');
+  assert.equal(network?.kind.type === 'swarm' && network.kind.name, SWARM_NET);
   assert.equal(network?.mtu, 1400);
   assert.deepEqual(node.daemon.driver.snapshot().endpoints[0]?.labels, { tier: 'db' });
   assert.deepEqual(await problems(node), [], "the node's audit checks its task against swarm's pool");

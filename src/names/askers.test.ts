@@ -27,7 +27,9 @@ const network = (id: string, internal: boolean, cluster?: string) =>
   ({
     id,
     internal,
-    ...(cluster ? { cluster: { name: cluster, vni: 1, vxlan: 'v' } } : {}),
+    kind: cluster
+      ? { type: 'cluster', bridge: 'b', name: cluster, vni: 1, vxlan: 'v' }
+      : { type: 'bridge', bridge: 'b' },
   }) as unknown as NetworkRecord;
 const endpoint = (id: string, networkId: string, address: string, sandboxKey: string) =>
   ({ id, networkId, address: parseCidr(address), sandboxKey }) as unknown as EndpointRecord;

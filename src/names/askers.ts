@@ -3,7 +3,9 @@
 // such as Docker's own) or the host itself. Anyone else, such as a neighbour on
 // the LAN sending to the service address, gets nothing back: tether is never an
 // open resolver, nor a reflector for a forged source.
+
 import type { Link } from '../dataplane/dataplane.js';
+import { kindOf } from '../driver/kinds/kind-of.js';
 import type { EndpointRecord, NetworkRecord } from '../driver/records.js';
 import { contains, type IpAddress, type IpPrefix, parseCidr, parseIp, sameIp, subnetOf } from '../net/ip.js';
 import type { Asker } from './answer.js';
@@ -73,7 +75,10 @@ export class Askers {
       return network ? [network] : [];
     });
     return {
-      networks: joined.flatMap((n) => (n.cluster && !n.cluster.swarm ? [n.cluster.name] : [])),
+      networks: joined.flatMap((n) => {
+        const { span } = kindOf(n);
+        return span?.by === 'tether' ? [span.name] : [];
+      }),
       // A container on internal networks alone must not reach the world's names through tether.
       mayForward: joined.some((n) => !n.internal),
     };

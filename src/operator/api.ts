@@ -4,8 +4,9 @@
 import type { FastifyInstance } from 'fastify';
 import { type AuditedDriver, audit } from '../audit.js';
 import type { ClusterView } from '../cluster/cluster.js';
+import { kindOf } from '../driver/kinds/kind-of.js';
+import type { UplinkReport } from '../driver/kinds/uplink/report.js';
 import { endpointText, networkText } from '../driver/records.js';
-import type { UplinkReport } from '../driver/uplink-report.js';
 import type { PoolReport } from '../ipam/report.js';
 import { type PolicyParts, policyKeyOf } from '../policy/index.js';
 import {
@@ -47,7 +48,14 @@ export function registerOperatorApi(app: FastifyInstance, parts: OperatorParts):
   });
   app.get(STATE_PATH, async (): Promise<DaemonState> => {
     const { networks, endpoints } = parts.driver.snapshot();
-    return { networks: networks.map(networkText), endpoints: endpoints.map(endpointText), pools: parts.pools.usage() };
+    return {
+      networks: networks.map((n) => {
+        const { label, bridge, span, lan } = kindOf(n);
+        return { ...networkText(n), label, lan, ...(bridge ? { bridge } : {}), ...(span ? { span } : {}) };
+      }),
+      endpoints: endpoints.map(endpointText),
+      pools: parts.pools.usage(),
+    };
   });
   app.get(AUDIT_PATH, async (): Promise<AuditReportView> => audit(parts.driver, parts.pools, parts.clustered?.audit));
   app.get(

@@ -3,6 +3,7 @@
 // parse them with these schemas; nobody declares them twice.
 import { isIPv6 } from 'node:net';
 import { z } from 'zod';
+import { textShapes } from '../driver/record-shapes.js';
 import { policyText } from '../policy/records.js';
 
 export const STATE_PATH = '/tether/v1/state';
@@ -12,55 +13,22 @@ export const HEALTH_PATH = '/healthz';
 export const READY_PATH = '/readyz';
 export const CLUSTER_PATH = '/tether/v1/cluster';
 
-const port = z.object({
-  proto: z.enum(['tcp', 'udp']),
-  /** "" for every address of the host. */
-  hostIp: z.string(),
-  hostPort: z.number(),
-  containerIp: z.string(),
-  containerPort: z.number(),
-});
+const port = textShapes.port;
 export type PortView = z.infer<typeof port>;
 
-const network = z.object({
-  id: z.string(),
-  bridge: z.string(),
-  mtu: z.number(),
-  internal: z.boolean(),
-  nat: z.boolean(),
-  gateways: z.array(z.string()),
-  auxAddresses: z.array(z.string()),
-  subnets: z.array(z.string()),
-  cluster: z.object({ name: z.string(), vni: z.number(), vxlan: z.string(), swarm: z.boolean().optional() }).optional(),
-  policy: z.literal('deny').optional(),
-  uplink: z
-    .object({
-      mode: z.enum(['macvlan', 'bridge']),
-      name: z.string(),
-      parent: z.string(),
-      vlan: z.number().optional(),
-      link: z.string(),
-      shim: z.array(z.string()).optional(),
-    })
-    .optional(),
+/** A network as the store holds it, with what its kind says of it (driver/kinds/facts.ts). */
+const network = textShapes.network.extend({
+  /** The CLI's MODE, the dashboard's: "bridge", "swarm", "macvlan on eth1, VLAN 10"... */
+  label: z.string(),
+  /** The bridge its endpoints are on; none on a macvlan network. */
+  bridge: z.string().optional(),
+  /** The name and VNI under which it spans hosts, and who creates it on each. */
+  span: z.object({ name: z.string(), vni: z.number(), by: z.enum(['tether', 'swarm']) }).optional(),
+  /** Its containers are on a LAN of the host's, whose router routes them. */
+  lan: z.boolean(),
 });
 
-const endpoint = z.object({
-  id: z.string(),
-  networkId: z.string(),
-  hostName: z.string(),
-  peerName: z.string(),
-  mac: z.string(),
-  address: z.string().optional(),
-  addressIpv6: z.string().optional(),
-  createdAt: z.number().optional(),
-  ports: z.array(port),
-  sandboxKey: z.string().optional(),
-  joinedAt: z.number().optional(),
-  leftAt: z.number().optional(),
-  labels: z.record(z.string(), z.string()).optional(),
-  container: z.object({ name: z.string().optional(), labels: z.record(z.string(), z.string()) }).optional(),
-});
+const endpoint = textShapes.endpoint;
 
 const pool = z.object({
   id: z.string(),

@@ -1,8 +1,10 @@
 // Policies, composed: the book in the store, the enforcer and its table, and
 // the other hosts' endpoints in cluster mode.
 // The daemon builds this once and hands the driver its port.
+
 import type { Logger } from 'pino';
 import { MEMBERS, memberRecord } from '../cluster/records.js';
+import { bridgeOf, kindOf } from '../driver/kinds/kind-of.js';
 import type { PolicyPort } from '../driver/ports.js';
 import { addressesOf, type EndpointRecord, knownLabels, type NetworkRecord } from '../driver/records.js';
 import { parseIp } from '../net/ip.js';
@@ -32,7 +34,7 @@ export interface PolicyDeps {
 }
 
 /** A network's name for policies: the cluster's name for a network spanning hosts, else Docker's ID. */
-export const policyKeyOf = (network: NetworkRecord) => network.cluster?.name ?? network.id;
+export const policyKeyOf = (network: NetworkRecord) => kindOf(network).span?.name ?? network.id;
 
 export function buildPolicy(deps: PolicyDeps): PolicyParts {
   const book = new PolicyBook(deps.store);
@@ -72,8 +74,9 @@ function localView(snapshot: { networks: NetworkRecord[]; endpoints: EndpointRec
     ];
   });
   const deny = snapshot.networks.filter((n) => n.policy === 'deny');
-  const ports = (id: string) => snapshot.endpoints.flatMap((e) => (e.networkId === id ? [e.hostName] : []));
-  return { networks: deny.map((n) => ({ key: policyKeyOf(n), bridge: n.bridge, ports: ports(n.id) })), endpoints };
+  const ports = (id: string) =>
+    snapshot.endpoints.flatMap((e) => (e.networkId === id && e.hostName !== undefined ? [e.hostName] : []));
+  return { networks: deny.map((n) => ({ key: policyKeyOf(n), bridge: bridgeOf(n), ports: ports(n.id) })), endpoints };
 }
 
 /** The other hosts' endpoints, from their member records in etcd. */

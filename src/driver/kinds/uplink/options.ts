@@ -2,13 +2,12 @@
 // tether.parent=IFACE (a macvlan per endpoint) or -o tether.uplink=IFACE (the
 // network's bridge with the interface enslaved), with -o tether.vlan=ID and -o
 // tether.host-shim=true. IFACE is a name the daemon's --uplinks allows.
-import { invalidOption } from '../errors.js';
-
-export type UplinkMode = 'macvlan' | 'bridge';
+import { invalidOption } from '../../../errors.js';
 
 /** What the options ask for; the daemon's --uplinks turns the name into this host's interface. */
 export interface UplinkOptions {
-  readonly mode: UplinkMode;
+  /** -o tether.parent: a macvlan per endpoint; -o tether.uplink: the interface on the network's bridge. */
+  readonly kind: 'macvlan' | 'bridged-uplink';
   /** The interface as the option names it: an interface, or a logical name from --uplinks. */
   readonly name: string;
   /** An 802.1q tag: endpoints go on the sub-interface NAME.ID, which tether makes. */
@@ -67,7 +66,7 @@ export function parseUplinkOptions(generic: Readonly<Record<string, string>>): U
     throw invalidOption(`option ${SHIM_KEY}: expected true or false, not "${shim}"`);
   }
   return {
-    mode: parent ? 'macvlan' : 'bridge',
+    kind: parent ? 'macvlan' : 'bridged-uplink',
     name: checkInterfaceName(key, value),
     ...(vlanText === undefined ? {} : { vlan }),
     hostShim: shim === 'true',

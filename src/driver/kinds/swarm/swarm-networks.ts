@@ -3,15 +3,16 @@
 // in the cluster, and the options handed back for every node) and frees it;
 // each node's CreateNetwork then builds its part, as for a cluster network.
 // The record and VNI belong to swarm: a node removing its part leaves them.
-import { invalidOption, notFound } from '../errors.js';
-import { formatPrefix } from '../net/ip.js';
-import type { AllocateNetworkRequest, CreateNetworkRequest, NetworkRef } from '../protocol/network.js';
-import type { ClusterNetworks } from './cluster-networks.js';
-import { vxlanName } from './naming.js';
-import type { Networks } from './networks.js';
-import { CLUSTER_KEY, parseNetworkOptions } from './options.js';
-import type { ClusterPort } from './ports.js';
-import type { NetworkRecord } from './records.js';
+import { invalidOption, notFound } from '../../../errors.js';
+import { formatPrefix } from '../../../net/ip.js';
+import type { AllocateNetworkRequest, CreateNetworkRequest, NetworkRef } from '../../../protocol/network.js';
+import { vxlanName } from '../../naming.js';
+import type { Networks } from '../../networks.js';
+import { CLUSTER_KEY, parseNetworkOptions } from '../../options.js';
+import type { ClusterPort } from '../../ports.js';
+import type { NetworkRecord } from '../../records.js';
+import type { ClusterNetworks } from '../cluster/cluster-networks.js';
+import { bridgeOf } from '../kind-of.js';
 
 /** Docker's own networks have 64 hex digits for an ID; swarm's have 25 letters and digits. */
 export const isSwarmNetworkId = (id: string) => !/^[0-9a-f]{64}$/.test(id);
@@ -57,7 +58,10 @@ export class SwarmNetworks {
       );
     }
     const vxlan = vxlanName(this.prefix, record.id);
-    await this.networks.create({ ...record, cluster: { name: record.id, vni, vxlan, swarm: true } });
+    await this.networks.create({
+      ...record,
+      kind: { type: 'swarm', bridge: bridgeOf(record), name: record.id, vni, vxlan },
+    });
     cluster.requestOverlaySync();
   }
 

@@ -3,9 +3,10 @@
 // the checks that keep the host's own interfaces safe, and the repair.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EP, useDaemon } from '../../../test/support/daemon-rig.js';
-import { audit } from '../../audit.js';
-import { parseUplinks } from '../uplinks.js';
+import { EP, useDaemon } from '../../../../test/support/daemon-rig.js';
+import { audit } from '../../../audit.js';
+import { bridgeOf, kindOf } from '../kind-of.js';
+import { parseUplinks } from './allowed.js';
 
 const { createNetwork, daemon, ok, rig, runContainer } = useDaemon({
   uplinks: parseUplinks('eth1,data=eth2,mgmt=eth0:shared,eth3'),
@@ -54,7 +55,8 @@ describe('a macvlan network', () => {
     rig().links.defaultRoutes = ['eth0'];
     const { created } = await createNetwork(LAN, { 'tether.parent': 'mgmt' });
     assert.equal(created.status, 200, 'an interface listed as shared is the operator saying so');
-    assert.equal(daemon().driver.snapshot().networks[0]?.uplink?.parent, 'eth0');
+    const network = daemon().driver.snapshot().networks[0];
+    assert.equal(network && kindOf(network).uplink?.parent, 'eth0');
   });
 
   test('a host shim gives the host an address of the network, which the audit counts as used', async () => {
@@ -81,8 +83,9 @@ describe('a bridged uplink', () => {
     const { poolId, created } = await createNetwork(LAN, { 'tether.uplink': 'eth1' });
     assert.equal(created.status, 200, JSON.stringify(created.json));
     const network = daemon().driver.snapshot().networks[0];
-    assert.equal(nic('eth1')?.master, network?.bridge);
-    assert.deepEqual(nic(network?.bridge ?? '')?.addresses, [], "the LAN's router has the gateway address");
+    const bridge = network && bridgeOf(network);
+    assert.equal(nic('eth1')?.master, bridge);
+    assert.deepEqual(nic(bridge ?? '')?.addresses, [], "the LAN's router has the gateway address");
     await runContainer(poolId);
     assert.equal(rig().firewall.networks[0]?.nat, false);
     assert.deepEqual(await problems(), []);
@@ -103,12 +106,13 @@ describe('a bridged uplink', () => {
     rig().links.addNic('eth1');
     await createNetwork(LAN, { 'tether.uplink': 'eth1' });
     const network = daemon().driver.snapshot().networks[0];
-    await rig().links.deleteLink(network?.bridge ?? '');
+    const bridge = network && bridgeOf(network);
+    await rig().links.deleteLink(bridge ?? '');
     assert.equal(nic('eth1')?.master, undefined);
     assert.match((await problems()).join('\n'), /uplink eth1 is not on it/);
     await rig().stop();
     await rig().start();
-    assert.equal(nic('eth1')?.master, network?.bridge);
+    assert.equal(nic('eth1')?.master, bridge);
     assert.deepEqual(await problems(), []);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseUplinks, resolveUplink } from './uplinks.js';
+import { parseUplinks, resolveUplink } from './allowed.js';
 
 test('--uplinks takes interfaces, logical names and the shared mark; a network names one of them', () => {
   const uplinks = parseUplinks('eth1, data=ens4,mgmt=eth0:shared');

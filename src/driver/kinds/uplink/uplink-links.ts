@@ -2,11 +2,12 @@
 // own traffic safe, and the VLAN sub-interface tether makes (and only that
 // one: the host's interface is never created or removed, and a bridged uplink
 // changes nothing of it but its master).
-import type { Link, LinkPlane } from '../../dataplane/dataplane.js';
-import { invalidOption } from '../../errors.js';
-import type { NetworkRecord } from '../records.js';
-import type { Step } from '../steps.js';
-import { resolveUplink, type Uplink } from '../uplinks.js';
+import type { Link, LinkPlane } from '../../../dataplane/dataplane.js';
+import { invalidOption } from '../../../errors.js';
+import type { NetworkRecord, UplinkRecord } from '../../records.js';
+import type { Step } from '../../steps.js';
+import { kindOf } from '../kind-of.js';
+import { resolveUplink, type Uplink } from './allowed.js';
 
 export interface UplinkModeConfig {
   /** Marks a link as this daemon's, followed by the network ID. */
@@ -16,16 +17,11 @@ export interface UplinkModeConfig {
   readonly vtep?: string;
 }
 
-type UplinkRecord = NonNullable<NetworkRecord['uplink']>;
-
 export const uplinkOf = (network: NetworkRecord): UplinkRecord => {
-  if (!network.uplink) throw new Error(`network ${network.id} is not on a host interface`);
-  return network.uplink;
+  const { uplink } = kindOf(network);
+  if (!uplink) throw new Error(`network ${network.id} is not on a host interface`);
+  return uplink;
 };
-
-/** The sub-interface a VLAN tag asks for, or the parent itself. */
-export const uplinkLinkName = (parent: string, vlan: number | undefined): string =>
-  vlan === undefined ? parent : `${parent}.${vlan}`;
 
 export class UplinkLinks {
   constructor(

@@ -4,12 +4,12 @@
 // The host cannot reach its own macvlans through the parent; -o
 // tether.host-shim=true gives it a macvlan of its own with an address on the
 // network, whose connected route leads to the containers.
-import type { Link, LinkPlane } from '../../dataplane/dataplane.js';
-import { formatCidr } from '../../net/ip.js';
-import type { EndpointRecord, NetworkRecord } from '../records.js';
-import type { Step } from '../steps.js';
-import type { EndpointView, NetworkMode } from './mode.js';
-import { type UplinkLinks, uplinkOf } from './uplink.js';
+import type { Link, LinkPlane } from '../../../dataplane/dataplane.js';
+import { formatCidr } from '../../../net/ip.js';
+import type { EndpointRecord, NetworkRecord } from '../../records.js';
+import type { Step } from '../../steps.js';
+import type { EndpointView, NetworkMode } from '../mode.js';
+import { type UplinkLinks, uplinkOf } from './uplink-links.js';
 
 export class MacvlanMode implements NetworkMode {
   constructor(

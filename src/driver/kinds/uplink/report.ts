@@ -1,9 +1,10 @@
 // The host interfaces --uplinks allows, as the host has them now: for `tether
 // status` and `tether doctor`, before a network on one is refused or after
 // someone changed the interface under a network.
-import type { LinkPlane } from '../dataplane/dataplane.js';
-import type { NetworkRecord } from './records.js';
-import type { Uplink } from './uplinks.js';
+import type { LinkPlane } from '../../../dataplane/dataplane.js';
+import type { NetworkRecord } from '../../records.js';
+import { kindOf } from '../kind-of.js';
+import type { Uplink } from './allowed.js';
 
 export interface UplinkReport {
   readonly name: string;
@@ -25,10 +26,11 @@ export async function reportUplinks(
   if (uplinks.length === 0) return [];
   const present = new Map((await links.listLinks()).map((l) => [l.name, l]));
   const defaults = await links.defaultRouteLinks();
-  const bridges = new Set(networks.map((n) => n.bridge));
+  const facts = networks.map((n) => ({ id: n.id, ...kindOf(n) }));
+  const bridges = new Set(facts.map((n) => n.bridge));
   return uplinks.map(({ name, iface, shared }) => {
     const link = present.get(iface);
-    const on = networks.filter((n) => n.uplink?.parent === iface);
+    const on = facts.filter((n) => n.uplink?.parent === iface);
     const problem = !link
       ? 'does not exist on this host'
       : !link.up

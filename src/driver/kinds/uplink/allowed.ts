@@ -3,8 +3,8 @@
 // hosts whose NICs are named differently (data=eth1 here, data=ens4 there).
 // An interface the host itself lives on (its default route, the cluster's
 // tunnel address) is refused unless its entry says ":shared".
-import { invalidOption } from '../errors.js';
-import { INTERFACE_NAME } from './uplink-options.js';
+import { invalidOption } from '../../../errors.js';
+import { INTERFACE_NAME } from './options.js';
 
 export interface Uplink {
   /** What networks name it by: the logical name, or the interface's own. */

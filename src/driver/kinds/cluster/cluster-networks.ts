@@ -2,15 +2,16 @@
 // cluster with a VNI before this host builds its part, and dropped from the
 // cluster again if that fails. The MTU leaves room for VXLAN's headers.
 import { isIPv6 } from 'node:net';
-import { conflict, invalidOption } from '../errors.js';
-import { formatIp, formatPrefix, type IpPrefix } from '../net/ip.js';
-import type { CreateNetworkRequest } from '../protocol/network.js';
-import { vxlanName } from './naming.js';
-import type { Networks } from './networks.js';
-import type { NetworkOptions } from './options.js';
-import type { ClusterNetworkSpec, ClusterPort } from './ports.js';
-import { type NetworkRecord, overlayOf, TETHER_ADDRESS_SPACE } from './records.js';
-import type { DriverState } from './state.js';
+import { conflict, invalidOption } from '../../../errors.js';
+import { formatIp, formatPrefix, type IpPrefix } from '../../../net/ip.js';
+import type { CreateNetworkRequest } from '../../../protocol/network.js';
+import { vxlanName } from '../../naming.js';
+import type { Networks } from '../../networks.js';
+import type { NetworkOptions } from '../../options.js';
+import type { ClusterNetworkSpec, ClusterPort } from '../../ports.js';
+import { type NetworkKind, type NetworkRecord, TETHER_ADDRESS_SPACE } from '../../records.js';
+import type { DriverState } from '../../state.js';
+import { kindOf } from '../kind-of.js';
 
 /** IPv4 (20), UDP (8), VXLAN (8) and the inner Ethernet header (14); an IPv6 underlay adds 20. */
 const vxlanOverhead = (vtep: string) => (isIPv6(vtep) ? 70 : 50);
@@ -63,7 +64,7 @@ export class ClusterNetworks {
         'a cluster network needs tether as its IPAM driver too (--ipam-driver), so that no address is handed out twice',
       );
     }
-    const twin = [...this.state.networks.values()].find((n) => n.cluster?.name === name && n.id !== record.id);
+    const twin = [...this.state.networks.values()].find((n) => kindOf(n).span?.name === name && n.id !== record.id);
     if (twin) throw conflict(`cluster network ${name} is already on this host, as network ${twin.id.slice(0, 12)}`);
     const spec: ClusterNetworkSpec = {
       name,
@@ -83,10 +84,8 @@ export class ClusterNetworks {
     };
     const { vni, created } = await cluster.claimNetwork(spec);
     try {
-      await this.networks.create({
-        ...record,
-        cluster: { name, vni, vxlan: vxlanName(this.settings.prefix, record.id) },
-      });
+      const vxlan = vxlanName(this.settings.prefix, record.id);
+      await this.networks.create({ ...record, kind: spanning(record.kind, { name, vni, vxlan }) });
     } catch (error) {
       if (created) await cluster.dropNetwork(name).catch(() => undefined);
       throw error;
@@ -97,11 +96,12 @@ export class ClusterNetworks {
   /** This host's networks that span the cluster, those being created included. */
   list(): { name: string; networkId?: string; vxlan?: string }[] {
     // Swarm's networks are swarm's to create and remove on each node.
-    const made = [...this.state.networks.values()].flatMap((n) =>
-      n.cluster && !n.cluster.swarm
-        ? [{ name: n.cluster.name, networkId: n.id, ...(overlayOf(n) ? { vxlan: n.cluster.vxlan } : {}) }]
-        : [],
-    );
+    const made = [...this.state.networks.values()].flatMap((n) => {
+      const { span, tunnel } = kindOf(n);
+      return span?.by === 'tether'
+        ? [{ name: span.name, networkId: n.id, ...(tunnel ? { vxlan: tunnel.device } : {}) }]
+        : [];
+    });
     const pending = [...this.inCreation].filter((name) => !made.some((n) => n.name === name)).map((name) => ({ name }));
     return [...made, ...pending];
   }
@@ -110,5 +110,18 @@ export class ClusterNetworks {
     if (!this.cluster)
       throw invalidOption('option tether.cluster needs cluster mode (tether serve --store etcd://...)');
     return this.cluster;
+  }
+}
+
+/** A network's kind once it spans the cluster: a bridge gets a tunnel; a host interface's LAN joins hosts itself. */
+function spanning(kind: NetworkKind, span: { name: string; vni: number; vxlan: string }): NetworkKind {
+  switch (kind.type) {
+    case 'bridge':
+      return { type: 'cluster', bridge: kind.bridge, ...span };
+    case 'macvlan':
+    case 'bridged-uplink':
+      return { ...kind, span: { name: span.name, vni: span.vni } };
+    default:
+      throw new Error(`a ${kind.type} network does not span the cluster twice`);
   }
 }

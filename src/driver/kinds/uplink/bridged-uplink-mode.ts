@@ -3,12 +3,13 @@
 // per endpoint as in the bridge mode, so the containers sit on that LAN. The
 // bridge holds no gateway (the LAN's router is the gateway); with -o
 // tether.host-shim=true it holds the host's own address on the network.
-import type { Link, LinkPlane } from '../../dataplane/dataplane.js';
-import type { EndpointRecord, NetworkRecord } from '../records.js';
-import type { Step } from '../steps.js';
-import type { BridgeMode } from './bridge.js';
-import type { EndpointView, NetworkMode } from './mode.js';
-import { type UplinkLinks, uplinkOf } from './uplink.js';
+import type { Link, LinkPlane } from '../../../dataplane/dataplane.js';
+import type { EndpointRecord, NetworkRecord } from '../../records.js';
+import type { Step } from '../../steps.js';
+import type { BridgeMode } from '../bridge/bridge-mode.js';
+import { bridgeOf } from '../kind-of.js';
+import type { EndpointView, NetworkMode } from '../mode.js';
+import { type UplinkLinks, uplinkOf } from './uplink-links.js';
 
 export class BridgedUplinkMode implements NetworkMode {
   constructor(
@@ -29,7 +30,7 @@ export class BridgedUplinkMode implements NetworkMode {
       ...this.bridge.buildNetwork(network),
       {
         name: 'put the uplink on the bridge',
-        do: () => this.links.attach(uplinkOf(network).link, network.bridge),
+        do: () => this.links.attach(uplinkOf(network).link, bridgeOf(network)),
       },
     ];
   }
@@ -37,7 +38,7 @@ export class BridgedUplinkMode implements NetworkMode {
   async repairNetwork(network: NetworkRecord): Promise<void> {
     await this.uplink.ensure(network);
     await this.bridge.repairNetwork(network);
-    await this.links.attach(uplinkOf(network).link, network.bridge);
+    await this.links.attach(uplinkOf(network).link, bridgeOf(network));
   }
 
   /** Deleting the bridge takes the uplink off it; the interface itself stays as it was. */
@@ -63,7 +64,7 @@ export class BridgedUplinkMode implements NetworkMode {
     return (
       this.bridge.networkIntact(network, links) &&
       this.uplink.intact(network, links) &&
-      links.get(link)?.master === network.bridge
+      links.get(link)?.master === bridgeOf(network)
     );
   }
 

@@ -1,0 +1,140 @@
+// The bridge mode: a Linux bridge per network holding its gateways (and, for a
+// cluster or swarm network, its VXLAN device), and a veth pair per endpoint
+// whose host end is on the bridge.
+import type { BridgeSpec, Link, LinkPlane } from '../../../dataplane/dataplane.js';
+import { conflict } from '../../../errors.js';
+import { formatCidr } from '../../../net/ip.js';
+import { bridgeMac } from '../../naming.js';
+import type { EndpointRecord, NetworkRecord } from '../../records.js';
+import type { Step } from '../../steps.js';
+import { bridgeOf, kindOf } from '../kind-of.js';
+import type { EndpointView, NetworkMode } from '../mode.js';
+
+export interface BridgeModeConfig {
+  /** Marks a bridge or a veth's host end as this daemon's, followed by the network's or endpoint's ID. */
+  readonly ownerAlias: string;
+  /** Cluster mode: this host's end of every VXLAN tunnel. */
+  readonly tunnel?: { readonly vtep: string; readonly port: number };
+}
+
+export class BridgeMode implements NetworkMode {
+  constructor(
+    private readonly links: LinkPlane,
+    private readonly config: BridgeModeConfig,
+  ) {}
+
+  async checkNetwork(network: NetworkRecord): Promise<void> {
+    const bridge = bridgeOf(network);
+    if ((await this.links.listLinks()).some((l) => l.name === bridge)) {
+      throw conflict(`an interface named ${bridge} already exists on the host; choose another bridge name`);
+    }
+  }
+
+  buildNetwork(network: NetworkRecord): Step[] {
+    return [
+      {
+        name: 'create the bridge',
+        do: () => this.links.ensureBridge(this.spec(network)),
+        undo: () => this.removeNetwork(network),
+      },
+    ];
+  }
+
+  repairNetwork(network: NetworkRecord): Promise<void> {
+    return this.links.ensureBridge(this.spec(network));
+  }
+
+  async removeNetwork(network: NetworkRecord): Promise<void> {
+    // A VXLAN device outlives its bridge; it goes on its own.
+    const { tunnel } = kindOf(network);
+    if (tunnel) await this.links.deleteLink(tunnel.device);
+    await this.links.deleteLink(bridgeOf(network));
+  }
+
+  networkIntact(network: NetworkRecord, links: ReadonlyMap<string, Link>): boolean {
+    const name = bridgeOf(network);
+    const { tunnel, hostAddresses } = kindOf(network);
+    const bridge = links.get(name);
+    const device = tunnel && links.get(tunnel.device);
+    return (
+      bridge?.up === true &&
+      hostAddresses.every((a) => bridge.addresses.includes(formatCidr(a))) &&
+      (!tunnel || (device?.up === true && device.master === name))
+    );
+  }
+
+  networkLinks(network: NetworkRecord): string[] {
+    const { tunnel } = kindOf(network);
+    return [bridgeOf(network), ...(tunnel ? [tunnel.device] : [])];
+  }
+
+  endpointView(network: NetworkRecord, endpoint: EndpointRecord, links: ReadonlyMap<string, Link>): EndpointView {
+    const host = links.get(hostEndOf(endpoint));
+    return {
+      alive: host !== undefined,
+      peerOnHost: links.has(endpoint.peerName),
+      placement: !host
+        ? 'missing'
+        : host.master !== bridgeOf(network) || !host.up || host.alias !== this.alias(endpoint)
+          ? 'detached'
+          : 'ok',
+    };
+  }
+
+  buildEndpoint(network: NetworkRecord, endpoint: EndpointRecord): Step[] {
+    return [
+      {
+        name: 'create the veth pair',
+        do: () => this.createVeth(network, endpoint),
+        undo: () => this.removeEndpoint(endpoint),
+      },
+    ];
+  }
+
+  async repairEndpoint(network: NetworkRecord, endpoint: EndpointRecord, links?: readonly Link[]): Promise<void> {
+    const hostEnd = hostEndOf(endpoint);
+    const host = (links ?? (await this.links.listLinks())).find((l) => l.name === hostEnd);
+    if (!host) return this.createVeth(network, endpoint);
+    // A host end made before veths carried their owner's mark is this daemon's: its store names it.
+    const bridge = bridgeOf(network);
+    if (host.master !== bridge || !host.up || host.alias !== this.alias(endpoint)) {
+      await this.links.attach(hostEnd, bridge, this.alias(endpoint));
+    }
+  }
+
+  async removeEndpoint(endpoint: EndpointRecord): Promise<void> {
+    if (endpoint.hostName) await this.links.deleteLink(endpoint.hostName);
+  }
+
+  private createVeth(network: NetworkRecord, endpoint: EndpointRecord): Promise<void> {
+    const { peerName, mac } = endpoint;
+    const [hostName, bridge, alias] = [hostEndOf(endpoint), bridgeOf(network), this.alias(endpoint)];
+    return this.links.createVeth({ hostName, peerName, bridge, mtu: network.mtu, mac, alias });
+  }
+
+  private alias(endpoint: EndpointRecord): string {
+    return this.config.ownerAlias + endpoint.id;
+  }
+
+  private spec(network: NetworkRecord): BridgeSpec {
+    const { tunnel } = this.config;
+    const bridge = bridgeOf(network);
+    const { tunnel: device, hostAddresses } = kindOf(network);
+    return {
+      name: bridge,
+      mtu: network.mtu,
+      alias: this.config.ownerAlias + network.id,
+      mac: bridgeMac(bridge),
+      addresses: hostAddresses,
+      ...(device && tunnel
+        ? { vxlan: { name: device.device, vni: device.vni, local: tunnel.vtep, port: tunnel.port } }
+        : {}),
+    };
+  }
+}
+
+/** The veth's host end: every endpoint on a bridge has one. */
+function hostEndOf(endpoint: EndpointRecord): string {
+  if (endpoint.hostName === undefined) throw new Error(`endpoint ${endpoint.id} has no host interface`);
+  return endpoint.hostName;
+}
