@@ -9,18 +9,21 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Etcd3 } from 'etcd3';
+import { freePorts } from '../../test/support/free-ports.js';
 import { EtcdStore } from './etcd.js';
 import { parseEtcdUrl } from './etcd-url.js';
 import { storeContract } from './store-contract.js';
 
-const CLIENT = 23790 + (process.pid % 100);
-const PEER = CLIENT + 200;
+/** etcd's client and peer ports on loopback, chosen free before it starts. */
+const port = { client: 0, peer: 0 };
 
 describe('EtcdStore', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tether-etcd-'));
   let etcd: ChildProcess;
   let n = 0;
   before(async () => {
+    const first = await freePorts(2);
+    Object.assign(port, { client: first, peer: first + 1 });
     etcd = spawn(
       'etcd',
       [
@@ -29,19 +32,19 @@ describe('EtcdStore', () => {
         '--data-dir',
         join(dir, 'data'),
         '--listen-client-urls',
-        `http://127.0.0.1:${CLIENT}`,
+        `http://127.0.0.1:${port.client}`,
         '--advertise-client-urls',
-        `http://127.0.0.1:${CLIENT}`,
+        `http://127.0.0.1:${port.client}`,
         '--listen-peer-urls',
-        `http://127.0.0.1:${PEER}`,
+        `http://127.0.0.1:${port.peer}`,
         '--initial-advertise-peer-urls',
-        `http://127.0.0.1:${PEER}`,
+        `http://127.0.0.1:${port.peer}`,
         '--initial-cluster',
-        `test=http://127.0.0.1:${PEER}`,
+        `test=http://127.0.0.1:${port.peer}`,
       ],
       { stdio: 'ignore' },
     );
-    const probe = new Etcd3({ hosts: `http://127.0.0.1:${CLIENT}`, dialTimeout: 500 });
+    const probe = new Etcd3({ hosts: `http://127.0.0.1:${port.client}`, dialTimeout: 500 });
     for (let i = 0; ; i++) {
       if (
         await probe
@@ -66,10 +69,10 @@ describe('EtcdStore', () => {
     rmSync(dir, { recursive: true });
   });
   // Each test works under a prefix of its own, as each SQLite test has a file of its own.
-  storeContract(async () => new EtcdStore({ hosts: `http://127.0.0.1:${CLIENT}` }, `test${n++}/`));
+  storeContract(async () => new EtcdStore({ hosts: `http://127.0.0.1:${port.client}` }, `test${n++}/`));
 
   test('a leased key lives while renewed and goes when revoked or expired', async () => {
-    const store = new EtcdStore({ hosts: `http://127.0.0.1:${CLIENT}` }, `lease${n++}/`);
+    const store = new EtcdStore({ hosts: `http://127.0.0.1:${port.client}` }, `lease${n++}/`);
     try {
       const lost: Error[] = [];
       const revoke = await store.putLeased('hosts/a', 'alive', 2, (error) => lost.push(error));

@@ -5,10 +5,10 @@
 // cluster.test.ts.
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { freePorts } from '../support/free-ports.js';
 import { pki } from '../support/pki.js';
 import { launchChromium, logIn, screenshot } from './browser.js';
 import { Environment, IMAGE, nothingLeftBehind, Tether, useEnvironment } from './harness.js';
@@ -24,7 +24,7 @@ let browser: Browser | undefined;
 let page: Page;
 
 before(async () => {
-  const port = await freePort();
+  const port = await freePorts();
   base = `http://127.0.0.1:${port}`;
   const tokenFile = join(env.work, 'ui-token');
   writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
@@ -66,6 +66,7 @@ test('a network created with docker is listed within a second', async () => {
 });
 
 test("a container's address and published port show, and its pool's use rises as containers start", async () => {
+  const published = await freePorts();
   await env.dockerOk(
     'run',
     '-d',
@@ -74,7 +75,7 @@ test("a container's address and published port show, and its pool's use rises as
     '--network',
     NETWORK,
     '-p',
-    '127.0.0.1:18080:80',
+    `127.0.0.1:${published}:80`,
     IMAGE,
     'sleep',
     '3600',
@@ -83,10 +84,10 @@ test("a container's address and published port show, and its pool's use rises as
   const row = page.locator('tr[data-container=web]');
   await row.waitFor({ timeout: LIVE_MS + 2_000 });
   const address = await env.address('web', NETWORK);
-  await page.locator('tr[data-container=web] td.ports', { hasText: '18080' }).waitFor({ timeout: LIVE_MS });
+  await page.locator('tr[data-container=web] td.ports', { hasText: String(published) }).waitFor({ timeout: LIVE_MS });
   const text = await row.innerText();
   assert.ok(text.includes(address), `${address} in "${text}"`);
-  assert.match(text, /127\.0\.0\.1:18080->10\.230\.60\.\d+:80\/tcp/);
+  assert.match(text, new RegExp(`127\\.0\\.0\\.1:${published}->10\\.230\\.60\\.\\d+:80/tcp`));
   assert.ok(Date.now() - started <= LIVE_MS + 2_000);
   assert.equal(await usedOf('10.230.60.0/24'), 2);
   for (const name of ['api', 'db']) {
@@ -125,7 +126,7 @@ test('client certificates: a browser without one is refused, one with a certific
   mkdirSync(pkiDir);
   await pki(pkiDir);
   const file = (name: string) => join(pkiDir, name);
-  const port = await freePort();
+  const port = await freePorts();
   const origin = `https://127.0.0.1:${port}`;
   const guarded = new Tether(
     env.work,
@@ -159,16 +160,4 @@ nothingLeftBehind(env, tearDown);
 
 async function usedOf(subnet: string): Promise<number> {
   return Number(await page.locator(`.pool[data-pool="${subnet}"]`).getAttribute('data-used'));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }

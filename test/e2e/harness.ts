@@ -592,8 +592,13 @@ export class Environment {
     for (const name of await listLinks()) {
       if (!this.snapshot?.links.includes(name)) found.push(`interface ${name}`);
     }
-    const rules = (await must('iptables-save')) + (await must('ip6tables-save'));
-    for (const chain of ['TETHER', GUARD, 'DOCKER']) if (rules.includes(chain)) found.push(`firewall chain ${chain}*`);
+    // Chains there before the run are not its leftovers: an installed tether's, or Docker's.
+    const before = new Set([
+      ...chainsIn('IPv4', this.snapshot?.iptables),
+      ...chainsIn('IPv6', this.snapshot?.ip6tables),
+    ]);
+    const now = [...chainsIn('IPv4', await must('iptables-save')), ...chainsIn('IPv6', await must('ip6tables-save'))];
+    for (const chain of now) if (!before.has(chain)) found.push(`firewall chain ${chain}`);
     if ((await listTables()).join() !== (this.snapshot?.tables.join() ?? ''))
       found.push('nftables tables differ from before the run');
     const routes = await must('ip', 'route', 'show', 'type', 'unreachable');
@@ -620,6 +625,15 @@ async function listLinks(): Promise<string[]> {
     .split('\n')
     .map((line) => line.split(': ')[1]?.split('@')[0] ?? '')
     .filter(Boolean);
+}
+
+/** The chains of an iptables-save dump, as "IPv4 nat TETHER-DNAT". */
+function chainsIn(family: string, dump = ''): string[] {
+  let table = '';
+  return dump.split('\n').flatMap((line) => {
+    if (line.startsWith('*')) table = line.slice(1);
+    return line.startsWith(':') ? [`${family} ${table} ${line.slice(1).split(' ')[0]}`] : [];
+  });
 }
 
 const legacyTables = () =>

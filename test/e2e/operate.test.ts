@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { daemonState, readiness } from '../../src/operator/contract.js';
+import { freePorts } from '../support/free-ports.js';
 import { pki } from '../support/pki.js';
 import {
   Environment,
@@ -35,8 +36,8 @@ while True:
     with open(sys.argv[2], 'a') as f:
         f.write(data.decode() + '\\n')
 `;
-const TLS_PORT = 19443;
-const METRICS_PORT = 19464;
+/** The TLS listener's and the metrics' host ports, chosen free when the TLS test starts. */
+const port = { tls: 0, metrics: 0 };
 
 /** Plugin.Activate over TLS with the given client identity (or none). */
 function activateOverTls(dir: string, client?: string): Promise<number> {
@@ -44,7 +45,7 @@ function activateOverTls(dir: string, client?: string): Promise<number> {
     const req = httpsRequest(
       {
         host: '127.0.0.1',
-        port: TLS_PORT,
+        port: port.tls,
         path: '/Plugin.Activate',
         method: 'POST',
         ca: readFileSync(join(dir, 'ca.pem')),
@@ -133,6 +134,8 @@ describe('operating tether', { concurrency: false }, () => {
     'mutual TLS over TCP: Docker finds tether through the .json spec; clients without a signed ' +
       'certificate are refused; metrics count the calls',
     async () => {
+      const first = await freePorts(2);
+      Object.assign(port, { tls: first, metrics: first + 1 });
       const dir = join(env.work, 'pki');
       const specDirExisted = existsSync('/etc/docker/plugins');
       await must('mkdir', '-p', dir);
@@ -144,7 +147,7 @@ describe('operating tether', { concurrency: false }, () => {
         'ttt',
         [
           '--tcp',
-          `127.0.0.1:${TLS_PORT}`,
+          `127.0.0.1:${port.tls}`,
           '--tls-cert',
           join(dir, 'server.pem'),
           '--tls-key',
@@ -158,7 +161,7 @@ describe('operating tether', { concurrency: false }, () => {
           '--docker-key',
           join(dir, 'docker.key'),
           '--metrics-addr',
-          `127.0.0.1:${METRICS_PORT}`,
+          `127.0.0.1:${port.metrics}`,
           '--log-level',
           'info',
         ],
@@ -170,13 +173,13 @@ describe('operating tether', { concurrency: false }, () => {
           Addr: string;
           TLSConfig: { CAFile: string };
         };
-        assert.equal(spec.Addr, `https://127.0.0.1:${TLS_PORT}`);
+        assert.equal(spec.Addr, `https://127.0.0.1:${port.tls}`);
         assert.equal(spec.TLSConfig.CAFile, join(dir, 'ca.pem'));
 
         assert.equal(await activateOverTls(dir, 'docker'), 200);
         await assert.rejects(activateOverTls(dir), 'no client certificate');
         await assert.rejects(activateOverTls(dir, 'rogue'), 'a certificate from another CA');
-        const plain = await plainHttp(TLS_PORT, '/Plugin.Activate', 'POST').then(
+        const plain = await plainHttp(port.tls, '/Plugin.Activate', 'POST').then(
           (r) => r.status,
           (error: Error) => error.message,
         );
@@ -187,7 +190,7 @@ describe('operating tether', { concurrency: false }, () => {
         await env.run('tls-b', '--net', 'overtls');
         assert.ok(await env.ping('tls-a', 'tls-b'));
 
-        const metrics = await plainHttp(METRICS_PORT, '/metrics');
+        const metrics = await plainHttp(port.metrics, '/metrics');
         assert.equal(metrics.status, 200);
         assert.match(metrics.body, /^tether_calls_total\{method="NetworkDriver\.CreateNetwork",result="ok"\} 1$/m);
         assert.match(metrics.body, /^tether_calls_total\{method="NetworkDriver\.Join",result="ok"\} 2$/m);
@@ -196,13 +199,13 @@ describe('operating tether', { concurrency: false }, () => {
         assert.match(metrics.body, /^tether_endpoints 2$/m);
         assert.match(metrics.body, /^tether_call_duration_seconds_count\{method="IpamDriver\.RequestAddress"\} 3$/m);
         // The probes answer on the metrics address too, for a prober that speaks TCP.
-        const ready = await plainHttp(METRICS_PORT, '/readyz');
+        const ready = await plainHttp(port.metrics, '/readyz');
         assert.equal(ready.status, 200, ready.body);
         assert.deepEqual(
           readiness.parse(JSON.parse(ready.body)).checks.map((c) => c.name),
           ['store', 'reconcile', 'firewall'],
         );
-        assert.equal((await plainHttp(METRICS_PORT, '/healthz')).status, 200);
+        assert.equal((await plainHttp(port.metrics, '/healthz')).status, 200);
 
         await env.dockerOk('rm', '-f', 'tls-a', 'tls-b');
         await env.dockerOk('network', 'rm', 'overtls');

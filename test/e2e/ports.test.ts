@@ -7,12 +7,15 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePorts } from '../support/free-ports.js';
 import { Environment, IMAGE, must, networkCreate, nothingLeftBehind, Outside, sh, useEnvironment } from './harness.js';
 
 const env = new Environment();
 const client = new Outside(0);
 const listener = new Outside(1);
 const background: ChildProcess[] = [];
+/** Host ports free when the suite starts (a user's containers may publish others): see setUp. */
+const port = { web: 0, local: 0, udp: 0, busy: 0, range: 0 };
 
 /** A container serving "hello from NAME" over HTTP on port 80. */
 async function webServer(name: string, ...args: string[]): Promise<void> {
@@ -50,6 +53,9 @@ async function publishedPorts(container: string) {
 describe('published ports and NAT', { concurrency: false }, () => {
   const tearDown = useEnvironment(env, {
     setUp: async () => {
+      const first = await freePorts(8);
+      // busy and busy + 1, then range to range + 2.
+      Object.assign(port, { web: first, local: first + 1, udp: first + 2, busy: first + 3, range: first + 5 });
       await client.create();
       await listener.create();
       await env.network('web', '--subnet', '10.230.60.0/24');
@@ -62,44 +68,48 @@ describe('published ports and NAT', { concurrency: false }, () => {
   });
 
   test('-p answers on 127.0.0.1 and, from another host, on the host address; tether ls shows the mapping', async () => {
-    await webServer('web-a', '--net', 'web', '-p', '8080:80');
-    assert.equal(await fetchFrom('host', 'http://127.0.0.1:8080/'), 'hello from web-a');
-    assert.equal(await fetchFrom(client, `http://${client.hostAddress}:8080/`), 'hello from web-a');
+    await webServer('web-a', '--net', 'web', '-p', `${port.web}:80`);
+    assert.equal(await fetchFrom('host', `http://127.0.0.1:${port.web}/`), 'hello from web-a');
+    assert.equal(await fetchFrom(client, `http://${client.hostAddress}:${port.web}/`), 'hello from web-a');
     assert.deepEqual(
       (await publishedPorts('web-a')).map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.proto}`),
-      [':8080->80/tcp'],
+      [`:${port.web}->80/tcp`],
     );
   });
 
   test('a port bound to 127.0.0.1 does not answer on other addresses', async () => {
-    await webServer('web-local', '--net', 'web', '-p', '127.0.0.1:8081:80');
-    assert.equal(await fetchFrom('host', 'http://127.0.0.1:8081/'), 'hello from web-local');
-    assert.equal(await fetchFrom(client, `http://${client.hostAddress}:8081/`), undefined);
+    await webServer('web-local', '--net', 'web', '-p', `127.0.0.1:${port.local}:80`);
+    assert.equal(await fetchFrom('host', `http://127.0.0.1:${port.local}/`), 'hello from web-local');
+    assert.equal(await fetchFrom(client, `http://${client.hostAddress}:${port.local}/`), undefined);
   });
 
   test('UDP, a port range, and -P', async () => {
     // busybox has no UDP server, so the container listens on nothing: the datagram must reach the
     // container, whose kernel answers "port unreachable". Without the DNAT the host's own held
     // socket would swallow it silently.
-    await env.dockerOk('run', '-d', '--name', 'udp', '--net', 'web', '-p', '5353:53/udp', IMAGE, 'sleep', '600');
+    await env.dockerOk('run', '-d', '--name', 'udp', '--net', 'web', '-p', `${port.udp}:53/udp`, IMAGE, 'sleep', '600');
     const probe = `const s = require('dgram').createSocket('udp4');
       s.on('error', (e) => { console.log(e.code); process.exit(0); });
-      s.connect(5353, '${client.hostAddress}', () => { s.send('hello-udp'); setTimeout(() => s.send('again'), 300); });
+      s.connect(${port.udp}, '${client.hostAddress}', () => { s.send('hello-udp'); setTimeout(() => s.send('again'), 300); });
       setTimeout(() => { console.log('no answer'); process.exit(0); }, 2000);`;
     assert.equal((await client.exec(process.execPath, '-e', probe)).trim(), 'ECONNREFUSED');
     const counters = await must('iptables', '-t', 'nat', '-L', '-v', '-x', '-n');
-    assert.match(counters, /^\s*[1-9]\d*\s+\d+\s+DNAT\s+(udp|17)\s.*dpt:5353 to:10\.230\.60\.\d+:53$/m);
+    assert.match(
+      counters,
+      new RegExp(`^\\s*[1-9]\\d*\\s+\\d+\\s+DNAT\\s+(udp|17)\\s.*dpt:${port.udp} to:10\\.230\\.60\\.\\d+:53$`, 'm'),
+    );
 
-    await webServer('range-a', '--net', 'web', '-p', '8090-8092:80');
-    await webServer('range-b', '--net', 'web', '-p', '8090-8092:80');
+    const range = `${port.range}-${port.range + 2}:80`;
+    await webServer('range-a', '--net', 'web', '-p', range);
+    await webServer('range-b', '--net', 'web', '-p', range);
     const [a, b] = [(await publishedPorts('range-a'))[0]?.hostPort, (await publishedPorts('range-b'))[0]?.hostPort];
-    assert.deepEqual([a, b], [8090, 8091]);
-    assert.equal(await fetchFrom(client, `http://${client.hostAddress}:8091/`), 'hello from range-b');
+    assert.deepEqual([a, b], [port.range, port.range + 1]);
+    assert.equal(await fetchFrom(client, `http://${client.hostAddress}:${port.range + 1}/`), 'hello from range-b');
 
     await webServer('all', '--net', 'web', '--expose', '80', '-P');
-    const port = (await publishedPorts('all'))[0]?.hostPort;
-    assert.ok(port && port > 1024, `an automatic host port, not ${port}`);
-    assert.equal(await fetchFrom(client, `http://${client.hostAddress}:${port}/`), 'hello from all');
+    const automatic = (await publishedPorts('all'))[0]?.hostPort;
+    assert.ok(automatic && automatic > 1024, `an automatic host port, not ${automatic}`);
+    assert.equal(await fetchFrom(client, `http://${client.hostAddress}:${automatic}/`), 'hello from all');
   });
 
   test('a host port taken, by tether or another process, is a clear error and leaves nothing half-done', async () => {
@@ -111,15 +121,15 @@ describe('published ports and NAT', { concurrency: false }, () => {
       '--net',
       'web',
       '-p',
-      '8080:80',
+      `${port.web}:80`,
       IMAGE,
       'sleep',
       '60',
     );
     assert.notEqual(taken.code, 0);
-    assert.match(taken.stderr, /host port 8080\/tcp is not available/);
+    assert.match(taken.stderr, new RegExp(`host port ${port.web}/tcp is not available`));
     await env.docker('rm', '-f', 'clash');
-    const server = createServer().listen(8085, '0.0.0.0');
+    const server = createServer().listen(port.busy, '0.0.0.0');
     await new Promise((done) => server.once('listening', done));
     try {
       const busy = await env.docker(
@@ -130,21 +140,21 @@ describe('published ports and NAT', { concurrency: false }, () => {
         '--net',
         'web',
         '-p',
-        '8085:80',
+        `${port.busy}:80`,
         '-p',
-        '8086:80',
+        `${port.busy + 1}:80`,
         IMAGE,
         'sleep',
         '60',
       );
-      assert.match(busy.stderr, /host port 8085\/tcp is not available/);
+      assert.match(busy.stderr, new RegExp(`host port ${port.busy}/tcp is not available`));
       await env.docker('rm', '-f', 'busy');
     } finally {
       server.close();
     }
     assert.doesNotMatch(
       await must('iptables-save', '-t', 'nat'),
-      /--dport 808[56]/,
+      new RegExp(`--dport (${port.busy}|${port.busy + 1})\\b`),
       'no rule for the failed container',
     );
     assert.deepEqual(await env.audit(), []);
@@ -152,14 +162,16 @@ describe('published ports and NAT', { concurrency: false }, () => {
 
   test('after stop the port is closed; after kill -9 and a restart it answers, with no rule twice', async () => {
     await env.dockerOk('stop', '-t', '0', 'web-local');
-    assert.equal(await fetchFrom('host', 'http://127.0.0.1:8081/'), undefined);
-    assert.doesNotMatch(await must('iptables-save', '-t', 'nat'), /--dport 8081/);
+    assert.equal(await fetchFrom('host', `http://127.0.0.1:${port.local}/`), undefined);
+    assert.doesNotMatch(await must('iptables-save', '-t', 'nat'), new RegExp(`--dport ${port.local}\\b`));
 
     await env.killTether();
     await env.startTether();
-    assert.equal(await fetchFrom('host', 'http://127.0.0.1:8080/'), 'hello from web-a');
-    assert.equal(await fetchFrom(client, `http://${client.hostAddress}:8080/`), 'hello from web-a');
-    const rules = (await must('iptables-save', '-t', 'nat')).split('\n').filter((l) => l.includes('--dport 8080'));
+    assert.equal(await fetchFrom('host', `http://127.0.0.1:${port.web}/`), 'hello from web-a');
+    assert.equal(await fetchFrom(client, `http://${client.hostAddress}:${port.web}/`), 'hello from web-a');
+    const rules = (await must('iptables-save', '-t', 'nat'))
+      .split('\n')
+      .filter((l) => l.includes(`--dport ${port.web} `));
     assert.equal(rules.length, 1);
     assert.deepEqual(await env.audit(), []);
   });
@@ -227,11 +239,12 @@ describe('published ports and NAT', { concurrency: false }, () => {
     // container routes 127.0.0.53 out to its gateway (NET_ADMIN, its own route_localnet) and connects;
     // a host service listens on 127.0.0.53 alone.
     let heard = 0;
+    const service = await freePorts();
     const listening = createServer((socket) => {
       heard++;
       socket.destroy();
     });
-    await new Promise<void>((resolve) => listening.listen(15353, '127.0.0.53', resolve));
+    await new Promise<void>((resolve) => listening.listen(service, '127.0.0.53', resolve));
     try {
       const bridge = (await env.tether.state()).networks.find((n) => n.subnets.includes('10.230.60.0/24'))?.bridge;
       assert.equal(readFileSync(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, 'utf8').trim(), '1');
@@ -239,7 +252,7 @@ describe('published ports and NAT', { concurrency: false }, () => {
       const script =
         'ip route del 127.0.0.0/8 dev lo table local; ' +
         `ip route add 127.0.0.53/32 via ${gateway} dev eth0 onlink && ` +
-        'for i in 1 2 3; do echo attack | nc -w 1 127.0.0.53 15353; done; true';
+        `for i in 1 2 3; do echo attack | nc -w 1 127.0.0.53 ${service}; done; true`;
       const sent = await env.docker(
         ...['run', '--rm', '--net', 'web', '--cap-add', 'NET_ADMIN'],
         ...['--sysctl', 'net.ipv4.conf.all.route_localnet=1', IMAGE, 'sh', '-c', script],
