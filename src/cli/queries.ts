@@ -34,7 +34,7 @@ export function addQueryCommands(program: Command): void {
       n.bridge ?? '-',
       n.subnets.join(','),
       // A LAN's router routes it; a network of tether's own is internal, NATed or routed.
-      n.lan ? n.label : `${n.label}, ${n.internal ? 'internal' : n.nat ? 'nat' : 'routed'}`,
+      n.lan ? n.label : n.internal ? 'internal' : n.nat ? 'nat' : 'routed',
       String(state.endpoints.filter((e) => e.networkId === n.id).length),
     ]);
   const NETWORK_HEADER = ['NETWORK', 'BRIDGE', 'SUBNETS', 'MODE', 'ENDPOINTS'];
