@@ -7,7 +7,7 @@ import { chmod, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Config } from './config.js';
-import { createDaemon } from './daemon.js';
+import { createDaemon } from './daemon/daemon.js';
 import { IpRoute } from './dataplane/iproute.js';
 import { chainsFor, IpTables } from './dataplane/iptables.js';
 import { SocketPortKeeper } from './dataplane/port-keeper.js';

@@ -24,7 +24,8 @@ import { registerPolicyApi } from './policy-api.js';
 export interface OperatorParts {
   readonly driver: AuditedDriver;
   readonly pools: PoolReport;
-  readonly storeReachable: () => Promise<boolean>;
+  /** Resolves when the store answers now (Store.health). */
+  readonly storeHealth: () => Promise<void>;
   readonly cluster?: { view(): Promise<ClusterView>; networks(): Promise<{ name: string }[]> };
   /** Cluster mode's services: the names service and the check of this host's published members. */
   readonly clustered?: {
@@ -39,8 +40,8 @@ export interface OperatorParts {
 export function registerOperatorApi(app: FastifyInstance, parts: OperatorParts): void {
   app.get(STATUS_PATH, async (): Promise<StatusView> => {
     const { networks, endpoints } = parts.driver.snapshot();
-    const store = await parts.storeReachable().then(
-      (ok) => (ok ? 'ok' : 'unreachable'),
+    const store = await parts.storeHealth().then(
+      () => 'ok',
       (error: Error) => error.message,
     );
     const { length: pools } = parts.pools.usage();

@@ -19,7 +19,6 @@ export interface ContainerTarget {
 }
 
 export interface ContainerReaderDeps {
-  readonly target: ContainerTarget;
   readonly read: (ref: { networkId: string; endpointId: string }) => Promise<EndpointContainer>;
   readonly log: Logger;
   /** How long Docker may take to list a starting container's endpoint before that counts as a failure. */
@@ -48,8 +47,16 @@ export class ContainerReader {
   private closed = false;
   /** Endpoints whose last read failed, with why: the audit shows them. */
   private readonly failed = new Map<string, string>();
+  /** Where reads go: the driver, which is built after the reader (it wakes the reader at each Join). */
+  private target: ContainerTarget | undefined;
 
   constructor(private readonly deps: ContainerReaderDeps) {}
+
+  /** Reads for the target from now on, starting with the endpoints already waiting. */
+  serve(target: ContainerTarget): void {
+    this.target = target;
+    this.wake();
+  }
 
   /** An endpoint joined: read soon. */
   wake(): void {
@@ -68,7 +75,7 @@ export class ContainerReader {
   }
 
   private schedule(ms: number): void {
-    if (this.closed || this.running) return;
+    if (this.closed || this.running || !this.target) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.round(), ms);
     this.timer.unref();
@@ -76,22 +83,27 @@ export class ContainerReader {
 
   /** Reads every waiting endpoint once; comes back later while any is left. */
   private async round(): Promise<void> {
+    const { target } = this;
+    if (!target) return;
     this.running = true;
     try {
       // At once: each record may wait a moment for the cluster store, and they then share it.
-      await Promise.all(this.deps.target.awaitingContainer().map((endpoint) => this.readOne(endpoint)));
+      await Promise.all(target.awaitingContainer().map((endpoint) => this.readOne(target, endpoint)));
     } finally {
       this.running = false;
     }
-    const waiting = new Set(this.deps.target.awaitingContainer().map((e) => e.id));
+    const waiting = new Set(target.awaitingContainer().map((e) => e.id));
     for (const id of this.failed.keys()) if (!waiting.has(id)) this.failed.delete(id);
     if (waiting.size === 0) return;
     this.schedule(this.pause);
     this.pause = Math.min(this.pause * 2, LONGEST_PAUSE_MS);
   }
 
-  private async readOne(endpoint: { id: string; networkId: string; joinedAt?: number }): Promise<void> {
-    const { read, target, log } = this.deps;
+  private async readOne(
+    target: ContainerTarget,
+    endpoint: { id: string; networkId: string; joinedAt?: number },
+  ): Promise<void> {
+    const { read, log } = this.deps;
     try {
       const container = await read({ networkId: endpoint.networkId, endpointId: endpoint.id });
       if (container === undefined) {

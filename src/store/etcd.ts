@@ -45,6 +45,10 @@ export class EtcdStore implements Store, Leases {
     }
   }
 
+  async health(): Promise<void> {
+    await this.call('status read', () => this.client.maintenance.status());
+  }
+
   async get(key: string): Promise<Entry | undefined> {
     const response = await this.call('read', () => this.client.get(this.prefix + key).exec());
     const kv = response.kvs[0];

@@ -48,6 +48,11 @@ export class FaultyStore implements Store {
     return new TetherError('STORE', `the store failed a ${what} (injected)`);
   }
 
+  async health(): Promise<void> {
+    if (this.down) throw this.fault('read');
+    return this.inner.health();
+  }
+
   async get(key: string): Promise<Entry | undefined> {
     if (this.down) throw this.fault('read');
     return this.inner.get(key);

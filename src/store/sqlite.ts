@@ -22,6 +22,7 @@ export class SqliteStore implements Store {
       INSERT OR IGNORE INTO meta VALUES ('revision', 0);`);
     this.statements = {
       get: this.db.prepare<[string], Entry>('SELECT key, value, revision FROM kv WHERE key = ?'),
+      health: this.db.prepare("SELECT value FROM meta WHERE name = 'revision'"),
       list: this.db.prepare<[string, string], Entry>(
         'SELECT key, value, revision FROM kv WHERE key >= ? AND key < ? ORDER BY key',
       ),
@@ -41,6 +42,10 @@ export class SqliteStore implements Store {
 
   async get(key: string): Promise<Entry | undefined> {
     return this.statements.get.get(key);
+  }
+
+  async health(): Promise<void> {
+    this.statements.health.get();
   }
 
   async list(prefix: string): Promise<Entry[]> {

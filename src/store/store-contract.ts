@@ -24,6 +24,12 @@ export function storeContract(open: () => Promise<Store>): void {
     assert.ok((entry?.revision ?? 0) > 0);
   });
 
+  withStore('health answers on a store that works, empty or not', async (store) => {
+    await store.health();
+    await store.commit([], [{ type: 'put', key: 'h/1', value: '1' }]);
+    await store.health();
+  });
+
   withStore('list returns the keys under a prefix, sorted, and nothing else', async (store) => {
     await store.commit(
       [],

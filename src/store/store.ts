@@ -37,6 +37,8 @@ export interface Store {
   commit(guards: readonly Guard[], operations: readonly Operation[], waitMs?: number): Promise<boolean>;
   /** Calls the listener for each committed change under the prefix; returns an unsubscribe. */
   watch(prefix: string, listener: (change: Change) => void): () => void;
+  /** Resolves when the store answers now; throws what keeps it from answering (status, readiness). */
+  health(): Promise<void>;
   close(): Promise<void>;
 }
 

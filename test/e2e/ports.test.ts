@@ -90,7 +90,10 @@ describe('published ports and NAT', { concurrency: false }, () => {
     await env.dockerOk('run', '-d', '--name', 'udp', '--net', 'web', '-p', `${port.udp}:53/udp`, IMAGE, 'sleep', '600');
     const probe = `const s = require('dgram').createSocket('udp4');
       s.on('error', (e) => { console.log(e.code); process.exit(0); });
-      s.connect(${port.udp}, '${client.hostAddress}', () => { s.send('hello-udp'); setTimeout(() => s.send('again'), 300); });
+      s.connect(${port.udp}, '${client.hostAddress}', () => {
+        s.send('hello-udp');
+        setTimeout(() => s.send('again'), 300);
+      });
       setTimeout(() => { console.log('no answer'); process.exit(0); }, 2000);`;
     assert.equal((await client.exec(process.execPath, '-e', probe)).trim(), 'ECONNREFUSED');
     const counters = await must('iptables', '-t', 'nat', '-L', '-v', '-x', '-n');

@@ -8,7 +8,7 @@ import { afterEach, beforeEach } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { parseConfig } from '../../src/config.js';
-import { createDaemon, type Daemon } from '../../src/daemon.js';
+import { createDaemon, type Daemon } from '../../src/daemon/daemon.js';
 import { FakeFirewall, FakeLinks, FakePortKeeper, FakeServiceAddresses } from '../../src/dataplane/fake.js';
 import { FakePolicyTable } from '../../src/policy/fake-table.js';
 import { SqliteStore } from '../../src/store/sqlite.js';

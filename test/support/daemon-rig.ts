@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach } from 'node:test';
 import pino from 'pino';
 import { type Config, parseConfig } from '../../src/config.js';
-import { createDaemon, type Daemon } from '../../src/daemon.js';
+import { createDaemon, type Daemon } from '../../src/daemon/daemon.js';
 import { FakeFirewall, FakeLinks, FakePortKeeper, FakeServiceAddresses } from '../../src/dataplane/fake.js';
 import type { ProbeTimings } from '../../src/operator/readiness.js';
 import { FakePolicyTable } from '../../src/policy/fake-table.js';
@@ -76,10 +76,16 @@ export class Rig {
     const log = pino({ level: 'silent' });
     const { probeTimings } = this.options;
     const timings = probeTimings ? { probeTimings } : {};
-    this.daemon = await createDaemon(settings, {
-      ...{ store, links, firewall, ports, policyTable, serviceAddress, log },
-      ...timings,
-    });
+    try {
+      this.daemon = await createDaemon(settings, {
+        ...{ store, links, firewall, ports, policyTable, serviceAddress, log },
+        ...timings,
+      });
+    } catch (error) {
+      // A start that fails closes what it opened, the store too, as the process would exit.
+      this.store = this.openStore();
+      throw error;
+    }
     return this.daemon;
   }
 

@@ -2,10 +2,10 @@
 // line with the store: the audit, the reconcile at start, the collection rounds.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EP, NET, useDaemon } from '../test/support/daemon-rig.js';
-import { StandInDocker } from '../test/support/stand-in-docker.js';
-import { audit } from './audit.js';
-import { formatCidr } from './net/ip.js';
+import { EP, NET, useDaemon } from '../../test/support/daemon-rig.js';
+import { StandInDocker } from '../../test/support/stand-in-docker.js';
+import { audit } from '../audit.js';
+import { formatCidr } from '../net/ip.js';
 
 const { createNetwork, daemon, ok, rig, runContainer } = useDaemon({ orphanGraceMs: 0, gcIntervalMs: 30_000 });
 

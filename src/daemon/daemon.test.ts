@@ -3,8 +3,8 @@
 // networks, endpoints and published ports; daemon-upkeep.test.ts has the rest.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EP, NET, useDaemon } from '../test/support/daemon-rig.js';
-import { BODY_LIMIT } from './protocol/server.js';
+import { EP, NET, useDaemon } from '../../test/support/daemon-rig.js';
+import { BODY_LIMIT } from '../protocol/server.js';
 
 const { call, createNetwork, daemon, ok, rig, runContainer } = useDaemon({ orphanGraceMs: 0, gcIntervalMs: 30_000 });
 

@@ -4,11 +4,11 @@
 // local user who is not root could write policies and read what tether holds.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { type OperatorParts, registerOperatorApi } from './operator/api.js';
-import { registerProbes } from './operator/probes.js';
-import type { Readiness } from './operator/readiness.js';
-import type { Route } from './protocol/route.js';
-import { buildServer, type ServerOptions } from './protocol/server.js';
+import { type OperatorParts, registerOperatorApi } from '../operator/api.js';
+import { registerProbes } from '../operator/probes.js';
+import type { Readiness } from '../operator/readiness.js';
+import type { Route } from '../protocol/route.js';
+import { buildServer, type ServerOptions } from '../protocol/server.js';
 
 export interface ServerParts {
   readonly log: Logger;

@@ -1,0 +1,65 @@
+// A host of a cluster: the IPAM shared through etcd, the cluster this host
+// registers in and whose networks it follows, and, once the driver has
+// reconciled, the cluster's services (published members, names, ghost sweep).
+import { openCluster } from '../cluster/open.js';
+import { kindOf } from '../driver/kinds/kind-of.js';
+import { sharedIpam } from '../ipam/index.js';
+import { startCluster } from '../services/start-cluster.js';
+import type { Leases } from '../store/store.js';
+import type { HostMode, HostModeInput } from './host-mode.js';
+import { ipamConfigOf } from './ipam-config.js';
+
+export async function buildClustered(input: HostModeInput, leases: Leases): Promise<HostMode> {
+  const { config, parts, state, closers } = input;
+  const { store, links, log } = parts;
+  const { ipam, report, shared } = await sharedIpam(store, await ipamConfigOf(config, parts, state));
+  closers.push('IPAM', () => ipam.close());
+  const cluster = await openCluster(config, {
+    store,
+    leases,
+    links,
+    log,
+    forgetHost: async (host, unless, endpoints) =>
+      (await shared.forgetHost(host, unless)) + (await ipam.forgetSwarmEndpoints(endpoints, unless)),
+    localNetworks: () =>
+      [...state.networks.values()].flatMap((n) => {
+        const { span, tunnel } = kindOf(n);
+        return span && tunnel ? [{ name: span.name, vxlan: tunnel.device }] : [];
+      }),
+  });
+  closers.push('cluster', () => cluster.close());
+  return {
+    ipam,
+    report,
+    cluster,
+    policyHost: config.hostName,
+    start: async (driver, started) => {
+      const { serviceAddress } = parts;
+      const services = await startCluster(cluster, {
+        driver,
+        ipam,
+        state,
+        shared,
+        store,
+        links,
+        log,
+        config,
+        serviceAddress,
+      });
+      started.push('cluster networks followed', () => services.followed.stop());
+      started.push('names service', () => services.names?.close());
+      const ghostsLeft = (error: Error) => log.warn({ err: error.message }, 'ghost sweep left for the next round');
+      return {
+        catchUp: () => {
+          // Watches bring changes at once; the rounds catch up on anything missed while etcd was away.
+          cluster.catchUp();
+          services.withdrawGhosts().catch(ghostsLeft);
+          services.followed.request();
+          services.names?.refresh();
+        },
+        operator: { cluster, clustered: services },
+        dnsStats: () => services.names?.stats,
+      };
+    },
+  };
+}

@@ -1,0 +1,178 @@
+// The daemon's composition, and nothing else: each part gets what it needs in
+// its constructor, in this order: store -> driver state -> the host's mode
+// (IPAM, cluster: solo.ts or clustered.ts) -> policies -> driver -> reconcile
+// -> the background services -> the routes. Each part's closer goes on one
+// stack as it is built (closers.ts).
+import type { FastifyInstance } from 'fastify';
+import { loadHostDriverState } from '../cluster/host-records.js';
+import type { Config } from '../config.js';
+import { containerOfEndpoint, endpointsDockerHolds } from '../docker-view.js';
+import { Driver } from '../driver/driver.js';
+import { reportUplinks } from '../driver/kinds/uplink/report.js';
+import { DriverState } from '../driver/state.js';
+import { hostAddressesFrom } from '../ipam/index.js';
+import type { Ipam } from '../ipam/ipam.js';
+import type { PoolReport } from '../ipam/report.js';
+import type { DnsStats } from '../names/stats.js';
+import { PROBE_TIMINGS, Readiness } from '../operator/readiness.js';
+import { buildPolicy } from '../policy/index.js';
+import { tableFor } from '../policy/nft-script.js';
+import { ipamRoutes } from '../protocol/ipam.js';
+import { networkRoutes } from '../protocol/network.js';
+import type { ServerOptions } from '../protocol/server.js';
+import { startCollector } from '../services/collector.js';
+import { ContainerReader } from '../services/container-reader.js';
+import { scheduleOrphanSweep } from '../services/orphan-sweep.js';
+import { readinessChecks } from '../services/readiness-checks.js';
+import { StoreBeat } from '../services/store-beat.js';
+import { Closers } from './closers.js';
+import { buildClustered } from './clustered.js';
+import type { DaemonParts } from './parts.js';
+import { DaemonServers } from './servers.js';
+import { buildSolo } from './solo.js';
+
+export interface Daemon {
+  /** The server for the UNIX socket. */
+  readonly app: FastifyInstance;
+  readonly driver: Driver;
+  readonly ipam: Ipam;
+  readonly pools: PoolReport;
+  /** What /readyz answers: can tether work now? */
+  readonly readiness: Readiness;
+  /** What the cluster's names service did with its queries, where it serves (metrics). */
+  dnsStats(): DnsStats | undefined;
+  /** A server for the TCP transport, closed with the daemon; the operator API only with TLS (daemon-servers.ts). */
+  server(https?: ServerOptions['https']): FastifyInstance;
+  /** Sets who hears of each call (metrics). */
+  observe(onCall: (call: string, ok: boolean, seconds: number) => void): void;
+  close(): Promise<void>;
+}
+
+/** How long a collection round waits for Docker's API before deciding nothing. */
+const DOCKER_TIMEOUT_MS = 5_000;
+/** How long each readiness check may take before it counts as failed. */
+const READINESS_DEADLINE_MS = 2_000;
+
+/** Builds the daemon on the given parts and reconciles the kernel; does not listen. */
+export async function createDaemon(config: Config, parts: DaemonParts): Promise<Daemon> {
+  const closers = new Closers(parts.log);
+  try {
+    return await compose(config, parts, closers);
+  } catch (error) {
+    await closers.close();
+    throw error;
+  }
+}
+
+async function compose(config: Config, parts: DaemonParts, closers: Closers): Promise<Daemon> {
+  const { store, hostStore, links, firewall, ports, log, leases } = parts;
+  closers.push('store', () => store.close());
+  if (hostStore) closers.push("the host's own store", () => hostStore.close());
+  if (leases && !hostStore) throw new Error("cluster mode needs a store of the host's own");
+  const state = hostStore
+    ? await loadHostDriverState(store, hostStore, config.hostName, log)
+    : await DriverState.load(store);
+  const input = { config, parts, state, closers };
+  const mode = leases ? await buildClustered(input, leases) : await buildSolo(input);
+  const { ipam, report, cluster } = mode;
+  const policy = buildPolicy({
+    store,
+    table: parts.policyTable,
+    tableName: tableFor(config.name),
+    log,
+    snapshot: () => state.snapshot(),
+    ...(mode.policyHost ? { host: mode.policyHost } : {}),
+  });
+  closers.push('policies', () => policy.close());
+  const containers = new ContainerReader({
+    read: (ref) => containerOfEndpoint(config.dockerSocket, ref, DOCKER_TIMEOUT_MS),
+    log,
+  });
+  closers.push('container reader', () => containers.close());
+  const namesAddress = cluster ? config.cluster.namesAddress : undefined;
+  const driver = new Driver(
+    {
+      state,
+      policy: policy.port,
+      containers: { joined: () => containers.wake(), failures: () => containers.failures() },
+      links,
+      firewall,
+      ports,
+      log,
+      releaseContainerAddress: (address) => ipam.releaseContainerAddress(address),
+      endpointsDockerHolds: (networkIds) => endpointsDockerHolds(config.dockerSocket, networkIds, DOCKER_TIMEOUT_MS),
+      poolRange: (space, subnet) => report.rangeOf(space, subnet),
+      hostAddresses: hostAddressesFrom(ipam),
+      claims: ipam.claims,
+      ...(cluster ? { cluster } : {}),
+    },
+    {
+      prefix: config.interfacePrefix,
+      instance: config.name,
+      defaultMtu: config.mtu,
+      abandonGraceMs: config.orphanGraceMs,
+      scope: config.scope,
+      uplinks: config.uplinks,
+      ...(namesAddress ? { namesAddress } : {}),
+    },
+  );
+  const started = performance.now();
+  const reconciled = { ...(await driver.reconcile()), ms: Math.round(performance.now() - started) };
+  log.info(reconciled, 'reconciled the kernel with the store');
+  // Endpoints of an earlier life may still wait for their containers to be read.
+  containers.serve(driver);
+  const timings = parts.probeTimings ?? PROBE_TIMINGS;
+  const storeBeat = new StoreBeat(store, timings.storeBeatMs);
+  closers.push('store beat', () => storeBeat.stop());
+  const readiness = new Readiness(
+    readinessChecks({
+      storeBeat,
+      reconciled,
+      verifyFirewall: () => driver.verifyFirewall(),
+      ...(cluster ? { cluster } : {}),
+    }),
+    READINESS_DEADLINE_MS,
+    timings.readinessMaxAgeMs,
+  );
+  const orphans = await scheduleOrphanSweep({ driver, ipam, report, log }, config.orphanGraceMs);
+  closers.push('orphan sweep', () => orphans.cancel());
+  const clustered = await mode.start(driver, closers);
+  const stopCollector = startCollector(
+    {
+      freeGoneEndpoints: () => driver.freeGoneEndpoints(),
+      sweepOrphans: orphans.round,
+      ...(config.scope === 'global'
+        ? { freeReleasedSwarmAddresses: () => ipam.collectSwarm(config.orphanGraceMs) }
+        : {}),
+      ...(clustered.catchUp ? { catchUp: clustered.catchUp } : {}),
+    },
+    config.gcIntervalMs,
+    log,
+  );
+  closers.push('collector', stopCollector);
+  const servers = new DaemonServers({
+    log,
+    routes: [...networkRoutes(driver), ...ipamRoutes(ipam)],
+    readiness,
+    operator: {
+      driver,
+      pools: report,
+      policy,
+      uplinks: () => reportUplinks(links, config.uplinks, state.snapshot().networks),
+      storeHealth: () => store.health(),
+      ...clustered.operator,
+    },
+  });
+  closers.push('servers', () => servers.close());
+  return {
+    app: servers.build(undefined, true),
+    driver,
+    ipam,
+    pools: report,
+    readiness,
+    dnsStats: () => clustered.dnsStats?.(),
+    server: (https) => servers.build(https, https !== undefined),
+    observe: (listener) => servers.observe(listener),
+    close: () => closers.close(),
+  };
+}

@@ -1,0 +1,40 @@
+// What differs between one host alone and a host of a cluster, built by one
+// builder each (solo.ts, clustered.ts): the IPAM, the cluster the driver
+// publishes to, and what runs once the driver has reconciled.
+import type { Cluster } from '../cluster/cluster.js';
+import type { Config } from '../config.js';
+import type { Driver } from '../driver/driver.js';
+import type { DriverState } from '../driver/state.js';
+import type { Ipam } from '../ipam/ipam.js';
+import type { PoolReport } from '../ipam/report.js';
+import type { DnsStats } from '../names/stats.js';
+import type { OperatorParts } from '../operator/api.js';
+import type { Closers } from './closers.js';
+import type { DaemonParts } from './parts.js';
+
+export interface HostMode {
+  readonly ipam: Ipam;
+  readonly report: PoolReport;
+  /** The cluster this host's networks span (cluster mode). */
+  readonly cluster?: Cluster;
+  /** Policies see this host's endpoints as its own among the cluster's (cluster mode). */
+  readonly policyHost?: string;
+  /** Starts what runs on the reconciled driver; its closers go on the stack. */
+  start(driver: Driver, closers: Closers): Promise<StartedMode>;
+}
+
+export interface StartedMode {
+  /** A collection round's part: catch up on what the cluster's watches missed. */
+  readonly catchUp?: () => void;
+  /** What the operator API shows of the cluster. */
+  readonly operator?: Pick<OperatorParts, 'cluster' | 'clustered'>;
+  readonly dnsStats?: () => DnsStats | undefined;
+}
+
+/** What a builder is given: the daemon's configuration and parts, and the driver's records. */
+export interface HostModeInput {
+  readonly config: Config;
+  readonly parts: DaemonParts;
+  readonly state: DriverState;
+  readonly closers: Closers;
+}
