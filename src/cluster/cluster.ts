@@ -3,9 +3,9 @@
 // back the dead's), shared-networks.ts (networks and VNIs) and overlay.ts
 // (where endpoints live, and the VXLAN entries programmed from that).
 import type { Logger } from 'pino';
-import type { LinkPlane } from '../dataplane/dataplane.js';
 import type { ClusterMember, ClusterNetworkSpec, ClusterPort } from '../driver/ports.js';
 import type { Leases, Operation, Store } from '../store/store.js';
+import type { Tunnel } from '../tunnel/tunnel.js';
 import { Membership, type MembershipDeps } from './membership.js';
 import { type LocalClusterNetwork, Overlay } from './overlay.js';
 import {
@@ -53,14 +53,16 @@ export interface ClusterView {
 export interface ClusterDeps {
   readonly store: Store;
   readonly leases: Leases;
-  readonly links: LinkPlane;
+  /** What carries the cluster's networks between the hosts. */
+  readonly tunnel: Tunnel;
   readonly log: Logger;
   readonly forgetHost: MembershipDeps['forgetHost'];
-  /** This host's networks that span the cluster, with their VXLAN devices. */
+  /** This host's networks that span the cluster, with their tunnel devices. */
   readonly localNetworks: () => LocalClusterNetwork[];
 }
 
 export class Cluster implements ClusterPort {
+  readonly tunnel: Tunnel;
   private readonly overlay: Overlay;
   private readonly membership: Membership;
   private readonly shared: SharedNetworks;
@@ -69,6 +71,7 @@ export class Cluster implements ClusterPort {
     private readonly deps: ClusterDeps,
     readonly settings: ClusterSettings,
   ) {
+    this.tunnel = deps.tunnel;
     this.overlay = new Overlay(deps, settings.host);
     this.membership = new Membership({ ...deps, hostsChanged: () => this.overlay.requestSync() }, settings);
     this.shared = new SharedNetworks(deps.store);

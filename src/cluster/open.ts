@@ -1,10 +1,16 @@
 // Cluster mode's start: this host's tunnel address and the underlay's MTU,
-// then the Cluster itself (not yet registered; see Cluster.start).
+// the tunnel (VXLAN) from there, then the Cluster itself (not yet registered;
+// see Cluster.start).
 import { lookup } from 'node:dns/promises';
 import type { Config } from '../config.js';
+import type { LinkPlane } from '../dataplane/dataplane.js';
+import { VxlanTunnel } from '../tunnel/vxlan.js';
 import { Cluster, type ClusterDeps } from './cluster.js';
 
-export async function openCluster(config: Config, deps: ClusterDeps): Promise<Cluster> {
+export async function openCluster(
+  config: Config,
+  deps: Omit<ClusterDeps, 'tunnel'> & { readonly links: LinkPlane },
+): Promise<Cluster> {
   const { advertiseAddress } = config.cluster;
   let underlay: { source: string; mtu: number };
   if (advertiseAddress) {
@@ -21,12 +27,16 @@ export async function openCluster(config: Config, deps: ClusterDeps): Promise<Cl
   }
   const { hostTtlSeconds, deadHostGraceMs, vxlanPort } = config.cluster;
   deps.log.info({ host: config.hostName, vtep: underlay.source, underlayMtu: underlay.mtu }, 'cluster mode');
-  return new Cluster(deps, {
-    host: config.hostName,
-    vtep: underlay.source,
-    underlayMtu: underlay.mtu,
-    vxlanPort,
-    hostTtlSeconds,
-    deadHostGraceMs,
-  });
+  const { links, ...rest } = deps;
+  const tunnel = new VxlanTunnel(links, { local: underlay.source, port: vxlanPort });
+  return new Cluster(
+    { ...rest, tunnel },
+    {
+      host: config.hostName,
+      vtep: underlay.source,
+      underlayMtu: underlay.mtu,
+      hostTtlSeconds,
+      deadHostGraceMs,
+    },
+  );
 }

@@ -1,24 +1,25 @@
 // The overlay: each host publishes where its endpoints of cluster networks
-// live (MAC and addresses), and programs its VXLAN devices from what the
+// live (MAC and addresses), and programs its tunnel devices from what the
 // others published.
 import type { Logger } from 'pino';
-import type { LinkPlane, OverlayPeer } from '../dataplane/dataplane.js';
+import type { OverlayPeer } from '../dataplane/dataplane.js';
 import type { ClusterMember } from '../driver/ports.js';
 import type { Operation, Store } from '../store/store.js';
+import type { Tunnel } from '../tunnel/tunnel.js';
 import { Coalesced } from '../util/serial.js';
 import { HOSTS, hostRecord, MEMBERS, type MemberRecord, memberKey, memberRecord } from './records.js';
 
-/** A network of this host that spans the cluster: its cluster name and VXLAN device. */
+/** A network of this host that spans the cluster: its cluster name and tunnel device. */
 export interface LocalClusterNetwork {
   readonly name: string;
-  readonly vxlan: string;
+  readonly device: string;
 }
 
 export interface OverlayDeps {
   readonly store: Store;
-  readonly links: LinkPlane;
+  readonly tunnel: Tunnel;
   readonly log: Logger;
-  /** This host's networks that span the cluster, with their VXLAN devices. */
+  /** This host's networks that span the cluster, with their tunnel devices. */
   readonly localNetworks: () => LocalClusterNetwork[];
 }
 
@@ -74,9 +75,9 @@ export class Overlay {
   }
 
   /**
-   * Programs each VXLAN device with the endpoints of live hosts: the MAC to the host's tunnel address
-   * (FDB) and the addresses to the MAC (neighbours, which the device answers ARP and ND from).
-   * Nothing else is in the FDB, so nothing is flooded to unknown hosts.
+   * Programs each tunnel device with the endpoints of live hosts: the MAC to the host's tunnel
+   * address and the addresses to the MAC. The device knows no other endpoint, so it floods nothing
+   * to unknown hosts.
    */
   private async program(): Promise<void> {
     const networks = this.deps.localNetworks();
@@ -91,9 +92,9 @@ export class Overlay {
         const vtep = vteps.get(member.host);
         if (member.host !== this.host && vtep) peers.push({ mac: member.mac, vtep, addresses: member.addresses });
       }
-      await this.deps.links.syncOverlay(network.vxlan, peers).catch((error: unknown) => {
+      await this.deps.tunnel.programPeers(network.device, peers).catch((error: unknown) => {
         // A network deleted while this round ran took its device along: nothing left to program.
-        if (this.deps.localNetworks().some((n) => n.vxlan === network.vxlan)) throw error;
+        if (this.deps.localNetworks().some((n) => n.device === network.device)) throw error;
       });
     }
   }

@@ -4,7 +4,6 @@ export interface ClusterSettings {
   /** This host's tunnel address, and the MTU of the link it is on. */
   readonly vtep: string;
   readonly underlayMtu: number;
-  readonly vxlanPort: number;
   readonly hostTtlSeconds: number;
   readonly deadHostGraceMs: number;
 }

@@ -24,7 +24,7 @@ export async function buildClustered(input: HostModeInput, leases: Leases): Prom
     localNetworks: () =>
       [...state.networks.values()].flatMap((n) => {
         const { span, tunnel } = kindOf(n);
-        return span && tunnel ? [{ name: span.name, vxlan: tunnel.device }] : [];
+        return span && tunnel ? [{ name: span.name, device: tunnel.device }] : [];
       }),
   });
   closers.push('cluster', () => cluster.close());

@@ -28,16 +28,19 @@ export interface BridgeSpec {
   readonly mac: string;
   /** Gateway addresses, with their subnets' lengths. */
   readonly addresses: readonly Cidr[];
-  /** A network spanning the cluster also has a VXLAN device on the bridge. */
-  readonly vxlan?: VxlanSpec;
 }
 
+/** A VXLAN device on a network's bridge (tunnel/vxlan.ts). */
 export interface VxlanSpec {
   readonly name: string;
   readonly vni: number;
   /** This host's tunnel address. */
   readonly local: string;
   readonly port: number;
+  /** The bridge it is on. */
+  readonly bridge: string;
+  readonly mtu: number;
+  readonly alias: string;
 }
 
 /** An endpoint on another host, as a VXLAN device must know it. */
@@ -97,10 +100,15 @@ export interface LinkPlane {
   /** Deletes a link; a link already gone is not an error. */
   deleteLink(name: string): Promise<void>;
   /**
+   * Creates the VXLAN device with no learning and no flooding, or checks an existing one is VXLAN;
+   * then puts it on its bridge, up.
+   */
+  ensureVxlan(spec: VxlanSpec): Promise<void>;
+  /**
    * Makes the VXLAN device's forwarding entries (MAC to tunnel address) and neighbour entries
    * (address to MAC) exactly those of the peers.
    */
-  syncOverlay(device: string, peers: readonly OverlayPeer[]): Promise<void>;
+  syncVxlanPeers(device: string, peers: readonly OverlayPeer[]): Promise<void>;
   /** The address this host would send from towards the destination, and the MTU of that link. */
   routeTowards(destination: string): Promise<{ source: string; mtu: number }>;
   /** Every prefix the host routes (unicast routes, main table), for choosing free pools. */

@@ -15,6 +15,7 @@ import type {
   PortKeeper,
   VethSpec,
   VlanSpec,
+  VxlanSpec,
 } from './dataplane.js';
 import type { ServiceAddress } from './service-address.js';
 import { mismatch } from './uplink-commands.js';
@@ -55,20 +56,18 @@ export class FakeLinks implements LinkPlane {
       mtu: spec.mtu,
       addresses,
     });
-    if (spec.vxlan) {
-      this.links.set(spec.vxlan.name, {
-        name: spec.vxlan.name,
-        kind: 'vxlan',
-        master: spec.name,
-        alias: spec.alias,
-        up: true,
-        mtu: spec.mtu,
-        addresses: [],
-      });
-    }
   }
 
-  async syncOverlay(device: string, peers: readonly OverlayPeer[]): Promise<void> {
+  async ensureVxlan(spec: VxlanSpec): Promise<void> {
+    const existing = this.links.get(spec.name);
+    if (existing && existing.kind !== 'vxlan')
+      throw new TetherError('CONFLICT', `${spec.name} exists and is not a VXLAN device`);
+    if (!this.links.has(spec.bridge)) throw new TetherError('KERNEL', `Cannot find device "${spec.bridge}"`);
+    const { name, bridge: master, alias, mtu } = spec;
+    this.links.set(name, { name, kind: 'vxlan', master, alias, up: true, mtu, addresses: [] });
+  }
+
+  async syncVxlanPeers(device: string, peers: readonly OverlayPeer[]): Promise<void> {
     if (!this.links.has(device)) throw new TetherError('KERNEL', `Cannot find device "${device}"`);
     this.overlays.set(device, peers);
   }

@@ -85,14 +85,13 @@ export class IpRoute implements LinkPlane {
         ...(address.address.version === 6 ? ['nodad'] : []),
       );
     }
-    if (spec.vxlan) await this.ensureVxlan(spec.vxlan, spec);
   }
 
   /**
    * The network's tunnel: no learning and no flooding (the FDB holds exactly the peers tether
    * programs), and proxy, so the device answers ARP and ND for remote addresses itself.
    */
-  private async ensureVxlan(vxlan: VxlanSpec, bridge: BridgeSpec): Promise<void> {
+  async ensureVxlan(vxlan: VxlanSpec): Promise<void> {
     const existing = (await this.listLinks()).find((l) => l.name === vxlan.name);
     if (existing && existing.kind !== 'vxlan')
       throw new TetherError('CONFLICT', `${vxlan.name} exists and is not a VXLAN device`);
@@ -120,16 +119,16 @@ export class IpRoute implements LinkPlane {
       'dev',
       vxlan.name,
       'master',
-      bridge.name,
+      vxlan.bridge,
       'mtu',
-      String(bridge.mtu),
+      String(vxlan.mtu),
       'alias',
-      bridge.alias,
+      vxlan.alias,
       'up',
     );
   }
 
-  async syncOverlay(device: string, peers: readonly OverlayPeer[]): Promise<void> {
+  async syncVxlanPeers(device: string, peers: readonly OverlayPeer[]): Promise<void> {
     const fdb = z
       .array(fdbEntry)
       .parse(JSON.parse(await run('bridge', ['-json', 'fdb', 'show', 'dev', device])))

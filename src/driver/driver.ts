@@ -150,7 +150,7 @@ export class Driver implements NetworkDriver {
   }
 
   /** This host's networks that span the cluster, those being created included. */
-  clusterNetworkList(): { name: string; networkId?: string; vxlan?: string }[] {
+  clusterNetworkList(): { name: string; networkId?: string; device?: string }[] {
     return this.clusterNetworks.list();
   }
 

@@ -65,8 +65,8 @@ test('records before kinds are read as kinds, once, and written back in the new 
   const state = await DriverState.load(store);
   const kinds = Object.fromEntries([...state.networks.values()].map((n) => [n.id, n.kind]));
   assert.deepEqual(kinds.plain, { type: 'bridge', bridge: 'tthbrplain' });
-  assert.deepEqual(kinds.cluster, { type: 'cluster', bridge: 'tthbrc', name: 'web', vni: 7, vxlan: 'tthvxc' });
-  assert.deepEqual(kinds.swarm, { type: 'swarm', bridge: 'tthbrs', name: 'swarm', vni: 8, vxlan: 'tthvxs' });
+  assert.deepEqual(kinds.cluster, { type: 'cluster', bridge: 'tthbrc', name: 'web', vni: 7, device: 'tthvxc' });
+  assert.deepEqual(kinds.swarm, { type: 'swarm', bridge: 'tthbrs', name: 'swarm', vni: 8, device: 'tthvxs' });
   assert.equal(kinds.macvlan?.type, 'macvlan');
   assert.equal(kinds.bridged?.type, 'bridged-uplink');
   const macvlan = state.networks.get('macvlan');

@@ -21,8 +21,8 @@ function kindOf({ bridge, cluster, uplink }: z.output<typeof legacyNetwork>) {
       : { type: 'bridged-uplink', bridge, uplink: data, ...span };
   }
   if (!cluster) return { type: 'bridge', bridge };
-  const { swarm, ...tunnelled } = cluster;
-  return { type: swarm ? 'swarm' : 'cluster', bridge, ...tunnelled };
+  const { swarm, vxlan: device, ...span } = cluster;
+  return { type: swarm ? 'swarm' : 'cluster', bridge, ...span, device };
 }
 
 /** A legacy record in today's shape, as text; a record of today's shape passes unchanged. */

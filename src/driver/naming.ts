@@ -15,7 +15,8 @@ export const vethPeerName = (prefix: string, endpointId: string) => `${vethHostN
 export const defaultBridgeName = (prefix: string, networkId: string) =>
   `${prefix}br${networkId.slice(0, MAX_NAME - prefix.length - 2)}`;
 
-export const vxlanName = (prefix: string, networkId: string) =>
+/** A network's tunnel device ("vx": VXLAN's, the one tunnel so far). */
+export const tunnelName = (prefix: string, networkId: string) =>
   `${prefix}vx${networkId.slice(0, MAX_NAME - prefix.length - 2)}`;
 
 /**

@@ -73,14 +73,13 @@ export interface DriverParts {
 
 export function buildDriverParts(deps: DriverDeps, config: DriverConfig): DriverParts {
   const ownerAlias = `tether:${config.instance}:`;
-  const tunnel = deps.cluster && { vtep: deps.cluster.settings.vtep, port: deps.cluster.settings.vxlanPort };
   const ctx: DriverContext = {
     state: deps.state,
     modes: new NetworkModes(deps.links, {
       ownerAlias,
       uplinks: config.uplinks,
       shimName: (id) => shimName(config.prefix, id),
-      ...(tunnel ? { tunnel } : {}),
+      ...(deps.cluster ? { tunnel: deps.cluster.tunnel, vtep: deps.cluster.settings.vtep } : {}),
     }),
     firewall: new FirewallSync(deps.state, deps.firewall, deps.policy),
     ports: deps.ports,

@@ -3,6 +3,7 @@
 // the other way round.
 import type { Cidr, IpAddress, IpPrefix } from '../net/ip.js';
 import type { Guard, Operation } from '../store/store.js';
+import type { Tunnel } from '../tunnel/tunnel.js';
 
 /** A network spanning the cluster, as every host's Docker must create it. */
 export interface ClusterNetworkSpec {
@@ -37,7 +38,9 @@ export interface ClusterMember {
 
 /** What the driver needs of the cluster (implemented by cluster/cluster.ts). */
 export interface ClusterPort {
-  readonly settings: { readonly vtep: string; readonly vxlanPort: number; readonly underlayMtu: number };
+  readonly settings: { readonly vtep: string; readonly underlayMtu: number };
+  /** What carries the cluster's networks between hosts. */
+  readonly tunnel: Tunnel;
   /** Records the network cluster-wide, or checks it matches; returns its VNI and whether this call created it. */
   claimNetwork(spec: ClusterNetworkSpec): Promise<{ vni: number; created: boolean }>;
   dropNetwork(name: string): Promise<void>;

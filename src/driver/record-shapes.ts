@@ -38,7 +38,7 @@ export function recordShapes<C extends z.ZodType, P extends z.ZodType, A extends
   /** A network on a host interface that spans the cluster: the LAN joins the hosts, no tunnel. */
   const span = z.object({ name: z.string(), vni: z.number().int() });
   /** A network the tunnel carries between hosts: its name there, its VNI and this host's tunnel device. */
-  const tunnelled = { bridge: z.string(), name: z.string(), vni: z.number().int(), vxlan: z.string() };
+  const tunnelled = { bridge: z.string(), name: z.string(), vni: z.number().int(), device: z.string() };
 
   /** What a network is: each kind with its own data (kinds/). */
   const kind = z.discriminatedUnion('type', [

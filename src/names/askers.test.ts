@@ -28,7 +28,7 @@ const network = (id: string, internal: boolean, cluster?: string) =>
     id,
     internal,
     kind: cluster
-      ? { type: 'cluster', bridge: 'b', name: cluster, vni: 1, vxlan: 'v' }
+      ? { type: 'cluster', bridge: 'b', name: cluster, vni: 1, device: 'v' }
       : { type: 'bridge', bridge: 'b' },
   }) as unknown as NetworkRecord;
 const endpoint = (id: string, networkId: string, address: string, sandboxKey: string) =>

@@ -33,7 +33,7 @@ const upstreamSeen: string[] = [];
 const network = (id: string, cluster: string, internal: boolean) =>
   ({
     id,
-    kind: { type: 'cluster', bridge: 'b', name: cluster, vni: 1, vxlan: 'v' },
+    kind: { type: 'cluster', bridge: 'b', name: cluster, vni: 1, device: 'v' },
     internal,
     subnets: [parsePrefix('127.0.0.0/8')],
   }) as unknown as NetworkRecord;

@@ -14,11 +14,11 @@ export class NetworkModes {
 
   constructor(
     links: LinkPlane,
-    config: BridgeModeConfig & Omit<UplinkModeConfig, 'vtep'> & { shimName: (networkId: string) => string },
+    config: BridgeModeConfig & UplinkModeConfig & { shimName: (networkId: string) => string },
   ) {
-    const { tunnel, shimName, ...rest } = config;
+    const { tunnel, shimName, ...uplinkConfig } = config;
     const bridge = new BridgeMode(links, config);
-    const uplink = new UplinkLinks(links, { ...rest, ...(tunnel ? { vtep: tunnel.vtep } : {}) });
+    const uplink = new UplinkLinks(links, uplinkConfig);
     this.byKind = {
       bridge,
       cluster: bridge,

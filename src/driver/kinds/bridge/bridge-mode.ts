@@ -1,9 +1,10 @@
 // The bridge mode: a Linux bridge per network holding its gateways (and, for a
-// cluster or swarm network, its VXLAN device), and a veth pair per endpoint
+// cluster or swarm network, its tunnel device), and a veth pair per endpoint
 // whose host end is on the bridge.
 import type { BridgeSpec, Link, LinkPlane } from '../../../dataplane/dataplane.js';
 import { conflict } from '../../../errors.js';
 import { formatCidr } from '../../../net/ip.js';
+import type { Tunnel, TunnelDevice } from '../../../tunnel/tunnel.js';
 import { bridgeMac } from '../../naming.js';
 import type { EndpointRecord, NetworkRecord } from '../../records.js';
 import type { Step } from '../../steps.js';
@@ -13,8 +14,8 @@ import type { EndpointView, NetworkMode } from '../mode.js';
 export interface BridgeModeConfig {
   /** Marks a bridge or a veth's host end as this daemon's, followed by the network's or endpoint's ID. */
   readonly ownerAlias: string;
-  /** Cluster mode: this host's end of every VXLAN tunnel. */
-  readonly tunnel?: { readonly vtep: string; readonly port: number };
+  /** Cluster mode: what carries a cluster or swarm network to the other hosts. */
+  readonly tunnel?: Tunnel;
 }
 
 export class BridgeMode implements NetworkMode {
@@ -31,21 +32,33 @@ export class BridgeMode implements NetworkMode {
   }
 
   buildNetwork(network: NetworkRecord): Step[] {
+    const tunnelled = this.tunnelled(network);
     return [
       {
         name: 'create the bridge',
         do: () => this.links.ensureBridge(this.spec(network)),
-        undo: () => this.removeNetwork(network),
+        undo: () => this.links.deleteLink(bridgeOf(network)),
       },
+      ...(tunnelled
+        ? [
+            {
+              name: 'create the tunnel device',
+              do: () => tunnelled.tunnel.ensure(tunnelled.device),
+              undo: () => tunnelled.tunnel.remove(tunnelled.device.name),
+            },
+          ]
+        : []),
     ];
   }
 
-  repairNetwork(network: NetworkRecord): Promise<void> {
-    return this.links.ensureBridge(this.spec(network));
+  async repairNetwork(network: NetworkRecord): Promise<void> {
+    await this.links.ensureBridge(this.spec(network));
+    const tunnelled = this.tunnelled(network);
+    if (tunnelled) await tunnelled.tunnel.ensure(tunnelled.device);
   }
 
   async removeNetwork(network: NetworkRecord): Promise<void> {
-    // A VXLAN device outlives its bridge; it goes on its own.
+    // A tunnel device outlives its bridge; it goes on its own.
     const { tunnel } = kindOf(network);
     if (tunnel) await this.links.deleteLink(tunnel.device);
     await this.links.deleteLink(bridgeOf(network));
@@ -55,11 +68,10 @@ export class BridgeMode implements NetworkMode {
     const name = bridgeOf(network);
     const { tunnel, hostAddresses } = kindOf(network);
     const bridge = links.get(name);
-    const device = tunnel && links.get(tunnel.device);
     return (
       bridge?.up === true &&
       hostAddresses.every((a) => bridge.addresses.includes(formatCidr(a))) &&
-      (!tunnel || (device?.up === true && device.master === name))
+      (!tunnel || this.config.tunnel?.intact({ name: tunnel.device, bridge: name }, links) === true)
     );
   }
 
@@ -117,19 +129,27 @@ export class BridgeMode implements NetworkMode {
   }
 
   private spec(network: NetworkRecord): BridgeSpec {
-    const { tunnel } = this.config;
     const bridge = bridgeOf(network);
-    const { tunnel: device, hostAddresses } = kindOf(network);
     return {
       name: bridge,
       mtu: network.mtu,
       alias: this.config.ownerAlias + network.id,
       mac: bridgeMac(bridge),
-      addresses: hostAddresses,
-      ...(device && tunnel
-        ? { vxlan: { name: device.device, vni: device.vni, local: tunnel.vtep, port: tunnel.port } }
-        : {}),
+      addresses: kindOf(network).hostAddresses,
     };
+  }
+
+  /**
+   * The tunnel and the network's device on it, for a network the tunnel carries between hosts; none
+   * on a daemon out of cluster mode, which keeps such a network's bridge alone (the audit says so).
+   */
+  private tunnelled(network: NetworkRecord): { tunnel: Tunnel; device: TunnelDevice } | undefined {
+    const { tunnel } = this.config;
+    const wanted = kindOf(network).tunnel;
+    if (!tunnel || !wanted) return undefined;
+    const { mtu, id } = network;
+    const alias = this.config.ownerAlias + id;
+    return { tunnel, device: { name: wanted.device, vni: wanted.vni, bridge: bridgeOf(network), mtu, alias } };
   }
 }
 

@@ -1,20 +1,16 @@
 // Networks that span the cluster (-o tether.cluster=NAME): recorded in the
 // cluster with a VNI before this host builds its part, and dropped from the
 // cluster again if that fails. The MTU leaves room for VXLAN's headers.
-import { isIPv6 } from 'node:net';
 import { conflict, invalidOption } from '../../../errors.js';
 import { formatIp, formatPrefix, type IpPrefix } from '../../../net/ip.js';
 import type { CreateNetworkRequest } from '../../../protocol/network.js';
-import { vxlanName } from '../../naming.js';
+import { tunnelName } from '../../naming.js';
 import type { Networks } from '../../networks.js';
 import type { NetworkOptions } from '../../options.js';
 import type { ClusterNetworkSpec, ClusterPort } from '../../ports.js';
 import { type NetworkKind, type NetworkRecord, TETHER_ADDRESS_SPACE } from '../../records.js';
 import type { DriverState } from '../../state.js';
 import { kindOf } from '../kind-of.js';
-
-/** IPv4 (20), UDP (8), VXLAN (8) and the inner Ethernet header (14); an IPv6 underlay adds 20. */
-const vxlanOverhead = (vtep: string) => (isIPv6(vtep) ? 70 : 50);
 
 /** The ip-range of a pool tether's IPAM holds, to create the same network on other hosts. */
 export type PoolRange = (addressSpace: string, subnet: IpPrefix) => IpPrefix | undefined;
@@ -35,12 +31,12 @@ export class ClusterNetworks {
     // A network on a host interface crosses hosts on the LAN itself, with no VXLAN header.
     if ((options.cluster === undefined && !options.spansHosts) || options.uplink)
       return options.mtu ?? this.settings.defaultMtu;
-    const { vtep, underlayMtu } = this.port().settings;
-    const room = underlayMtu - vxlanOverhead(vtep);
+    const { settings, tunnel } = this.port();
+    const room = settings.underlayMtu - tunnel.overhead;
     if (options.mtu !== undefined && options.mtu > room) {
       throw invalidOption(
-        `MTU ${options.mtu} does not fit: the underlay's MTU is ${underlayMtu} and VXLAN takes ` +
-          `${vxlanOverhead(vtep)} bytes, so at most ${room}`,
+        `MTU ${options.mtu} does not fit: the underlay's MTU is ${settings.underlayMtu} and ${tunnel.name} ` +
+          `takes ${tunnel.overhead} bytes, so at most ${room}`,
       );
     }
     return options.mtu ?? Math.min(this.settings.defaultMtu, room);
@@ -84,8 +80,8 @@ export class ClusterNetworks {
     };
     const { vni, created } = await cluster.claimNetwork(spec);
     try {
-      const vxlan = vxlanName(this.settings.prefix, record.id);
-      await this.networks.create({ ...record, kind: spanning(record.kind, { name, vni, vxlan }) });
+      const device = tunnelName(this.settings.prefix, record.id);
+      await this.networks.create({ ...record, kind: spanning(record.kind, { name, vni, device }) });
     } catch (error) {
       if (created) await cluster.dropNetwork(name).catch(() => undefined);
       throw error;
@@ -94,12 +90,12 @@ export class ClusterNetworks {
   }
 
   /** This host's networks that span the cluster, those being created included. */
-  list(): { name: string; networkId?: string; vxlan?: string }[] {
+  list(): { name: string; networkId?: string; device?: string }[] {
     // Swarm's networks are swarm's to create and remove on each node.
     const made = [...this.state.networks.values()].flatMap((n) => {
       const { span, tunnel } = kindOf(n);
       return span?.by === 'tether'
-        ? [{ name: span.name, networkId: n.id, ...(tunnel ? { vxlan: tunnel.device } : {}) }]
+        ? [{ name: span.name, networkId: n.id, ...(tunnel ? { device: tunnel.device } : {}) }]
         : [];
     });
     const pending = [...this.inCreation].filter((name) => !made.some((n) => n.name === name)).map((name) => ({ name }));
@@ -114,7 +110,7 @@ export class ClusterNetworks {
 }
 
 /** A network's kind once it spans the cluster: a bridge gets a tunnel; a host interface's LAN joins hosts itself. */
-function spanning(kind: NetworkKind, span: { name: string; vni: number; vxlan: string }): NetworkKind {
+function spanning(kind: NetworkKind, span: { name: string; vni: number; device: string }): NetworkKind {
   switch (kind.type) {
     case 'bridge':
       return { type: 'cluster', bridge: kind.bridge, ...span };

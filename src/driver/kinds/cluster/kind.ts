@@ -14,8 +14,8 @@ export const tunnelled = (kind: Tunnelled, network: NetworkRecord, by: 'tether' 
     ...bridge,
     label: kind.type,
     span: { name: kind.name, vni: kind.vni, by },
-    tunnel: { device: kind.vxlan, vni: kind.vni },
-    broken: `${bridge.broken} or VXLAN device ${kind.vxlan}`,
+    tunnel: { device: kind.device, vni: kind.vni },
+    broken: `${bridge.broken} or tunnel device ${kind.device}`,
   };
 };
 

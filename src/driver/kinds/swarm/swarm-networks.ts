@@ -6,7 +6,7 @@
 import { invalidOption, notFound } from '../../../errors.js';
 import { formatPrefix } from '../../../net/ip.js';
 import type { AllocateNetworkRequest, CreateNetworkRequest, NetworkRef } from '../../../protocol/network.js';
-import { vxlanName } from '../../naming.js';
+import { tunnelName } from '../../naming.js';
 import type { Networks } from '../../networks.js';
 import { CLUSTER_KEY, parseNetworkOptions } from '../../options.js';
 import type { ClusterPort } from '../../ports.js';
@@ -57,10 +57,10 @@ export class SwarmNetworks {
           'when swarm allocates it, so every node must use the same --store',
       );
     }
-    const vxlan = vxlanName(this.prefix, record.id);
+    const device = tunnelName(this.prefix, record.id);
     await this.networks.create({
       ...record,
-      kind: { type: 'swarm', bridge: bridgeOf(record), name: record.id, vni, vxlan },
+      kind: { type: 'swarm', bridge: bridgeOf(record), name: record.id, vni, device },
     });
     cluster.requestOverlaySync();
   }
