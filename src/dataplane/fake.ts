@@ -2,7 +2,7 @@
 // the way the kernel would, including a veth pair vanishing as one.
 import { TetherError } from '../errors.js';
 import type { IpPrefix } from '../net/ip.js';
-import { formatCidr, formatIp, formatPrefix } from '../net/ip.js';
+import { contains, formatCidr, formatIp, formatPrefix, parseCidr, parseIp, prefixOf } from '../net/ip.js';
 import type {
   BridgeSpec,
   Firewall,
@@ -17,6 +17,7 @@ import type {
   VlanSpec,
   VxlanSpec,
 } from './dataplane.js';
+import { familyRules } from './iptables.js';
 import type { ServiceAddress } from './service-address.js';
 import { mismatch } from './uplink-commands.js';
 
@@ -24,6 +25,7 @@ type MutableLink = { -readonly [K in keyof Link]: Link[K] } & { peer?: string };
 
 export class FakeLinks implements LinkPlane {
   readonly links = new Map<string, MutableLink>();
+  /** Routes besides the connected ones of the links' addresses (which the kernel adds, and so does this). */
   routes: IpPrefix[] = [];
   /** Each VXLAN device's peers, as last programmed. */
   readonly overlays = new Map<string, readonly OverlayPeer[]>();
@@ -72,7 +74,16 @@ export class FakeLinks implements LinkPlane {
     this.overlays.set(device, peers);
   }
 
-  async routeTowards(_destination: string): Promise<{ source: string; mtu: number }> {
+  /** From the link whose subnet holds the destination, as the kernel's connected route; else the underlay. */
+  async routeTowards(destination: string): Promise<{ source: string; mtu: number }> {
+    const target = parseIp(destination);
+    for (const link of this.links.values()) {
+      for (const text of link.up ? link.addresses : []) {
+        const cidr = parseCidr(text);
+        if (cidr && target && contains(prefixOf(cidr.address, cidr.length), target))
+          return { source: formatIp(cidr.address), mtu: link.mtu };
+      }
+    }
     return this.underlay;
   }
 
@@ -94,6 +105,7 @@ export class FakeLinks implements LinkPlane {
     this.links.set(spec.peerName, {
       name: spec.peerName,
       kind: 'veth',
+      mac: spec.mac,
       up: false,
       mtu: spec.mtu,
       addresses: [],
@@ -153,7 +165,13 @@ export class FakeLinks implements LinkPlane {
   }
 
   async hostRoutes(): Promise<IpPrefix[]> {
-    return this.routes;
+    const connected = [...this.links.values()].flatMap((link) =>
+      (link.up ? link.addresses : []).flatMap((text) => {
+        const cidr = parseCidr(text);
+        return cidr ? [prefixOf(cidr.address, cidr.length)] : [];
+      }),
+    );
+    return [...this.routes, ...connected];
   }
 }
 
@@ -172,16 +190,27 @@ const rulesOf = (n: FirewallNetwork) => ({
   })),
 });
 
+/** What the real firewall writes for the networks, both families, from the same rule builder. */
+const rendered = (networks: readonly FirewallNetwork[]) => ({
+  4: familyRules(networks, 4),
+  6: familyRules(networks, 6),
+});
+
 export class FakeFirewall implements Firewall {
+  /** The networks as last synced, as text (tests read them). */
   networks: ReturnType<typeof rulesOf>[] = [];
+  /** The rules the real firewall would hold now. */
+  rules = rendered([]);
 
   async sync(networks: readonly FirewallNetwork[]): Promise<void> {
     this.networks = networks.map(rulesOf);
+    this.rules = rendered(networks);
   }
 
+  /** As IpTables.verify: the rules the networks need, against those held. */
   async verify(networks: readonly FirewallNetwork[]): Promise<string[]> {
-    const wanted = JSON.stringify(networks.map(rulesOf));
-    return wanted === JSON.stringify(this.networks) ? [] : ['firewall rules are not those of the networks'];
+    const same = JSON.stringify(rendered(networks)) === JSON.stringify(this.rules);
+    return same ? [] : ['firewall rules are not those of the networks'];
   }
 }
 

@@ -18,6 +18,7 @@ import type {
 } from './dataplane.js';
 import { IpChannel } from './ip-channel.js';
 import { macvlanAdd, macvlanSettle, mismatch, vlanAdd, vlanSettle } from './uplink-commands.js';
+import { peerCommands, vxlanAdd, vxlanSettle } from './vxlan-commands.js';
 
 const ipLink = z.object({
   ifname: z.string(),
@@ -35,23 +36,39 @@ const ipLink = z.object({
 
 const ipRoute = z.object({ dst: z.string(), type: z.string().optional() });
 
-const fdbEntry = z.object({ mac: z.string(), dst: z.string().optional(), flags: z.array(z.string()).default([]) });
-const neighbour = z.object({ dst: z.string(), lladdr: z.string().optional(), state: z.array(z.string()).default([]) });
 const defaultRoute = z.object({ dev: z.string().optional() });
 const routeGet = z.array(z.object({ prefsrc: z.string().optional(), dev: z.string() }));
 
-const ip = (...args: string[]) => run('ip', args);
-
 export class IpRoute implements LinkPlane {
   /** Changes go through one long-lived `ip -batch` process; queries, whose output is parsed, spawn `ip`. */
-  private readonly channel = new IpChannel();
+  private readonly channel: IpChannel;
+  /** Arguments that put iproute2 in the namespace, if another than this process's (the contract test's). */
+  private readonly where: string[];
+
+  constructor(options: { readonly netns?: string } = {}) {
+    this.where = options.netns ? ['-n', options.netns] : [];
+    this.channel = new IpChannel({ command: ['ip', ...this.where, '-force', '-batch', '-'] });
+  }
+
+  /** Ends the batch process once it has run what it was given. */
+  close(): void {
+    this.channel.close();
+  }
+
+  private ip(args: string[], input?: string): Promise<string> {
+    return run('ip', [...this.where, ...args], input);
+  }
+
+  private bridge(args: string[], input?: string): Promise<string> {
+    return run('bridge', [...this.where, ...args], input);
+  }
 
   private change(...args: string[]): Promise<void> {
     return this.channel.run(args);
   }
 
   async listLinks(): Promise<Link[]> {
-    const links = z.array(ipLink).parse(JSON.parse(await ip('-json', '-details', 'address', 'show')));
+    const links = z.array(ipLink).parse(JSON.parse(await this.ip(['-json', '-details', 'address', 'show'])));
     return links.map((l) => ({
       name: l.ifname,
       kind: l.linkinfo?.info_kind ?? '',
@@ -87,81 +104,27 @@ export class IpRoute implements LinkPlane {
     }
   }
 
-  /**
-   * The network's tunnel: no learning and no flooding (the FDB holds exactly the peers tether
-   * programs), and proxy, so the device answers ARP and ND for remote addresses itself.
-   */
   async ensureVxlan(vxlan: VxlanSpec): Promise<void> {
     const existing = (await this.listLinks()).find((l) => l.name === vxlan.name);
     if (existing && existing.kind !== 'vxlan')
       throw new TetherError('CONFLICT', `${vxlan.name} exists and is not a VXLAN device`);
-    if (!existing) {
-      await this.change(
-        'link',
-        'add',
-        'name',
-        vxlan.name,
-        'type',
-        'vxlan',
-        'id',
-        String(vxlan.vni),
-        'local',
-        vxlan.local,
-        'dstport',
-        String(vxlan.port),
-        'nolearning',
-        'proxy',
-      );
-    }
-    await this.change(
-      'link',
-      'set',
-      'dev',
-      vxlan.name,
-      'master',
-      vxlan.bridge,
-      'mtu',
-      String(vxlan.mtu),
-      'alias',
-      vxlan.alias,
-      'up',
-    );
+    if (!existing) await this.change(...vxlanAdd(vxlan));
+    await this.change(...vxlanSettle(vxlan));
   }
 
   async syncVxlanPeers(device: string, peers: readonly OverlayPeer[]): Promise<void> {
-    const fdb = z
-      .array(fdbEntry)
-      .parse(JSON.parse(await run('bridge', ['-json', 'fdb', 'show', 'dev', device])))
-      .filter((e) => e.dst && e.flags.includes('self'));
-    const neighbours = z
-      .array(neighbour)
-      .parse(JSON.parse(await ip('-json', 'neigh', 'show', 'dev', device)))
-      .filter((n) => n.state.includes('PERMANENT'));
-    const wantedFdb = new Map(peers.map((p) => [p.mac, p.vtep]));
-    const wantedNeighbours = new Map(peers.flatMap((p) => p.addresses.map((a) => [a, p.mac] as const)));
-    const fdbCommands = [
-      ...fdb
-        .filter((e) => wantedFdb.get(e.mac) !== e.dst)
-        .map((e) => `fdb del ${e.mac} dev ${device} dst ${e.dst} self`),
-      ...[...wantedFdb]
-        .filter(([mac, vtep]) => !fdb.some((e) => e.mac === mac && e.dst === vtep))
-        .map(([mac, vtep]) => `fdb append ${mac} dev ${device} dst ${vtep} self permanent`),
-    ];
-    const neighbourCommands = [
-      ...neighbours
-        .filter((n) => wantedNeighbours.get(n.dst) !== n.lladdr)
-        .map((n) => `neigh del ${n.dst} dev ${device}`),
-      ...[...wantedNeighbours]
-        .filter(([address, mac]) => !neighbours.some((n) => n.dst === address && n.lladdr === mac))
-        .map(([address, mac]) => `neigh replace ${address} lladdr ${mac} dev ${device} nud permanent`),
-    ];
+    const held = {
+      fdb: JSON.parse(await this.bridge(['-json', 'fdb', 'show', 'dev', device])),
+      neighbours: JSON.parse(await this.ip(['-json', 'neigh', 'show', 'dev', device])),
+    };
+    const { fdb, neighbours } = peerCommands(device, held, peers);
     // One process per tool for the whole change; the peers' values were validated when stored.
-    if (fdbCommands.length) await run('bridge', ['-batch', '-'], `${fdbCommands.join('\n')}\n`);
-    if (neighbourCommands.length) await run('ip', ['-batch', '-'], `${neighbourCommands.join('\n')}\n`);
+    if (fdb.length) await this.bridge(['-batch', '-'], `${fdb.join('\n')}\n`);
+    if (neighbours.length) await this.ip(['-batch', '-'], `${neighbours.join('\n')}\n`);
   }
 
   async routeTowards(destination: string): Promise<{ source: string; mtu: number }> {
-    const [route] = routeGet.parse(JSON.parse(await ip('-json', 'route', 'get', destination)));
+    const [route] = routeGet.parse(JSON.parse(await this.ip(['-json', 'route', 'get', destination])));
     if (!route?.prefsrc) throw new TetherError('KERNEL', `no route with a source address towards ${destination}`);
     const link = (await this.listLinks()).find((l) => l.name === route.dev);
     return { source: route.prefsrc, mtu: link?.mtu ?? 1500 };
@@ -219,7 +182,9 @@ export class IpRoute implements LinkPlane {
   async defaultRouteLinks(): Promise<string[]> {
     const devices = new Set<string>();
     for (const family of ['-4', '-6']) {
-      const routes = z.array(defaultRoute).parse(JSON.parse(await ip('-json', family, 'route', 'show', 'default')));
+      const routes = z
+        .array(defaultRoute)
+        .parse(JSON.parse(await this.ip(['-json', family, 'route', 'show', 'default'])));
       for (const route of routes) if (route.dev) devices.add(route.dev);
     }
     return [...devices];
@@ -241,7 +206,7 @@ export class IpRoute implements LinkPlane {
   async hostRoutes(): Promise<IpPrefix[]> {
     const routes: IpPrefix[] = [];
     for (const family of ['-4', '-6']) {
-      for (const route of z.array(ipRoute).parse(JSON.parse(await ip('-json', family, 'route', 'show')))) {
+      for (const route of z.array(ipRoute).parse(JSON.parse(await this.ip(['-json', family, 'route', 'show'])))) {
         if ((route.type ?? 'unicast') !== 'unicast' || route.dst === 'default') continue;
         const cidr = parseCidr(route.dst.includes('/') ? route.dst : `${route.dst}/${family === '-4' ? 32 : 128}`);
         if (cidr) routes.push(prefixOf(cidr.address, cidr.length));
