@@ -1,6 +1,7 @@
 // The shape of the code, checked like behaviour: no import circles between the
-// files of src/, no line over 120 characters, and no file in src/ much over
-// 250 lines (a sign that it holds more than one responsibility).
+// files of src/, no line over 120 characters, no file of src/ or of the
+// tests' support over 250 lines (a sign that it holds more than one
+// responsibility), and nothing of the tests' compiled into dist/.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -9,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MAX_LINE = 120;
-const MAX_FILE_LINES = 260;
+const MAX_FILE_LINES = 250;
+/** What tsconfig.json leaves out of dist/: tests, contract suites, the tests' shared settings. */
+const TEST_ONLY = /(\.test|-contract)\.ts$|\/testing\.ts$/;
 
 const sources = (dir: string): string[] =>
   readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
@@ -103,10 +106,19 @@ test(`no line over ${MAX_LINE} characters`, () => {
   assert.deepEqual(long, []);
 });
 
-test(`no file in src/ over ${MAX_FILE_LINES} lines`, () => {
-  const big = sources('src').flatMap((file) => {
-    const lines = readFileSync(join(ROOT, file), 'utf8').split('\n').length;
+test(`no file in src/ or the tests' support over ${MAX_FILE_LINES} lines`, () => {
+  const support = sources('test').filter((file) => !file.endsWith('.test.ts'));
+  const big = [...sources('src'), ...support].flatMap((file) => {
+    const lines = readFileSync(join(ROOT, file), 'utf8').split('\n').length - 1;
     return lines > MAX_FILE_LINES ? [`${file} (${lines})`] : [];
   });
   assert.deepEqual(big, []);
+});
+
+test('no file compiled into dist/ imports a test module', () => {
+  const built = sources('src').filter((file) => !TEST_ONLY.test(file));
+  const testing = built.filter((file) =>
+    /from '(node:test|node:assert[^']*)'/.test(readFileSync(join(ROOT, file), 'utf8')),
+  );
+  assert.deepEqual(testing, []);
 });

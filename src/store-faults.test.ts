@@ -9,7 +9,7 @@ import { Rig } from '../test/support/daemon-rig.js';
 import { type Case, cases } from '../test/support/fault-cases.js';
 import type { Answer } from '../test/support/plugin-client.js';
 import { audit } from './audit.js';
-import { hostPortOf } from './driver/endpoints.js';
+import { hostPortOf } from './driver/publishing.js';
 import { endpointText, networkText } from './driver/records.js';
 import { DriverState } from './driver/state.js';
 

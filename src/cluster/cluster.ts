@@ -3,7 +3,7 @@
 // back the dead's), shared-networks.ts (networks and VNIs) and overlay.ts
 // (where endpoints live, and the VXLAN entries programmed from that).
 import type { Logger } from 'pino';
-import type { ClusterMember, ClusterNetworkSpec, ClusterPort } from '../driver/ports.js';
+import type { ClusterMember, ClusterNetworkSpec, ClusterPort } from '../driver/seams.js';
 import type { Leases, Operation, Store } from '../store/store.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import { Membership, type MembershipDeps } from './membership.js';

@@ -3,7 +3,7 @@
 // others published.
 import type { Logger } from 'pino';
 import type { OverlayPeer } from '../dataplane/dataplane.js';
-import type { ClusterMember } from '../driver/ports.js';
+import type { ClusterMember } from '../driver/seams.js';
 import type { Operation, Store } from '../store/store.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import { Coalesced } from '../util/serial.js';

@@ -2,7 +2,7 @@
 // addresses: who is alive and where its tunnel ends, which networks span the
 // cluster, and which endpoint (MAC and addresses) lives on which host.
 import { z } from 'zod';
-import type { ClusterNetworkSpec } from '../driver/ports.js';
+import type { ClusterNetworkSpec } from '../driver/seams.js';
 import { parseIp } from '../net/ip.js';
 
 // Values that end up in iproute2 commands are checked on the way out of the store too.

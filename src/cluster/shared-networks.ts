@@ -2,7 +2,7 @@
 // `docker network create` needs on another host, and a VNI of its own; and
 // swarm's networks (--scope global), known by their swarm ID, with a VNI from
 // the same numbers.
-import type { ClusterNetworkSpec } from '../driver/ports.js';
+import type { ClusterNetworkSpec } from '../driver/seams.js';
 import { conflict } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { retryCas } from '../util/retry.js';

@@ -10,9 +10,9 @@ import type { HostMode, HostModeInput } from './host-mode.js';
 import { ipamConfigOf } from './ipam-config.js';
 
 export async function buildClustered(input: HostModeInput, leases: Leases): Promise<HostMode> {
-  const { config, parts, state, closers } = input;
-  const { store, links, log } = parts;
-  const { ipam, report, shared } = await sharedIpam(store, await ipamConfigOf(config, parts, state));
+  const { config, deps, state, closers } = input;
+  const { store, links, log } = deps;
+  const { ipam, report, shared } = await sharedIpam(store, await ipamConfigOf(config, deps, state));
   closers.push('IPAM', () => ipam.close());
   const cluster = await openCluster(config, {
     store,
@@ -34,7 +34,7 @@ export async function buildClustered(input: HostModeInput, leases: Leases): Prom
     cluster,
     policyHost: config.hostName,
     start: async (driver, started) => {
-      const { serviceAddress } = parts;
+      const { serviceAddress } = deps;
       const services = await startCluster(cluster, {
         driver,
         ipam,

@@ -27,7 +27,7 @@ import { readinessChecks } from '../services/readiness-checks.js';
 import { StoreBeat } from '../services/store-beat.js';
 import { Closers } from './closers.js';
 import { buildClustered } from './clustered.js';
-import type { DaemonParts } from './parts.js';
+import type { DaemonDeps } from './deps.js';
 import { DaemonServers } from './servers.js';
 import { buildSolo } from './solo.js';
 
@@ -41,7 +41,7 @@ export interface Daemon {
   readonly readiness: Readiness;
   /** What the cluster's names service did with its queries, where it serves (metrics). */
   dnsStats(): DnsStats | undefined;
-  /** A server for the TCP transport, closed with the daemon; the operator API only with TLS (daemon-servers.ts). */
+  /** A server for the TCP transport, closed with the daemon; the operator API only with TLS (servers.ts). */
   server(https?: ServerOptions['https']): FastifyInstance;
   /** Sets who hears of each call (metrics). */
   observe(onCall: (call: string, ok: boolean, seconds: number) => void): void;
@@ -53,31 +53,31 @@ const DOCKER_TIMEOUT_MS = 5_000;
 /** How long each readiness check may take before it counts as failed. */
 const READINESS_DEADLINE_MS = 2_000;
 
-/** Builds the daemon on the given parts and reconciles the kernel; does not listen. */
-export async function createDaemon(config: Config, parts: DaemonParts): Promise<Daemon> {
-  const closers = new Closers(parts.log);
+/** Builds the daemon on what it is given and reconciles the kernel; does not listen. */
+export async function createDaemon(config: Config, deps: DaemonDeps): Promise<Daemon> {
+  const closers = new Closers(deps.log);
   try {
-    return await compose(config, parts, closers);
+    return await compose(config, deps, closers);
   } catch (error) {
     await closers.close();
     throw error;
   }
 }
 
-async function compose(config: Config, parts: DaemonParts, closers: Closers): Promise<Daemon> {
-  const { store, hostStore, links, firewall, ports, log, leases } = parts;
+async function compose(config: Config, deps: DaemonDeps, closers: Closers): Promise<Daemon> {
+  const { store, hostStore, links, firewall, ports, log, leases } = deps;
   closers.push('store', () => store.close());
   if (hostStore) closers.push("the host's own store", () => hostStore.close());
   if (leases && !hostStore) throw new Error("cluster mode needs a store of the host's own");
   const state = hostStore
     ? await loadHostDriverState(store, hostStore, config.hostName, log)
     : await DriverState.load(store);
-  const input = { config, parts, state, closers };
+  const input = { config, deps, state, closers };
   const mode = leases ? await buildClustered(input, leases) : await buildSolo(input);
   const { ipam, report, cluster } = mode;
   const policy = buildPolicy({
     store,
-    table: parts.policyTable,
+    table: deps.policyTable,
     tableName: tableFor(config.name),
     log,
     snapshot: () => state.snapshot(),
@@ -121,7 +121,7 @@ async function compose(config: Config, parts: DaemonParts, closers: Closers): Pr
   log.info(reconciled, 'reconciled the kernel with the store');
   // Endpoints of an earlier life may still wait for their containers to be read.
   containers.serve(driver);
-  const timings = parts.probeTimings ?? PROBE_TIMINGS;
+  const timings = deps.probeTimings ?? PROBE_TIMINGS;
   const storeBeat = new StoreBeat(store, timings.storeBeatMs);
   closers.push('store beat', () => storeBeat.stop());
   const readiness = new Readiness(

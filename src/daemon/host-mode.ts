@@ -8,9 +8,9 @@ import type { DriverState } from '../driver/state.js';
 import type { Ipam } from '../ipam/ipam.js';
 import type { PoolReport } from '../ipam/report.js';
 import type { DnsStats } from '../names/stats.js';
-import type { OperatorParts } from '../operator/api.js';
+import type { OperatorDeps } from '../operator/api.js';
 import type { Closers } from './closers.js';
-import type { DaemonParts } from './parts.js';
+import type { DaemonDeps } from './deps.js';
 
 export interface HostMode {
   readonly ipam: Ipam;
@@ -27,14 +27,14 @@ export interface StartedMode {
   /** A collection round's part: catch up on what the cluster's watches missed. */
   readonly catchUp?: () => void;
   /** What the operator API shows of the cluster. */
-  readonly operator?: Pick<OperatorParts, 'cluster' | 'clustered'>;
+  readonly operator?: Pick<OperatorDeps, 'cluster' | 'clustered'>;
   readonly dnsStats?: () => DnsStats | undefined;
 }
 
-/** What a builder is given: the daemon's configuration and parts, and the driver's records. */
+/** What a builder is given: the daemon's configuration, what it is built on, and the driver's records. */
 export interface HostModeInput {
   readonly config: Config;
-  readonly parts: DaemonParts;
+  readonly deps: DaemonDeps;
   readonly state: DriverState;
   readonly closers: Closers;
 }

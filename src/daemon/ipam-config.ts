@@ -5,10 +5,10 @@ import { storedUlaPool } from '../ipam/auto-pool.js';
 import type { IpamConfig } from '../ipam/parts.js';
 import type { PoolId } from '../protocol/pool-id.js';
 import { releaseGuard } from '../services/release-guard.js';
-import type { DaemonParts } from './parts.js';
+import type { DaemonDeps } from './deps.js';
 
-export async function ipamConfigOf(config: Config, parts: DaemonParts, state: DriverState): Promise<IpamConfig> {
-  const { store, links, log, leases } = parts;
+export async function ipamConfigOf(config: Config, deps: DaemonDeps, state: DriverState): Promise<IpamConfig> {
+  const { store, links, log, leases } = deps;
   return {
     defaultPool: config.defaultPool,
     defaultPool6: config.defaultPool6 ?? (await storedUlaPool(store)),

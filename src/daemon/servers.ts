@@ -4,24 +4,24 @@
 // local user who is not root could write policies and read what tether holds.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { type OperatorParts, registerOperatorApi } from '../operator/api.js';
+import { type OperatorDeps, registerOperatorApi } from '../operator/api.js';
 import { registerProbes } from '../operator/probes.js';
 import type { Readiness } from '../operator/readiness.js';
 import type { Route } from '../protocol/route.js';
 import { buildServer, type ServerOptions } from '../protocol/server.js';
 
-export interface ServerParts {
+export interface ServerDeps {
   readonly log: Logger;
   readonly routes: readonly Route[];
   readonly readiness: Readiness;
-  readonly operator: OperatorParts;
+  readonly operator: OperatorDeps;
 }
 
 export class DaemonServers {
   private onCall: ((call: string, ok: boolean, seconds: number) => void) | undefined;
   private readonly built: FastifyInstance[] = [];
 
-  constructor(private readonly parts: ServerParts) {}
+  constructor(private readonly parts: ServerDeps) {}
 
   /** A server, closed with the daemon; with the operator API or without. */
   build(https: ServerOptions['https'] | undefined, operatorApi: boolean): FastifyInstance {

@@ -18,7 +18,7 @@ import { LiveView } from './live.js';
 import { loginPage, pageHeaders, type StaticFile, staticFiles } from './page.js';
 import type { ViewSources } from './view.js';
 
-export interface DashboardParts {
+export interface DashboardDeps {
   readonly app: ViewSources['app'];
   readonly host: string;
   readonly mode: ViewSources['mode'];
@@ -38,7 +38,7 @@ const TOKEN_CHECK_MS = 2_000;
 /** Paths a browser without a session may load: the login page and its style. */
 const OPEN_PATHS = new Set(['/login', '/style.css']);
 
-export async function startDashboard(ui: UiConfig, parts: DashboardParts): Promise<Dashboard> {
+export async function startDashboard(ui: UiConfig, parts: DashboardDeps): Promise<Dashboard> {
   const token = ui.tokenFile ? (await readFile(ui.tokenFile, 'utf8')).trim() : undefined;
   if (token === '') throw new Error(`--ui-token-file ${ui.tokenFile} is empty`);
   const access = new Access(token);

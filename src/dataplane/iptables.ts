@@ -1,7 +1,7 @@
 // Firewall on iptables (and ip6tables), in chains of tether's own. Docker sets
-// FORWARD's policy to DROP and an accept in a separate nftables table cannot
-// override that (test-environment.md), so tether's only rules in chains not its
-// own are jumps into its chains. Every sync rewrites tether's chains whole in
+// FORWARD's policy to DROP, and an accept in a separate nftables table cannot
+// override that (a packet must pass every table's hook), so tether's only rules
+// in chains not its own are jumps into its chains. Every sync rewrites tether's chains whole in
 // one iptables-restore run per family, which is atomic and never duplicates.
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';

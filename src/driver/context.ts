@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { PortKeeper } from '../dataplane/dataplane.js';
 import type { FirewallSync } from './firewall-sync.js';
 import type { NetworkModes } from './kinds/modes.js';
-import type { AddressClaims, ClusterPort, ContainerPort, HostAddresses, PolicyPort } from './ports.js';
+import type { AddressClaims, ClusterPort, ContainerPort, HostAddresses, PolicyPort } from './seams.js';
 import type { DriverState } from './state.js';
 
 export interface DriverContext {

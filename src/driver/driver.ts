@@ -21,10 +21,11 @@ import { KeyedSerial } from '../util/serial.js';
 import type { CreateEndpointReply, Endpoints } from './endpoints.js';
 import type { ClusterNetworks } from './kinds/cluster/cluster-networks.js';
 import { isSwarmNetworkId, type SwarmNetworks } from './kinds/swarm/swarm-networks.js';
+import { membersOf } from './members.js';
 import { type Networks, networkRecordFor } from './networks.js';
 import { parseNetworkOptions } from './options.js';
 import { buildDriverParts, type DriverConfig, type DriverDeps } from './parts.js';
-import type { ClusterMember } from './ports.js';
+import type { ClusterMember } from './seams.js';
 import type { Publishing } from './publishing.js';
 import type { ContainerRecord, EndpointRecord, NetworkRecord } from './records.js';
 import type { DriverState } from './state.js';
@@ -166,7 +167,7 @@ export class Driver implements NetworkDriver {
 
   /** This host's endpoints on cluster networks, as the cluster publishes them. */
   clusterMembers(): ClusterMember[] {
-    return this.endpoints.members();
+    return membersOf(this.state);
   }
 
   /**

@@ -3,13 +3,13 @@
 import { conflict, invalidOption, TetherError } from '../errors.js';
 import { type Cidr, contains, formatCidr, formatIp, sameIp, subnetOf } from '../net/ip.js';
 import type { CreateEndpointRequest, EndpointRef, JoinRequest, JoinResponse } from '../protocol/network.js';
-import type { Operation } from '../store/store.js';
 import type { DriverContext } from './context.js';
 import { parseEndpointOptions } from './endpoint-options.js';
 import { kindOf } from './kinds/kind-of.js';
+import { memberOf, publicationOf, withdrawalOf } from './members.js';
 import { macFor, vethHostName, vethPeerName } from './naming.js';
-import type { ClusterMember } from './ports.js';
-import { addressesOf, type ContainerRecord, type EndpointRecord, knownLabels, type NetworkRecord } from './records.js';
+import { hostPortOf } from './publishing.js';
+import { addressesOf, type ContainerRecord, type EndpointRecord, type NetworkRecord } from './records.js';
 import { runSteps } from './steps.js';
 
 export type CreateEndpointReply = { Interface?: { MacAddress?: string } };
@@ -78,7 +78,7 @@ export class Endpoints {
           undo: () =>
             state.persist(
               { type: 'deleteEndpoint', id: record.id },
-              { operations: this.withdrawal(network, record.id) },
+              { operations: withdrawalOf(this.ctx.cluster, network, record.id) },
             ),
         },
         ...mode.buildEndpoint(network, record),
@@ -94,7 +94,7 @@ export class Endpoints {
   private async record(network: NetworkRecord, record: EndpointRecord): Promise<void> {
     const { state, claims } = this.ctx;
     const claim = claims?.claimFor(addressesOf(record).map((cidr) => cidr.address));
-    const operations = [...this.publication(network, record), ...(claim?.operations ?? [])];
+    const operations = [...publicationOf(this.ctx.cluster, network, record), ...(claim?.operations ?? [])];
     try {
       await state.persist({ type: 'putEndpoint', endpoint: record }, { operations, guards: claim?.guards ?? [] });
       claim?.settle('written');
@@ -104,19 +104,6 @@ export class Endpoints {
     }
   }
 
-  /** The write of the endpoint's member record, when its network spans the cluster. */
-  private publication(network: NetworkRecord, endpoint: EndpointRecord): Operation[] {
-    const { cluster } = this.ctx;
-    const name = kindOf(network).span?.name;
-    return cluster && name !== undefined ? [cluster.publication(memberOf(name, endpoint))] : [];
-  }
-
-  private withdrawal(network: NetworkRecord | undefined, endpointId: string): Operation[] {
-    const { cluster } = this.ctx;
-    const name = network && kindOf(network).span?.name;
-    return cluster && name !== undefined ? [cluster.withdrawal(name, endpointId)] : [];
-  }
-
   /** Removes the endpoint: its cluster entry, its record, its ports, then its interface. */
   async remove(endpoint: EndpointRecord): Promise<void> {
     const { state, modes, ports, firewall, log } = this.ctx;
@@ -124,7 +111,7 @@ export class Endpoints {
     const mode = modes.of(network);
     await state.persist(
       { type: 'deleteEndpoint', id: endpoint.id },
-      { operations: this.withdrawal(network, endpoint.id) },
+      { operations: withdrawalOf(this.ctx.cluster, network, endpoint.id) },
     );
     for (const port of endpoint.ports) await ports.release(hostPortOf(port));
     await mode.removeEndpoint(endpoint);
@@ -206,36 +193,11 @@ export class Endpoints {
     // The other hosts learn the name from the member record. It may wait a moment to share the
     // cluster's next transaction (another container's start); labels that policies select by may not.
     const waitMs = network.policy ? 0 : NAME_WAIT_MS;
-    const operations = this.publication(network, updated);
+    const operations = publicationOf(this.ctx.cluster, network, updated);
     await state.persist({ type: 'putEndpoint', endpoint: updated }, { operations, waitMs });
     await firewall.syncPolicy();
   }
-
-  /** This host's endpoints on cluster networks, as the cluster publishes them. */
-  members(): ClusterMember[] {
-    const { state } = this.ctx;
-    return [...state.endpoints.values()].flatMap((e) => {
-      const network = state.networks.get(e.networkId);
-      const name = network && kindOf(network).span?.name;
-      return name === undefined ? [] : [memberOf(name, e)];
-    });
-  }
 }
-
-const memberOf = (network: string, endpoint: EndpointRecord): ClusterMember => {
-  const labels = knownLabels(endpoint);
-  const name = endpoint.container?.name;
-  const aliases = endpoint.container?.aliases;
-  return {
-    network,
-    id: endpoint.id,
-    mac: endpoint.mac,
-    addresses: addressesOf(endpoint).map((a) => formatIp(a.address)),
-    ...(labels ? { labels } : {}),
-    ...(name === undefined ? {} : { name }),
-    ...(aliases?.length ? { aliases } : {}),
-  };
-};
 
 /**
  * Whether Docker is asked about a joined endpoint's container: policies select by its labels, and the
@@ -243,13 +205,6 @@ const memberOf = (network: string, endpoint: EndpointRecord): ClusterMember => {
  */
 const containerWanted = (network: NetworkRecord) =>
   network.policy !== undefined || kindOf(network).span?.by === 'tether';
-
-export const hostPortOf = (p: EndpointRecord['ports'][number]) => ({
-  proto: p.proto,
-  family: p.containerIp.version,
-  port: p.hostPort,
-  ...(p.hostIp ? { hostIp: p.hostIp } : {}),
-});
 
 /** The gateway of the subnet holding the address, as the plain IP Join must return. */
 function gatewayFor(network: NetworkRecord, address: Cidr | undefined): string | undefined {

@@ -4,7 +4,7 @@
 import type { Firewall, FirewallNetwork } from '../dataplane/dataplane.js';
 import { Serial } from '../util/serial.js';
 import { kindOf } from './kinds/kind-of.js';
-import type { PolicyPort } from './ports.js';
+import type { PolicyPort } from './seams.js';
 import type { DriverState } from './state.js';
 
 export class FirewallSync {

@@ -19,7 +19,7 @@ import type {
   HostAddresses,
   PolicyPort,
   ReleaseContainerAddress,
-} from './ports.js';
+} from './seams.js';
 import { Publishing } from './publishing.js';
 import type { DriverState } from './state.js';
 import { Upkeep } from './upkeep.js';
@@ -32,7 +32,7 @@ export interface DriverConfig {
   readonly defaultMtu: number;
   /** How long a container start may take between Docker's calls before its endpoint counts as abandoned. */
   readonly abandonGraceMs: number;
-  /** What GetCapabilities reports; global: swarm networks (see swarm-networks.ts). */
+  /** What GetCapabilities reports; global: swarm networks (see kinds/swarm/swarm-networks.ts). */
   readonly scope: 'local' | 'global';
   /** Host interfaces networks may put containers on (--uplinks). */
   readonly uplinks: readonly Uplink[];

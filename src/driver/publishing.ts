@@ -5,7 +5,6 @@ import { invalidOption } from '../errors.js';
 import { bracketed } from '../net/ip.js';
 import type { EndpointRef, ExternalConnectivityRequest, PortRequest } from '../protocol/network.js';
 import type { DriverContext } from './context.js';
-import { hostPortOf } from './endpoints.js';
 import { kindOf } from './kinds/kind-of.js';
 import { addressesOf, type EndpointRecord } from './records.js';
 
@@ -121,3 +120,11 @@ export class Publishing {
     }
   }
 }
+
+/** The host port a published port holds. */
+export const hostPortOf = (p: PublishedPort) => ({
+  proto: p.proto,
+  family: p.containerIp.version,
+  port: p.hostPort,
+  ...(p.hostIp ? { hostIp: p.hostIp } : {}),
+});

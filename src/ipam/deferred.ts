@@ -5,7 +5,7 @@
 // within a few seconds is written alone. A crash before the endpoint's write
 // loses nothing: Docker saw its CreateEndpoint fail and releases the address,
 // which the store never held.
-import type { AddressClaim } from '../driver/ports.js';
+import type { AddressClaim } from '../driver/seams.js';
 import type { IpAddress } from '../net/ip.js';
 import type { Guard, Operation } from '../store/store.js';
 import type { Pool } from './replica.js';

@@ -1,7 +1,7 @@
 // The IPAM as the daemon builds it: for one host alone on its store, or for
 // hosts sharing one (cluster mode), which also gets the shared tenancy for
 // giving back a dead host's addresses and claiming back this host's own.
-import type { HostAddresses } from '../driver/ports.js';
+import type { HostAddresses } from '../driver/seams.js';
 import { parseCidr } from '../net/ip.js';
 import type { Store } from '../store/store.js';
 import { KeyedSerial } from '../util/serial.js';

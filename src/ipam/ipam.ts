@@ -11,7 +11,7 @@ import type { Guard } from '../store/store.js';
 import { retryCas } from '../util/retry.js';
 import { ClusterAux } from './cluster-aux.js';
 import { type Deferred, DeferredClaims } from './deferred.js';
-import type { IpamConfig, IpamParts } from './parts.js';
+import type { IpamConfig, IpamDeps } from './parts.js';
 import { checkOptions, Pools } from './pools.js';
 import { type AddressKind, addressKey, GLOBAL_SPACE, LOCAL_SPACE, parseAddress } from './records.js';
 import type { Pool } from './replica.js';
@@ -27,7 +27,7 @@ export class Ipam implements IpamDriver {
   readonly claims: DeferredClaims;
 
   private constructor(
-    private readonly parts: IpamParts,
+    private readonly parts: IpamDeps,
     private readonly config: IpamConfig,
     readonly close: () => void,
   ) {
@@ -38,7 +38,7 @@ export class Ipam implements IpamDriver {
     );
   }
 
-  static async open(parts: IpamParts, config: IpamConfig): Promise<Ipam> {
+  static async open(parts: IpamDeps, config: IpamConfig): Promise<Ipam> {
     return new Ipam(parts, config, await parts.tenancy.open());
   }
 

@@ -33,7 +33,7 @@ export interface IpamConfig {
   readonly warn?: (message: string) => void;
 }
 
-export interface IpamParts {
+export interface IpamDeps {
   readonly store: Store;
   readonly pools: PoolStore;
   readonly replica: Replica;

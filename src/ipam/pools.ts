@@ -9,13 +9,13 @@ import { formatPoolId, type PoolId } from '../protocol/pool-id.js';
 import { retryCas } from '../util/retry.js';
 import { chooseAutoPool } from './auto-pool.js';
 import { CLUSTER_AUX } from './cluster-aux.js';
-import type { IpamConfig, IpamParts } from './parts.js';
+import type { IpamConfig, IpamDeps } from './parts.js';
 import { GLOBAL_SPACE, LOCAL_SPACE, type PoolRecord } from './records.js';
 import { AUX_ADDRESSES } from './swarm.js';
 
 export class Pools {
   constructor(
-    private readonly parts: IpamParts,
+    private readonly parts: IpamDeps,
     private readonly config: IpamConfig,
   ) {}
 

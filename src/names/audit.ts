@@ -3,7 +3,7 @@
 // traffic by the MACs: a record that differs, is missing or outlived its
 // endpoint is a wrong answer somewhere else.
 import { MEMBERS, memberRecord } from '../cluster/records.js';
-import type { ClusterMember } from '../driver/ports.js';
+import type { ClusterMember } from '../driver/seams.js';
 import type { Store } from '../store/store.js';
 
 const said = (m: { mac: string; addresses: readonly string[]; name?: string; aliases?: readonly string[] }) =>

@@ -21,7 +21,7 @@ import {
 } from './contract.js';
 import { registerPolicyApi } from './policy-api.js';
 
-export interface OperatorParts {
+export interface OperatorDeps {
   readonly driver: AuditedDriver;
   readonly pools: PoolReport;
   /** Resolves when the store answers now (Store.health). */
@@ -37,7 +37,7 @@ export interface OperatorParts {
   readonly uplinks: () => Promise<UplinkReport[]>;
 }
 
-export function registerOperatorApi(app: FastifyInstance, parts: OperatorParts): void {
+export function registerOperatorApi(app: FastifyInstance, parts: OperatorDeps): void {
   app.get(STATUS_PATH, async (): Promise<StatusView> => {
     const { networks, endpoints } = parts.driver.snapshot();
     const store = await parts.storeHealth().then(

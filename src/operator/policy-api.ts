@@ -21,7 +21,7 @@ import {
   policyTest,
 } from './contract.js';
 
-export interface PolicyApiParts {
+export interface PolicyApiDeps {
   readonly book: PolicyBook;
   readonly enforcer: PolicyEnforcer;
   /** This host's networks, for `--network`: Docker's ID, and the cluster's name for one spanning hosts. */
@@ -38,7 +38,7 @@ const memberView = (e: PolicyEndpoint) => ({
   ...(e.id === undefined ? {} : { id: e.id }),
 });
 
-export function registerPolicyApi(app: FastifyInstance, parts: PolicyApiParts): void {
+export function registerPolicyApi(app: FastifyInstance, parts: PolicyApiDeps): void {
   const viewOf = async (policies: readonly Policy[], endpoints: readonly PolicyEndpoint[]): Promise<PolicyView[]> =>
     policies.map((policy) => ({
       policy: formatPolicy(policy),
@@ -76,7 +76,7 @@ export function registerPolicyApi(app: FastifyInstance, parts: PolicyApiParts): 
 }
 
 /** The policy key of `--network`: a network's ID (or its first 12 characters or more), or a cluster network's name. */
-async function networkKey(parts: PolicyApiParts, given: string): Promise<string> {
+async function networkKey(parts: PolicyApiDeps, given: string): Promise<string> {
   const local = parts.networks();
   const byId = local.filter((n) => given.length >= 12 && n.id.startsWith(given));
   if (byId.length === 1) return (byId[0] as { key: string }).key;

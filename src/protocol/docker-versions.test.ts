@@ -1,6 +1,6 @@
 // Request bodies as each Docker version sends them, replayed through the whole
-// daemon. Docker 20.10's are as recorded on this machine (test-environment.md);
-// 27, 28 and 29's are from moby's source (plugin-protocol.md lists where).
+// daemon. Docker 20.10's are as recorded from Debian 12's engine; 27, 28 and
+// 29's are from moby's source (libnetwork/drivers/remote and ipams/remote).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EP, NET, useDaemon } from '../../test/support/daemon-rig.js';

@@ -3,7 +3,7 @@
 // was away; with --scope global frees swarm's addresses that nodes released.
 import type { Logger } from 'pino';
 
-export interface CollectedParts {
+export interface CollectorDeps {
   readonly freeGoneEndpoints: () => Promise<number>;
   /** Addresses of tether's networks that nothing has used for the orphan grace (orphan-sweep.ts). */
   readonly sweepOrphans: () => Promise<void>;
@@ -14,7 +14,7 @@ export interface CollectedParts {
 }
 
 /** Starts the rounds; returns a stop. */
-export function startCollector(parts: CollectedParts, intervalMs: number, log: Logger): () => void {
+export function startCollector(parts: CollectorDeps, intervalMs: number, log: Logger): () => void {
   const timer = setInterval(() => {
     parts.freeGoneEndpoints().catch((error: unknown) => log.error({ err: error }, 'freeing gone endpoints failed'));
     parts.sweepOrphans().catch((error: unknown) => log.warn({ err: error }, 'orphan address sweep failed'));

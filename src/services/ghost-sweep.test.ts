@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
 import { MEMBERS } from '../cluster/records.js';
-import type { ClusterMember } from '../driver/ports.js';
+import type { ClusterMember } from '../driver/seams.js';
 import { formatIp } from '../net/ip.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { ghostSweep } from './ghost-sweep.js';

@@ -7,11 +7,11 @@
 // created is published a moment before its record here, never a whole round.
 import type { Logger } from 'pino';
 import { MEMBERS, memberKey, memberRecord } from '../cluster/records.js';
-import type { ClusterMember } from '../driver/ports.js';
+import type { ClusterMember } from '../driver/seams.js';
 import { type IpAddress, parseIp } from '../net/ip.js';
 import type { Store } from '../store/store.js';
 
-export interface GhostSweepParts {
+export interface GhostSweepDeps {
   readonly store: Store;
   readonly host: string;
   readonly own: () => readonly ClusterMember[];
@@ -20,7 +20,7 @@ export interface GhostSweepParts {
   readonly log: Logger;
 }
 
-export function ghostSweep(parts: GhostSweepParts): () => Promise<void> {
+export function ghostSweep(parts: GhostSweepDeps): () => Promise<void> {
   const { store, host, own, release, log } = parts;
   /** Key of a ghost seen last round, to the revision it had. */
   let suspects = new Map<string, number>();

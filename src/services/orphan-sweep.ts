@@ -12,7 +12,7 @@ import type { PoolReport } from '../ipam/report.js';
 import { parseIp } from '../net/ip.js';
 import { parsePoolId } from '../protocol/pool-id.js';
 
-export interface SweepParts {
+export interface SweepDeps {
   readonly driver: AuditedDriver;
   readonly ipam: Ipam;
   readonly report: PoolReport;
@@ -24,7 +24,7 @@ export interface SweepParts {
  * the round for each collection, and a cancel.
  */
 export async function scheduleOrphanSweep(
-  parts: SweepParts,
+  parts: SweepDeps,
   graceMs: number,
 ): Promise<{ round: () => Promise<void>; cancel: () => void }> {
   const round = orphanSweep(parts, graceMs);
@@ -38,7 +38,7 @@ export async function scheduleOrphanSweep(
 }
 
 /** A round of the sweep: notes what is unused now, frees what has been unused longer than the grace. */
-function orphanSweep(parts: SweepParts, graceMs: number): () => Promise<void> {
+function orphanSweep(parts: SweepDeps, graceMs: number): () => Promise<void> {
   const { driver, ipam, report, log } = parts;
   /** "pool address" to when it was first seen unused. */
   let suspects = new Map<string, number>();

@@ -4,14 +4,14 @@
 import type { Check } from '../operator/readiness.js';
 import type { StoreBeat } from './store-beat.js';
 
-export interface ReadinessParts {
+export interface ReadinessDeps {
   readonly storeBeat: StoreBeat;
   readonly reconciled: { readonly ms: number; readonly bridgesRepaired: number; readonly endpointsFreed: number };
   readonly verifyFirewall: () => Promise<string[]>;
   readonly cluster?: { readonly registered: boolean };
 }
 
-export function readinessChecks(parts: ReadinessParts): Check[] {
+export function readinessChecks(parts: ReadinessDeps): Check[] {
   const { storeBeat, reconciled, cluster } = parts;
   return [
     { name: 'store', run: () => storeBeat.check() },

@@ -29,7 +29,7 @@ export interface ClusterServices {
   readonly withdrawGhosts: () => Promise<void>;
 }
 
-export interface ClusterServiceParts {
+export interface ClusterServiceDeps {
   readonly driver: Driver;
   readonly ipam: Ipam;
   readonly state: DriverState;
@@ -41,7 +41,7 @@ export interface ClusterServiceParts {
   readonly config: Config;
 }
 
-export async function startCluster(cluster: Cluster, parts: ClusterServiceParts): Promise<ClusterServices> {
+export async function startCluster(cluster: Cluster, parts: ClusterServiceDeps): Promise<ClusterServices> {
   const { driver, shared, store, log, config } = parts;
   const followed = followClusterNetworks(
     { cluster, driver, store, log },
@@ -71,7 +71,7 @@ export async function startCluster(cluster: Cluster, parts: ClusterServiceParts)
   };
 }
 
-async function serveNames(address: string, parts: ClusterServiceParts): Promise<NamesService | undefined> {
+async function serveNames(address: string, parts: ClusterServiceDeps): Promise<NamesService | undefined> {
   const { store, log, links, state } = parts;
   try {
     // Loaded only here: one host alone, or names off, never pays for the DNS code.

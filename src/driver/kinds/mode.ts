@@ -1,8 +1,8 @@
 // The seam between the driver and the kernel objects a network is made of. A
 // mode says how to build, repair and remove a network's objects and give an
-// endpoint its interface; the driver decides when. A new kind of network (on
-// a host uplink, say) is a new file beside bridge.ts, which the driver picks
-// per network where it now builds the bridge mode (driver.ts).
+// endpoint its interface; the driver decides when. A new kind of network is a
+// folder of its own under kinds/ with its mode, which modes.ts picks by the
+// record's kind.
 import type { Link } from '../../dataplane/dataplane.js';
 import type { EndpointRecord, NetworkRecord } from '../records.js';
 import type { Step } from '../steps.js';

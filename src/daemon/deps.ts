@@ -7,7 +7,7 @@ import type { ProbeTimings } from '../operator/readiness.js';
 import type { PolicyTable } from '../policy/table.js';
 import type { Leases, Store } from '../store/store.js';
 
-export interface DaemonParts {
+export interface DaemonDeps {
   readonly store: Store;
   /** Cluster mode: the store's leases (etcd's), for the hosts' registrations. */
   readonly leases?: Leases;
