@@ -25,9 +25,9 @@ import { membersOf } from './members.js';
 import { type Networks, networkRecordFor } from './networks.js';
 import { parseNetworkOptions } from './options.js';
 import { buildDriverParts, type DriverConfig, type DriverDeps } from './parts.js';
-import type { ClusterMember } from './seams.js';
 import type { Publishing } from './publishing.js';
 import type { ContainerRecord, EndpointRecord, NetworkRecord } from './records.js';
+import type { ClusterMember } from './seams.js';
 import type { DriverState } from './state.js';
 import type { Reconciled, Upkeep } from './upkeep.js';
 

@@ -3,8 +3,8 @@
 import { formatIp } from '../net/ip.js';
 import type { Operation } from '../store/store.js';
 import { kindOf } from './kinds/kind-of.js';
-import type { ClusterMember, ClusterPort } from './seams.js';
 import { addressesOf, type EndpointRecord, knownLabels, type NetworkRecord } from './records.js';
+import type { ClusterMember, ClusterPort } from './seams.js';
 import type { DriverState } from './state.js';
 
 export const memberOf = (network: string, endpoint: EndpointRecord): ClusterMember => {

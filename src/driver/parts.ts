@@ -11,6 +11,7 @@ import { SwarmNetworks } from './kinds/swarm/swarm-networks.js';
 import type { Uplink } from './kinds/uplink/allowed.js';
 import { shimName } from './naming.js';
 import { Networks } from './networks.js';
+import { Publishing } from './publishing.js';
 import type {
   AddressClaims,
   ClusterPort,
@@ -20,7 +21,6 @@ import type {
   PolicyPort,
   ReleaseContainerAddress,
 } from './seams.js';
-import { Publishing } from './publishing.js';
 import type { DriverState } from './state.js';
 import { Upkeep } from './upkeep.js';
 

@@ -7,9 +7,9 @@ import { formatIp, type IpAddress } from '../net/ip.js';
 import type { DriverContext } from './context.js';
 import { type Drift, describeDrift, findDrift } from './drift.js';
 import type { Endpoints } from './endpoints.js';
-import type { EndpointsDockerHolds, ReleaseContainerAddress } from './seams.js';
 import type { Publishing } from './publishing.js';
 import { addressesOf, type EndpointRecord } from './records.js';
+import type { EndpointsDockerHolds, ReleaseContainerAddress } from './seams.js';
 
 export interface UpkeepSettings {
   /** This daemon's mark on its links: reconcile, the collector and the audit touch no link without it. */

@@ -13,7 +13,7 @@ import { Replica } from './replica.js';
 import { PoolReport } from './report.js';
 import { cursorOf, SharedTenancy } from './shared.js';
 import { SoloTenancy } from './solo.js';
-import { SwarmSpace } from './swarm.js';
+import { SwarmIpam } from './swarm-ipam.js';
 
 export interface Ipams {
   readonly ipam: Ipam;
@@ -35,7 +35,7 @@ export async function sharedIpam(store: Store, config: IpamConfig): Promise<Ipam
   const spaceLocks = new KeyedSerial();
   const shared = new SharedTenancy(store, pools, replica, spaceLocks, config.host);
   const parts = { store, pools, replica, tenancy: shared, spaceLocks };
-  const ipam = await Ipam.open(config.swarmScope ? { ...parts, swarm: new SwarmSpace(parts) } : parts, config);
+  const ipam = config.swarmScope ? await SwarmIpam.openSwarm(parts, config) : await Ipam.open(parts, config);
   return { ipam, shared, report: new PoolReport(store, pools, replica, config.host) };
 }
 

@@ -9,26 +9,29 @@ import type { AddressRequest, IpamDriver, PoolRequest } from '../protocol/ipam.j
 import { formatPoolId, type PoolId } from '../protocol/pool-id.js';
 import type { Guard } from '../store/store.js';
 import { retryCas } from '../util/retry.js';
+import { type AddressAsk, type AddressSource, firstAnswer } from './address-sources.js';
 import { ClusterAux } from './cluster-aux.js';
 import { type Deferred, DeferredClaims } from './deferred.js';
 import type { IpamConfig, IpamDeps } from './parts.js';
 import { checkOptions, Pools } from './pools.js';
 import { type AddressKind, addressKey, GLOBAL_SPACE, LOCAL_SPACE, parseAddress } from './records.js';
 import type { Pool } from './replica.js';
-import { AUX_ADDRESSES, auxAddressesOf, SWARM_HOLDER } from './swarm.js';
+import { AUX_ADDRESSES, auxAddressesOf } from './swarm.js';
 
 const GATEWAY_TYPE = 'com.docker.network.gateway';
 
 export class Ipam implements IpamDriver {
-  private readonly pools: Pools;
+  protected readonly pools: Pools;
   /** The aux addresses of cluster networks, and the passes tether's own creates of them carry. */
   readonly clusterAux = new ClusterAux();
   /** Addresses whose write goes with their endpoint's (cluster mode; see deferred.ts). */
   readonly claims: DeferredClaims;
+  /** Where an address of this host's pools comes from, in this order (address-sources.ts). */
+  private readonly sources: readonly AddressSource[];
 
-  private constructor(
-    private readonly parts: IpamDeps,
-    private readonly config: IpamConfig,
+  protected constructor(
+    protected readonly parts: IpamDeps,
+    protected readonly config: IpamConfig,
     readonly close: () => void,
   ) {
     this.pools = new Pools(parts, config);
@@ -36,6 +39,17 @@ export class Ipam implements IpamDriver {
       (deferred) => this.writeAlone(deferred),
       ({ pool, key }) => this.parts.tenancy.addressTaken(pool.record.id, key, 'address'),
     );
+    const { host } = config;
+    this.sources = [
+      { name: 'the gateway every host of a spanning network shares', take: (ask) => this.sharedGateway(ask) },
+      { name: 'an aux address another host of a cluster network holds', take: (ask) => this.sharedAux(ask) },
+      { name: 'a new address written with its endpoint', take: (ask) => this.deferred(ask) },
+      {
+        name: 'the address asked for',
+        take: async ({ pool, address, kind }) => address && (await this.takeExplicit(pool, address, kind, host)),
+      },
+      { name: 'the next free address', take: ({ pool, kind }) => this.takeNext(pool, kind, host) },
+    ];
   }
 
   static async open(parts: IpamDeps, config: IpamConfig): Promise<Ipam> {
@@ -45,22 +59,12 @@ export class Ipam implements IpamDriver {
   defaultAddressSpaces() {
     return { LocalDefaultAddressSpace: LOCAL_SPACE, GlobalDefaultAddressSpace: GLOBAL_SPACE };
   }
+
   async requestPool(request: PoolRequest): Promise<PoolId> {
-    const aux = auxAddressesOf(request, this.parts.swarm !== undefined);
+    auxAddressesOf(request, false);
     const shared = this.clusterAux.claim(request);
     const id = await this.pools.request(request);
     if (shared) this.clusterAux.share(formatPoolId(id), shared);
-    if (id.space !== GLOBAL_SPACE) return id;
-    // Taken once, when swarm's manager first asks; a replay finds them held.
-    const pool = this.parts.replica.pool(formatPoolId(id));
-    try {
-      for (const address of aux) {
-        if (!pool.addresses.has(address.value)) await this.takeExplicit(pool, address, 'aux', SWARM_HOLDER);
-      }
-    } catch (error) {
-      await this.pools.release(id);
-      throw error;
-    }
     return id;
   }
 
@@ -70,54 +74,40 @@ export class Ipam implements IpamDriver {
   }
 
   async requestAddress(request: AddressRequest): Promise<string> {
-    // Swarm's manager passes the network's IPAM options (--ipam-opt) with every address it asks for.
-    checkOptions(request.options, ['RequestAddressType', AUX_ADDRESSES], 'address option');
-    const type = request.options['RequestAddressType'];
-    if (type !== undefined && type !== GATEWAY_TYPE) throw invalidOption(`unknown RequestAddressType "${type}"`);
-    const kind: AddressKind = type === GATEWAY_TYPE ? 'gateway' : 'address';
-    const { swarm } = this.parts;
-    const target = await swarm?.target(request.poolId, request.address);
-    const pool = target?.pool ?? this.parts.replica.pool(formatPoolId(request.poolId));
-    const { address } = request;
-    const answer = (value: bigint) =>
-      `${formatIp({ version: pool.record.pool.version, value })}/${pool.record.pool.length}`;
-    // A node replays what the manager chose, read from the store: the watch may not have brought it yet.
-    if (swarm && target?.view && address && (await swarm.replayOnNode(pool, address))) return answer(address.value);
-    if (swarm && target && !target.view && address && pool.addresses.has(address.value)) {
-      if (!swarm.isReplay(address, pool)) throw addressInUse(address);
-      return answer(address.value);
-    }
-    const holder = target ? SWARM_HOLDER : this.config.host;
-    if (
-      !target &&
-      kind === 'gateway' &&
-      address &&
-      pool.addresses.has(address.value) &&
-      (await this.kindOf(pool, address)) === 'gateway'
-    ) {
-      // Every host of a network that spans the cluster puts the same gateway on its own bridge.
-      this.parts.tenancy.addressTaken(pool.record.id, addressKey(pool.record.id, address), 'gateway');
-      return answer(address.value);
-    }
-    // The aux address of a cluster network another host created: the cluster holds it already.
-    if (!target && kind === 'address' && address && this.clusterAux.isShared(pool.record.id, address)) {
-      if (await this.kindOf(pool, address)) return answer(address.value);
-    }
-    if (!address && !target && kind === 'address' && this.config.defersWrite?.(request.poolId)) {
-      const value = await this.takeDynamic(pool);
-      this.claims.defer(this.addressWrite(pool, value, kind, holder));
-      return answer(value);
-    }
-    const value = address
-      ? await this.takeExplicit(pool, address, kind, holder)
-      : // Another host may take the address next-fit chose a moment before this one: it stays taken here too.
-        await retryCas(`pool ${pool.record.id}`, async () => {
-          const next = await this.takeDynamic(pool);
-          return (await this.take(pool, next, kind, holder)) ? next : undefined;
-        });
-    const taken = { version: pool.record.pool.version, value };
-    if (swarm && target) await (target.view ? swarm.takenOnNode(pool, taken) : swarm.asked(pool, taken));
-    return answer(value);
+    const pool = this.parts.replica.pool(formatPoolId(request.poolId));
+    const ask = { pool, poolId: request.poolId, kind: addressKindOf(request), ...addressOf(request) };
+    return answerOf(pool, (await firstAnswer(this.sources, ask)).value);
+  }
+
+  /** Every host of a network that spans the cluster puts the same gateway on its own bridge. */
+  private async sharedGateway({ pool, address, kind }: AddressAsk): Promise<bigint | undefined> {
+    if (kind !== 'gateway' || !address || !pool.addresses.has(address.value)) return undefined;
+    if ((await this.kindOf(pool, address)) !== 'gateway') return undefined;
+    this.parts.tenancy.addressTaken(pool.record.id, addressKey(pool.record.id, address), 'gateway');
+    return address.value;
+  }
+
+  /** The aux address of a cluster network another host created: the cluster holds it already. */
+  private async sharedAux({ pool, address, kind }: AddressAsk): Promise<bigint | undefined> {
+    if (kind !== 'address' || !address || !this.clusterAux.isShared(pool.record.id, address)) return undefined;
+    return (await this.kindOf(pool, address)) ? address.value : undefined;
+  }
+
+  /** A container's address, when its write goes with its endpoint's (one store for both: etcd). */
+  private async deferred({ pool, poolId, address, kind }: AddressAsk): Promise<bigint | undefined> {
+    if (address || kind !== 'address' || !this.config.defersWrite?.(poolId)) return undefined;
+    const value = await this.takeDynamic(pool);
+    this.claims.defer(this.addressWrite(pool, value, kind, this.config.host));
+    return value;
+  }
+
+  /** The next free address, written for the holder. */
+  protected takeNext(pool: Pool, kind: AddressKind, holder: string): Promise<bigint> {
+    // Another host may take the address next-fit chose a moment before this one: it stays taken here too.
+    return retryCas(`pool ${pool.record.id}`, async () => {
+      const next = await this.takeDynamic(pool);
+      return (await this.take(pool, next, kind, holder)) ? next : undefined;
+    });
   }
 
   /** The key and record of an address, for a write now or with its endpoint's. */
@@ -164,12 +154,12 @@ export class Ipam implements IpamDriver {
     }
   }
 
-  private async kindOf(pool: Pool, address: IpAddress): Promise<AddressKind | undefined> {
+  protected async kindOf(pool: Pool, address: IpAddress): Promise<AddressKind | undefined> {
     const entry = await this.parts.store.get(addressKey(pool.record.id, address));
     return entry && parseAddress(entry.value).kind;
   }
 
-  private async takeExplicit(pool: Pool, address: IpAddress, kind: AddressKind, holder: string): Promise<bigint> {
+  protected async takeExplicit(pool: Pool, address: IpAddress, kind: AddressKind, holder: string): Promise<bigint> {
     if (!(await this.take(pool, this.takeStatic(pool, address), kind, holder))) throw addressInUse(address);
     return address.value;
   }
@@ -197,17 +187,8 @@ export class Ipam implements IpamDriver {
   }
 
   async releaseAddress(poolId: PoolId, address: IpAddress): Promise<void> {
-    const { swarm } = this.parts;
-    const target = await swarm?.target(poolId, address);
-    const pool = target?.pool ?? this.parts.replica.pool(formatPoolId(poolId));
-    if (!contains(pool.record.pool, address)) {
-      throw new TetherError(
-        'OUT_OF_RANGE',
-        `address ${formatIp(address)} is not in subnet ${formatPrefix(pool.record.pool)}`,
-      );
-    }
-    // Swarm's decisions are the truth: its manager releases what it allocated, a node what it replayed.
-    if (swarm && target) return target.view ? swarm.nodeReleased(pool, address) : swarm.releaseAddress(pool, address);
+    const pool = this.parts.replica.pool(formatPoolId(poolId));
+    inPool(pool, address);
     // Released before any endpoint used it: the store never held it.
     if (this.claims.cancel(addressKey(pool.record.id, address))) return pool.addresses.free(address.value);
     const holder = this.config.holderOf(address);
@@ -216,27 +197,22 @@ export class Ipam implements IpamDriver {
     if (await this.parts.tenancy.release(pool, addressKey(pool.record.id, address))) pool.addresses.free(address.value);
   }
 
-  /** Frees swarm's addresses of a dead host's endpoints, while the guards hold (--scope global). */
-  async forgetSwarmEndpoints(addresses: readonly IpAddress[], unless: readonly Guard[]): Promise<number> {
-    return (await this.parts.swarm?.forgetEndpoints(addresses, unless)) ?? 0;
+  /** Frees swarm's addresses of a dead host's endpoints: none without swarm (swarm-ipam.ts). */
+  async forgetSwarmEndpoints(_addresses: readonly IpAddress[], _unless: readonly Guard[]): Promise<number> {
+    return 0;
   }
 
-  /** Frees swarm's addresses that nodes released longer than graceMs ago (--scope global). */
-  async collectSwarm(graceMs: number): Promise<number> {
-    return (await this.parts.swarm?.collect(graceMs)) ?? 0;
+  /** Frees swarm's addresses that nodes released long enough ago: none without swarm (swarm-ipam.ts). */
+  async collectSwarm(_graceMs: number): Promise<number> {
+    return 0;
   }
 
-  /** Frees a container's address wherever tether's pools hold it (an endpoint Docker forgot). */
+  /** Frees a container's address wherever this host's pools hold it (an endpoint Docker forgot). */
   async releaseContainerAddress(address: IpAddress): Promise<boolean> {
-    const { swarm } = this.parts;
     for (const pool of this.parts.replica.pools.values()) {
       const { record, addresses } = pool;
-      if (!contains(record.pool, address) || !addresses.has(address.value)) continue;
-      if (swarm && record.space === GLOBAL_SPACE) {
-        await swarm.nodeReleased(pool, address);
-        return true;
-      }
-      if (record.space !== LOCAL_SPACE || (await this.kindOf(pool, address)) === 'gateway') continue;
+      if (record.space !== LOCAL_SPACE || !contains(record.pool, address) || !addresses.has(address.value)) continue;
+      if ((await this.kindOf(pool, address)) === 'gateway') continue;
       await this.releaseAddress({ space: record.space, prefix: record.pool }, address);
       return true;
     }
@@ -244,5 +220,31 @@ export class Ipam implements IpamDriver {
   }
 }
 
-const addressInUse = (address: IpAddress) =>
+export const addressInUse = (address: IpAddress) =>
   new TetherError('ADDRESS_IN_USE', `address ${formatIp(address)} is already in use`);
+
+/** The kind a RequestAddress asks for; Docker's gateway type, or an ordinary address. */
+export function addressKindOf(request: AddressRequest): AddressKind {
+  // Swarm's manager passes the network's IPAM options (--ipam-opt) with every address it asks for.
+  checkOptions(request.options, ['RequestAddressType', AUX_ADDRESSES], 'address option');
+  const type = request.options['RequestAddressType'];
+  if (type !== undefined && type !== GATEWAY_TYPE) throw invalidOption(`unknown RequestAddressType "${type}"`);
+  return type === GATEWAY_TYPE ? 'gateway' : 'address';
+}
+
+export const addressOf = (request: AddressRequest): { address?: IpAddress } =>
+  request.address ? { address: request.address } : {};
+
+/** The answer RequestAddress gives: the address with its subnet's length. */
+export const answerOf = (pool: Pool, value: bigint) =>
+  `${formatIp({ version: pool.record.pool.version, value })}/${pool.record.pool.length}`;
+
+/** Refuses an address outside the pool's subnet. */
+export function inPool(pool: Pool, address: IpAddress): void {
+  if (!contains(pool.record.pool, address)) {
+    throw new TetherError(
+      'OUT_OF_RANGE',
+      `address ${formatIp(address)} is not in subnet ${formatPrefix(pool.record.pool)}`,
+    );
+  }
+}

@@ -7,7 +7,6 @@ import type { KeyedSerial } from '../util/serial.js';
 import type { DefaultPool } from './auto-pool.js';
 import type { PoolStore } from './pool-store.js';
 import type { Replica } from './replica.js';
-import type { SwarmSpace } from './swarm.js';
 import type { Tenancy } from './tenancy.js';
 
 export interface IpamConfig {
@@ -40,6 +39,4 @@ export interface IpamDeps {
   readonly tenancy: Tenancy;
   /** Pool creation and release are serialized per address space. */
   readonly spaceLocks: KeyedSerial;
-  /** Swarm's address space, with --scope global. */
-  readonly swarm?: SwarmSpace;
 }

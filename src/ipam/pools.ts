@@ -19,40 +19,17 @@ export class Pools {
     private readonly config: IpamConfig,
   ) {}
 
-  async request(request: PoolRequest): Promise<PoolId> {
-    // Swarm's manager leaves the gateway's RequestAddressType in the options of the pools it asks
-    // for after the first one (a network with an IPv4 and an IPv6 subnet); it means nothing here.
-    checkOptions(request.options, ['RequestAddressType', AUX_ADDRESSES, CLUSTER_AUX], 'IPAM option');
-    if (request.addressSpace !== LOCAL_SPACE && request.addressSpace !== GLOBAL_SPACE) {
-      throw invalidOption(
-        `unknown address space "${request.addressSpace}" (tether has "${LOCAL_SPACE}" and "${GLOBAL_SPACE}")`,
-      );
-    }
-    if (request.subPool && !request.pool) throw invalidOption('an ip-range needs a subnet');
-    const { swarm } = this.parts;
-    // Swarm's manager says V6 false for every pool it asks for: the subnet tells.
-    const swarmPool = swarm !== undefined && request.addressSpace === GLOBAL_SPACE;
-    const version = request.pool?.version ?? (request.v6 ? 6 : 4);
-    if (request.pool && !swarmPool && request.v6 !== (version === 6)) {
-      throw invalidOption(`subnet ${formatPrefix(request.pool)} is not an IPv${request.v6 ? 6 : 4} subnet`);
-    }
-    if (request.pool && request.subPool && !prefixContains(request.pool, request.subPool)) {
-      throw new TetherError(
-        'OUT_OF_RANGE',
-        `ip-range ${formatPrefix(request.subPool)} is not inside subnet ${formatPrefix(request.pool)}`,
-      );
-    }
+  /** The pool, created or held once more; held by this host, or by swarm (swarm-ipam.ts). */
+  async request(request: PoolRequest, holder = this.config.host): Promise<PoolId> {
+    const version = check(request);
     // Another host may create the same pool at the same moment: then this one joins it.
-    const hold = () =>
-      this.parts.spaceLocks.run(request.addressSpace, () =>
-        retryCas('the pools', () => this.holdPool(request, version)),
-      );
-    return (await swarm?.requestPool(request, hold)) ?? hold();
+    return this.parts.spaceLocks.run(request.addressSpace, () =>
+      retryCas('the pools', () => this.holdPool(request, version, holder)),
+    );
   }
 
   /** Creates the pool or adds this host as a holder; undefined if another host won a race. */
-  private async holdPool(request: PoolRequest, version: 4 | 6): Promise<PoolId | undefined> {
-    const { host } = this.config;
+  private async holdPool(request: PoolRequest, version: 4 | 6, holder: string): Promise<PoolId | undefined> {
     // The store, not memory, decides: another host may have created a pool a moment ago.
     const stored = await this.parts.pools.list();
     const prefix =
@@ -72,12 +49,12 @@ export class Pools {
           `subnet ${formatPrefix(prefix)} is already in use with ip-range ${range ? formatPrefix(range) : 'none'}`,
         );
       }
-      const holders = { ...existing.record.holders, [host]: (existing.record.holders[host] ?? 0) + 1 };
+      const holders = { ...existing.record.holders, [holder]: (existing.record.holders[holder] ?? 0) + 1 };
       return (await this.commitHold(existing.revision, { ...existing.record, holders })) ? done : undefined;
     }
-    // Swarm's pools and this host's share the kernel's routes: no overlap across the spaces.
+    // With swarm's space, its pools and this host's share the kernel's routes: no overlap across the spaces.
     const clash = stored.find(
-      (p) => (this.parts.swarm || p.record.space === request.addressSpace) && overlaps(p.record.pool, prefix),
+      (p) => (this.config.swarmScope || p.record.space === request.addressSpace) && overlaps(p.record.pool, prefix),
     );
     if (clash) {
       throw new TetherError(
@@ -89,15 +66,9 @@ export class Pools {
       id,
       space: request.addressSpace,
       pool: prefix,
-      holders: { [host]: 1 },
+      holders: { [holder]: 1 },
       ...(request.subPool ? { range: request.subPool } : {}),
     };
-    if (this.parts.swarm && request.addressSpace === GLOBAL_SPACE) {
-      const swarms = this.parts.swarm.newPool(record);
-      if (!(await this.parts.pools.commit(0, swarms))) return undefined;
-      this.parts.replica.setPool(swarms);
-      return done;
-    }
     return (await this.commitHold(0, record)) ? done : undefined;
   }
 
@@ -113,22 +84,17 @@ export class Pools {
     return prefix;
   }
 
-  /** Commits one more hold of this host on the pool, then puts it in memory so it is usable at once. */
+  /** Commits one more hold on the pool, then puts it in memory so it is usable at once. */
   private async commitHold(revision: number, record: PoolRecord): Promise<boolean> {
     if (!(await this.parts.pools.commit(revision, record))) return false;
     this.parts.replica.setPool(record);
-    this.parts.tenancy.poolHeld(record);
+    // This host claims back only what it holds itself (holdings.ts); swarm's pools belong to no host.
+    if (this.config.host in record.holders) this.parts.tenancy.poolHeld(record);
     return true;
   }
 
   async release(poolId: PoolId): Promise<void> {
-    const { replica, spaceLocks, pools, tenancy, swarm } = this.parts;
-    const target = await swarm?.target(poolId);
-    // A node's view of a swarm pool holds nothing; the manager's release ends the pool.
-    if (swarm && target) {
-      if (!target.view) await spaceLocks.run(poolId.space, () => swarm.releasePool(poolId));
-      return;
-    }
+    const { replica, spaceLocks, pools, tenancy } = this.parts;
     const id = formatPoolId(poolId);
     replica.pool(id);
     const { host } = this.config;
@@ -151,4 +117,28 @@ export function checkOptions(options: Readonly<Record<string, string>>, known: r
   for (const key of Object.keys(options)) {
     if (!key.startsWith('com.docker.') && !known.includes(key)) throw invalidOption(`unknown ${what} "${key}"`);
   }
+}
+
+/** Refuses a pool request tether cannot serve; the IP version of the pool it asks for. */
+export function check(request: PoolRequest): 4 | 6 {
+  // Swarm's manager leaves the gateway's RequestAddressType in the options of the pools it asks
+  // for after the first one (a network with an IPv4 and an IPv6 subnet); it means nothing here.
+  checkOptions(request.options, ['RequestAddressType', AUX_ADDRESSES, CLUSTER_AUX], 'IPAM option');
+  if (request.addressSpace !== LOCAL_SPACE && request.addressSpace !== GLOBAL_SPACE) {
+    throw invalidOption(
+      `unknown address space "${request.addressSpace}" (tether has "${LOCAL_SPACE}" and "${GLOBAL_SPACE}")`,
+    );
+  }
+  if (request.subPool && !request.pool) throw invalidOption('an ip-range needs a subnet');
+  const version = request.pool?.version ?? (request.v6 ? 6 : 4);
+  if (request.pool && request.v6 !== (version === 6)) {
+    throw invalidOption(`subnet ${formatPrefix(request.pool)} is not an IPv${request.v6 ? 6 : 4} subnet`);
+  }
+  if (request.pool && request.subPool && !prefixContains(request.pool, request.subPool)) {
+    throw new TetherError(
+      'OUT_OF_RANGE',
+      `ip-range ${formatPrefix(request.subPool)} is not inside subnet ${formatPrefix(request.pool)}`,
+    );
+  }
+  return version;
 }

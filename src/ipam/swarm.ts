@@ -87,11 +87,6 @@ export class SwarmSpace {
     return { space: GLOBAL_SPACE, prefix: global.pool };
   }
 
-  /** The pool record to write for a new global pool: held by swarm, not by this host. */
-  newPool(record: PoolRecord): PoolRecord {
-    return { ...record, holders: { [SWARM_HOLDER]: 1 } };
-  }
-
   /** The global pool's record, from memory or (not followed yet) the store, put in memory. */
   private async stored(id: PoolId): Promise<PoolRecord | undefined> {
     const { replica, pools } = this.parts;

@@ -5,8 +5,8 @@
 import type { Logger } from 'pino';
 import { MEMBERS, memberRecord } from '../cluster/records.js';
 import { bridgeOf, kindOf } from '../driver/kinds/kind-of.js';
-import type { PolicyPort } from '../driver/seams.js';
 import { addressesOf, type EndpointRecord, knownLabels, type NetworkRecord } from '../driver/records.js';
+import type { PolicyPort } from '../driver/seams.js';
 import { parseIp } from '../net/ip.js';
 import type { Store } from '../store/store.js';
 import { PolicyBook } from './book.js';

@@ -7,8 +7,8 @@ import type { CreateNetworkRequest } from '../../../protocol/network.js';
 import { tunnelName } from '../../naming.js';
 import type { Networks } from '../../networks.js';
 import type { NetworkOptions } from '../../options.js';
-import type { ClusterNetworkSpec, ClusterPort } from '../../seams.js';
 import { type NetworkKind, type NetworkRecord, TETHER_ADDRESS_SPACE } from '../../records.js';
+import type { ClusterNetworkSpec, ClusterPort } from '../../seams.js';
 import type { DriverState } from '../../state.js';
 import { kindOf } from '../kind-of.js';
 

@@ -9,8 +9,8 @@ import type { AllocateNetworkRequest, CreateNetworkRequest, NetworkRef } from '.
 import { tunnelName } from '../../naming.js';
 import type { Networks } from '../../networks.js';
 import { CLUSTER_KEY, parseNetworkOptions } from '../../options.js';
-import type { ClusterPort } from '../../seams.js';
 import type { NetworkRecord } from '../../records.js';
+import type { ClusterPort } from '../../seams.js';
 import type { ClusterNetworks } from '../cluster/cluster-networks.js';
 import { bridgeOf } from '../kind-of.js';
 
