@@ -58,8 +58,9 @@ export const parseEndpoint = (text: string): EndpointRecord => {
   return { ...endpoint, ports: ports.map(({ hostIp, ...port }) => ({ ...port, ...(hostIp ? { hostIp } : {}) })) };
 };
 
+/** The kind as text: a host interface's shim addresses formatted, the rest as it is. */
 const kindText = (kind: NetworkKind) => {
-  if (kind.type !== 'macvlan' && kind.type !== 'bridged-uplink') return kind;
+  if (!('uplink' in kind)) return kind;
   const { shim, ...uplink } = kind.uplink;
   return { ...kind, uplink: { ...uplink, ...(shim ? { shim: shim.map(formatCidr) } : {}) } };
 };
