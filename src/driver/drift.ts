@@ -10,7 +10,7 @@ import { addressesOf, type EndpointRecord, type NetworkRecord } from './records.
 export interface Drift {
   /**
    * Networks whose objects are not as recorded: a bridge missing, down or without its gateways (or
-   * its VXLAN device), an uplink off its bridge, a VLAN sub-interface or host shim missing.
+   * its tunnel device), an uplink off its bridge, a VLAN sub-interface or host shim missing.
    */
   readonly brokenBridges: NetworkRecord[];
   /** Endpoints whose container is gone, or that Docker abandoned before Join. */

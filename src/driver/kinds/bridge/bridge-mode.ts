@@ -58,9 +58,9 @@ export class BridgeMode implements NetworkMode {
   }
 
   async removeNetwork(network: NetworkRecord): Promise<void> {
-    // A tunnel device outlives its bridge; it goes on its own.
+    // A tunnel device outlives its bridge; it goes on its own (a daemon out of cluster mode deletes the link).
     const { tunnel } = kindOf(network);
-    if (tunnel) await this.links.deleteLink(tunnel.device);
+    if (tunnel) await (this.config.tunnel?.remove(tunnel.device) ?? this.links.deleteLink(tunnel.device));
     await this.links.deleteLink(bridgeOf(network));
   }
 

@@ -1,6 +1,6 @@
 // Networks that span the cluster (-o tether.cluster=NAME): recorded in the
 // cluster with a VNI before this host builds its part, and dropped from the
-// cluster again if that fails. The MTU leaves room for VXLAN's headers.
+// cluster again if that fails. The MTU leaves room for the tunnel's headers.
 import { conflict, invalidOption } from '../../../errors.js';
 import { formatIp, formatPrefix, type IpPrefix } from '../../../net/ip.js';
 import type { CreateNetworkRequest } from '../../../protocol/network.js';
@@ -28,7 +28,7 @@ export class ClusterNetworks {
 
   /** The network's MTU: the option, or the default, within what the underlay leaves. */
   mtuFor(options: NetworkOptions & { spansHosts?: boolean }): number {
-    // A network on a host interface crosses hosts on the LAN itself, with no VXLAN header.
+    // A network on a host interface crosses hosts on the LAN itself, with no tunnel's headers.
     if ((options.cluster === undefined && !options.spansHosts) || options.uplink)
       return options.mtu ?? this.settings.defaultMtu;
     const { settings, tunnel } = this.port();

@@ -47,7 +47,7 @@ export class SwarmNetworks {
     await this.port().freeSwarmNetwork(request.networkId);
   }
 
-  /** A node's part: its bridge and VXLAN device, with the VNI the manager's allocation recorded. */
+  /** A node's part: its bridge and tunnel device, with the VNI the manager's allocation recorded. */
   async create(request: CreateNetworkRequest, record: NetworkRecord): Promise<void> {
     const cluster = this.port();
     const vni = await cluster.swarmNetworkVni(request.networkId);

@@ -15,7 +15,7 @@ export class BridgedUplinkMode implements NetworkMode {
   constructor(
     private readonly links: LinkPlane,
     private readonly uplink: UplinkLinks,
-    /** The bridge and its endpoints, without a VXLAN device: the LAN joins the hosts. */
+    /** The bridge and its endpoints, without a tunnel device: the LAN joins the hosts. */
     private readonly bridge: BridgeMode,
   ) {}
 
