@@ -33,7 +33,8 @@ export async function buildClustered(input: HostModeInput, leases: Leases): Prom
     report,
     cluster,
     policyHost: config.hostName,
-    start: async (driver, started) => {
+    ...(config.cluster.namesAddress ? { namesAddress: config.cluster.namesAddress } : {}),
+    start: async (driver, closers) => {
       const { serviceAddress } = deps;
       const services = await startCluster(cluster, {
         driver,
@@ -46,8 +47,8 @@ export async function buildClustered(input: HostModeInput, leases: Leases): Prom
         config,
         serviceAddress,
       });
-      started.push('cluster networks followed', () => services.followed.stop());
-      started.push('names service', () => services.names?.close());
+      closers.push('cluster networks followed', () => services.followed.stop());
+      closers.push('names service', () => services.names?.close());
       const ghostsLeft = (error: Error) => log.warn({ err: error.message }, 'ghost sweep left for the next round');
       return {
         catchUp: () => {

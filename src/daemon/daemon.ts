@@ -74,7 +74,7 @@ async function compose(config: Config, deps: DaemonDeps, closers: Closers): Prom
     : await DriverState.load(store);
   const input = { config, deps, state, closers };
   const mode = leases ? await buildClustered(input, leases) : await buildSolo(input);
-  const { ipam, report, cluster } = mode;
+  const { ipam, report, cluster, namesAddress } = mode;
   const policy = buildPolicy({
     store,
     table: deps.policyTable,
@@ -89,7 +89,6 @@ async function compose(config: Config, deps: DaemonDeps, closers: Closers): Prom
     log,
   });
   closers.push('container reader', () => containers.close());
-  const namesAddress = cluster ? config.cluster.namesAddress : undefined;
   const driver = new Driver(
     {
       state,
@@ -136,15 +135,14 @@ async function compose(config: Config, deps: DaemonDeps, closers: Closers): Prom
   );
   const orphans = await scheduleOrphanSweep({ driver, ipam, report, log }, config.orphanGraceMs);
   closers.push('orphan sweep', () => orphans.cancel());
-  const clustered = await mode.start(driver, closers);
+  const running = await mode.start(driver, closers);
   const stopCollector = startCollector(
     {
       freeGoneEndpoints: () => driver.freeGoneEndpoints(),
       sweepOrphans: orphans.round,
-      ...(config.scope === 'global'
-        ? { freeReleasedSwarmAddresses: () => ipam.collectSwarm(config.orphanGraceMs) }
-        : {}),
-      ...(clustered.catchUp ? { catchUp: clustered.catchUp } : {}),
+      // Swarm's IPAM frees what nodes released; the core has nothing of swarm's to free.
+      freeReleasedSwarmAddresses: () => ipam.collectSwarm(config.orphanGraceMs),
+      ...(running.catchUp ? { catchUp: running.catchUp } : {}),
     },
     config.gcIntervalMs,
     log,
@@ -160,7 +158,7 @@ async function compose(config: Config, deps: DaemonDeps, closers: Closers): Prom
       policy,
       uplinks: () => reportUplinks(links, config.uplinks, state.snapshot().networks),
       storeHealth: () => store.health(),
-      ...clustered.operator,
+      ...running.operator,
     },
   });
   closers.push('servers', () => servers.close());
@@ -170,7 +168,7 @@ async function compose(config: Config, deps: DaemonDeps, closers: Closers): Prom
     ipam,
     pools: report,
     readiness,
-    dnsStats: () => clustered.dnsStats?.(),
+    dnsStats: () => running.dnsStats?.(),
     server: (https) => servers.build(https, https !== undefined),
     observe: (listener) => servers.observe(listener),
     close: () => closers.close(),

@@ -19,6 +19,8 @@ export interface HostMode {
   readonly cluster?: Cluster;
   /** Policies see this host's endpoints as its own among the cluster's (cluster mode). */
   readonly policyHost?: string;
+  /** Where the cluster's names are served, which internal cluster networks route to (cluster mode). */
+  readonly namesAddress?: string;
   /** Starts what runs on the reconciled driver; its closers go on the stack. */
   start(driver: Driver, closers: Closers): Promise<StartedMode>;
 }
