@@ -23,6 +23,14 @@ export interface PluginOptions {
 
 /** The settable variables of the plugin (`docker plugin set NAME KEY=VALUE`): name, description, default. */
 const SETTABLE_ENV: readonly (readonly [string, string, string])[] = [
+  // A plugin's socket is tether.sock in a directory of its own, so its name would be "tether", as is a
+  // daemon's beside it on the host (scripts/install.sh): the two would rewrite each other's chains and take
+  // each other's links for orphans.
+  [
+    'TETHER_NAME',
+    "this tether's name on the host: its iptables chains, nftables table and the mark on its links",
+    'plugin',
+  ],
   ['TETHER_LOG_LEVEL', 'log level', 'info'],
   // A managed plugin has no docker logs: its log also goes to a file under the state mount.
   ['TETHER_LOG_FILE', 'log file, rotated by size (read it with tether logs --log-file)', '/var/lib/tether/tether.log'],

@@ -33,6 +33,8 @@ describe('packaging', { concurrency: false }, () => {
         env.dockerHost,
         '--state-dir',
         join(env.work, 'v2-state'),
+        // A name and prefix of the test's own: a plugin or daemon the host runs keeps its chains and links.
+        ...['--set', `TETHER_NAME=tv2${process.pid % 100000}`, '--set', 'TETHER_INTERFACE_PREFIX=ttv'],
       );
       assert.equal(created.code, 0, created.stderr);
       console.log(`# ${created.stdout.trim().split('\n')[0]}`);
