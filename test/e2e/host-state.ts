@@ -86,12 +86,13 @@ export class HostSnapshot {
     }
   }
 
-  /** What a finished run must not leave: each entry names a leftover. */
+  /** What a finished run must not leave, or must not have taken: each entry names a leftover. */
   async leftovers(marks: { readonly work: string; readonly socket: string }): Promise<string[]> {
     const found: string[] = [];
-    for (const name of await listLinks()) {
-      if (!this.before.links.includes(name)) found.push(`interface ${name}`);
-    }
+    const links = await listLinks();
+    for (const name of links) if (!this.before.links.includes(name)) found.push(`interface ${name}`);
+    // Nor may the run take what was there: a user's bridges and containers' interfaces stay.
+    for (const name of this.before.links) if (!links.includes(name)) found.push(`interface ${name} is gone`);
     // Chains there before the run are not its leftovers: an installed tether's, or Docker's.
     const before = new Set([...chainsIn('IPv4', this.before.iptables), ...chainsIn('IPv6', this.before.ip6tables)]);
     const now = [...chainsIn('IPv4', await must('iptables-save')), ...chainsIn('IPv6', await must('ip6tables-save'))];
