@@ -71,6 +71,31 @@ describe('EtcdStore', () => {
   // Each test works under a prefix of its own, as each SQLite test has a file of its own.
   storeContract(async () => new EtcdStore({ hosts: `http://127.0.0.1:${port.client}` }, `test${n++}/`));
 
+  // Pages of three keys: the contract again, on lists that span pages.
+  storeContract(async () => new EtcdStore({ hosts: `http://127.0.0.1:${port.client}` }, `paged${n++}/`, 3));
+
+  test('a list past many pages is every key once, in order', async () => {
+    const store = new EtcdStore({ hosts: `http://127.0.0.1:${port.client}` }, `pages${n++}/`, 7);
+    try {
+      const keys = Array.from({ length: 100 }, (_, i) => `k/${String(i).padStart(3, '0')}`);
+      for (let i = 0; i < keys.length; i += 25) {
+        await store.commit(
+          [],
+          keys.slice(i, i + 25).map((key) => ({ type: 'put' as const, key, value: key })),
+        );
+      }
+      await store.commit([], [{ type: 'put', key: 'k0', value: 'beside the prefix' }]);
+      const listed = await store.list('k/');
+      assert.deepEqual(
+        listed.map((e) => e.key),
+        keys,
+      );
+      assert.ok(listed.every((e) => e.value === e.key));
+    } finally {
+      await store.close();
+    }
+  });
+
   test('a leased key lives while renewed and goes when revoked or expired', async () => {
     const store = new EtcdStore({ hosts: `http://127.0.0.1:${port.client}` }, `lease${n++}/`);
     try {

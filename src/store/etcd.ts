@@ -3,7 +3,7 @@
 // so every commit is atomic, commits made at once share one round trip, and
 // watches are etcd's own.
 import { ExponentialBackoff } from 'cockatiel';
-import { Etcd3, type IOptions, type Watcher } from 'etcd3';
+import { Etcd3, type IOptions, Range, type Watcher } from 'etcd3';
 import { TetherError } from '../errors.js';
 import { CommitGroups } from './commit-groups.js';
 import type { Change, Entry, Guard, Leases, Operation, Store } from './store.js';
@@ -26,6 +26,8 @@ export class EtcdStore implements Store, Leases {
   constructor(
     options: IOptions,
     private readonly prefix = 'tether/',
+    /** Keys per read of a list: 500 records of a few KB each stay well under the message limit. */
+    private readonly pageKeys = 500,
   ) {
     this.client = new Etcd3({
       dialTimeout: CALL_DEADLINE_MS,
@@ -55,19 +57,30 @@ export class EtcdStore implements Store, Leases {
     return kv && { key, value: kv.value.toString(), revision: Number(kv.mod_revision) };
   }
 
+  /**
+   * Every key under the prefix, read in pages of pageKeys at the first page's revision: one
+   * consistent view, and no answer past gRPC's message limit (4 MiB) however much the prefix holds.
+   */
   async list(prefix: string): Promise<Entry[]> {
-    const response = await this.call('read', () =>
-      this.client
-        .getAll()
-        .prefix(this.prefix + prefix)
-        .sort('Key', 'Ascend')
-        .exec(),
-    );
-    return response.kvs.map((kv) => ({
-      key: kv.key.toString().slice(this.prefix.length),
-      value: kv.value.toString(),
-      revision: Number(kv.mod_revision),
-    }));
+    const { end } = Range.prefix(this.prefix + prefix);
+    const entries: Entry[] = [];
+    let start: Buffer | string = this.prefix + prefix;
+    let revision: string | undefined;
+    for (;;) {
+      const page = await this.call('read', () => {
+        const read = this.client.getAll().inRange({ start, end }).sort('Key', 'Ascend').limit(this.pageKeys);
+        return (revision === undefined ? read : read.revision(revision)).exec();
+      });
+      revision ??= page.header.revision;
+      for (const kv of page.kvs) {
+        const key = kv.key.toString().slice(this.prefix.length);
+        entries.push({ key, value: kv.value.toString(), revision: Number(kv.mod_revision) });
+      }
+      const last = page.kvs.at(-1)?.key;
+      if (!page.more || !last) return entries;
+      // The next page starts just after the last key read.
+      start = Buffer.concat([last, Buffer.from([0])]);
+    }
   }
 
   /** Commits that arrive while one is in flight go together, as one transaction (commit-groups.ts). */
