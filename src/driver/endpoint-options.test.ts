@@ -22,4 +22,8 @@ test('unknown keys, bad label keys and non-text values are errors that name the 
   }
   assert.throws(() => parseEndpointOptions({ 'tether.label.n': 5 }), /must be text/);
   assert.throws(() => parseEndpointOptions({ 'tether.label.n': 'x'.repeat(1025) }), /must be text/);
+  const labels = (count: number) =>
+    Object.fromEntries(Array.from({ length: count }, (_, i) => [`tether.label.l${i}`, 'v']));
+  assert.equal(Object.keys(parseEndpointOptions(labels(64)).labels).length, 64);
+  assert.throws(() => parseEndpointOptions(labels(65)), /at most 64 tether\.label\.KEY options/);
 });

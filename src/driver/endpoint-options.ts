@@ -7,8 +7,12 @@ import { invalidOption } from '../errors.js';
 /** `tether.label.KEY=VALUE`: the endpoint carries the label KEY=VALUE. */
 export const LABEL_PREFIX = 'tether.label.';
 /** Label keys as Docker accepts them for containers, kept to a safe alphabet. */
-const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
-const MAX_LABEL_VALUE = 1024;
+export const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
+/**
+ * What an endpoint's labels may hold, from its options or its container: every host of a cluster
+ * reads them in its member record, so no record may grow past what a page of a list can carry.
+ */
+export const LABEL_LIMITS = { count: 64, value: 1024 } as const;
 
 export interface EndpointOptions {
   readonly labels: Readonly<Record<string, string>>;
@@ -25,10 +29,13 @@ export function parseEndpointOptions(options: Readonly<Record<string, unknown>>)
     if (!LABEL_KEY.test(label)) {
       throw invalidOption(`endpoint option ${key}: "${label}" is not a valid label key (letters, digits, "._/-")`);
     }
-    if (typeof value !== 'string' || value.length > MAX_LABEL_VALUE) {
-      throw invalidOption(`endpoint option ${key}: the value must be text of at most ${MAX_LABEL_VALUE} characters`);
+    if (typeof value !== 'string' || value.length > LABEL_LIMITS.value) {
+      throw invalidOption(`endpoint option ${key}: the value must be text of at most ${LABEL_LIMITS.value} characters`);
     }
     labels[label] = value;
+  }
+  if (Object.keys(labels).length > LABEL_LIMITS.count) {
+    throw invalidOption(`at most ${LABEL_LIMITS.count} ${LABEL_PREFIX}KEY options on one endpoint`);
   }
   return { labels };
 }

@@ -189,6 +189,20 @@ test('a failing label read is retried and shown by the audit; the last deny netw
   assert.equal(rig().policyTable.held, undefined);
 });
 
+test('a container with more tether labels than a member record carries stays unread and in no set', async () => {
+  const { poolId } = await createNetwork('10.9.0.0/24', { 'tether.policy': 'deny' });
+  containers.set(WEB, Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`tether.label.l${i}`, 'x'])));
+  const address = await start(poolId, WEB);
+  await until('the endpoint waits', () => daemon().driver.awaitingContainer().length === 1);
+  await sleep(300);
+  const problems = (await audit(daemon().driver, daemon().pools)).problems;
+  assert.ok(
+    problems.some((p) => /container of endpoint aaaaaaaaaaaa not read: more than 64 tether labels/.test(p)),
+    problems.join('\n'),
+  );
+  assert.deepEqual(setsHolding(address), [], 'fail-closed: selected by no policy');
+});
+
 test('a policy table that cannot be written keeps no one from starting; the audit and readiness say why', async () => {
   await createNetwork('10.9.0.0/24', { 'tether.policy': 'deny' });
   await rig().stop();

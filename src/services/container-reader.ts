@@ -6,11 +6,13 @@
 // fails is retried, with growing pauses, and shown by the audit until it succeeds.
 import type { Logger } from 'pino';
 import type { EndpointContainer } from '../docker-view.js';
+import { LABEL_KEY, LABEL_LIMITS, LABEL_PREFIX } from '../driver/endpoint-options.js';
 import type { ContainerRecord } from '../driver/records.js';
 
 /** Container labels tether reads: its own prefix, and Calico's for those moving from calico/libnetwork. */
-const CONTAINER_LABEL_PREFIXES = ['tether.label.', 'org.projectcalico.label.'];
-const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
+const CONTAINER_LABEL_PREFIXES = [LABEL_PREFIX, 'org.projectcalico.label.'];
+/** A container's network aliases: DNS names, as many as an endpoint's labels. */
+const ALIAS_LIMITS = { count: LABEL_LIMITS.count, length: 253 } as const;
 
 /** The endpoints waiting for their container to be read, and where what is read goes. */
 export interface ContainerTarget {
@@ -38,6 +40,22 @@ function policyLabels(labels: Readonly<Record<string, string>>): Record<string, 
     }
   }
   return picked;
+}
+
+/**
+ * The record, or why it is refused: a container with more tether labels or aliases than a member
+ * record may carry stays unread (so in no policy's set) and the audit says why.
+ */
+function withinLimits(container: ContainerRecord): ContainerRecord {
+  const labels = Object.values(container.labels);
+  if (labels.length > LABEL_LIMITS.count || labels.some((v) => v.length > LABEL_LIMITS.value)) {
+    throw new Error(`more than ${LABEL_LIMITS.count} tether labels, or a value over ${LABEL_LIMITS.value} characters`);
+  }
+  const aliases = container.aliases ?? [];
+  if (aliases.length > ALIAS_LIMITS.count || aliases.some((a) => a.length > ALIAS_LIMITS.length)) {
+    throw new Error(`more than ${ALIAS_LIMITS.count} network aliases, or one over ${ALIAS_LIMITS.length} characters`);
+  }
+  return container;
 }
 
 export class ContainerReader {
@@ -111,7 +129,7 @@ export class ContainerReader {
         await target.recordContainer(endpoint.id, { labels: {} });
       } else if (container.found) {
         const { name, aliases, labels } = container;
-        await target.recordContainer(endpoint.id, { name, aliases, labels: policyLabels(labels) });
+        await target.recordContainer(endpoint.id, withinLimits({ name, aliases, labels: policyLabels(labels) }));
       } else if (Date.now() - (endpoint.joinedAt ?? 0) > (this.deps.listGraceMs ?? 10_000)) {
         this.failed.set(endpoint.id, 'Docker does not list the endpoint on its network');
         return;
