@@ -181,6 +181,23 @@ test("a container's start costs the cluster store one transaction: its address a
   assert.equal(a.daemon.driver.snapshot().endpoints.length, 2, "the endpoint's record is in the host's own store");
 });
 
+test("a tether with a live host's name is refused, naming the holder; the host itself takes it back", async () => {
+  const a = await host('a', '192.0.2.1').start();
+  const clone = new Host(shared(), 'a', '192.0.2.9', {}, 'clone');
+  await assert.rejects(clone.start(), /host name a is held by another tether \(tunnel address 192\.0\.2\.1/);
+  assert.equal(shared().hosts.length, 1, 'the clone did not start');
+  // a crashes: its registration outlives it until the lease runs out. Its restart takes it back at once.
+  const { store } = shared();
+  const registration = (await store.get('cluster/hosts/a'))?.value ?? assert.fail('a is not registered');
+  await a.daemon.close();
+  await store.commit([], [{ type: 'put', key: 'cluster/hosts/a', value: registration }]);
+  await a.start();
+  assert.equal(
+    JSON.parse((await store.get('cluster/hosts/a'))?.value ?? '{}').identity,
+    JSON.parse(registration).identity,
+  );
+});
+
 test("a host's driver records left in the cluster store by an earlier version move to its own store", async () => {
   const a = await host('a', '192.0.2.1').start();
   const pool = await a.createNetwork(NET_A, '10.60.10.0/24', web);

@@ -3,10 +3,20 @@
 // host's endpoints and addresses once its registration has been gone the grace
 // period. A host that was only cut off claims back what it holds on its return.
 import type { Logger } from 'pino';
+import { TetherError } from '../errors.js';
 import { type IpAddress, parseIp } from '../net/ip.js';
 import type { Guard, Leases, Store } from '../store/store.js';
 import { Coalesced } from '../util/serial.js';
-import { HOST_SCOPES, HOSTS, hostRecord, hostScope, knownMark, MEMBERS, memberRecord } from './records.js';
+import {
+  HOST_SCOPES,
+  HOSTS,
+  type HostRecord,
+  hostRecord,
+  hostScope,
+  knownMark,
+  MEMBERS,
+  memberRecord,
+} from './records.js';
 import type { ClusterSettings } from './settings.js';
 
 export interface MembershipDeps {
@@ -57,6 +67,7 @@ export class Membership {
       else this.clearSuspicion(host);
       this.deps.hostsChanged();
     });
+    await this.refuseTwin();
     await this.register();
     const alive = new Set((await store.list(HOSTS)).map((e) => e.key.slice(HOSTS.length)));
     for (const host of await this.knownHosts()) if (!alive.has(host)) this.suspect(host);
@@ -72,6 +83,26 @@ export class Membership {
     if (this.rejoinPending && !this.closed) this.rejoining.request();
   }
 
+  /** A live registration of this name by another tether: its record, or undefined. */
+  private async twin(): Promise<HostRecord | undefined> {
+    const entry = await this.deps.store.get(HOSTS + this.settings.host);
+    const held = entry && hostRecord.safeParse(JSON.parse(entry.value));
+    // A record without an identity is from a tether before them: this host's own earlier life, maybe.
+    const identity = held?.success ? held.data.identity : undefined;
+    return identity !== undefined && identity !== this.settings.identity && held?.success ? held.data : undefined;
+  }
+
+  /** Two hosts of one name would take each other's records for their own: the second may not start. */
+  private async refuseTwin(): Promise<void> {
+    const held = await this.twin();
+    if (!held) return;
+    throw new TetherError(
+      'CONFLICT',
+      `host name ${held.host} is held by another tether (tunnel address ${held.vtep}, started ` +
+        `${new Date(held.startedAt).toISOString()}): give each host its own --host-name`,
+    );
+  }
+
   /** Registers this host under a new lease; calls made while one registration runs share it. */
   private register(): Promise<void> {
     this.registering ??= this.registerUntilDone().finally(() => {
@@ -83,9 +114,13 @@ export class Membership {
   private async registerUntilDone(): Promise<void> {
     const { host, vtep, hostTtlSeconds } = this.settings;
     const { leases, log } = this.deps;
-    const value = JSON.stringify(hostRecord.parse({ host, vtep, startedAt: Date.now() }));
+    const { identity } = this.settings;
+    const value = JSON.stringify(hostRecord.parse({ host, vtep, startedAt: Date.now(), identity }));
     for (let attempt = 0; !this.closed; attempt++) {
       try {
+        // Back after the lease lapsed: the name is taken again only if no other tether holds it now.
+        const held = this.registeredOnce ? await this.twin() : undefined;
+        if (held) throw new Error(`host name ${host} is held by the tether at ${held.vtep} now`);
         // Outlives the lease: the others learn of this host's death even if it published nothing. Written
         // first, so that a failure here retries before any lease exists.
         await this.deps.store.commit([], [{ type: 'put', key: knownMark(host), value }]);

@@ -10,6 +10,7 @@ import { Cluster, type ClusterDeps } from './cluster.js';
 export async function openCluster(
   config: Config,
   deps: Omit<ClusterDeps, 'tunnel'> & { readonly links: LinkPlane },
+  identity: string,
 ): Promise<Cluster> {
   const { advertiseAddress } = config.cluster;
   let underlay: { source: string; mtu: number };
@@ -33,6 +34,7 @@ export async function openCluster(
     { ...rest, tunnel },
     {
       host: config.hostName,
+      identity,
       vtep: underlay.source,
       underlayMtu: underlay.mtu,
       hostTtlSeconds,

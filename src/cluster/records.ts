@@ -24,7 +24,13 @@ export const knownMark = (host: string) => `${HOST_SCOPES}${host}${KNOWN_MARK}`;
 export const memberKey = (network: string, endpointId: string) => `${MEMBERS}${network}/${endpointId}`;
 
 /** A live host, under a lease: the key vanishes when the host stops renewing it. */
-export const hostRecord = z.object({ host: z.string(), vtep: address, startedAt: z.number() });
+export const hostRecord = z.object({
+  host: z.string(),
+  vtep: address,
+  startedAt: z.number(),
+  /** Whose registration it is (settings.ts); absent from tethers before it. */
+  identity: z.string().optional(),
+});
 export type HostRecord = z.infer<typeof hostRecord>;
 
 /** A network that spans the cluster, with what `docker network create` needs to make it on another host. */

@@ -1,6 +1,11 @@
 // What a host of the cluster is told at start: its name, its tunnel's end, and the timings.
 export interface ClusterSettings {
   readonly host: string;
+  /**
+   * Made once per state directory and kept in the host's own store: a restart of this host takes
+   * its name back at once, another machine started with the same name is refused.
+   */
+  readonly identity: string;
   /** This host's tunnel address, and the MTU of the link it is on. */
   readonly vtep: string;
   readonly underlayMtu: number;

@@ -1,32 +1,39 @@
 // A host of a cluster: the IPAM shared through etcd, the cluster this host
 // registers in and whose networks it follows, and, once the driver has
 // reconciled, the cluster's services (published members, names, ghost sweep).
+import { randomUUID } from 'node:crypto';
 import { openCluster } from '../cluster/open.js';
 import { kindOf } from '../driver/kinds/kind-of.js';
 import { sharedIpam } from '../ipam/index.js';
 import { startCluster } from '../services/start-cluster.js';
-import type { Leases } from '../store/store.js';
+import type { Leases, Store } from '../store/store.js';
 import type { HostMode, HostModeInput } from './host-mode.js';
 import { ipamConfigOf } from './ipam-config.js';
 
-export async function buildClustered(input: HostModeInput, leases: Leases): Promise<HostMode> {
+/** hostStore: the host's own store, where its driver records and its identity live. */
+export async function buildClustered(input: HostModeInput, leases: Leases, hostStore: Store): Promise<HostMode> {
   const { config, deps, state, closers } = input;
   const { store, links, log } = deps;
   const { ipam, report, shared } = await sharedIpam(store, await ipamConfigOf(config, deps, state));
   closers.push('IPAM', () => ipam.close());
-  const cluster = await openCluster(config, {
-    store,
-    leases,
-    links,
-    log,
-    forgetHost: async (host, unless, endpoints) =>
-      (await shared.forgetHost(host, unless)) + (await ipam.forgetSwarmEndpoints(endpoints, unless)),
-    localNetworks: () =>
-      [...state.networks.values()].flatMap((n) => {
-        const { span, tunnel } = kindOf(n);
-        return span && tunnel ? [{ name: span.name, device: tunnel.device }] : [];
-      }),
-  });
+  const identity = await hostIdentity(hostStore);
+  const cluster = await openCluster(
+    config,
+    {
+      store,
+      leases,
+      links,
+      log,
+      forgetHost: async (host, unless, endpoints) =>
+        (await shared.forgetHost(host, unless)) + (await ipam.forgetSwarmEndpoints(endpoints, unless)),
+      localNetworks: () =>
+        [...state.networks.values()].flatMap((n) => {
+          const { span, tunnel } = kindOf(n);
+          return span && tunnel ? [{ name: span.name, device: tunnel.device }] : [];
+        }),
+    },
+    identity,
+  );
   closers.push('cluster', () => cluster.close());
   return {
     ipam,
@@ -63,4 +70,12 @@ export async function buildClustered(input: HostModeInput, leases: Leases): Prom
       };
     },
   };
+}
+
+/** This host's identity in the cluster (cluster/settings.ts): made at its first start, kept in its own store. */
+async function hostIdentity(own: Store): Promise<string> {
+  const key = 'meta/host-identity';
+  const made = randomUUID();
+  if (await own.commit([{ key, revision: 0 }], [{ type: 'put', key, value: made }])) return made;
+  return (await own.get(key))?.value ?? made;
 }

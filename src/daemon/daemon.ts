@@ -73,7 +73,7 @@ async function compose(config: Config, deps: DaemonDeps, closers: Closers): Prom
     ? await loadHostDriverState(store, hostStore, config.hostName, log)
     : await DriverState.load(store);
   const input = { config, deps, state, closers };
-  const mode = leases ? await buildClustered(input, leases) : await buildSolo(input);
+  const mode = leases && hostStore ? await buildClustered(input, leases, hostStore) : await buildSolo(input);
   const { ipam, report, cluster, namesAddress } = mode;
   const policy = buildPolicy({
     store,

@@ -70,6 +70,8 @@ export class Host {
     readonly name: string,
     vtep: string,
     private readonly extra: Record<string, string> = {},
+    /** The machine whose own database the host uses: another than its name, a clone with the same name. */
+    private readonly machine = name,
   ) {
     this.links.underlay = { source: vtep, mtu: 1500 };
   }
@@ -100,7 +102,9 @@ export class Host {
     this.daemon = await createDaemon(config, {
       store: view,
       // The host's own database: the same file each time this host starts again.
-      ...(shared ? { leases: this.leases, hostStore: new SqliteStore(join(this.shared.dir, `${this.name}.db`)) } : {}),
+      ...(shared
+        ? { leases: this.leases, hostStore: new SqliteStore(join(this.shared.dir, `${this.machine}.db`)) }
+        : {}),
       links: this.links,
       firewall: new FakeFirewall(),
       ports: new FakePortKeeper(),
