@@ -196,6 +196,10 @@ test("a tether with a live host's name is refused, naming the holder; the host i
     JSON.parse((await store.get('cluster/hosts/a'))?.value ?? '{}').identity,
     JSON.parse(registration).identity,
   );
+  // A registration under a name that is not a record holds the name for no one.
+  await store.commit([], [{ type: 'put', key: 'cluster/hosts/b', value: '{not json' }]);
+  await host('b', '192.0.2.2').start();
+  assert.equal(JSON.parse((await store.get('cluster/hosts/b'))?.value ?? '{}').host, 'b');
 });
 
 test("a host's driver records left in the cluster store by an earlier version move to its own store", async () => {

@@ -86,7 +86,7 @@ export class Membership {
   /** A live registration of this name by another tether: its record, or undefined. */
   private async twin(): Promise<HostRecord | undefined> {
     const entry = await this.deps.store.get(HOSTS + this.settings.host);
-    const held = entry && hostRecord.safeParse(JSON.parse(entry.value));
+    const held = entry && hostRecord.safeParse(parseJson(entry.value));
     // A record without an identity is from a tether before them: this host's own earlier life, maybe.
     const identity = held?.success ? held.data.identity : undefined;
     return identity !== undefined && identity !== this.settings.identity && held?.success ? held.data : undefined;
@@ -210,5 +210,14 @@ export class Membership {
     for (const { timer } of this.deadHostTimers.values()) clearTimeout(timer);
     // A host that stops cleanly says so at once; its endpoints stay until the grace period ends.
     await this.revoke?.().catch(() => undefined);
+  }
+}
+
+/** The text as JSON, or undefined where it is none (a record of someone else's, not to be trusted). */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
