@@ -87,9 +87,10 @@ export class Membership {
   private async twin(): Promise<HostRecord | undefined> {
     const entry = await this.deps.store.get(HOSTS + this.settings.host);
     const held = entry && hostRecord.safeParse(parseJson(entry.value));
+    if (!held?.success) return undefined;
     // A record without an identity is from a tether before them: this host's own earlier life, maybe.
-    const identity = held?.success ? held.data.identity : undefined;
-    return identity !== undefined && identity !== this.settings.identity && held?.success ? held.data : undefined;
+    const { identity } = held.data;
+    return identity !== undefined && identity !== this.settings.identity ? held.data : undefined;
   }
 
   /** Two hosts of one name would take each other's records for their own: the second may not start. */
@@ -112,9 +113,8 @@ export class Membership {
   }
 
   private async registerUntilDone(): Promise<void> {
-    const { host, vtep, hostTtlSeconds } = this.settings;
+    const { host, vtep, hostTtlSeconds, identity } = this.settings;
     const { leases, log } = this.deps;
-    const { identity } = this.settings;
     const value = JSON.stringify(hostRecord.parse({ host, vtep, startedAt: Date.now(), identity }));
     for (let attempt = 0; !this.closed; attempt++) {
       try {
