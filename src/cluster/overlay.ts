@@ -4,10 +4,10 @@
 import type { Logger } from 'pino';
 import type { OverlayPeer } from '../dataplane/dataplane.js';
 import type { ClusterMember } from '../driver/seams.js';
-import type { Operation, Store } from '../store/store.js';
+import type { Entry, Operation, Store } from '../store/store.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import { Coalesced } from '../util/serial.js';
-import { HOSTS, hostRecord, MEMBERS, type MemberRecord, memberKey, memberRecord } from './records.js';
+import { HOSTS, hostRecord, MEMBERS, type MemberRecord, memberKey, memberRecord, parseEach } from './records.js';
 
 /** A network of this host that spans the cluster: its cluster name and tunnel device. */
 export interface LocalClusterNetwork {
@@ -30,6 +30,14 @@ export class Overlay {
   );
   private unwatch: () => void = () => undefined;
   private closed = false;
+  /** Records left out as unreadable, each said once (by key and revision). */
+  private readonly said = new Set<string>();
+  private readonly skipped = (entry: Entry, why: string) => {
+    const seen = `${entry.key}@${entry.revision}`;
+    if (this.said.has(seen)) return;
+    this.said.add(seen);
+    this.deps.log.warn({ key: entry.key, why }, 'a record in the cluster store is unreadable; left out');
+  };
 
   constructor(
     private readonly deps: OverlayDeps,
@@ -62,10 +70,8 @@ export class Overlay {
   /** Makes this host's published endpoints exactly these (after a crash between the store's two writes). */
   async republish(own: readonly ClusterMember[]): Promise<void> {
     const wanted = new Set(own.map((e) => memberKey(e.network, e.id)));
-    for (const entry of await this.deps.store.list(MEMBERS)) {
-      if (memberRecord.parse(JSON.parse(entry.value)).host === this.host && !wanted.has(entry.key)) {
-        await this.deps.store.commit([], [{ type: 'delete', key: entry.key }]);
-      }
+    for (const { key, record } of parseEach(await this.deps.store.list(MEMBERS), memberRecord, this.skipped)) {
+      if (record.host === this.host && !wanted.has(key)) await this.deps.store.commit([], [{ type: 'delete', key }]);
     }
     for (const member of own) await this.publish(member);
   }
@@ -83,12 +89,15 @@ export class Overlay {
     const networks = this.deps.localNetworks();
     if (networks.length === 0) return;
     const { store } = this.deps;
-    const hosts = (await store.list(HOSTS)).map((e) => hostRecord.parse(JSON.parse(e.value)));
-    const vteps = new Map(hosts.map((h) => [h.host, h.vtep]));
+    const hosts = parseEach(await store.list(HOSTS), hostRecord, this.skipped);
+    const vteps = new Map(hosts.map(({ record: h }) => [h.host, h.vtep]));
     for (const network of networks) {
       const peers: OverlayPeer[] = [];
-      for (const entry of await store.list(`${MEMBERS}${network.name}/`)) {
-        const member = memberRecord.parse(JSON.parse(entry.value));
+      for (const { record: member } of parseEach(
+        await store.list(`${MEMBERS}${network.name}/`),
+        memberRecord,
+        this.skipped,
+      )) {
         const vtep = vteps.get(member.host);
         if (member.host !== this.host && vtep) peers.push({ mac: member.mac, vtep, addresses: member.addresses });
       }
