@@ -16,6 +16,7 @@ import {
   knownMark,
   MEMBERS,
   memberRecord,
+  parseEach,
 } from './records.js';
 import type { ClusterSettings } from './settings.js';
 
@@ -86,11 +87,10 @@ export class Membership {
   /** A live registration of this name by another tether: its record, or undefined. */
   private async twin(): Promise<HostRecord | undefined> {
     const entry = await this.deps.store.get(HOSTS + this.settings.host);
-    const held = entry && hostRecord.safeParse(parseJson(entry.value));
-    if (!held?.success) return undefined;
+    // One that is not a record holds the name for no one.
+    const held = entry && parseEach([entry], hostRecord, () => undefined)[0]?.record;
     // A record without an identity is from a tether before them: this host's own earlier life, maybe.
-    const { identity } = held.data;
-    return identity !== undefined && identity !== this.settings.identity ? held.data : undefined;
+    return held?.identity !== undefined && held.identity !== this.settings.identity ? held : undefined;
   }
 
   /** Two hosts of one name would take each other's records for their own: the second may not start. */
@@ -210,14 +210,5 @@ export class Membership {
     for (const { timer } of this.deadHostTimers.values()) clearTimeout(timer);
     // A host that stops cleanly says so at once; its endpoints stay until the grace period ends.
     await this.revoke?.().catch(() => undefined);
-  }
-}
-
-/** The text as JSON, or undefined where it is none (a record of someone else's, not to be trusted). */
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }
