@@ -29,7 +29,8 @@ export class Replica {
   /** placeCursor: where next-fit starts in a pool new to memory. */
   constructor(private readonly placeCursor: (addresses: AddressSet) => void) {}
 
-  apply(change: Change): void {
+  /** A change as the store made it, or as this host's own write makes it (before its revision is known). */
+  apply(change: Omit<Change, 'revision'>): void {
     if (change.key.startsWith(POOLS)) {
       const id = decodeURIComponent(change.key.slice(POOLS.length));
       if (change.type === 'delete') this.pools.delete(id);

@@ -69,10 +69,14 @@ describe('EtcdStore', () => {
     rmSync(dir, { recursive: true });
   });
   // Each test works under a prefix of its own, as each SQLite test has a file of its own.
-  storeContract(async () => new EtcdStore({ hosts: `http://127.0.0.1:${port.client}` }, `test${n++}/`));
+  const compact = async (_store: EtcdStore, revision: number) => {
+    const client = new Etcd3({ hosts: `http://127.0.0.1:${port.client}` });
+    await client.kv.compact({ revision: String(revision), physical: true }).finally(() => client.close());
+  };
+  storeContract(async () => new EtcdStore({ hosts: `http://127.0.0.1:${port.client}` }, `test${n++}/`), compact);
 
   // Pages of three keys: the contract again, on lists that span pages.
-  storeContract(async () => new EtcdStore({ hosts: `http://127.0.0.1:${port.client}` }, `paged${n++}/`, 3));
+  storeContract(async () => new EtcdStore({ hosts: `http://127.0.0.1:${port.client}` }, `paged${n++}/`, 3), compact);
 
   test('a list past many pages is every key once, in order', async () => {
     const store = new EtcdStore({ hosts: `http://127.0.0.1:${port.client}` }, `pages${n++}/`, 7);

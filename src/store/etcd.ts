@@ -6,7 +6,7 @@ import { ExponentialBackoff } from 'cockatiel';
 import { Etcd3, type IOptions, Range, type Watcher } from 'etcd3';
 import { TetherError } from '../errors.js';
 import { CommitGroups } from './commit-groups.js';
-import type { Change, Entry, Guard, Leases, Operation, Store } from './store.js';
+import type { Change, Entry, Guard, Leases, Operation, Snapshot, Store, WatchOptions } from './store.js';
 
 /**
  * Every unary call gets a deadline, so that with etcd unreachable Docker hears a clear error well
@@ -62,6 +62,10 @@ export class EtcdStore implements Store, Leases {
    * consistent view, and no answer past gRPC's message limit (4 MiB) however much the prefix holds.
    */
   async list(prefix: string): Promise<Entry[]> {
+    return (await this.snapshot(prefix)).entries;
+  }
+
+  async snapshot(prefix: string): Promise<Snapshot> {
     const { end } = Range.prefix(this.prefix + prefix);
     const entries: Entry[] = [];
     let start: Buffer | string = this.prefix + prefix;
@@ -77,7 +81,7 @@ export class EtcdStore implements Store, Leases {
         entries.push({ key, value: kv.value.toString(), revision: Number(kv.mod_revision) });
       }
       const last = page.kvs.at(-1)?.key;
-      if (!page.more || !last) return entries;
+      if (!page.more || !last) return { entries, revision: Number(revision) };
       // The next page starts just after the last key read.
       start = Buffer.concat([last, Buffer.from([0])]);
     }
@@ -107,13 +111,14 @@ export class EtcdStore implements Store, Leases {
     return response.succeeded;
   }
 
-  watch(prefix: string, listener: (change: Change) => void): () => void {
+  watch(prefix: string, listener: (change: Change) => void, options: WatchOptions = {}): () => void {
     let closed = false;
     let current: Promise<Watcher> | undefined;
-    /** The revision after the last change delivered: a watch opened again resumes there. */
-    let resumeAt = 0;
-    const deliver = (change: Change, revision: string) => {
-      resumeAt = Number(revision) + 1;
+    /** Where a watch opened again resumes: after the last change delivered (0: from now). */
+    let resumeAt = options.after === undefined ? 0 : options.after + 1;
+    let failures = 0;
+    const deliver = (change: Change) => {
+      resumeAt = change.revision + 1;
       try {
         listener(change);
       } catch (error) {
@@ -121,23 +126,33 @@ export class EtcdStore implements Store, Leases {
         console.error(`tether: a watch of ${prefix} failed on ${change.key}: ${(error as Error).message}`);
       }
     };
+    // etcd cancelled the watch, or would not open it: its history past resumeAt may be compacted, so
+    // with `lost` the caller reads again; without, the watch goes on from now. Either after a backoff,
+    // so that a watch etcd keeps refusing does not spin.
+    const reopen = (error: Error) => {
+      if (closed) return;
+      const delay = Math.min(5_000, 100 * 2 ** failures++);
+      if (options.lost) {
+        closed = true;
+        const { lost } = options;
+        return void setTimeout(() => lost(error), delay).unref();
+      }
+      resumeAt = 0;
+      setTimeout(() => !closed && open(), delay).unref();
+    };
     const open = () => {
       const builder = this.client.watch().prefix(this.prefix + prefix);
       current = (resumeAt ? builder.startRevision(String(resumeAt)) : builder).create();
-      current.then(
-        (w) => {
-          if (closed) return void w.cancel();
-          const key = (kv: { key: Buffer }) => kv.key.toString().slice(this.prefix.length);
-          w.on('put', (kv) => deliver({ type: 'put', key: key(kv), value: kv.value.toString() }, kv.mod_revision));
-          w.on('delete', (kv) => deliver({ type: 'delete', key: key(kv) }, kv.mod_revision));
-          // etcd cancelled the watch (a compaction, a member going away): follow again from the last change seen.
-          // Unheard, this event would end the process.
-          w.on('error', () => {
-            if (!closed) open();
-          });
-        },
-        () => undefined,
-      );
+      current.then((w) => {
+        if (closed) return void w.cancel();
+        failures = 0;
+        const key = (kv: { key: Buffer }) => kv.key.toString().slice(this.prefix.length);
+        const revision = (kv: { mod_revision: string }) => Number(kv.mod_revision);
+        w.on('put', (kv) => deliver({ type: 'put', key: key(kv), value: kv.value.toString(), revision: revision(kv) }));
+        w.on('delete', (kv) => deliver({ type: 'delete', key: key(kv), revision: revision(kv) }));
+        // Unheard, this event would end the process.
+        w.on('error', reopen);
+      }, reopen);
     };
     open();
     return () => {

@@ -3,13 +3,15 @@
 // deadline that passed as etcd applied it), or every call until told otherwise. Tests use it
 // to prove that a failing store leaves memory, store and kernel in agreement.
 import { TetherError } from '../errors.js';
-import type { Change, Entry, Guard, Operation, Store } from './store.js';
+import type { Change, Entry, Guard, Operation, Snapshot, Store, WatchOptions } from './store.js';
 
 const touched = (operation: Operation) => (operation.type === 'deletePrefix' ? operation.prefix : operation.key);
 
 export class FaultyStore implements Store {
   /** Writes (commits) that reached the inner store, failed ones not counted. */
   writes = 0;
+  /** Reads of a whole prefix (list or snapshot), failed ones counted too. */
+  lists = 0;
   private failAt: number | undefined;
   private failPrefix: string | undefined;
   private down = false;
@@ -59,8 +61,15 @@ export class FaultyStore implements Store {
   }
 
   async list(prefix: string): Promise<Entry[]> {
+    this.lists++;
     if (this.down) throw this.fault('read');
     return this.inner.list(prefix);
+  }
+
+  async snapshot(prefix: string): Promise<Snapshot> {
+    this.lists++;
+    if (this.down) throw this.fault('read');
+    return this.inner.snapshot(prefix);
   }
 
   async commit(guards: readonly Guard[], operations: readonly Operation[], waitMs?: number): Promise<boolean> {
@@ -79,8 +88,8 @@ export class FaultyStore implements Store {
     return committed;
   }
 
-  watch(prefix: string, listener: (change: Change) => void): () => void {
-    return this.inner.watch(prefix, listener);
+  watch(prefix: string, listener: (change: Change) => void, options?: WatchOptions): () => void {
+    return this.inner.watch(prefix, listener, options);
   }
 
   close(): Promise<void> {

@@ -9,5 +9,8 @@ describe('SqliteStore', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tether-sqlite-'));
   let n = 0;
   after(() => rmSync(dir, { recursive: true }));
-  storeContract(async () => new SqliteStore(join(dir, `db${n++}`)));
+  storeContract(
+    async () => new SqliteStore(join(dir, `db${n++}`)),
+    async (store, revision) => store.compact(revision),
+  );
 });

@@ -4,12 +4,18 @@
 import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
 import { TetherError } from '../errors.js';
-import type { Change, Entry, Guard, Operation, Store } from './store.js';
+import type { Change, Entry, Guard, Operation, Snapshot, Store, WatchOptions } from './store.js';
+
+/** Changes kept for watches that start at a past revision, as etcd keeps history until it compacts. */
+const HISTORY = 4_096;
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly changes = new EventEmitter();
   private readonly statements;
+  /** The latest changes, oldest first; those up to `compacted` are gone. */
+  private history: Change[] = [];
+  private compacted = 0;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -22,7 +28,7 @@ export class SqliteStore implements Store {
       INSERT OR IGNORE INTO meta VALUES ('revision', 0);`);
     this.statements = {
       get: this.db.prepare<[string], Entry>('SELECT key, value, revision FROM kv WHERE key = ?'),
-      health: this.db.prepare("SELECT value FROM meta WHERE name = 'revision'"),
+      revision: this.db.prepare<[], { value: number }>("SELECT value FROM meta WHERE name = 'revision'"),
       list: this.db.prepare<[string, string], Entry>(
         'SELECT key, value, revision FROM kv WHERE key >= ? AND key < ? ORDER BY key',
       ),
@@ -45,7 +51,7 @@ export class SqliteStore implements Store {
   }
 
   async health(): Promise<void> {
-    this.statements.health.get();
+    this.statements.revision.get();
   }
 
   async list(prefix: string): Promise<Entry[]> {
@@ -53,22 +59,35 @@ export class SqliteStore implements Store {
     return this.statements.list.all(prefix, `${prefix}\uffff`);
   }
 
+  async snapshot(prefix: string): Promise<Snapshot> {
+    return this.db.transaction(() => ({
+      entries: this.statements.list.all(prefix, `${prefix}\uffff`),
+      revision: Number(this.statements.revision.get()?.value ?? 0),
+    }))();
+  }
+
+  /** Forgets the changes up to the revision: a watch from before it is told it is lost, as etcd's would be. */
+  compact(revision: number): void {
+    this.compacted = Math.max(this.compacted, revision);
+    this.history = this.history.filter((change) => change.revision > this.compacted);
+  }
+
   /** Applies the commit; returns the changes it made, or undefined if a guard failed. */
   private readonly transaction = (guards: readonly Guard[], operations: readonly Operation[]): Change[] | undefined => {
     for (const guard of guards) {
       if ((this.statements.get.get(guard.key)?.revision ?? 0) !== guard.revision) return undefined;
     }
-    const revision = this.statements.bump.get()?.value;
+    const revision = Number(this.statements.bump.get()?.value);
     const changes: Change[] = [];
     for (const op of operations) {
       if (op.type === 'put') {
         this.statements.put.run(op.key, op.value, revision);
-        changes.push({ type: 'put', key: op.key, value: op.value });
+        changes.push({ type: 'put', key: op.key, value: op.value, revision });
       } else if (op.type === 'delete') {
-        if (this.statements.delete.run(op.key).changes > 0) changes.push({ type: 'delete', key: op.key });
+        if (this.statements.delete.run(op.key).changes > 0) changes.push({ type: 'delete', key: op.key, revision });
       } else {
         for (const { key } of this.statements.deleteRange.all(op.prefix, `${op.prefix}\uffff`))
-          changes.push({ type: 'delete', key });
+          changes.push({ type: 'delete', key, revision });
       }
     }
     return changes;
@@ -81,13 +100,26 @@ export class SqliteStore implements Store {
     } catch (error) {
       throw new TetherError('STORE', `state store write failed: ${(error as Error).message}`, { cause: error });
     }
-    for (const change of changes ?? []) this.changes.emit('change', change);
+    for (const change of changes ?? []) {
+      this.history.push(change);
+      this.changes.emit('change', change);
+    }
+    const over = this.history.length - HISTORY;
+    if (over > 0) this.compact(this.history[over - 1]?.revision ?? 0);
     return changes !== undefined;
   }
 
-  watch(prefix: string, listener: (change: Change) => void): () => void {
+  /** A watch from a past revision is given the changes since, at once, before it returns. */
+  watch(prefix: string, listener: (change: Change) => void, options: WatchOptions = {}): () => void {
+    const { after, lost } = options;
+    if (after !== undefined && after < this.compacted && lost) {
+      queueMicrotask(() =>
+        lost(new TetherError('STORE', `the store's history before revision ${this.compacted} is gone`)),
+      );
+      return () => undefined;
+    }
     const filtered = (change: Change) => {
-      if (!change.key.startsWith(prefix)) return;
+      if (!change.key.startsWith(prefix) || change.revision <= (after ?? 0)) return;
       try {
         listener(change);
       } catch (error) {
@@ -95,6 +127,7 @@ export class SqliteStore implements Store {
         console.error(`tether: a watch of ${prefix} failed on ${change.key}: ${(error as Error).message}`);
       }
     };
+    if (after !== undefined && after >= this.compacted) for (const change of this.history) filtered(change);
     this.changes.on('change', filtered);
     return () => this.changes.off('change', filtered);
   }

@@ -5,8 +5,12 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Change, Store } from './store.js';
 
-export function storeContract(open: () => Promise<Store>): void {
-  const withStore = (name: string, body: (store: Store) => Promise<void>) =>
+/** compact: makes the store forget its history up to the revision (etcd's compaction). */
+export function storeContract<S extends Store>(
+  open: () => Promise<S>,
+  compact: (store: S, revision: number) => Promise<void>,
+): void {
+  const withStore = (name: string, body: (store: S) => Promise<void>) =>
     test(name, async () => {
       const store = await open();
       try {
@@ -180,10 +184,14 @@ export function storeContract(open: () => Promise<Store>): void {
     );
     await store.commit([], [{ type: 'delete', key: 'w/a' }]);
     for (let i = 0; i < 50 && seen.length < 2; i++) await sleep(20);
-    assert.deepEqual(seen, [
-      { type: 'put', key: 'w/a', value: '1' },
-      { type: 'delete', key: 'w/a' },
-    ]);
+    assert.deepEqual(
+      seen.map(({ type, key, value }) => ({ type, key, value })),
+      [
+        { type: 'put', key: 'w/a', value: '1' },
+        { type: 'delete', key: 'w/a', value: undefined },
+      ],
+    );
+    assert.ok((seen[0]?.revision ?? 0) > 0 && (seen[1]?.revision ?? 0) > (seen[0]?.revision ?? 0));
     cancel();
     await sleep(100);
     await store.commit([], [{ type: 'put', key: 'w/b', value: '3' }]);
@@ -202,6 +210,35 @@ export function storeContract(open: () => Promise<Store>): void {
     await store.commit([], [{ type: 'put', key: 't/good', value: '2' }]);
     for (let i = 0; i < 50 && seen.length < 2; i++) await sleep(20);
     assert.deepEqual(seen, ['t/bad', 't/good']);
+    cancel();
+  });
+
+  withStore('a watch after a snapshot gets every change since, made before it opened too', async (store) => {
+    await store.commit([], [{ type: 'put', key: 's/a', value: '1' }]);
+    const { entries, revision } = await store.snapshot('s/');
+    assert.equal(entries.map((e) => e.key).join(), 's/a');
+    await store.commit([], [{ type: 'put', key: 's/b', value: '2' }]);
+    await store.commit([], [{ type: 'put', key: 'other/x', value: '3' }]);
+    const seen: string[] = [];
+    const cancel = store.watch('s/', (change) => seen.push(`${change.type} ${change.key}`), { after: revision });
+    await store.commit([], [{ type: 'delete', key: 's/a' }]);
+    for (let i = 0; i < 50 && seen.length < 2; i++) await sleep(20);
+    assert.deepEqual(seen, ['put s/b', 'delete s/a']);
+    cancel();
+  });
+
+  withStore('a watch from a revision the store forgot is told it is lost, and delivers nothing', async (store) => {
+    const { revision } = await store.snapshot('l/');
+    await store.commit([], [{ type: 'put', key: 'l/a', value: '1' }]);
+    await store.commit([], [{ type: 'put', key: 'l/b', value: '2' }]);
+    const latest = (await store.get('l/b'))?.revision ?? 0;
+    await compact(store, latest);
+    const seen: string[] = [];
+    let lost: Error | undefined;
+    const cancel = store.watch('l/', (change) => seen.push(change.key), { after: revision, lost: (e) => (lost = e) });
+    for (let i = 0; i < 100 && !lost; i++) await sleep(20);
+    assert.ok(lost, 'lost was called');
+    assert.deepEqual(seen, []);
     cancel();
   });
 }

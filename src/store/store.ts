@@ -25,18 +25,39 @@ export interface Change {
   readonly type: 'put' | 'delete';
   readonly key: string;
   readonly value?: string;
+  /** The store's revision that made the change. */
+  readonly revision: number;
+}
+
+/** Every key under a prefix as of one revision of the whole store. */
+export interface Snapshot {
+  readonly entries: Entry[];
+  readonly revision: number;
+}
+
+export interface WatchOptions {
+  /** Delivers the changes made after this revision (a snapshot's), none missed; else from now on. */
+  readonly after?: number;
+  /**
+   * The store can no longer deliver every change since the watch's last one (etcd compacted its
+   * history past it): called once, and the watch ends. The caller reads again and watches anew.
+   * Without it, the watch goes on from the store's present revision, and what came between is missed.
+   */
+  readonly lost?: (error: Error) => void;
 }
 
 export interface Store {
   get(key: string): Promise<Entry | undefined>;
   list(prefix: string): Promise<Entry[]>;
+  /** Every key under the prefix, with the revision they were read at: a watch from there misses nothing. */
+  snapshot(prefix: string): Promise<Snapshot>;
   /**
    * Applies every operation atomically if every guard holds; false otherwise. waitMs: how long it
    * may wait to share a transaction with other commits (etcd's); a store that shares none ignores it.
    */
   commit(guards: readonly Guard[], operations: readonly Operation[], waitMs?: number): Promise<boolean>;
-  /** Calls the listener for each committed change under the prefix; returns an unsubscribe. */
-  watch(prefix: string, listener: (change: Change) => void): () => void;
+  /** Calls the listener for each committed change under the prefix, in order; returns an unsubscribe. */
+  watch(prefix: string, listener: (change: Change) => void, options?: WatchOptions): () => void;
   /** Resolves when the store answers now; throws what keeps it from answering (status, readiness). */
   health(): Promise<void>;
   close(): Promise<void>;
