@@ -84,6 +84,12 @@ export interface VlanSpec {
   readonly alias: string;
 }
 
+/** Peers to take out of a tunnel device and peers to put in: one endpoint that came, went or moved. */
+export interface PeerChange {
+  readonly remove: readonly OverlayPeer[];
+  readonly add: readonly OverlayPeer[];
+}
+
 export interface LinkPlane {
   listLinks(): Promise<Link[]>;
   /** Creates the bridge or brings an existing one to the spec (addresses, MTU, up). */
@@ -106,9 +112,11 @@ export interface LinkPlane {
   ensureVxlan(spec: VxlanSpec): Promise<void>;
   /**
    * Makes the VXLAN device's forwarding entries (MAC to tunnel address) and neighbour entries
-   * (address to MAC) exactly those of the peers.
+   * (address to MAC) exactly those of the peers. Returns how many entries it changed.
    */
-  syncVxlanPeers(device: string, peers: readonly OverlayPeer[]): Promise<void>;
+  syncVxlanPeers(device: string, peers: readonly OverlayPeer[]): Promise<number>;
+  /** Takes the entries of some peers out of the VXLAN device and puts others' in; the rest stay. */
+  changeVxlanPeers(device: string, change: PeerChange): Promise<void>;
   /** The address this host would send from towards the destination, and the MTU of that link. */
   routeTowards(destination: string): Promise<{ source: string; mtu: number }>;
   /** Every prefix the host routes (unicast routes, main table), for choosing free pools. */

@@ -1,24 +1,20 @@
-// In-memory LinkPlane and Firewall for unit tests: they keep links and rules
-// the way the kernel would, including a veth pair vanishing as one.
+// An in-memory LinkPlane for unit tests: it keeps links the way the kernel
+// would, including a veth pair vanishing as one. The firewall's and the
+// ports' fakes are in fake-firewall.ts.
 import { TetherError } from '../errors.js';
 import type { IpPrefix } from '../net/ip.js';
-import { contains, formatCidr, formatIp, formatPrefix, parseCidr, parseIp, prefixOf } from '../net/ip.js';
+import { contains, formatCidr, formatIp, parseCidr, parseIp, prefixOf } from '../net/ip.js';
 import type {
   BridgeSpec,
-  Firewall,
-  FirewallNetwork,
-  HostPort,
   Link,
   LinkPlane,
   MacvlanSpec,
   OverlayPeer,
-  PortKeeper,
+  PeerChange,
   VethSpec,
   VlanSpec,
   VxlanSpec,
 } from './dataplane.js';
-import { familyRules } from './iptables.js';
-import type { ServiceAddress } from './service-address.js';
 import { mismatch } from './uplink-commands.js';
 
 type MutableLink = { -readonly [K in keyof Link]: Link[K] } & { peer?: string };
@@ -69,9 +65,24 @@ export class FakeLinks implements LinkPlane {
     this.links.set(name, { name, kind: 'vxlan', master, alias, up: true, mtu, addresses: [] });
   }
 
-  async syncVxlanPeers(device: string, peers: readonly OverlayPeer[]): Promise<void> {
+  async syncVxlanPeers(device: string, peers: readonly OverlayPeer[]): Promise<number> {
     if (!this.links.has(device)) throw new TetherError('KERNEL', `Cannot find device "${device}"`);
+    const said = (p: OverlayPeer) => JSON.stringify([p.mac, p.vtep, [...p.addresses].sort()]);
+    const held = (this.overlays.get(device) ?? []).map(said);
     this.overlays.set(device, peers);
+    return new Set([...held, ...peers.map(said)]).size * 2 - held.length - peers.length;
+  }
+
+  async changeVxlanPeers(device: string, change: PeerChange): Promise<void> {
+    if (!this.links.has(device)) throw new TetherError('KERNEL', `Cannot find device "${device}"`);
+    const entry = (p: OverlayPeer) => `${p.mac} ${p.vtep}`;
+    const held = this.overlays.get(device) ?? [];
+    const gone = new Set(change.remove.map(entry));
+    const added = new Set(change.add.map((p) => p.mac));
+    this.overlays.set(device, [...held.filter((p) => !gone.has(entry(p)) && !added.has(p.mac)), ...change.add]);
+    // As the kernel with -force: the rest is done, and an entry that was not there is said.
+    const missing = change.remove.find((p) => !held.some((h) => entry(h) === entry(p)));
+    if (missing) throw new TetherError('KERNEL', `RTNETLINK answers: No such file or directory (${entry(missing)})`);
   }
 
   /** From the link whose subnet holds the destination, as the kernel's connected route; else the underlay. */
@@ -172,74 +183,5 @@ export class FakeLinks implements LinkPlane {
       }),
     );
     return [...this.routes, ...connected];
-  }
-}
-
-/** A network's rules as text, as the kernel would hold them. */
-const rulesOf = (n: FirewallNetwork) => ({
-  bridge: n.bridge,
-  internal: n.internal,
-  nat: n.nat,
-  subnets: n.subnets.map(formatPrefix),
-  ports: n.ports.map((p) => ({
-    proto: p.proto,
-    hostIp: p.hostIp ? formatIp(p.hostIp) : '',
-    hostPort: p.hostPort,
-    containerIp: formatIp(p.containerIp),
-    containerPort: p.containerPort,
-  })),
-});
-
-/** What the real firewall writes for the networks, both families, from the same rule builder. */
-const rendered = (networks: readonly FirewallNetwork[]) => ({
-  4: familyRules(networks, 4),
-  6: familyRules(networks, 6),
-});
-
-export class FakeFirewall implements Firewall {
-  /** The networks as last synced, as text (tests read them). */
-  networks: ReturnType<typeof rulesOf>[] = [];
-  /** The rules the real firewall would hold now. */
-  rules = rendered([]);
-
-  async sync(networks: readonly FirewallNetwork[]): Promise<void> {
-    this.networks = networks.map(rulesOf);
-    this.rules = rendered(networks);
-  }
-
-  /** As IpTables.verify: the rules the networks need, against those held. */
-  async verify(networks: readonly FirewallNetwork[]): Promise<string[]> {
-    const same = JSON.stringify(rendered(networks)) === JSON.stringify(this.rules);
-    return same ? [] : ['firewall rules are not those of the networks'];
-  }
-}
-
-export class FakePortKeeper implements PortKeeper {
-  readonly held = new Set<string>();
-  private nextFree = 49153;
-
-  async hold({ proto, hostIp, family, port }: HostPort): Promise<number> {
-    const actual = port || this.nextFree++;
-    const key = `${proto}/${hostIp ? formatIp(hostIp) : family}/${actual}`;
-    if (this.held.has(key))
-      throw new TetherError('CONFLICT', `host port ${actual}/${proto} is not available: EADDRINUSE`);
-    this.held.add(key);
-    return actual;
-  }
-
-  async release({ proto, hostIp, family, port }: HostPort): Promise<void> {
-    this.held.delete(`${proto}/${hostIp ? formatIp(hostIp) : family}/${port}`);
-  }
-}
-
-/** The service addresses on the host's lo, as the kernel would hold them. */
-export class FakeServiceAddresses {
-  readonly held = new Set<string>();
-
-  for(address: string): ServiceAddress {
-    return {
-      add: async () => void this.held.add(address),
-      remove: async () => void this.held.delete(address),
-    };
   }
 }

@@ -12,13 +12,14 @@ import type {
   LinkPlane,
   MacvlanSpec,
   OverlayPeer,
+  PeerChange,
   VethSpec,
   VlanSpec,
   VxlanSpec,
 } from './dataplane.js';
 import { IpChannel } from './ip-channel.js';
 import { macvlanAdd, macvlanSettle, mismatch, vlanAdd, vlanSettle } from './uplink-commands.js';
-import { peerCommands, vxlanAdd, vxlanSettle } from './vxlan-commands.js';
+import { peerChangeCommands, peerCommands, vxlanAdd, vxlanSettle } from './vxlan-commands.js';
 
 const ipLink = z.object({
   ifname: z.string(),
@@ -112,15 +113,26 @@ export class IpRoute implements LinkPlane {
     await this.change(...vxlanSettle(vxlan));
   }
 
-  async syncVxlanPeers(device: string, peers: readonly OverlayPeer[]): Promise<void> {
+  async syncVxlanPeers(device: string, peers: readonly OverlayPeer[]): Promise<number> {
     const held = {
       fdb: JSON.parse(await this.bridge(['-json', 'fdb', 'show', 'dev', device])),
       neighbours: JSON.parse(await this.ip(['-json', 'neigh', 'show', 'dev', device])),
     };
-    const { fdb, neighbours } = peerCommands(device, held, peers);
-    // One process per tool for the whole change; the peers' values were validated when stored.
-    if (fdb.length) await this.bridge(['-batch', '-'], `${fdb.join('\n')}\n`);
-    if (neighbours.length) await this.ip(['-batch', '-'], `${neighbours.join('\n')}\n`);
+    return this.runPeerCommands(peerCommands(device, held, peers));
+  }
+
+  async changeVxlanPeers(device: string, change: PeerChange): Promise<void> {
+    // -force: every line is tried, so one entry already gone does not leave the others undone; the
+    // exit status still says it, and the caller programs the device whole then.
+    await this.runPeerCommands(peerChangeCommands(device, change), ['-force']);
+  }
+
+  /** One process per tool for the whole change; the peers' values were validated when read from the store. */
+  private async runPeerCommands(commands: { fdb: string[]; neighbours: string[] }, flags: string[] = []) {
+    const { fdb, neighbours } = commands;
+    if (fdb.length) await this.bridge([...flags, '-batch', '-'], `${fdb.join('\n')}\n`);
+    if (neighbours.length) await this.ip([...flags, '-batch', '-'], `${neighbours.join('\n')}\n`);
+    return fdb.length + neighbours.length;
   }
 
   async routeTowards(destination: string): Promise<{ source: string; mtu: number }> {

@@ -161,6 +161,30 @@ export function linkPlaneContract(kind: string, open: () => Promise<LinkHost>, s
           ['10.77.0.4', '02:42:0a:4d:00:04'],
         ],
       });
+      // One endpoint moved host again, one went: the third is not touched.
+      await host.links.changeVxlanPeers('tlpvx0', {
+        remove: [peer('02:42:0a:4d:00:03', '10.98.0.5', '10.77.0.3')],
+        add: [peer('02:42:0a:4d:00:03', '10.98.0.6', '10.77.0.3', 'fd77::3')],
+      });
+      await host.links.changeVxlanPeers('tlpvx0', {
+        remove: [peer('02:42:0a:4d:00:04', '10.98.0.3', '10.77.0.4')],
+        add: [],
+      });
+      assert.deepEqual(await host.peersOf('tlpvx0'), {
+        fdb: [['02:42:0a:4d:00:03', '10.98.0.6']],
+        neighbours: [
+          ['10.77.0.3', '02:42:0a:4d:00:03'],
+          ['fd77::3', '02:42:0a:4d:00:03'],
+        ],
+      });
+      // Taking out what is not there fails, and leaves the rest as it was.
+      await assert.rejects(
+        host.links.changeVxlanPeers('tlpvx0', {
+          remove: [peer('02:42:0a:4d:00:09', '10.98.0.3', '10.77.0.9')],
+          add: [],
+        }),
+      );
+      assert.equal((await host.peersOf('tlpvx0')).fdb.length, 1);
     });
 
     withHost('the default route links, and the route towards an address on a host interface', async (host) => {

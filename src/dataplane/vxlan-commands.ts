@@ -3,7 +3,7 @@
 // peers tether programs), and proxy, so that it answers ARP and ND for remote
 // addresses itself. Built apart from running them, as uplink-commands.ts.
 import { z } from 'zod';
-import type { OverlayPeer, VxlanSpec } from './dataplane.js';
+import type { OverlayPeer, PeerChange, VxlanSpec } from './dataplane.js';
 
 export const vxlanAdd = (spec: VxlanSpec): string[] => [
   ...['link', 'add', 'name', spec.name, 'type', 'vxlan', 'id', String(spec.vni)],
@@ -44,7 +44,7 @@ export function peerCommands(
         .map((e) => `fdb del ${e.mac} dev ${device} dst ${e.dst} self`),
       ...[...wantedFdb]
         .filter(([mac, vtep]) => !fdb.some((e) => e.mac === mac && e.dst === vtep))
-        .map(([mac, vtep]) => `fdb append ${mac} dev ${device} dst ${vtep} self permanent`),
+        .map(([mac, vtep]) => `fdb replace ${mac} dev ${device} dst ${vtep} self permanent`),
     ],
     neighbours: [
       ...neighbours
@@ -55,4 +55,13 @@ export function peerCommands(
         .map(([address, mac]) => `neigh replace ${address} lladdr ${mac} dev ${device} nud permanent`),
     ],
   };
+}
+
+/** The lines of a change of some peers: the removed ones' entries, as if held, taken to the added ones'. */
+export function peerChangeCommands(device: string, change: PeerChange): { fdb: string[]; neighbours: string[] } {
+  const held = {
+    fdb: change.remove.map((p) => ({ mac: p.mac, dst: p.vtep, flags: ['self'] })),
+    neighbours: change.remove.flatMap((p) => p.addresses.map((dst) => ({ dst, lladdr: p.mac, state: ['PERMANENT'] }))),
+  };
+  return peerCommands(device, held, change.add);
 }

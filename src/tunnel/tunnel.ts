@@ -2,7 +2,7 @@
 // on each host's bridge of the network, its overhead (the network's MTU leaves
 // room for it), and its peers, the other hosts' endpoints. VXLAN (vxlan.ts) is
 // the one tunnel today; an encrypted one is a new file beside it.
-import type { Link, OverlayPeer } from '../dataplane/dataplane.js';
+import type { Link, OverlayPeer, PeerChange } from '../dataplane/dataplane.js';
 
 /** A network's tunnel device on this host. */
 export interface TunnelDevice {
@@ -27,6 +27,8 @@ export interface Tunnel {
   remove(name: string): Promise<void>;
   /** Whether the device is there as the spec says, judged from the host's links. */
   intact(device: Pick<TunnelDevice, 'name' | 'bridge'>, links: ReadonlyMap<string, Link>): boolean;
-  /** Makes the device reach exactly these endpoints of other hosts. */
-  programPeers(device: string, peers: readonly OverlayPeer[]): Promise<void>;
+  /** Makes the device reach exactly these endpoints of other hosts; returns how many entries it changed. */
+  programPeers(device: string, peers: readonly OverlayPeer[]): Promise<number>;
+  /** Stops reaching some endpoints and starts reaching others; fails if one to remove was not there. */
+  changePeers(device: string, change: PeerChange): Promise<void>;
 }

@@ -1,7 +1,7 @@
 // VXLAN as the tunnel: one device per network, with this host's tunnel address
 // as its source. The kernel work is the LinkPlane's (iproute.ts, fake.ts).
 import { isIPv6 } from 'node:net';
-import type { Link, LinkPlane, OverlayPeer } from '../dataplane/dataplane.js';
+import type { Link, LinkPlane, OverlayPeer, PeerChange } from '../dataplane/dataplane.js';
 import type { Tunnel, TunnelDevice } from './tunnel.js';
 
 export class VxlanTunnel implements Tunnel {
@@ -30,7 +30,11 @@ export class VxlanTunnel implements Tunnel {
     return link?.kind === 'vxlan' && link.up && link.master === device.bridge;
   }
 
-  programPeers(device: string, peers: readonly OverlayPeer[]): Promise<void> {
+  programPeers(device: string, peers: readonly OverlayPeer[]): Promise<number> {
     return this.links.syncVxlanPeers(device, peers);
+  }
+
+  changePeers(device: string, change: PeerChange): Promise<void> {
+    return this.links.changeVxlanPeers(device, change);
   }
 }
