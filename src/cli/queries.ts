@@ -116,8 +116,8 @@ export function addQueryCommands(program: Command): void {
         ]),
         ...view.dead.map((h) => [
           h.host,
-          h.vtep,
-          new Date(h.startedAt).toISOString(),
+          h.vtep ?? '-',
+          h.startedAt === undefined ? '-' : new Date(h.startedAt).toISOString(),
           h.since ? `dead since ${new Date(h.since).toISOString()}` : 'dead',
         ]),
       ],

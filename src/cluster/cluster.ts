@@ -4,30 +4,23 @@
 // (where endpoints live, and the VXLAN entries programmed from that).
 import type { Logger } from 'pino';
 import type { ClusterMember, ClusterNetworkSpec, ClusterPort } from '../driver/seams.js';
+import { parseIp } from '../net/ip.js';
 import type { Leases, Operation, Store } from '../store/store.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import { Membership, type MembershipDeps } from './membership.js';
 import { type LocalClusterNetwork, Overlay } from './overlay.js';
-import {
-  type ClusterNetworkRecord,
-  HOST_SCOPES,
-  HOSTS,
-  type HostRecord,
-  hostRecord,
-  KNOWN_MARK,
-  MEMBERS,
-  memberKey,
-  memberRecord,
-} from './records.js';
+import { type ClusterNetworkRecord, type HostRecord, memberKey } from './records.js';
 import type { ClusterSettings } from './settings.js';
 import { SharedNetworks } from './shared-networks.js';
+import { ClusterView } from './view/view.js';
 
-export interface ClusterView {
+/** What the cluster holds, for `tether cluster ls` and the dashboard. */
+export interface ClusterReport {
   readonly host: string;
   readonly vtep: string;
   readonly hosts: HostRecord[];
   /** Hosts that were members and no longer renew their registration: given back after the grace period. */
-  readonly dead: (HostRecord & { since?: number })[];
+  readonly dead: { host: string; vtep?: string; startedAt?: number; since: number }[];
   /** Each network with its endpoints counted per host. */
   readonly networks: {
     name: string;
@@ -48,6 +41,8 @@ export interface ClusterView {
     addresses: string[];
     name?: string;
   }[];
+  /** Records of the cluster store left out as unreadable, with why. */
+  readonly unreadable: { key: string; why: string }[];
 }
 
 export interface ClusterDeps {
@@ -63,18 +58,29 @@ export interface ClusterDeps {
 
 export class Cluster implements ClusterPort {
   readonly tunnel: Tunnel;
+  /** The cluster's records as this host follows them. */
+  readonly view: ClusterView;
   private readonly overlay: Overlay;
   private readonly membership: Membership;
   private readonly shared: SharedNetworks;
 
   constructor(
-    private readonly deps: ClusterDeps,
+    deps: ClusterDeps,
     readonly settings: ClusterSettings,
   ) {
     this.tunnel = deps.tunnel;
-    this.overlay = new Overlay(deps, settings.host);
-    this.membership = new Membership({ ...deps, hostsChanged: () => this.overlay.requestSync() }, settings);
+    const vtep = parseIp(settings.vtep);
+    if (!vtep) throw new Error(`the tunnel address ${settings.vtep} is not an IP address`);
+    this.view = new ClusterView({ store: deps.store, log: deps.log, host: settings.host, vtep });
+    this.overlay = new Overlay({ ...deps, view: this.view }, settings.host);
+    this.membership = new Membership({ ...deps, view: this.view }, settings);
     this.shared = new SharedNetworks(deps.store);
+  }
+
+  /** Reads the cluster's records and follows them: before anything else asks the view. */
+  async follow(): Promise<void> {
+    await this.view.start();
+    this.overlay.start();
   }
 
   /**
@@ -83,7 +89,6 @@ export class Cluster implements ClusterPort {
    * records (see services/rejoin.ts).
    */
   async start(onRejoin: () => Promise<void>): Promise<void> {
-    this.overlay.start();
     await this.membership.start(onRejoin);
   }
 
@@ -107,8 +112,9 @@ export class Cluster implements ClusterPort {
     return this.shared.freeSwarm(networkId);
   }
 
-  networks(): Promise<ClusterNetworkRecord[]> {
-    return this.shared.list();
+  /** The cluster's networks, as the view holds them. */
+  async networks(): Promise<ClusterNetworkRecord[]> {
+    return this.view.clusterNetworks();
   }
 
   publish(member: ClusterMember): Promise<void> {
@@ -131,44 +137,38 @@ export class Cluster implements ClusterPort {
     this.overlay.requestSync();
   }
 
+  /** Entries of tunnel devices the anti-entropy rounds put right, since start. */
+  get overlayRepairs(): number {
+    return this.overlay.repairs;
+  }
+
   /** Whether this host's registration lease is held now. */
   get registered(): boolean {
     return this.membership.registered;
   }
 
-  /** A collection round: the overlay again, and a claim back that failed before. */
+  /** A collection round: a claim back that failed before is tried again. */
   catchUp(): void {
-    this.overlay.requestSync();
     this.membership.catchUp();
   }
 
-  /** What the cluster holds, for `tether cluster ls`: live hosts, and networks with their endpoints per host. */
-  async view(): Promise<ClusterView> {
-    const { store } = this.deps;
-    const hosts = (await store.list(HOSTS)).map((e) => hostRecord.parse(JSON.parse(e.value)));
-    const alive = new Set(hosts.map((h) => h.host));
-    const dead = (await store.list(HOST_SCOPES))
-      .filter((e) => e.key.endsWith(KNOWN_MARK))
-      .map((e) => hostRecord.parse(JSON.parse(e.value)))
-      .filter((h) => !alive.has(h.host))
-      .map((h) => ({ ...h, ...this.membership.suspectedSince(h.host) }));
-    const members = (await store.list(MEMBERS)).map((e) => {
-      const [network = '', endpoint = ''] = e.key.slice(MEMBERS.length).split('/');
-      return { network, endpoint, ...memberRecord.parse(JSON.parse(e.value)) };
-    });
+  /** What the cluster holds, for `tether cluster ls`: from the view, with no read of the store. */
+  report(): ClusterReport {
+    const { view } = this;
+    const members = view.allMembers();
     const endpointsOf = (name: string) => {
       const endpoints: Record<string, number> = {};
-      for (const m of members) if (m.network === name) endpoints[m.host] = (endpoints[m.host] ?? 0) + 1;
+      for (const m of view.membersOf(name)) endpoints[m.host] = (endpoints[m.host] ?? 0) + 1;
       return endpoints;
     };
     const networks = [
-      ...(await this.networks()).map((n) => ({
+      ...view.clusterNetworks().map((n) => ({
         name: n.name,
         vni: n.vni,
         subnets: n.ipam.map((i) => i.subnet),
         endpoints: endpointsOf(n.name),
       })),
-      ...(await this.shared.swarmList()).map((n) => ({
+      ...view.swarmNetworks().map((n) => ({
         name: n.networkId,
         vni: n.vni,
         subnets: n.subnets,
@@ -181,19 +181,28 @@ export class Cluster implements ClusterPort {
         ? []
         : [{ network: m.network, host: m.host, name: m.name, aliases: m.aliases ?? [], addresses: m.addresses }],
     );
-    const published = members.map(({ network, endpoint, host, mac, addresses, name }) => ({
-      network,
-      endpoint,
-      host,
-      mac,
-      addresses,
-      ...(name === undefined ? {} : { name }),
-    }));
-    return { host: this.settings.host, vtep: this.settings.vtep, hosts, dead, networks, names, members: published };
+    return {
+      host: this.settings.host,
+      vtep: this.settings.vtep,
+      hosts: view.liveHosts(),
+      dead: this.membership.dead().map(([host, { since, record }]) => ({ ...record, host, since })),
+      networks,
+      names,
+      members: members.map(({ network, endpoint, host, mac, addresses, name }) => ({
+        network,
+        endpoint,
+        host,
+        mac,
+        addresses,
+        ...(name === undefined ? {} : { name }),
+      })),
+      unreadable: view.unreadable(),
+    };
   }
 
   async close(): Promise<void> {
     this.overlay.close();
     await this.membership.close();
+    this.view.close();
   }
 }

@@ -4,37 +4,34 @@
 // period. A host that was only cut off claims back what it holds on its return.
 import type { Logger } from 'pino';
 import { TetherError } from '../errors.js';
-import { type IpAddress, parseIp } from '../net/ip.js';
+import type { IpAddress } from '../net/ip.js';
 import type { Guard, Leases, Store } from '../store/store.js';
 import { Coalesced } from '../util/serial.js';
-import {
-  HOST_SCOPES,
-  HOSTS,
-  type HostRecord,
-  hostRecord,
-  hostScope,
-  knownMark,
-  MEMBERS,
-  memberRecord,
-  parseEach,
-} from './records.js';
+import { HOST_SCOPES, HOSTS, type HostRecord, hostRecord, hostScope, KNOWN_MARK, knownMark } from './records.js';
 import type { ClusterSettings } from './settings.js';
+import { readHost } from './view/readers.js';
+import type { ClusterView } from './view/view.js';
 
 export interface MembershipDeps {
   readonly store: Store;
   readonly leases: Leases;
+  readonly view: ClusterView;
   readonly log: Logger;
   /**
    * Gives back a dead host's addresses and its hold on pools, each step only while the guards hold;
    * given the addresses of its endpoints too (swarm's, which belong to no host).
    */
   readonly forgetHost: (host: string, unless: readonly Guard[], endpoints: readonly IpAddress[]) => Promise<number>;
-  /** A host came or went: the overlay's entries change. */
-  readonly hostsChanged: () => void;
+}
+
+/** A host whose registration went: since when, and its last record where known. */
+export interface DeadHost {
+  readonly since: number;
+  readonly record?: HostRecord;
 }
 
 export class Membership {
-  private readonly deadHostTimers = new Map<string, { timer: NodeJS.Timeout; since: number }>();
+  private readonly deadHostTimers = new Map<string, DeadHost & { timer: NodeJS.Timeout }>();
   private unwatch: () => void = () => undefined;
   private revoke: (() => Promise<void>) | undefined;
   private registering: Promise<void> | undefined;
@@ -60,18 +57,16 @@ export class Membership {
   /** Registers this host, follows the others, and schedules the clean-up of hosts already dead. */
   async start(onRejoin: () => Promise<void>): Promise<void> {
     this.rejoinTask = onRejoin;
-    const { store } = this.deps;
-    this.unwatch = store.watch(HOSTS, (change) => {
-      const host = change.key.slice(HOSTS.length);
-      if (host === this.settings.host) return;
-      if (change.type === 'delete') this.suspect(host);
-      else this.clearSuspicion(host);
-      this.deps.hostsChanged();
+    const { view } = this.deps;
+    this.unwatch = view.onHost((now, before) => {
+      const host = (now ?? before)?.host;
+      if (host === undefined || host === this.settings.host) return;
+      if (now) this.clearSuspicion(host);
+      else this.suspect(host, before);
     });
     await this.refuseTwin();
     await this.register();
-    const alive = new Set((await store.list(HOSTS)).map((e) => e.key.slice(HOSTS.length)));
-    for (const host of await this.knownHosts()) if (!alive.has(host)) this.suspect(host);
+    for (const [host, record] of await this.knownHosts()) if (!view.host(host)) this.suspect(host, record);
   }
 
   /** Whether this host's registration lease is held now (for readiness). */
@@ -88,7 +83,8 @@ export class Membership {
   private async twin(): Promise<HostRecord | undefined> {
     const entry = await this.deps.store.get(HOSTS + this.settings.host);
     // One that is not a record holds the name for no one.
-    const held = entry && parseEach([entry], hostRecord, () => undefined)[0]?.record;
+    const read = entry && readHost(entry.key, entry.value);
+    const held = read && 'record' in read ? read.record : undefined;
     // A record without an identity is from a tether before them: this host's own earlier life, maybe.
     return held?.identity !== undefined && held.identity !== this.settings.identity ? held : undefined;
   }
@@ -144,20 +140,25 @@ export class Membership {
     }
   }
 
-  /** Other hosts that left records in the store: their mark of having been a member, or published endpoints. */
-  private async knownHosts(): Promise<Set<string>> {
-    const hosts = new Set<string>();
-    for (const entry of await this.deps.store.list(HOST_SCOPES)) hosts.add(entry.key.split('/')[1] ?? '');
-    for (const entry of await this.deps.store.list(MEMBERS)) {
-      hosts.add(memberRecord.parse(JSON.parse(entry.value)).host);
+  /**
+   * Other hosts that left records in the store (at start: what a host learns once, not per change):
+   * their mark of having been a member, with its record where readable, or published endpoints.
+   */
+  private async knownHosts(): Promise<Map<string, HostRecord | undefined>> {
+    const hosts = new Map<string, HostRecord | undefined>();
+    for (const entry of await this.deps.store.list(HOST_SCOPES)) {
+      const host = entry.key.split('/')[1] ?? '';
+      const read = entry.key.endsWith(KNOWN_MARK) ? readHost(HOSTS + host, entry.value) : undefined;
+      hosts.set(host, read && 'record' in read ? read.record : hosts.get(host));
     }
+    for (const member of this.deps.view.allMembers()) if (!hosts.has(member.host)) hosts.set(member.host, undefined);
     hosts.delete(this.settings.host);
     hosts.delete('');
     return hosts;
   }
 
-  /** A host's registration is gone: its tunnel entries go now, its endpoints after the grace period. */
-  private suspect(host: string): void {
+  /** A host's registration is gone: its tunnel entries go now (the overlay's), its endpoints after the grace period. */
+  private suspect(host: string, record?: HostRecord): void {
     if (this.deadHostTimers.has(host) || this.closed) return;
     const { log } = this.deps;
     log.warn({ host, graceSeconds: this.settings.deadHostGraceMs / 1000 }, 'a host stopped renewing its registration');
@@ -165,11 +166,11 @@ export class Membership {
       this.deadHostTimers.delete(host);
       this.forget(host).catch((error: unknown) => {
         log.error({ host, err: (error as Error).message }, "giving back a dead host's endpoints failed; will retry");
-        this.suspect(host);
+        this.suspect(host, record);
       });
     }, this.settings.deadHostGraceMs);
     timer.unref();
-    this.deadHostTimers.set(host, { timer, since: Date.now() });
+    this.deadHostTimers.set(host, { timer, since: Date.now(), ...(record ? { record } : {}) });
   }
 
   private clearSuspicion(host: string): void {
@@ -177,10 +178,12 @@ export class Membership {
     this.deadHostTimers.delete(host);
   }
 
-  /** Since when this host has seen the host's registration gone, if it is waiting out its grace period. */
-  suspectedSince(host: string): { since?: number } {
-    const since = this.deadHostTimers.get(host)?.since;
-    return since === undefined ? {} : { since };
+  /** The hosts whose registration this host has seen go, waiting out their grace period. */
+  dead(): [string, DeadHost][] {
+    return [...this.deadHostTimers].map(([host, { since, record }]) => [
+      host,
+      { since, ...(record ? { record } : {}) },
+    ]);
   }
 
   /**
@@ -193,11 +196,11 @@ export class Membership {
     const absent = [{ key: HOSTS + host, revision: 0 }];
     const gone: IpAddress[] = [];
     let endpoints = 0;
-    for (const entry of await store.list(MEMBERS)) {
-      const member = memberRecord.parse(JSON.parse(entry.value));
-      if (member.host !== host || !(await store.commit(absent, [{ type: 'delete', key: entry.key }]))) continue;
+    for (const { member, revision } of this.deps.view.ownedBy(host)) {
+      const unchanged = [...absent, { key: member.key, revision }];
+      if (!(await store.commit(unchanged, [{ type: 'delete', key: member.key }]))) continue;
       endpoints++;
-      gone.push(...member.addresses.flatMap((text) => parseIp(text) ?? []));
+      gone.push(...member.ips);
     }
     const addresses = await this.deps.forgetHost(host, absent, gone);
     await store.commit(absent, [{ type: 'deletePrefix', prefix: hostScope(host) }]);

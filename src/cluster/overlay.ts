@@ -1,13 +1,18 @@
 // The overlay: each host publishes where its endpoints of cluster networks
 // live (MAC and addresses), and programs its tunnel devices from what the
-// others published.
+// others published, as the cluster view tells it: one member that comes or
+// goes changes that member's entries only. Each device is programmed whole at
+// start, when it is made, and every few minutes (anti-entropy), whose repairs
+// are counted.
 import type { Logger } from 'pino';
 import type { OverlayPeer } from '../dataplane/dataplane.js';
 import type { ClusterMember } from '../driver/seams.js';
-import type { Entry, Operation, Store } from '../store/store.js';
+import type { Operation, Store } from '../store/store.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
-import { Coalesced } from '../util/serial.js';
-import { HOSTS, hostRecord, MEMBERS, type MemberRecord, memberKey, memberRecord, parseEach } from './records.js';
+import { Coalesced, Serial } from '../util/serial.js';
+import type { HostRecord, MemberRecord } from './records.js';
+import { memberKey } from './records.js';
+import type { ClusterView, Member } from './view/view.js';
 
 /** A network of this host that spans the cluster: its cluster name and tunnel device. */
 export interface LocalClusterNetwork {
@@ -16,6 +21,7 @@ export interface LocalClusterNetwork {
 }
 
 export interface OverlayDeps {
+  readonly view: ClusterView;
   readonly store: Store;
   readonly tunnel: Tunnel;
   readonly log: Logger;
@@ -23,30 +29,49 @@ export interface OverlayDeps {
   readonly localNetworks: () => LocalClusterNetwork[];
 }
 
+/** How often each device is programmed whole, give or take half, so that the hosts do not go at once. */
+const REPAIR_EVERY_MS = 5 * 60_000;
+
 export class Overlay {
-  private readonly sync = new Coalesced(
-    () => this.program(),
-    (error) => this.deps.log.warn({ err: error.message }, 'programming the overlay failed; will retry'),
-  );
-  private unwatch: () => void = () => undefined;
+  /** Entries the anti-entropy rounds found wrong and put right, since start. */
+  repairs = 0;
+  /** Changes of peers and whole programs, one at a time and in order. */
+  private readonly serial = new Serial();
+  private readonly whole: Coalesced;
+  private readonly repair: Coalesced;
+  private stops: (() => void)[] = [];
   private closed = false;
-  /** Records left out as unreadable, each said once (by key and revision). */
-  private readonly said = new Set<string>();
-  private readonly skipped = (entry: Entry, why: string) => {
-    const seen = `${entry.key}@${entry.revision}`;
-    if (this.said.has(seen)) return;
-    this.said.add(seen);
-    this.deps.log.warn({ key: entry.key, why }, 'a record in the cluster store is unreadable; left out');
-  };
 
   constructor(
     private readonly deps: OverlayDeps,
     private readonly host: string,
-  ) {}
+  ) {
+    const failed = (error: Error) =>
+      deps.log.warn({ err: error.message }, 'programming the overlay failed; will retry');
+    this.whole = new Coalesced(() => this.serial.run(() => this.program(false)), failed);
+    this.repair = new Coalesced(() => this.serial.run(() => this.program(true)), failed);
+  }
 
-  /** Follows what the others publish. */
+  /** Follows what the others publish, and the hosts' registrations. */
   start(): void {
-    this.unwatch = this.deps.store.watch(MEMBERS, () => this.requestSync());
+    const { view } = this.deps;
+    let timer: NodeJS.Timeout | undefined;
+    const next = () => {
+      timer = setTimeout(
+        () => {
+          this.repair.request();
+          next();
+        },
+        REPAIR_EVERY_MS * (0.5 + Math.random()),
+      );
+      timer.unref();
+    };
+    next();
+    this.stops = [
+      view.onMember((now, before) => this.memberChanged(now, before)),
+      view.onHost((now, before) => this.hostChanged(now, before)),
+      () => clearTimeout(timer),
+    ];
   }
 
   /** Tells the other hosts where an endpoint of a cluster network lives. */
@@ -70,14 +95,71 @@ export class Overlay {
   /** Makes this host's published endpoints exactly these (after a crash between the store's two writes). */
   async republish(own: readonly ClusterMember[]): Promise<void> {
     const wanted = new Set(own.map((e) => memberKey(e.network, e.id)));
-    for (const { key, record } of parseEach(await this.deps.store.list(MEMBERS), memberRecord, this.skipped)) {
-      if (record.host === this.host && !wanted.has(key)) await this.deps.store.commit([], [{ type: 'delete', key }]);
+    for (const { member, revision } of this.deps.view.ownedBy(this.host)) {
+      if (wanted.has(member.key)) continue;
+      await this.deps.store.commit([{ key: member.key, revision }], [{ type: 'delete', key: member.key }]);
     }
     for (const member of own) await this.publish(member);
   }
 
+  /** Programs every device whole (a device made, this host's start). */
   requestSync(): void {
-    if (!this.closed) this.sync.request();
+    if (!this.closed) this.whole.request();
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const stop of this.stops) stop();
+  }
+
+  /** The peer another host's member is, at that host's record; none for this host's own, or a dead host's. */
+  private peerOf(member: Member | undefined, host?: HostRecord): OverlayPeer[] {
+    if (!member || !host || member.host === this.host) return [];
+    return [{ mac: member.mac, vtep: host.vtep, addresses: member.addresses }];
+  }
+
+  private deviceOf(network: string): string | undefined {
+    return this.deps.localNetworks().find((n) => n.name === network)?.device;
+  }
+
+  private memberChanged(now: Member | undefined, before: Member | undefined): void {
+    const network = (now ?? before)?.network ?? '';
+    const device = this.deviceOf(network);
+    if (!device) return;
+    const hostOf = (m: Member | undefined) => m && this.deps.view.host(m.host);
+    this.change(device, this.peerOf(before, hostOf(before)), this.peerOf(now, hostOf(now)));
+  }
+
+  /** A host came or went, or moved its tunnel: its members' entries follow, on each device. */
+  private hostChanged(now: HostRecord | undefined, before: HostRecord | undefined): void {
+    const name = (now ?? before)?.host ?? this.host;
+    if (name === this.host || now?.vtep === before?.vtep) return;
+    const byDevice = new Map<string, Member[]>();
+    for (const { member } of this.deps.view.ownedBy(name)) {
+      const device = this.deviceOf(member.network);
+      if (device) byDevice.set(device, [...(byDevice.get(device) ?? []), member]);
+    }
+    for (const [device, members] of byDevice) {
+      this.change(
+        device,
+        members.flatMap((m) => this.peerOf(m, before)),
+        members.flatMap((m) => this.peerOf(m, now)),
+      );
+    }
+  }
+
+  private change(device: string, remove: OverlayPeer[], add: OverlayPeer[]): void {
+    if (this.closed || JSON.stringify(remove) === JSON.stringify(add)) return;
+    this.serial
+      .run(() => this.deps.tunnel.changePeers(device, { remove, add }))
+      .catch((error: Error) => {
+        // An entry not where it was thought to be: the device is programmed whole from the view.
+        this.deps.log.info(
+          { device, err: error.message },
+          'a change of tunnel peers failed; programming the device whole',
+        );
+        this.requestSync();
+      });
   }
 
   /**
@@ -85,31 +167,19 @@ export class Overlay {
    * address and the addresses to the MAC. The device knows no other endpoint, so it floods nothing
    * to unknown hosts.
    */
-  private async program(): Promise<void> {
-    const networks = this.deps.localNetworks();
-    if (networks.length === 0) return;
-    const { store } = this.deps;
-    const hosts = parseEach(await store.list(HOSTS), hostRecord, this.skipped);
-    const vteps = new Map(hosts.map(({ record: h }) => [h.host, h.vtep]));
-    for (const network of networks) {
-      const peers: OverlayPeer[] = [];
-      for (const { record: member } of parseEach(
-        await store.list(`${MEMBERS}${network.name}/`),
-        memberRecord,
-        this.skipped,
-      )) {
-        const vtep = vteps.get(member.host);
-        if (member.host !== this.host && vtep) peers.push({ mac: member.mac, vtep, addresses: member.addresses });
-      }
-      await this.deps.tunnel.programPeers(network.device, peers).catch((error: unknown) => {
+  private async program(repairing: boolean): Promise<void> {
+    for (const network of this.deps.localNetworks()) {
+      const { view } = this.deps;
+      const peers = [...view.membersOf(network.name)].flatMap((m) => this.peerOf(m, view.host(m.host)));
+      const changed = await this.deps.tunnel.programPeers(network.device, peers).catch((error: unknown) => {
         // A network deleted while this round ran took its device along: nothing left to program.
         if (this.deps.localNetworks().some((n) => n.device === network.device)) throw error;
+        return 0;
       });
+      if (repairing && changed > 0) {
+        this.repairs += changed;
+        this.deps.log.warn({ device: network.device, entries: changed }, 'anti-entropy put tunnel entries right');
+      }
     }
-  }
-
-  close(): void {
-    this.closed = true;
-    this.unwatch();
   }
 }

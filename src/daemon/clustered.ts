@@ -39,7 +39,6 @@ export async function buildClustered(input: HostModeInput, leases: Leases, hostS
     ipam,
     report,
     cluster,
-    policyHost: config.hostName,
     ...(config.cluster.namesAddress ? { namesAddress: config.cluster.namesAddress } : {}),
     start: async (driver, closers) => {
       const { serviceAddress } = deps;
@@ -59,11 +58,11 @@ export async function buildClustered(input: HostModeInput, leases: Leases, hostS
       const ghostsLeft = (error: Error) => log.warn({ err: error.message }, 'ghost sweep left for the next round');
       return {
         catchUp: () => {
-          // Watches bring changes at once; the rounds catch up on anything missed while etcd was away.
+          // The view's watches bring changes at once, and read again after a lost watch; the rounds retry
+          // what failed.
           cluster.catchUp();
           services.withdrawGhosts().catch(ghostsLeft);
           services.followed.request();
-          services.names?.refresh();
         },
         operator: { cluster, clustered: services },
         dnsStats: () => services.names?.stats,

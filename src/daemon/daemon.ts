@@ -75,13 +75,13 @@ async function compose(config: Config, deps: DaemonDeps, closers: Closers): Prom
   const input = { config, deps, state, closers };
   const mode = leases && hostStore ? await buildClustered(input, leases, hostStore) : await buildSolo(input);
   const { ipam, report, cluster, namesAddress } = mode;
-  const policy = buildPolicy({
+  const policy = await buildPolicy({
     store,
     table: deps.policyTable,
     tableName: tableFor(config.name),
     log,
     snapshot: () => state.snapshot(),
-    ...(mode.policyHost ? { host: mode.policyHost } : {}),
+    ...(mode.cluster ? { cluster: { view: mode.cluster.view, host: mode.cluster.settings.host } } : {}),
   });
   closers.push('policies', () => policy.close());
   const containers = new ContainerReader({

@@ -17,8 +17,6 @@ export interface HostMode {
   readonly report: PoolReport;
   /** The cluster this host's networks span (cluster mode). */
   readonly cluster?: Cluster;
-  /** Policies see this host's endpoints as its own among the cluster's (cluster mode). */
-  readonly policyHost?: string;
   /** Where the cluster's names are served, which internal cluster networks route to (cluster mode). */
   readonly namesAddress?: string;
   /** Starts what runs on the reconciled driver; its closers go on the stack. */

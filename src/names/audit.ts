@@ -2,20 +2,16 @@
 // other hosts answer DNS with the names and addresses in them, and send
 // traffic by the MACs: a record that differs, is missing or outlived its
 // endpoint is a wrong answer somewhere else.
-import { MEMBERS, memberRecord } from '../cluster/records.js';
+import type { ClusterView } from '../cluster/view/view.js';
 import type { ClusterMember } from '../driver/seams.js';
-import type { Store } from '../store/store.js';
 
 const said = (m: { mac: string; addresses: readonly string[]; name?: string; aliases?: readonly string[] }) =>
   JSON.stringify([m.mac, [...m.addresses].sort(), m.name ?? null, [...(m.aliases ?? [])].sort()]);
 
-export async function auditMembers(store: Store, host: string, own: readonly ClusterMember[]): Promise<string[]> {
+export function auditMembers(view: ClusterView, host: string, own: readonly ClusterMember[]): string[] {
   const problems: string[] = [];
   const published = new Map<string, string>();
-  for (const entry of await store.list(MEMBERS)) {
-    const record = memberRecord.parse(JSON.parse(entry.value));
-    if (record.host === host) published.set(entry.key.slice(MEMBERS.length), said(record));
-  }
+  for (const { member } of view.ownedBy(host)) published.set(`${member.network}/${member.endpoint}`, said(member));
   for (const member of own) {
     const key = `${member.network}/${member.id}`;
     const record = published.get(key);

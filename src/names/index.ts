@@ -4,11 +4,11 @@
 // answers the names of its own host and passes the rest here.
 import dnsPacket from 'dns-packet';
 import type { Logger } from 'pino';
+import type { ClusterView } from '../cluster/view/view.js';
 import type { Link } from '../dataplane/dataplane.js';
 import type { ServiceAddress } from '../dataplane/service-address.js';
 import type { EndpointRecord, NetworkRecord } from '../driver/records.js';
 import { formatIp } from '../net/ip.js';
-import type { Store } from '../store/store.js';
 import { type Asker, decide, rcodeOf, reply } from './answer.js';
 import { Askers } from './askers.js';
 import { NameBook } from './book.js';
@@ -19,7 +19,8 @@ import { DnsStats } from './stats.js';
 import { Upstream } from './upstream.js';
 
 export interface NamesDeps {
-  readonly store: Store;
+  /** The cluster's records, whose members' names the service answers with. */
+  readonly view: ClusterView;
   readonly log: Logger;
   readonly address: string;
   /** 53, but for tests. */
@@ -39,14 +40,12 @@ export interface NamesService {
   readonly port: number;
   /** What became of the queries so far. */
   readonly stats: DnsStats;
-  /** A collection round: the book is read again. */
-  refresh(): void;
   close(): Promise<void>;
 }
 
 export async function startNames(deps: NamesDeps): Promise<NamesService> {
-  const book = new NameBook(deps.store, deps.log);
-  await book.start();
+  const book = new NameBook(deps.view);
+  book.start();
   const askers = new Askers(deps);
   const upstream = new Upstream(deps.address, deps.resolvConf, deps.upstreamPort);
   const stats = new DnsStats();
@@ -108,7 +107,6 @@ export async function startNames(deps: NamesDeps): Promise<NamesService> {
   return {
     port: server.boundPort,
     stats,
-    refresh: () => book.refresh(),
     close: async () => {
       book.close();
       await server.close();

@@ -13,7 +13,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import dnsPacket, { type DecodedPacket, type Packet } from 'dns-packet';
 import pino from 'pino';
 import { HOSTS, memberKey } from '../cluster/records.js';
-import { FakeServiceAddresses } from '../dataplane/fake.js';
+import { startedView } from '../cluster/view/testing.js';
+import type { ClusterView } from '../cluster/view/view.js';
+import { FakeServiceAddresses } from '../dataplane/fake-firewall.js';
 import type { EndpointRecord, NetworkRecord } from '../driver/records.js';
 import { parseCidr, parsePrefix } from '../net/ip.js';
 import { SqliteStore } from '../store/sqlite.js';
@@ -25,6 +27,7 @@ const dir = mkdtempSync(join(tmpdir(), 'tether-names-'));
 const store = new SqliteStore(join(dir, 'db'));
 const addresses = new FakeServiceAddresses();
 let names: NamesService;
+let view: ClusterView;
 let upstreamPort = 0;
 const upstream = createSocket('udp4');
 const upstreamSeen: string[] = [];
@@ -74,8 +77,9 @@ before(async () => {
   await put(memberKey('other', 'e'), member('h2', 'hidden', ['10.3.0.2']));
   // The stand-in upstream listens on another port than 53: the service is given a resolv.conf and a port.
   writeFileSync(join(dir, 'resolv.conf'), 'nameserver 127.0.0.9\nnameserver 127.0.0.53\n');
+  view = await startedView(store);
   names = await startNames({
-    store,
+    view,
     log: pino({ level: 'silent' }),
     address: '127.0.0.1',
     port: 0,
@@ -90,6 +94,7 @@ before(async () => {
 
 after(async () => {
   await names.close();
+  view.close();
   upstream.close();
   await store.close();
   rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 // answer is built to the contract's type (contract.ts).
 import type { FastifyInstance } from 'fastify';
 import { type AuditedDriver, audit } from '../audit.js';
-import type { ClusterView } from '../cluster/cluster.js';
+import type { ClusterReport } from '../cluster/cluster.js';
 import { kindOf } from '../driver/kinds/kind-of.js';
 import type { UplinkReport } from '../driver/kinds/uplink/report.js';
 import { endpointText, networkText } from '../driver/records.js';
@@ -26,7 +26,7 @@ export interface OperatorDeps {
   readonly pools: PoolReport;
   /** Resolves when the store answers now (Store.health). */
   readonly storeHealth: () => Promise<void>;
-  readonly cluster?: { view(): Promise<ClusterView>; networks(): Promise<{ name: string }[]> };
+  readonly cluster?: { report(): ClusterReport; networks(): Promise<{ name: string }[]> };
   /** Cluster mode's services: the names service and the check of this host's published members. */
   readonly clustered?: {
     readonly audit: () => Promise<string[]>;
@@ -65,7 +65,7 @@ export function registerOperatorApi(app: FastifyInstance, parts: OperatorDeps): 
       parts.cluster
         ? {
             enabled: true,
-            ...(await parts.cluster.view()),
+            ...parts.cluster.report(),
             ...(parts.clustered?.namesService ? { namesService: parts.clustered.namesService() } : {}),
           }
         : { enabled: false },

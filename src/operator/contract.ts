@@ -90,7 +90,19 @@ export const clusterView = z.discriminatedUnion('enabled', [
     vtep: z.string(),
     hosts: z.array(clusterHost),
     /** Hosts no longer renewing their registration, until their endpoints are given back (absent before 0.1). */
-    dead: z.array(clusterHost.extend({ since: z.number().optional() })).default([]),
+    dead: z
+      .array(
+        z.object({
+          host: z.string(),
+          /** Absent when this host never read the dead host's record. */
+          vtep: z.string().optional(),
+          startedAt: z.number().optional(),
+          since: z.number().optional(),
+        }),
+      )
+      .default([]),
+    /** Records of the cluster store left out as unreadable, by key, with why (absent before 0.2). */
+    unreadable: z.array(z.object({ key: z.string(), why: z.string() })).default([]),
     networks: z.array(
       z.object({
         name: z.string(),

@@ -26,7 +26,8 @@ export interface PolicyInputs {
 
 /** The other hosts' endpoints (cluster mode), and word when they change. */
 export interface RemoteEndpoints {
-  list(): Promise<PolicyEndpoint[]>;
+  /** Those on these networks (by policy key): the only ones a ruleset uses. */
+  list(networks: readonly string[]): PolicyEndpoint[];
   watch(listener: () => void): () => void;
 }
 
@@ -90,7 +91,7 @@ export class PolicyEnforcer {
   async audit(): Promise<string[]> {
     const wanted = await this.wanted();
     const held = await this.deps.table.read().catch((error: Error) => error);
-    const hooks = wanted ? this.hooks.problems() : [];
+    const hooks = [...this.deps.book.unreadable(), ...(wanted ? this.hooks.problems() : [])];
     if (held instanceof Error) {
       return [...hooks, `nftables: table inet ${this.deps.tableName} cannot be read: ${held.message}`];
     }
@@ -99,9 +100,9 @@ export class PolicyEnforcer {
 
   /** The policies, this host's deny networks, and every endpoint, this host's and (cluster mode) the others'. */
   async inputs(local: LocalPolicyView = this.deps.local()): Promise<PolicyInputs> {
-    const remote = (await this.deps.remote?.list()) ?? [];
+    const remote = this.deps.remote?.list(local.networks.map((n) => n.key)) ?? [];
     return {
-      policies: await this.deps.book.list(),
+      policies: this.deps.book.list(),
       networks: local.networks,
       endpoints: [...local.endpoints, ...remote],
     };

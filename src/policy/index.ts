@@ -3,11 +3,10 @@
 // The daemon builds this once and hands the driver its port.
 
 import type { Logger } from 'pino';
-import { MEMBERS, memberRecord } from '../cluster/records.js';
+import type { ClusterView } from '../cluster/view/view.js';
 import { bridgeOf, kindOf } from '../driver/kinds/kind-of.js';
 import { addressesOf, type EndpointRecord, knownLabels, type NetworkRecord } from '../driver/records.js';
 import type { PolicyPort } from '../driver/seams.js';
-import { parseIp } from '../net/ip.js';
 import type { Store } from '../store/store.js';
 import { PolicyBook } from './book.js';
 import { PolicyEnforcer, type RemoteEndpoints } from './enforcer.js';
@@ -29,29 +28,33 @@ export interface PolicyDeps {
   readonly log: Logger;
   /** The driver's networks and endpoints now (the driver is built after this, so a function). */
   readonly snapshot: () => { networks: NetworkRecord[]; endpoints: EndpointRecord[] };
-  /** Cluster mode: this host's name, whose members are its own endpoints. */
-  readonly host?: string;
+  /** Cluster mode: the cluster's records, and this host's name, whose members are its own endpoints. */
+  readonly cluster?: { readonly view: ClusterView; readonly host: string };
 }
 
 /** A network's name for policies: the cluster's name for a network spanning hosts, else Docker's ID. */
 export const policyKeyOf = (network: NetworkRecord) => kindOf(network).span?.name ?? network.id;
 
-export function buildPolicy(deps: PolicyDeps): PolicyParts {
-  const book = new PolicyBook(deps.store);
+export async function buildPolicy(deps: PolicyDeps): Promise<PolicyParts> {
+  const book = new PolicyBook(deps.store, deps.log);
+  await book.start();
   const enforcer = new PolicyEnforcer({
     table: deps.table,
     tableName: deps.tableName,
     book,
     log: deps.log,
     local: () => localView(deps.snapshot()),
-    ...(deps.host === undefined ? {} : { remote: remoteEndpoints(deps.store, deps.host) }),
+    ...(deps.cluster ? { remote: remoteEndpoints(deps.cluster.view, deps.cluster.host) } : {}),
   });
   enforcer.start();
   return {
     book,
     enforcer,
     port: { prepare: () => enforcer.prepare(), sync: () => enforcer.sync(), audit: () => enforcer.audit() },
-    close: () => enforcer.close(),
+    close: () => {
+      enforcer.close();
+      book.close();
+    },
   };
 }
 
@@ -79,25 +82,26 @@ function localView(snapshot: { networks: NetworkRecord[]; endpoints: EndpointRec
   return { networks: deny.map((n) => ({ key: policyKeyOf(n), bridge: bridgeOf(n), ports: ports(n.id) })), endpoints };
 }
 
-/** The other hosts' endpoints, from their member records in etcd. */
-function remoteEndpoints(store: Store, host: string): RemoteEndpoints {
+/** The other hosts' endpoints on the deny networks, from the cluster view: no read of the store. */
+function remoteEndpoints(view: ClusterView, host: string): RemoteEndpoints {
   return {
-    list: async () =>
-      (await store.list(MEMBERS)).flatMap((entry) => {
-        const member = memberRecord.parse(JSON.parse(entry.value));
-        if (member.host === host) return [];
-        const [network = '', id = ''] = entry.key.slice(MEMBERS.length).split('/');
-        return [
-          {
-            network,
-            id,
-            addresses: member.addresses.flatMap((a) => parseIp(a) ?? []),
-            local: false,
-            ...(member.labels ? { labels: member.labels } : {}),
-            ...(member.name === undefined ? {} : { name: member.name }),
-          },
-        ];
-      }),
-    watch: (listener) => store.watch(MEMBERS, listener),
+    list: (networks) =>
+      networks.flatMap((network) =>
+        [...view.membersOf(network)].flatMap((member) =>
+          member.host === host
+            ? []
+            : [
+                {
+                  network,
+                  id: member.endpoint,
+                  addresses: member.ips,
+                  local: false,
+                  ...(member.labels ? { labels: member.labels } : {}),
+                  ...(member.name === undefined ? {} : { name: member.name }),
+                },
+              ],
+        ),
+      ),
+    watch: (listener) => view.onMember(() => listener()),
   };
 }

@@ -2,9 +2,7 @@
 import type { Logger } from 'pino';
 import type { Cluster } from '../cluster/cluster.js';
 import { type DockerNetworkSyncDeps, syncDockerNetworks } from '../cluster/docker-networks.js';
-import { NETWORKS } from '../cluster/records.js';
 import type { Driver } from '../driver/driver.js';
-import type { Store } from '../store/store.js';
 import { Coalesced } from '../util/serial.js';
 
 export interface FollowedNetworks {
@@ -13,10 +11,10 @@ export interface FollowedNetworks {
 }
 
 export function followClusterNetworks(
-  parts: { cluster: Cluster; driver: Driver; store: Store; log: Logger },
+  parts: { cluster: Cluster; driver: Driver; log: Logger },
   docker: { socket: string; driverName: string; auxPass: DockerNetworkSyncDeps['auxPass'] },
 ): FollowedNetworks {
-  const { cluster, driver, store, log } = parts;
+  const { cluster, driver, log } = parts;
   const reported = new Map<string, string>();
   const sync = new Coalesced(
     () =>
@@ -33,7 +31,7 @@ export function followClusterNetworks(
       ),
     (error) => log.warn({ err: error.message }, "following the cluster's networks failed; will retry"),
   );
-  const stop = store.watch(NETWORKS, () => sync.request());
+  const stop = cluster.view.onNetworks(() => sync.request());
   sync.request();
   return { request: () => sync.request(), stop };
 }

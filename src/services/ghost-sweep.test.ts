@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
 import { MEMBERS } from '../cluster/records.js';
+import { startedView } from '../cluster/view/testing.js';
 import type { ClusterMember } from '../driver/seams.js';
 import { formatIp } from '../net/ip.js';
 import { SqliteStore } from '../store/sqlite.js';
@@ -23,8 +24,10 @@ test('a member record of an endpoint this host lacks goes at the second round it
     await put('web/theirs', record('b', '10.0.0.5'));
     const own: ClusterMember[] = [{ network: 'web', id: 'live', mac: '02:74:0a:00:00:03', addresses: ['10.0.0.3'] }];
     const released: string[] = [];
+    const view = await startedView(store);
     const round = ghostSweep({
       store,
+      view,
       host: 'a',
       own: () => own,
       release: async (address) => released.push(formatIp(address)) > 0,
@@ -34,12 +37,14 @@ test('a member record of an endpoint this host lacks goes at the second round it
     assert.equal((await store.list(MEMBERS)).length, 4, 'the first round only notes');
     // Written again between the rounds: an endpoint on its way, not a ghost yet.
     await put('web/moving', record('a', '10.0.0.4'));
+    // The view hears its own store's changes as they are made: a SQLite store tells its watches at once.
     await round();
     assert.deepEqual(
       (await store.list(MEMBERS)).map((e) => e.key.slice(MEMBERS.length)),
       ['web/live', 'web/moving', 'web/theirs'],
     );
     assert.deepEqual(released, ['10.0.0.2']);
+    view.close();
   } finally {
     await store.close();
     rmSync(dir, { recursive: true });

@@ -6,13 +6,16 @@
 // at the next round is withdrawn and its addresses freed. An endpoint being
 // created is published a moment before its record here, never a whole round.
 import type { Logger } from 'pino';
-import { MEMBERS, memberKey, memberRecord } from '../cluster/records.js';
+import { MEMBERS, memberKey } from '../cluster/records.js';
+import type { ClusterView } from '../cluster/view/view.js';
 import type { ClusterMember } from '../driver/seams.js';
-import { type IpAddress, parseIp } from '../net/ip.js';
+import type { IpAddress } from '../net/ip.js';
 import type { Store } from '../store/store.js';
 
 export interface GhostSweepDeps {
   readonly store: Store;
+  /** The cluster's records: this host's own members are read there, not from the store. */
+  readonly view: ClusterView;
   readonly host: string;
   readonly own: () => readonly ClusterMember[];
   /** Frees the address in tether's pools if this host holds it and no endpoint does. */
@@ -21,26 +24,24 @@ export interface GhostSweepDeps {
 }
 
 export function ghostSweep(parts: GhostSweepDeps): () => Promise<void> {
-  const { store, host, own, release, log } = parts;
+  const { store, view, host, own, release, log } = parts;
   /** Key of a ghost seen last round, to the revision it had. */
   let suspects = new Map<string, number>();
   return async () => {
     const mine = new Set(own().map((m) => memberKey(m.network, m.id)));
     const seen = new Map<string, number>();
-    for (const entry of await store.list(MEMBERS)) {
-      const record = memberRecord.parse(JSON.parse(entry.value));
-      if (record.host !== host || mine.has(entry.key)) continue;
-      if (suspects.get(entry.key) !== entry.revision) {
-        seen.set(entry.key, entry.revision);
+    for (const { member, revision } of view.ownedBy(host)) {
+      if (mine.has(member.key)) continue;
+      if (suspects.get(member.key) !== revision) {
+        seen.set(member.key, revision);
         continue;
       }
-      if (!(await store.commit([{ key: entry.key, revision: entry.revision }], [{ type: 'delete', key: entry.key }])))
-        continue;
-      for (const address of record.addresses.flatMap((text) => parseIp(text) ?? [])) {
+      if (!(await store.commit([{ key: member.key, revision }], [{ type: 'delete', key: member.key }]))) continue;
+      for (const address of member.ips) {
         // An endpoint of this host holding it already is told by the release, and keeps it.
         await release(address).catch((error: Error) => log.warn({ err: error.message }, 'a ghost address stays'));
       }
-      log.warn({ member: entry.key.slice(MEMBERS.length) }, 'withdrew a member record of an endpoint this host lacks');
+      log.warn({ member: member.key.slice(MEMBERS.length) }, 'withdrew a member record of an endpoint this host lacks');
     }
     suspects = seen;
   };

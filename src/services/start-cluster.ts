@@ -43,8 +43,9 @@ export interface ClusterServiceDeps {
 
 export async function startCluster(cluster: Cluster, parts: ClusterServiceDeps): Promise<ClusterServices> {
   const { driver, shared, store, log, config } = parts;
+  await cluster.follow();
   const followed = followClusterNetworks(
-    { cluster, driver, store, log },
+    { cluster, driver, log },
     {
       socket: config.dockerSocket,
       driverName: config.name,
@@ -55,14 +56,18 @@ export async function startCluster(cluster: Cluster, parts: ClusterServiceDeps):
   await cluster.start(rejoin(driver, shared, cluster, log));
   cluster.requestOverlaySync();
   const address = config.cluster.namesAddress;
-  const names = address ? await serveNames(address, parts) : undefined;
+  const names = address ? await serveNames(address, cluster, parts) : undefined;
   return {
     followed,
     ...(names ? { names } : {}),
     ...(address ? { namesService: () => ({ address, serving: names !== undefined }) } : {}),
-    audit: () => auditMembers(store, config.hostName, driver.clusterMembers()),
+    audit: async () => [
+      ...cluster.view.unreadable().map(({ key, why }) => `cluster record ${key} is unreadable and left out: ${why}`),
+      ...auditMembers(cluster.view, config.hostName, driver.clusterMembers()),
+    ],
     withdrawGhosts: ghostSweep({
       store,
+      view: cluster.view,
       host: config.hostName,
       own: () => driver.clusterMembers(),
       release: (address) => parts.ipam.releaseContainerAddress(address),
@@ -71,13 +76,17 @@ export async function startCluster(cluster: Cluster, parts: ClusterServiceDeps):
   };
 }
 
-async function serveNames(address: string, parts: ClusterServiceDeps): Promise<NamesService | undefined> {
-  const { store, log, links, state } = parts;
+async function serveNames(
+  address: string,
+  cluster: Cluster,
+  parts: ClusterServiceDeps,
+): Promise<NamesService | undefined> {
+  const { log, links, state } = parts;
   try {
     // Loaded only here: one host alone, or names off, never pays for the DNS code.
     const { startNames } = await import('../names/index.js');
     return await startNames({
-      store,
+      view: cluster.view,
       log,
       address,
       serviceAddress: parts.serviceAddress(address),

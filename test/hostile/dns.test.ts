@@ -11,7 +11,9 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import dnsPacket from 'dns-packet';
 import pino from 'pino';
-import { FakeServiceAddresses } from '../../src/dataplane/fake.js';
+import { startedView } from '../../src/cluster/view/testing.js';
+import type { ClusterView } from '../../src/cluster/view/view.js';
+import { FakeServiceAddresses } from '../../src/dataplane/fake-firewall.js';
 import { type NamesService, startNames } from '../../src/names/index.js';
 import { lengthOf } from '../../src/names/upstream.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
@@ -19,6 +21,7 @@ import { SqliteStore } from '../../src/store/sqlite.js';
 const dir = mkdtempSync(join(tmpdir(), 'tether-dns-hostile-'));
 const store = new SqliteStore(join(dir, 'db'));
 let names: NamesService;
+let view: ClusterView;
 /** How often the service read the host's links (each a spawned `ip` in production). */
 let linkReads = 0;
 const upstream = createSocket('udp4');
@@ -41,8 +44,9 @@ before(async () => {
   });
   await new Promise<void>((resolve) => upstream.bind(0, '127.0.0.9', resolve));
   writeFileSync(join(dir, 'resolv.conf'), 'nameserver 127.0.0.9\n');
+  view = await startedView(store);
   names = await startNames({
-    store,
+    view,
     log: pino({ level: 'silent' }),
     address: '127.0.0.1',
     port: 0,
@@ -61,6 +65,7 @@ before(async () => {
 
 after(async () => {
   await names.close();
+  view.close();
   upstream.close();
   await store.close();
   rmSync(dir, { recursive: true, force: true });
