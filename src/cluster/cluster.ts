@@ -45,6 +45,15 @@ export interface ClusterReport {
   readonly unreadable: { key: string; why: string }[];
 }
 
+export interface ClusterStats {
+  /** Records left out as unreadable, by prefix: each revision of a key once. */
+  readonly skipped: ReadonlyMap<string, number>;
+  /** Reads of a whole prefix of the cluster store: one per prefix at start, one per lost watch. */
+  readonly reads: number;
+  /** Tunnel entries the anti-entropy rounds found wrong and put right. */
+  readonly overlayRepairs: number;
+}
+
 export interface ClusterDeps {
   readonly store: Store;
   readonly leases: Leases;
@@ -137,9 +146,9 @@ export class Cluster implements ClusterPort {
     this.overlay.requestSync();
   }
 
-  /** Entries of tunnel devices the anti-entropy rounds put right, since start. */
-  get overlayRepairs(): number {
-    return this.overlay.repairs;
+  /** What the view and the overlay have counted since start (metrics). */
+  stats(): ClusterStats {
+    return { skipped: this.view.stats.skipped, reads: this.view.stats.reads(), overlayRepairs: this.overlay.repairs };
   }
 
   /** Whether this host's registration lease is held now. */

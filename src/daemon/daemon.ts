@@ -3,7 +3,9 @@
 // (IPAM, cluster: solo.ts or clustered.ts) -> policies -> driver -> reconcile
 // -> the background services -> the routes. Each part's closer goes on one
 // stack as it is built (closers.ts).
+
 import type { FastifyInstance } from 'fastify';
+import type { ClusterStats } from '../cluster/cluster.js';
 import { loadHostDriverState } from '../cluster/host-records.js';
 import type { Config } from '../config.js';
 import { containerOfEndpoint, endpointsDockerHolds } from '../docker-view.js';
@@ -41,6 +43,8 @@ export interface Daemon {
   readonly readiness: Readiness;
   /** What the cluster's names service did with its queries, where it serves (metrics). */
   dnsStats(): DnsStats | undefined;
+  /** What the cluster view and overlay counted (metrics; cluster mode). */
+  clusterStats(): ClusterStats | undefined;
   /** A server for the TCP transport, closed with the daemon; the operator API only with TLS (servers.ts). */
   server(https?: ServerOptions['https']): FastifyInstance;
   /** Sets who hears of each call (metrics). */
@@ -169,6 +173,7 @@ async function compose(config: Config, deps: DaemonDeps, closers: Closers): Prom
     pools: report,
     readiness,
     dnsStats: () => running.dnsStats?.(),
+    clusterStats: () => mode.cluster?.stats(),
     server: (https) => servers.build(https, https !== undefined),
     observe: (listener) => servers.observe(listener),
     close: () => closers.close(),

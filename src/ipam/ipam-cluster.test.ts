@@ -6,9 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TetherError } from '../errors.js';
 import { parseIp, parsePrefix } from '../net/ip.js';
 import type { PoolRequest } from '../protocol/ipam.js';
+import { formatPoolId } from '../protocol/pool-id.js';
 import { FaultyStore } from '../store/faulty.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { sharedIpam } from './index.js';
@@ -87,4 +89,20 @@ test("tether.cluster-aux from a user's --ipam-opt is refused: no network gets an
   await b.releasePool(poolId);
   await b.requestPool(pool('10.9.6.0/24'));
   await assert.rejects(b.requestAddress({ poolId, options: {}, address: ip('10.9.6.10') }), code('ADDRESS_IN_USE'));
+});
+
+test("a host whose watch was lost reads the IPAM again: the others' allocations meanwhile reach its memory", async () => {
+  const a = await sharedIpam(store, ipamConfig('a'));
+  const poolId = await a.ipam.requestPool(pool('10.9.6.0/24'));
+  store.loseWatches();
+  // Host b opens after the loss: its watch is a new one. Its allocations are unseen by a's watch.
+  const b = await open('b');
+  await b.requestPool(pool('10.9.6.0/24'));
+  for (let i = 0; i < 3; i++) await b.requestAddress({ poolId, options: {} });
+  const used = () => a.report.usage().find((p) => p.id === formatPoolId(poolId))?.used;
+  for (let i = 0; i < 100 && used() !== 3; i++) await sleep(20);
+  assert.equal(used(), 3, "b's three addresses");
+  // Followed again from there.
+  await b.requestAddress({ poolId, options: {} });
+  assert.equal(used(), 4);
 });

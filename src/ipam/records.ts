@@ -48,6 +48,8 @@ export const poolText = (record: PoolRecord): string =>
     ...(record.range ? { range: formatPrefix(record.range) } : {}),
   });
 
+/** Every key of the IPAM's: its pools, addresses and blocks. */
+export const IPAM = 'ipam/';
 export const POOLS = 'ipam/pools/';
 export const ADDRESSES = 'ipam/addresses/';
 export const BLOCKS = 'ipam/blocks/';

@@ -3,7 +3,7 @@
 // change (a put or delete of one key), applied here whether it was this host's
 // write or, followed by a watch, another host's.
 import { notFound } from '../errors.js';
-import type { Change } from '../store/store.js';
+import type { Change, Entry } from '../store/store.js';
 import { AddressSet } from './address-set.js';
 import {
   ADDRESSES,
@@ -47,6 +47,14 @@ export class Replica {
     else if (block) pool.blocks.delete(value);
     else if (change.type === 'put') pool.addresses.take(value);
     else pool.addresses.free(value);
+  }
+
+  /** Memory as these entries say, and nothing else (a read of the store after a lost watch). */
+  reset(entries: readonly Entry[]): void {
+    this.pools.clear();
+    // Pools first: an address or block is kept only under its pool.
+    const ordered = [...entries].sort((a, b) => Number(!a.key.startsWith(POOLS)) - Number(!b.key.startsWith(POOLS)));
+    for (const { key, value } of ordered) this.apply({ type: 'put', key, value });
   }
 
   /** Puts a pool's record in memory, keeping its addresses if it is there already. */

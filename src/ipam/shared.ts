@@ -4,7 +4,7 @@
 // host frees only its own addresses; and it remembers what it holds, to claim
 // it back after the others took it for dead while it was only cut off.
 import { overlaps } from '../net/ip.js';
-import type { Change, Entry, Guard, Store } from '../store/store.js';
+import type { Entry, Guard, Store } from '../store/store.js';
 import { retryCas } from '../util/retry.js';
 import type { KeyedSerial } from '../util/serial.js';
 import type { AddressSet } from './address-set.js';
@@ -15,7 +15,7 @@ import {
   ADDRESSES,
   type AddressKind,
   addressOfKey,
-  BLOCKS,
+  IPAM,
   LOCAL_SPACE,
   POOLS,
   type PoolRecord,
@@ -47,25 +47,38 @@ export class SharedTenancy implements Tenancy {
   }
 
   /**
-   * The watch starts before the load and its changes are applied after it, in order: each change
-   * sets one key, so replaying one the load already saw changes nothing, and none made during the
-   * load is missed.
+   * Reads the IPAM's keys at one revision and follows them from there. When the watch is lost
+   * (etcd compacted past it), memory is read again whole: allocations stay correct meanwhile, as
+   * every write is guarded in the store; memory only steers where they look first.
    */
   async open(): Promise<() => void> {
-    const { replica } = this;
-    const pending: Change[] = [];
-    let loaded = false;
-    const unwatch = this.store.watch('ipam/', (change) => (loaded ? replica.apply(change) : pending.push(change)));
-    const pools = await this.store.list(POOLS);
-    const addresses = await this.store.list(ADDRESSES);
-    const blocks = await this.store.list(BLOCKS);
-    for (const entry of [...pools, ...addresses, ...blocks]) {
-      replica.apply({ type: 'put', key: entry.key, value: entry.value });
-    }
-    this.loadHoldings(pools, addresses);
-    loaded = true;
-    for (const change of pending) replica.apply(change);
-    return unwatch;
+    const { entries, revision } = await this.store.snapshot(IPAM);
+    this.replica.reset(entries);
+    this.loadHoldings(
+      entries.filter((e) => e.key.startsWith(POOLS)),
+      entries.filter((e) => e.key.startsWith(ADDRESSES)),
+    );
+    let unwatch: () => void = () => undefined;
+    let closed = false;
+    const follow = (after: number) => {
+      unwatch = this.store.watch(IPAM, (change) => this.replica.apply(change), { after, lost: () => reload(1) });
+    };
+    const reload = (attempt: number): void => {
+      if (closed) return;
+      this.store.snapshot(IPAM).then(
+        (read) => {
+          if (closed) return;
+          this.replica.reset(read.entries);
+          follow(read.revision);
+        },
+        () => setTimeout(() => reload(attempt + 1), Math.min(10_000, 200 * 2 ** attempt)).unref(),
+      );
+    };
+    follow(revision);
+    return () => {
+      closed = true;
+      unwatch();
+    };
   }
 
   private loadHoldings(pools: readonly Entry[], addresses: readonly Entry[]): void {

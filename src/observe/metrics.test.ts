@@ -1,4 +1,4 @@
-// The metrics endpoint's DNS counters, read from the names service's counts at each scrape.
+// The metrics endpoint's DNS and cluster counters, read from the names service's and the cluster's counts at each scrape.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Driver } from '../driver/driver.js';
@@ -7,7 +7,7 @@ import { DnsStats } from '../names/stats.js';
 import type { Readiness } from '../operator/readiness.js';
 import { startMetrics } from './metrics.js';
 
-test('DNS queries, answers by rcode, refusals by rule and drops by reason are exported', async () => {
+test('DNS queries, answers, refusals and drops; records skipped, store reads and overlay repairs are exported', async () => {
   const stats = new DnsStats();
   stats.queries = 5;
   stats.answered('NOERROR');
@@ -21,6 +21,7 @@ test('DNS queries, answers by rcode, refusals by rule and drops by reason are ex
       pools: { usage: () => [] } as unknown as PoolReport,
       readiness: {} as Readiness,
       dnsStats: () => stats,
+      clusterStats: () => ({ skipped: new Map([['cluster/members/', 2]]), reads: 4, overlayRepairs: 3 }),
     },
   );
   try {
@@ -31,6 +32,12 @@ test('DNS queries, answers by rcode, refusals by rule and drops by reason are ex
       'tether_dns_drops_total{reason="rate"} 2',
       'tether_dns_queries_total 5',
       'tether_dns_refusals_total{rule="size"} 1',
+    ]);
+    const cluster = text.split('\n').filter((line) => /^tether_(cluster|overlay)/.test(line));
+    assert.deepEqual(cluster.sort(), [
+      'tether_cluster_records_skipped_total{prefix="cluster/members/"} 2',
+      'tether_cluster_store_reads_total 4',
+      'tether_overlay_repairs_total 3',
     ]);
   } finally {
     await metrics.close();

@@ -1,6 +1,7 @@
 // The opt-in Prometheus endpoint (--metrics-addr). prom-client is loaded only
 // when it is asked for, so a daemon without metrics does not carry it.
 import { createServer } from 'node:http';
+import type { ClusterStats } from '../cluster/cluster.js';
 import type { Driver } from '../driver/driver.js';
 import type { PoolReport } from '../ipam/report.js';
 import type { DnsStats } from '../names/stats.js';
@@ -16,7 +17,13 @@ export interface Metrics {
 
 export async function startMetrics(
   listen: { host: string; port: number },
-  parts: { driver: Driver; pools: PoolReport; readiness: Readiness; dnsStats(): DnsStats | undefined },
+  parts: {
+    driver: Driver;
+    pools: PoolReport;
+    readiness: Readiness;
+    dnsStats(): DnsStats | undefined;
+    clusterStats(): ClusterStats | undefined;
+  },
 ): Promise<Metrics> {
   const client = await import('prom-client');
   const registry = new client.Registry();
@@ -76,6 +83,7 @@ export async function startMetrics(
     },
   });
   dnsCounters(client, registry, parts.dnsStats);
+  clusterCounters(client, registry, parts.clusterStats);
 
   const server = createServer((request, response) => {
     if (request.method === 'GET' && request.url !== '/metrics') {
@@ -144,4 +152,43 @@ function dnsCounters(
   counter('tether_dns_answers_total', 'DNS answers sent, by rcode', 'rcode', (s) => s.answers);
   counter('tether_dns_refusals_total', 'DNS queries refused before any work, by rule', 'rule', (s) => s.refusals);
   counter('tether_dns_drops_total', 'DNS queries dropped unanswered, by reason', 'reason', (s) => s.drops);
+}
+
+/** The cluster view's and overlay's counts, read at each scrape (cluster mode; none on one host). */
+function clusterCounters(
+  client: typeof import('prom-client'),
+  registry: import('prom-client').Registry,
+  stats: () => ClusterStats | undefined,
+): void {
+  const counter = (name: string, help: string, read: (s: ClusterStats) => number) =>
+    new client.Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const now = stats();
+        this.reset();
+        if (now) this.inc(read(now));
+      },
+    });
+  new client.Counter({
+    name: 'tether_cluster_records_skipped_total',
+    help: 'Records of the cluster store left out as unreadable, by prefix (each revision of a key once)',
+    labelNames: ['prefix'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [prefix, count] of stats()?.skipped ?? []) this.inc({ prefix }, count);
+    },
+  });
+  counter(
+    'tether_cluster_store_reads_total',
+    'Whole reads of a prefix of the cluster store (start, lost watches)',
+    (s) => s.reads,
+  );
+  counter(
+    'tether_overlay_repairs_total',
+    'Tunnel entries anti-entropy found wrong and put right',
+    (s) => s.overlayRepairs,
+  );
 }

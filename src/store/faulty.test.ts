@@ -58,3 +58,16 @@ test('a store that is down fails reads and writes alike', async () => {
   assert.deepEqual(await store.list('x'), []);
   await store.close();
 });
+
+test('lost watches are cancelled and told; a watch that cannot be lost goes on', async () => {
+  const store = open();
+  const seen: string[] = [];
+  let lost = 0;
+  store.watch('w/', (c) => seen.push(`losable ${c.key}`), { lost: () => lost++ });
+  store.watch('w/', (c) => seen.push(`plain ${c.key}`));
+  store.loseWatches();
+  await store.commit([], [{ type: 'put', key: 'w/a', value: '1' }]);
+  assert.equal(lost, 1);
+  assert.deepEqual(seen, ['plain w/a']);
+  await store.close();
+});

@@ -1,6 +1,7 @@
 // A Store that fails on purpose, around any other: the Nth write from now,
 // every write under a prefix, a write that lands but reports failure (a
-// deadline that passed as etcd applied it), or every call until told otherwise. Tests use it
+// deadline that passed as etcd applied it), every call until told otherwise,
+// or its watches lost (etcd compacted past them). Tests use it
 // to prove that a failing store leaves memory, store and kernel in agreement.
 import { TetherError } from '../errors.js';
 import type { Change, Entry, Guard, Operation, Snapshot, Store, WatchOptions } from './store.js';
@@ -16,6 +17,8 @@ export class FaultyStore implements Store {
   private failPrefix: string | undefined;
   private down = false;
   private landThenFail = false;
+  /** Open watches that can be told they are lost. */
+  private readonly losable = new Set<{ cancel: () => void; lost: (error: Error) => void }>();
 
   constructor(private readonly inner: Store) {}
 
@@ -37,6 +40,15 @@ export class FaultyStore implements Store {
   /** Every call fails, until healed (the store is unreachable). */
   failEverything(): void {
     this.down = true;
+  }
+
+  /** Every open watch that can be lost is: cancelled and told, as etcd's compaction past it would. */
+  loseWatches(): void {
+    for (const watch of [...this.losable]) {
+      this.losable.delete(watch);
+      watch.cancel();
+      watch.lost(this.fault('watch (history compacted)'));
+    }
   }
 
   heal(): void {
@@ -89,7 +101,15 @@ export class FaultyStore implements Store {
   }
 
   watch(prefix: string, listener: (change: Change) => void, options?: WatchOptions): () => void {
-    return this.inner.watch(prefix, listener, options);
+    const cancel = this.inner.watch(prefix, listener, options);
+    const lost = options?.lost;
+    if (!lost) return cancel;
+    const watch = { cancel, lost };
+    this.losable.add(watch);
+    return () => {
+      this.losable.delete(watch);
+      cancel();
+    };
   }
 
   close(): Promise<void> {
