@@ -61,6 +61,7 @@ export interface ClusterDeps {
   readonly tunnel: Tunnel;
   readonly log: Logger;
   readonly forgetHost: MembershipDeps['forgetHost'];
+  readonly remember: MembershipDeps['remember'];
   /** This host's networks that span the cluster, with their tunnel devices. */
   readonly localNetworks: () => LocalClusterNetwork[];
 }

@@ -3,10 +3,10 @@
 // host's endpoints and addresses once its registration has been gone the grace
 // period. A host that was only cut off claims back what it holds on its return.
 import type { Logger } from 'pino';
-import { TetherError } from '../errors.js';
 import type { IpAddress } from '../net/ip.js';
 import type { Guard, Leases, Store } from '../store/store.js';
 import { Coalesced } from '../util/serial.js';
+import { isTwin, nameHolder, twinError } from './name-holder.js';
 import { HOST_SCOPES, HOSTS, type HostRecord, hostRecord, hostScope, KNOWN_MARK, knownMark } from './records.js';
 import type { ClusterSettings } from './settings.js';
 import { readHost } from './view/readers.js';
@@ -22,6 +22,8 @@ export interface MembershipDeps {
    * given the addresses of its endpoints too (swarm's, which belong to no host).
    */
   readonly forgetHost: (host: string, unless: readonly Guard[], endpoints: readonly IpAddress[]) => Promise<number>;
+  /** Keeps the nonce of the start that holds the registration, in this host's own store. */
+  readonly remember: (nonce: string) => Promise<void>;
 }
 
 /** A host whose registration went: since when, and its last record where known. */
@@ -60,11 +62,11 @@ export class Membership {
     const { view } = this.deps;
     this.unwatch = view.onHost((now, before) => {
       const host = (now ?? before)?.host;
+      if (host === this.settings.host && now && isTwin(now, this.settings)) this.nameTaken(now);
       if (host === undefined || host === this.settings.host) return;
       if (now) this.clearSuspicion(host);
       else this.suspect(host, before);
     });
-    await this.refuseTwin();
     await this.register();
     for (const [host, record] of await this.knownHosts()) if (!view.host(host)) this.suspect(host, record);
   }
@@ -79,27 +81,6 @@ export class Membership {
     if (this.rejoinPending && !this.closed) this.rejoining.request();
   }
 
-  /** A live registration of this name by another tether: its record, or undefined. */
-  private async twin(): Promise<HostRecord | undefined> {
-    const entry = await this.deps.store.get(HOSTS + this.settings.host);
-    // One that is not a record holds the name for no one.
-    const read = entry && readHost(entry.key, entry.value);
-    const held = read && 'record' in read ? read.record : undefined;
-    // A record without an identity is from a tether before them: this host's own earlier life, maybe.
-    return held?.identity !== undefined && held.identity !== this.settings.identity ? held : undefined;
-  }
-
-  /** Two hosts of one name would take each other's records for their own: the second may not start. */
-  private async refuseTwin(): Promise<void> {
-    const held = await this.twin();
-    if (!held) return;
-    throw new TetherError(
-      'CONFLICT',
-      `host name ${held.host} is held by another tether (tunnel address ${held.vtep}, started ` +
-        `${new Date(held.startedAt).toISOString()}): give each host its own --host-name`,
-    );
-  }
-
   /** Registers this host under a new lease; calls made while one registration runs share it. */
   private register(): Promise<void> {
     this.registering ??= this.registerUntilDone().finally(() => {
@@ -109,22 +90,30 @@ export class Membership {
   }
 
   private async registerUntilDone(): Promise<void> {
-    const { host, vtep, hostTtlSeconds, identity } = this.settings;
-    const { leases, log } = this.deps;
-    const value = JSON.stringify(hostRecord.parse({ host, vtep, startedAt: Date.now(), identity }));
+    const { host, vtep, hostTtlSeconds, identity, nonce } = this.settings;
+    const { leases, log, store } = this.deps;
+    const value = JSON.stringify(hostRecord.parse({ host, vtep, startedAt: Date.now(), identity, nonce }));
     for (let attempt = 0; !this.closed; attempt++) {
+      const holder = await nameHolder(store, host, this.settings).catch((error: Error) => error);
+      // The second tether of one name may not start: it would take the first one's records for its own.
+      if (!(holder instanceof Error) && holder.twin && !this.registeredOnce) throw twinError(holder.twin);
+      let revoke: (() => Promise<void>) | undefined;
       try {
+        if (holder instanceof Error) throw holder;
         // Back after the lease lapsed: the name is taken again only if no other tether holds it now.
-        const held = this.registeredOnce ? await this.twin() : undefined;
-        if (held) throw new Error(`host name ${host} is held by the tether at ${held.vtep} now`);
-        // Outlives the lease: the others learn of this host's death even if it published nothing. Written
-        // first, so that a failure here retries before any lease exists.
-        await this.deps.store.commit([], [{ type: 'put', key: knownMark(host), value }]);
-        this.revoke = await leases.putLeased(HOSTS + host, value, hostTtlSeconds, (error) => {
-          this.leaseHeld = false;
-          log.warn({ err: error.message }, "this host's registration expired; registering again");
-          if (!this.closed) void this.register();
-        });
+        if (holder.twin) throw new Error(`host name ${host} is held by the tether at ${holder.twin.vtep} now`);
+        revoke = await leases.putLeased(
+          HOSTS + host,
+          value,
+          hostTtlSeconds,
+          (error) => this.lost(error),
+          holder.revision,
+        );
+        if (!revoke) throw new Error(`host name ${host} was registered meanwhile`);
+        // Outlives the lease: the others learn of this host's death even if it published nothing.
+        await store.commit([], [{ type: 'put', key: knownMark(host), value }]);
+        await this.deps.remember(nonce);
+        this.revoke = revoke;
         this.leaseHeld = true;
         if (attempt > 0) log.info({ host, vtep }, 'registered again with the cluster');
         if (this.registeredOnce) {
@@ -134,10 +123,27 @@ export class Membership {
         this.registeredOnce = true;
         return;
       } catch (error) {
+        await revoke?.().catch(() => undefined);
         if (attempt === 0) log.warn({ err: (error as Error).message }, 'cannot register with the cluster; retrying');
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     }
+  }
+
+  private lost(error: Error): void {
+    this.leaseHeld = false;
+    this.deps.log.warn({ err: error.message }, "this host's registration expired; registering again");
+    if (!this.closed) void this.register();
+  }
+
+  /** Another tether registered this host's name over this one's (a clone started from a copy of its state). */
+  private nameTaken(holder: HostRecord): void {
+    if (!this.leaseHeld) return;
+    this.leaseHeld = false;
+    this.deps.log.error(
+      { host: holder.host, vtep: holder.vtep },
+      "another tether registered this host's name: give each host its own --host-name",
+    );
   }
 
   /**

@@ -6,11 +6,12 @@ import type { Config } from '../config.js';
 import type { LinkPlane } from '../dataplane/dataplane.js';
 import { VxlanTunnel } from '../tunnel/vxlan.js';
 import { Cluster, type ClusterDeps } from './cluster.js';
+import type { ClusterSettings } from './settings.js';
 
 export async function openCluster(
   config: Config,
   deps: Omit<ClusterDeps, 'tunnel'> & { readonly links: LinkPlane },
-  identity: string,
+  starts: Pick<ClusterSettings, 'identity' | 'nonce' | 'previousNonce'>,
 ): Promise<Cluster> {
   const { advertiseAddress } = config.cluster;
   let underlay: { source: string; mtu: number };
@@ -34,7 +35,7 @@ export async function openCluster(
     { ...rest, tunnel },
     {
       host: config.hostName,
-      identity,
+      ...starts,
       vtep: underlay.source,
       underlayMtu: underlay.mtu,
       hostTtlSeconds,

@@ -31,6 +31,8 @@ export const hostRecord = z.object({
   startedAt: z.number(),
   /** Whose registration it is (settings.ts); absent from tethers before it. */
   identity: z.string().optional(),
+  /** Which start of that tether made it; absent from tethers before it. */
+  nonce: z.string().optional(),
 });
 export type HostRecord = z.infer<typeof hostRecord>;
 

@@ -6,6 +6,10 @@ export interface ClusterSettings {
    * its name back at once, another machine started with the same name is refused.
    */
   readonly identity: string;
+  /** Made at each start: which start of this host holds its registration (cluster/name-holder.ts). */
+  readonly nonce: string;
+  /** The nonce of the last start of this host that registered: its registration is this host's own. */
+  readonly previousNonce?: string;
   /** This host's tunnel address, and the MTU of the link it is on. */
   readonly vtep: string;
   readonly underlayMtu: number;

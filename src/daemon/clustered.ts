@@ -16,7 +16,7 @@ export async function buildClustered(input: HostModeInput, leases: Leases, hostS
   const { store, links, log } = deps;
   const { ipam, report, shared } = await sharedIpam(store, await ipamConfigOf(config, deps, state));
   closers.push('IPAM', () => ipam.close());
-  const identity = await hostIdentity(hostStore);
+  const starts = await hostStarts(hostStore);
   const cluster = await openCluster(
     config,
     {
@@ -24,6 +24,8 @@ export async function buildClustered(input: HostModeInput, leases: Leases, hostS
       leases,
       links,
       log,
+      remember: (nonce) =>
+        hostStore.commit([], [{ type: 'put', key: REGISTERED_NONCE, value: nonce }]).then(() => undefined),
       forgetHost: async (host, unless, endpoints) =>
         (await shared.forgetHost(host, unless)) + (await ipam.forgetSwarmEndpoints(endpoints, unless)),
       localNetworks: () =>
@@ -32,7 +34,7 @@ export async function buildClustered(input: HostModeInput, leases: Leases, hostS
           return span && tunnel ? [{ name: span.name, device: tunnel.device }] : [];
         }),
     },
-    identity,
+    starts,
   );
   closers.push('cluster', () => cluster.close());
   return {
@@ -71,10 +73,19 @@ export async function buildClustered(input: HostModeInput, leases: Leases, hostS
   };
 }
 
-/** This host's identity in the cluster (cluster/settings.ts): made at its first start, kept in its own store. */
-async function hostIdentity(own: Store): Promise<string> {
+/** Where the host's own store keeps the nonce of its last start that registered (cluster/name-holder.ts). */
+const REGISTERED_NONCE = 'meta/registered-nonce';
+
+/**
+ * This host's identity in the cluster (made at its first start, kept in its own store), this start's
+ * nonce, and the nonce of its last start that registered.
+ */
+async function hostStarts(own: Store): Promise<{ identity: string; nonce: string; previousNonce?: string }> {
   const key = 'meta/host-identity';
   const made = randomUUID();
-  if (await own.commit([{ key, revision: 0 }], [{ type: 'put', key, value: made }])) return made;
-  return (await own.get(key))?.value ?? made;
+  const identity = (await own.commit([{ key, revision: 0 }], [{ type: 'put', key, value: made }]))
+    ? made
+    : ((await own.get(key))?.value ?? made);
+  const previousNonce = (await own.get(REGISTERED_NONCE))?.value;
+  return { identity, nonce: randomUUID(), ...(previousNonce ? { previousNonce } : {}) };
 }

@@ -100,11 +100,14 @@ describe('EtcdStore', () => {
     }
   });
 
-  test('a leased key lives while renewed and goes when revoked or expired', async () => {
+  test('a leased key is put only if its revision is the one expected, lives while renewed, goes when revoked', async () => {
     const store = new EtcdStore({ hosts: `http://127.0.0.1:${port.client}` }, `lease${n++}/`);
     try {
       const lost: Error[] = [];
-      const revoke = await store.putLeased('hosts/a', 'alive', 2, (error) => lost.push(error));
+      const revoke = await store.putLeased('hosts/a', 'alive', 2, (error) => lost.push(error), 0);
+      assert.ok(revoke);
+      // Held: another put if absent fails, and writes nothing.
+      assert.equal(await store.putLeased('hosts/a', 'twin', 2, (error) => lost.push(error), 0), undefined);
       await sleep(3000); // longer than the TTL: only renewal keeps it
       assert.equal((await store.get('hosts/a'))?.value, 'alive');
       await revoke();

@@ -169,25 +169,29 @@ export class EtcdStore implements Store, Leases {
     value: string,
     ttlSeconds: number,
     onLost: (error: Error) => void,
-  ): Promise<() => Promise<void>> {
+    expected: number,
+  ): Promise<(() => Promise<void>) | undefined> {
     const lease = this.client.lease(ttlSeconds, { autoKeepAlive: true });
     lease.on('lost', onLost);
+    const revoke = async () => {
+      lease.removeListener('lost', onLost);
+      await lease.revoke().catch(() => undefined);
+    };
     try {
-      await this.call('lease', () =>
-        lease
-          .put(this.prefix + key)
-          .value(value)
-          .exec(),
-      );
+      const id = await this.call('lease', () => lease.grant());
+      const full = this.prefix + key;
+      const guard =
+        expected === 0 ? this.client.if(full, 'Create', '==', 0) : this.client.if(full, 'Mod', '==', expected);
+      const put = this.client.put(full).value(value).lease(id);
+      const response = await this.call('lease', () => guard.then(put).commit());
+      if (response.succeeded) return revoke;
     } catch (error) {
       lease.removeListener('lost', onLost);
       lease.release();
       throw error;
     }
-    return async () => {
-      lease.removeListener('lost', onLost);
-      await lease.revoke().catch(() => undefined);
-    };
+    await revoke();
+    return undefined;
   }
 
   async close(): Promise<void> {

@@ -19,6 +19,8 @@ export class SqliteStore implements Store {
 
   constructor(path: string) {
     this.db = new Database(path);
+    // Every follower of a prefix is a listener: a host's view alone has five.
+    this.changes.setMaxListeners(0);
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode survives a process crash; only a power loss may drop the last commits.
     this.db.pragma('synchronous = NORMAL');

@@ -66,13 +66,15 @@ export interface Store {
 /** Keys that live only while their owner keeps renewing them (etcd leases); the cluster store has them. */
 export interface Leases {
   /**
-   * Puts the key under a lease of ttlSeconds, renewed in the background. onLost is called if the
-   * lease expires all the same (the store was unreachable too long). Returns a revoke.
+   * Puts the key under a lease of ttlSeconds, renewed in the background, if the key's revision is
+   * `expected` (0: absent). onLost is called if the lease expires all the same (the store was
+   * unreachable too long). Returns a revoke; undefined, and nothing written, if the guard failed.
    */
   putLeased(
     key: string,
     value: string,
     ttlSeconds: number,
     onLost: (error: Error) => void,
-  ): Promise<() => Promise<void>>;
+    expected: number,
+  ): Promise<(() => Promise<void>) | undefined>;
 }

@@ -49,8 +49,9 @@ export class TestLeases implements Leases {
     value: string,
     _ttl: number,
     onLost: (error: Error) => void,
-  ): Promise<() => Promise<void>> {
-    await this.store.commit([], [{ type: 'put', key, value }]);
+    expected: number,
+  ): Promise<(() => Promise<void>) | undefined> {
+    if (!(await this.store.commit([{ key, revision: expected }], [{ type: 'put', key, value }]))) return undefined;
     const revoke = async () => {
       await this.store.commit([], [{ type: 'delete', key }]);
     };
