@@ -18,7 +18,8 @@ test('a copy of an old state of a live host is refused; a copy of it now takes t
   await assert.rejects(fromTemplate.start(), /host name a is held by another tether \(tunnel address 192\.0\.2\.1/);
   // A copy of a as it runs cannot be told from a's own restart: it takes the name, and a, seeing
   // its registration made by another start, stops calling itself registered.
-  for (const part of ['', '-wal']) copyFileSync(join(shared().dir, `a.db${part}`), join(shared().dir, `live.db${part}`));
+  const { dir } = shared();
+  for (const part of ['', '-wal']) copyFileSync(join(dir, `a.db${part}`), join(dir, `live.db${part}`));
   const lease = async () => (await a.daemon.readiness.run()).checks.find((c) => c.name === 'lease')?.ok;
   assert.equal(await lease(), true);
   await new Host(shared(), 'a', '192.0.2.8', {}, 'live').start();

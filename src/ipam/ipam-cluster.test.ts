@@ -91,7 +91,7 @@ test("tether.cluster-aux from a user's --ipam-opt is refused: no network gets an
   await assert.rejects(b.requestAddress({ poolId, options: {}, address: ip('10.9.6.10') }), code('ADDRESS_IN_USE'));
 });
 
-test("a host whose watch was lost reads the IPAM again: the others' allocations meanwhile reach its memory", async () => {
+test("a host whose watch was lost reads the IPAM again: others' allocations meanwhile reach its memory", async () => {
   const a = await sharedIpam(store, ipamConfig('a'));
   const poolId = await a.ipam.requestPool(pool('10.9.6.0/24'));
   store.loseWatches();

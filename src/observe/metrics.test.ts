@@ -1,4 +1,5 @@
-// The metrics endpoint's DNS and cluster counters, read from the names service's and the cluster's counts at each scrape.
+// The metrics endpoint's DNS and cluster counters, read from the names service's and the
+// cluster's counts at each scrape.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Driver } from '../driver/driver.js';
@@ -7,7 +8,7 @@ import { DnsStats } from '../names/stats.js';
 import type { Readiness } from '../operator/readiness.js';
 import { startMetrics } from './metrics.js';
 
-test('DNS queries, answers, refusals and drops; records skipped, store reads and overlay repairs are exported', async () => {
+test('DNS queries, answers, refusals, drops; records skipped, store reads, overlay repairs are exported', async () => {
   const stats = new DnsStats();
   stats.queries = 5;
   stats.answered('NOERROR');

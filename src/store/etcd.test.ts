@@ -100,7 +100,7 @@ describe('EtcdStore', () => {
     }
   });
 
-  test('a leased key is put only if its revision is the one expected, lives while renewed, goes when revoked', async () => {
+  test('a leased key is put only at the revision expected, lives while renewed, goes when revoked', async () => {
     const store = new EtcdStore({ hosts: `http://127.0.0.1:${port.client}` }, `lease${n++}/`);
     try {
       const lost: Error[] = [];
