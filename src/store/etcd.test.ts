@@ -2,84 +2,30 @@
 // loopback ports of its own and stopped by pid.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Etcd3 } from 'etcd3';
-import { freePorts } from '../../test/support/free-ports.js';
+import { useEtcd } from '../../test/support/etcd.js';
 import { EtcdStore } from './etcd.js';
 import { parseEtcdUrl } from './etcd-url.js';
 import { storeContract } from './store-contract.js';
 
-/** etcd's client and peer ports on loopback, chosen free before it starts. */
-const port = { client: 0, peer: 0 };
-
 describe('EtcdStore', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tether-etcd-'));
-  let etcd: ChildProcess;
+  const etcd = useEtcd();
   let n = 0;
-  before(async () => {
-    const first = await freePorts(2);
-    Object.assign(port, { client: first, peer: first + 1 });
-    etcd = spawn(
-      'etcd',
-      [
-        '--name',
-        'test',
-        '--data-dir',
-        join(dir, 'data'),
-        '--listen-client-urls',
-        `http://127.0.0.1:${port.client}`,
-        '--advertise-client-urls',
-        `http://127.0.0.1:${port.client}`,
-        '--listen-peer-urls',
-        `http://127.0.0.1:${port.peer}`,
-        '--initial-advertise-peer-urls',
-        `http://127.0.0.1:${port.peer}`,
-        '--initial-cluster',
-        `test=http://127.0.0.1:${port.peer}`,
-      ],
-      { stdio: 'ignore' },
-    );
-    const probe = new Etcd3({ hosts: `http://127.0.0.1:${port.client}`, dialTimeout: 500 });
-    for (let i = 0; ; i++) {
-      if (
-        await probe
-          .get('probe')
-          .exec()
-          .then(
-            () => true,
-            () => false,
-          )
-      )
-        break;
-      if (i === 100) throw new Error('etcd did not start');
-      await sleep(100);
-    }
-    probe.close();
-  });
-  after(async () => {
-    await new Promise((done) => {
-      etcd.once('exit', done);
-      etcd.kill('SIGTERM');
-    });
-    rmSync(dir, { recursive: true });
-  });
+  const hosts = () => etcd.url();
   // Each test works under a prefix of its own, as each SQLite test has a file of its own.
   const compact = async (_store: EtcdStore, revision: number) => {
-    const client = new Etcd3({ hosts: `http://127.0.0.1:${port.client}` });
+    const client = new Etcd3({ hosts: hosts() });
     await client.kv.compact({ revision: String(revision), physical: true }).finally(() => client.close());
   };
-  storeContract(async () => new EtcdStore({ hosts: `http://127.0.0.1:${port.client}` }, `test${n++}/`), compact);
+  storeContract(async () => new EtcdStore({ hosts: hosts() }, `test${n++}/`), compact);
 
   // Pages of three keys: the contract again, on lists that span pages.
-  storeContract(async () => new EtcdStore({ hosts: `http://127.0.0.1:${port.client}` }, `paged${n++}/`, 3), compact);
+  storeContract(async () => new EtcdStore({ hosts: hosts() }, `paged${n++}/`, 3), compact);
 
   test('a list past many pages is every key once, in order', async () => {
-    const store = new EtcdStore({ hosts: `http://127.0.0.1:${port.client}` }, `pages${n++}/`, 7);
+    const store = new EtcdStore({ hosts: hosts() }, `pages${n++}/`, 7);
     try {
       const keys = Array.from({ length: 100 }, (_, i) => `k/${String(i).padStart(3, '0')}`);
       for (let i = 0; i < keys.length; i += 25) {
@@ -101,7 +47,7 @@ describe('EtcdStore', () => {
   });
 
   test('a leased key is put only at the revision expected, lives while renewed, goes when revoked', async () => {
-    const store = new EtcdStore({ hosts: `http://127.0.0.1:${port.client}` }, `lease${n++}/`);
+    const store = new EtcdStore({ hosts: hosts() }, `lease${n++}/`);
     try {
       const lost: Error[] = [];
       const revoke = await store.putLeased('hosts/a', 'alive', 2, (error) => lost.push(error), 0);
