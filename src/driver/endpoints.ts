@@ -109,6 +109,9 @@ export class Endpoints {
     const { state, modes, ports, firewall, log } = this.ctx;
     const network = state.networks.get(endpoint.networkId);
     const mode = modes.of(network);
+    // Its address leaves every policy set before its record goes: a table that cannot be changed now
+    // fails the call with the record kept, and no later holder of the address inherits its permissions.
+    if (network?.policy) await firewall.syncPolicy(endpoint.id);
     await state.persist(
       { type: 'deleteEndpoint', id: endpoint.id },
       { operations: withdrawalOf(this.ctx.cluster, network, endpoint.id) },
@@ -116,8 +119,6 @@ export class Endpoints {
     for (const port of endpoint.ports) await ports.release(hostPortOf(port));
     await mode.removeEndpoint(endpoint);
     if (endpoint.ports.length > 0) await firewall.sync();
-    // Before Docker releases the address to another container: it leaves every policy set first.
-    else if (network?.policy) await firewall.syncPolicy();
     log.debug({ endpoint: endpoint.id, veth: endpoint.hostName }, 'endpoint deleted');
   }
 

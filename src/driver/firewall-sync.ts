@@ -26,9 +26,9 @@ export class FirewallSync {
     return this.queue.run(() => this.firewall.sync(this.networks()));
   }
 
-  /** The policy table alone: endpoints of deny networks came, went or got their labels. */
-  async syncPolicy(): Promise<void> {
-    await this.policy?.sync();
+  /** The policy table alone: endpoints of deny networks came, went (or are `leaving`) or got their labels. */
+  async syncPolicy(leaving?: string): Promise<void> {
+    await this.policy?.sync(leaving);
   }
 
   async verify(): Promise<string[]> {

@@ -77,8 +77,11 @@ export interface AddressClaims {
 export interface PolicyPort {
   /** Before a deny network is made: throws, with the reason, where the kernel would let its traffic pass unjudged. */
   prepare(): Promise<void>;
-  /** Brings tether's policy table in line with the driver's state; resolves once the kernel holds it. */
-  sync(): Promise<void>;
+  /**
+   * Brings tether's policy table in line with the driver's state, less the endpoint `leaving` (one
+   * being deleted, whose address leaves every set before its record goes); resolves once the kernel holds it.
+   */
+  sync(leaving?: string): Promise<void>;
   /** Where the kernel's policy table differs from what it should be, in words. */
   audit(): Promise<string[]>;
 }

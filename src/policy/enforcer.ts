@@ -78,9 +78,9 @@ export class PolicyEnforcer {
     for (const stop of this.stops) stop();
   }
 
-  /** Brings the table in line now; resolves once the kernel holds it. */
-  sync(): Promise<void> {
-    return this.serial.run(() => this.apply());
+  /** Brings the table in line now, without the endpoint `leaving` if given; resolves once the kernel holds it. */
+  sync(leaving?: string): Promise<void> {
+    return this.serial.run(() => this.apply(leaving));
   }
 
   request(): void {
@@ -108,16 +108,17 @@ export class PolicyEnforcer {
     };
   }
 
-  private async wanted(): Promise<Ruleset | undefined> {
-    const local = this.deps.local();
+  private async wanted(leaving?: string): Promise<Ruleset | undefined> {
+    const all = this.deps.local();
+    const local = leaving === undefined ? all : { ...all, endpoints: all.endpoints.filter((e) => e.id !== leaving) };
     // Without a deny network there is no table, and nothing to read from the store for one.
     if (local.networks.length === 0) return undefined;
     const { policies, networks, endpoints } = await this.inputs(local);
     return computeRuleset(policies, networks, endpoints);
   }
 
-  private async apply(): Promise<void> {
-    const ruleset = await this.wanted();
+  private async apply(leaving?: string): Promise<void> {
+    const ruleset = await this.wanted(leaving);
     if (ruleset) {
       await this.deps.table.apply(ruleset);
       this.present = true;

@@ -50,7 +50,11 @@ export async function buildPolicy(deps: PolicyDeps): Promise<PolicyParts> {
   return {
     book,
     enforcer,
-    port: { prepare: () => enforcer.prepare(), sync: () => enforcer.sync(), audit: () => enforcer.audit() },
+    port: {
+      prepare: () => enforcer.prepare(),
+      sync: (leaving) => enforcer.sync(leaving),
+      audit: () => enforcer.audit(),
+    },
     close: () => {
       enforcer.close();
       book.close();

@@ -9,7 +9,7 @@ import { StandInDocker } from '../../test/support/stand-in-docker.js';
 import { audit } from '../audit.js';
 import { POLICIES_PATH, POLICY_TEST_PATH, policyList, policyVerdict } from '../operator/contract.js';
 
-const { daemon, ok, rig, createNetwork } = useDaemon();
+const { daemon, ok, call, rig, createNetwork } = useDaemon();
 let docker: StandInDocker;
 /** Container labels Docker holds, by endpoint ID; an endpoint absent here is not listed yet. */
 const containers = new Map<string, Record<string, string>>();
@@ -140,6 +140,12 @@ test('a removed endpoint has left every set when DeleteEndpoint answers; its add
   containers.set(API, {});
   await until('in the target set', () => setsHolding(address).length === 1);
   await ok('NetworkDriver.Leave', { NetworkID: NET, EndpointID: API });
+  // A table that cannot be written: the delete fails with the endpoint kept, its address in its sets.
+  rig().policyTable.failing = 'nft: Operation not permitted';
+  const refused = await call('NetworkDriver.DeleteEndpoint', { NetworkID: NET, EndpointID: API });
+  assert.match(String(refused.json['Err']), /Operation not permitted/);
+  assert.equal(daemon().driver.snapshot().endpoints.length, 1);
+  rig().policyTable.failing = undefined;
   await ok('NetworkDriver.DeleteEndpoint', { NetworkID: NET, EndpointID: API });
   assert.deepEqual(setsHolding(address), []);
 });
