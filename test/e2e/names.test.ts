@@ -166,6 +166,67 @@ test('cluster ls shows the names; every audit is clean', async () => {
   }
 });
 
+test('malformed records in etcd stop nobody: a restart, a new container, names, policies; audits list them', async () => {
+  const member = (mac: string, ...addresses: string[]) => JSON.stringify({ host: 'h2', mac, addresses });
+  const bad: Record<string, string> = {
+    [`cluster/members/${NETWORK}/not-an-address`]: member('02:42:0a:e6:40:61', 'ten.one'),
+    [`cluster/members/${NETWORK}/upper-case-mac`]: member('02:42:0A:E6:40:62', '10.230.64.62'),
+    [`cluster/members/${NETWORK}/multicast-mac`]: member('03:42:0a:e6:40:63', '10.230.64.63'),
+    [`cluster/members/${NETWORK}/outside-subnets`]: member('02:42:0a:e6:40:64', '10.99.0.64'),
+    [`cluster/members/${NETWORK}/deeper/key`]: member('02:42:0a:e6:40:65', '10.230.64.65'),
+    'cluster/hosts/nameless': JSON.stringify({ vtep: `${h1.underlayAddress}`, startedAt: 1 }),
+    'cluster/hosts/impostor': JSON.stringify({ host: 'h1', vtep: '10.230.240.99', startedAt: 1 }),
+    'cluster/networks/torn': '{"name": "torn", "vni":',
+    'policies/bad-selector': JSON.stringify({ name: 'bad-selector', select: 'role in (', from: [] }),
+  };
+  for (const [key, value] of Object.entries(bad)) await underlay.putRecord(key, value);
+  try {
+    // A tether restarted among them reads each alone, and comes back.
+    await h2.tether.kill();
+    await h2.tether.start();
+    await h2.run('after-bad', NETWORK);
+    const late = await address(h2, 'after-bad');
+    await eventually('beta on h1 resolves after-bad on h2', async () =>
+      (await lookup(h1, 'beta', 'after-bad')).includes(late),
+    );
+    assert.ok(await ping(h1, 'beta', 'after-bad'), 'h1 programs the new container and reaches it');
+    assert.ok(await ping(h2, 'after-bad', 'beta'), 'and back');
+    // A deny network: one policy lets a in to b; the unreadable one lets nothing in.
+    await h1.dockerOk(
+      ...networkCreate(env.driver),
+      ...['--subnet', '10.230.65.0/24', '-o', 'tether.cluster=guarded', '-o', 'tether.policy=deny', 'guarded'],
+    );
+    await onEveryHost('guarded');
+    const added = await h1.tether.cli(
+      'policy',
+      'add',
+      'a-to-b',
+      '--select',
+      'role=b',
+      '--from',
+      'role=a',
+      '--network',
+      'guarded',
+    );
+    assert.equal(added.code, 0, added.stderr);
+    await h1.run('guard-a', 'guarded', '--label', 'tether.label.role=a');
+    await h2.run('guard-b', 'guarded', '--label', 'tether.label.role=b');
+    const [a, b] = [await address(h1, 'guard-a', 'guarded'), await address(h2, 'guard-b', 'guarded')];
+    await eventually('a reaches b, as the policy says', () => ping(h1, 'guard-a', b));
+    assert.equal(await ping(h2, 'guard-b', a), false, 'b does not reach a: no policy lets it');
+    for (const host of hosts) {
+      const problems = (await host.audit()).join('\n');
+      for (const key of Object.keys(bad)) assert.ok(problems.includes(key), `${host.name}'s audit names ${key}`);
+    }
+  } finally {
+    for (const key of Object.keys(bad)) await underlay.deleteRecord(key);
+    await h1.docker('rm', '-f', 'guard-a');
+    await h2.docker('rm', '-f', 'guard-b', 'after-bad');
+    await h1.tether.cli('policy', 'rm', 'a-to-b');
+    await h1.docker('network', 'rm', 'guarded');
+  }
+});
+
 test("a dead host's names stop resolving once its registration lapses", async () => {
   await eventually('twin on h3 resolves', async () => (await lookup(h1, 'beta', 'twin', ['-type=a'])).length === 1);
   const killed = Date.now();

@@ -26,6 +26,7 @@ export async function eventually(what: string, check: () => Promise<boolean>, ti
 }
 /** etcd's client ports, inside the underlay's namespace: no other process on the machine can hold them. */
 const ETCD_PORTS = [12379, 12479, 12579];
+const base64 = (text: string) => Buffer.from(text).toString('base64');
 export class Underlay {
   readonly namespace = `tether-e2e-ul-${process.pid}`;
   readonly address = `${UNDERLAY_NET}.1`;
@@ -97,6 +98,20 @@ export class Underlay {
   }
 
   /** Whether every member answers /health with a leader. */
+  /** Writes a key of tether's in etcd as any client could, through etcd's JSON gateway: a record tether did not make. */
+  async putRecord(key: string, value: string): Promise<void> {
+    await this.gateway('put', { key: base64(`tether/${key}`), value: base64(value) });
+  }
+
+  async deleteRecord(key: string): Promise<void> {
+    await this.gateway('deleterange', { key: base64(`tether/${key}`) });
+  }
+
+  private async gateway(call: string, body: unknown): Promise<void> {
+    const url = `http://${this.address}:${ETCD_PORTS[0]}/v3/kv/${call}`;
+    await this.exec('busybox', 'wget', '-q', '-O', '-', '--post-data', JSON.stringify(body), url);
+  }
+
   async healthy(): Promise<boolean> {
     const answers = await Promise.all(
       ETCD_PORTS.map((port) =>
