@@ -5,7 +5,7 @@
 // start, when it is made, and every few minutes (anti-entropy), whose repairs
 // are counted.
 import type { Logger } from 'pino';
-import type { OverlayPeer } from '../dataplane/dataplane.js';
+import type { OverlayPeer, PeerChange } from '../dataplane/dataplane.js';
 import type { ClusterMember } from '../driver/seams.js';
 import type { Operation, Store } from '../store/store.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
@@ -35,8 +35,10 @@ const REPAIR_EVERY_MS = 5 * 60_000;
 export class Overlay {
   /** Entries the anti-entropy rounds found wrong and put right, since start. */
   repairs = 0;
-  /** Changes of peers and whole programs, one at a time and in order. */
+  /** Batches of changes of peers and whole programs, one at a time and in order. */
   private readonly serial = new Serial();
+  /** Changes of peers not yet made, per device, in the order they came. */
+  private readonly pending = new Map<string, PeerChange[]>();
   private readonly whole: Coalesced;
   private readonly repair: Coalesced;
   private stops: (() => void)[] = [];
@@ -148,18 +150,24 @@ export class Overlay {
     }
   }
 
+  /** Queues a change of peers; the changes that arrive while one batch runs go together in the next. */
   private change(device: string, remove: OverlayPeer[], add: OverlayPeer[]): void {
     if (this.closed || JSON.stringify(remove) === JSON.stringify(add)) return;
-    this.serial
-      .run(() => this.deps.tunnel.changePeers(device, { remove, add }))
-      .catch((error: Error) => {
+    const queued = this.pending.get(device) ?? [];
+    this.pending.set(device, [...queued, { remove, add }]);
+    if (queued.length === 0 && this.pending.size === 1) void this.serial.run(() => this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    const batches = [...this.pending];
+    this.pending.clear();
+    for (const [device, changes] of batches) {
+      await this.deps.tunnel.changePeers(device, changes).catch((error: Error) => {
         // An entry not where it was thought to be: the device is programmed whole from the view.
-        this.deps.log.info(
-          { device, err: error.message },
-          'a change of tunnel peers failed; programming the device whole',
-        );
+        this.deps.log.info({ device, err: error.message }, 'a change of tunnel peers failed; programming it whole');
         this.requestSync();
       });
+    }
   }
 
   /**

@@ -115,8 +115,11 @@ export interface LinkPlane {
    * (address to MAC) exactly those of the peers. Returns how many entries it changed.
    */
   syncVxlanPeers(device: string, peers: readonly OverlayPeer[]): Promise<number>;
-  /** Takes the entries of some peers out of the VXLAN device and puts others' in; the rest stay. */
-  changeVxlanPeers(device: string, change: PeerChange): Promise<void>;
+  /**
+   * Applies changes of peers to the VXLAN device in order, each taking some peers' entries out and
+   * putting others' in; the rest stay. Fails if an entry to take out was not there (the others are done).
+   */
+  changeVxlanPeers(device: string, changes: readonly PeerChange[]): Promise<void>;
   /** The address this host would send from towards the destination, and the MTU of that link. */
   routeTowards(destination: string): Promise<{ source: string; mtu: number }>;
   /** Every prefix the host routes (unicast routes, main table), for choosing free pools. */

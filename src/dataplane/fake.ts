@@ -73,15 +73,18 @@ export class FakeLinks implements LinkPlane {
     return new Set([...held, ...peers.map(said)]).size * 2 - held.length - peers.length;
   }
 
-  async changeVxlanPeers(device: string, change: PeerChange): Promise<void> {
+  async changeVxlanPeers(device: string, changes: readonly PeerChange[]): Promise<void> {
     if (!this.links.has(device)) throw new TetherError('KERNEL', `Cannot find device "${device}"`);
     const entry = (p: OverlayPeer) => `${p.mac} ${p.vtep}`;
-    const held = this.overlays.get(device) ?? [];
-    const gone = new Set(change.remove.map(entry));
-    const added = new Set(change.add.map((p) => p.mac));
-    this.overlays.set(device, [...held.filter((p) => !gone.has(entry(p)) && !added.has(p.mac)), ...change.add]);
+    let missing: OverlayPeer | undefined;
+    for (const change of changes) {
+      const held = this.overlays.get(device) ?? [];
+      const gone = new Set(change.remove.map(entry));
+      const added = new Set(change.add.map((p) => p.mac));
+      this.overlays.set(device, [...held.filter((p) => !gone.has(entry(p)) && !added.has(p.mac)), ...change.add]);
+      missing ??= change.remove.find((p) => !held.some((h) => entry(h) === entry(p)));
+    }
     // As the kernel with -force: the rest is done, and an entry that was not there is said.
-    const missing = change.remove.find((p) => !held.some((h) => entry(h) === entry(p)));
     if (missing) throw new TetherError('KERNEL', `RTNETLINK answers: No such file or directory (${entry(missing)})`);
   }
 

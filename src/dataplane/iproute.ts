@@ -121,10 +121,12 @@ export class IpRoute implements LinkPlane {
     return this.runPeerCommands(peerCommands(device, held, peers));
   }
 
-  async changeVxlanPeers(device: string, change: PeerChange): Promise<void> {
+  async changeVxlanPeers(device: string, changes: readonly PeerChange[]): Promise<void> {
+    const commands = changes.map((change) => peerChangeCommands(device, change));
+    const all = { fdb: commands.flatMap((c) => c.fdb), neighbours: commands.flatMap((c) => c.neighbours) };
     // -force: every line is tried, so one entry already gone does not leave the others undone; the
     // exit status still says it, and the caller programs the device whole then.
-    await this.runPeerCommands(peerChangeCommands(device, change), ['-force']);
+    await this.runPeerCommands(all, ['-force']);
   }
 
   /** One process per tool for the whole change; the peers' values were validated when read from the store. */

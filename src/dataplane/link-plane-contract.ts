@@ -161,15 +161,19 @@ export function linkPlaneContract(kind: string, open: () => Promise<LinkHost>, s
           ['10.77.0.4', '02:42:0a:4d:00:04'],
         ],
       });
-      // One endpoint moved host again, one went: the third is not touched.
-      await host.links.changeVxlanPeers('tlpvx0', {
-        remove: [peer('02:42:0a:4d:00:03', '10.98.0.5', '10.77.0.3')],
-        add: [peer('02:42:0a:4d:00:03', '10.98.0.6', '10.77.0.3', 'fd77::3')],
-      });
-      await host.links.changeVxlanPeers('tlpvx0', {
-        remove: [peer('02:42:0a:4d:00:04', '10.98.0.3', '10.77.0.4')],
-        add: [],
-      });
+      // One endpoint moved host again, one came and went again in the same call, one went: in order.
+      const comes = peer('02:42:0a:4d:00:07', '10.98.0.3', '10.77.0.7');
+      await host.links.changeVxlanPeers('tlpvx0', [
+        {
+          remove: [peer('02:42:0a:4d:00:03', '10.98.0.5', '10.77.0.3')],
+          add: [peer('02:42:0a:4d:00:03', '10.98.0.6', '10.77.0.3', 'fd77::3')],
+        },
+        { remove: [], add: [comes] },
+        { remove: [comes], add: [] },
+      ]);
+      await host.links.changeVxlanPeers('tlpvx0', [
+        { remove: [peer('02:42:0a:4d:00:04', '10.98.0.3', '10.77.0.4')], add: [] },
+      ]);
       assert.deepEqual(await host.peersOf('tlpvx0'), {
         fdb: [['02:42:0a:4d:00:03', '10.98.0.6']],
         neighbours: [
@@ -179,10 +183,9 @@ export function linkPlaneContract(kind: string, open: () => Promise<LinkHost>, s
       });
       // Taking out what is not there fails, and leaves the rest as it was.
       await assert.rejects(
-        host.links.changeVxlanPeers('tlpvx0', {
-          remove: [peer('02:42:0a:4d:00:09', '10.98.0.3', '10.77.0.9')],
-          add: [],
-        }),
+        host.links.changeVxlanPeers('tlpvx0', [
+          { remove: [peer('02:42:0a:4d:00:09', '10.98.0.3', '10.77.0.9')], add: [] },
+        ]),
       );
       assert.equal((await host.peersOf('tlpvx0')).fdb.length, 1);
     });

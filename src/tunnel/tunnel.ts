@@ -29,6 +29,6 @@ export interface Tunnel {
   intact(device: Pick<TunnelDevice, 'name' | 'bridge'>, links: ReadonlyMap<string, Link>): boolean;
   /** Makes the device reach exactly these endpoints of other hosts; returns how many entries it changed. */
   programPeers(device: string, peers: readonly OverlayPeer[]): Promise<number>;
-  /** Stops reaching some endpoints and starts reaching others; fails if one to remove was not there. */
-  changePeers(device: string, change: PeerChange): Promise<void>;
+  /** Applies changes of peers in order: some endpoints reached no more, others reached; fails if one was not there. */
+  changePeers(device: string, changes: readonly PeerChange[]): Promise<void>;
 }

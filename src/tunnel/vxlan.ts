@@ -34,7 +34,7 @@ export class VxlanTunnel implements Tunnel {
     return this.links.syncVxlanPeers(device, peers);
   }
 
-  changePeers(device: string, change: PeerChange): Promise<void> {
-    return this.links.changeVxlanPeers(device, change);
+  changePeers(device: string, changes: readonly PeerChange[]): Promise<void> {
+    return this.links.changeVxlanPeers(device, changes);
   }
 }
