@@ -13,6 +13,7 @@ import { dashboardFigures } from './dashboard.js';
 import { endpointGrowth, firewallGrowth } from './growth.js';
 import { buildIperfImage, iperfRetried } from './iperf.js';
 import { policyChangeFigures, policyThroughput } from './policy.js';
+import { scaleFigures } from './scale.js';
 import { type Comparison, compare, type Figure, markdown, summarize, svgChart } from './stats.js';
 import { UPLINKS, uplinkThroughput } from './uplink.js';
 
@@ -371,6 +372,7 @@ async function main(): Promise<void> {
       ['firewall growth', () => firewallGrowth(figures)],
       ['endpoint growth', () => endpointGrowth(env, figures)],
       ['cluster', () => clusterFigures(env, comparisons, figures)],
+      ['cluster scale', () => scaleFigures(env, comparisons, figures)],
       ['dashboard', () => dashboardFigures(env, figures)],
     ];
     await benchTether.start();

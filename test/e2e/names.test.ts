@@ -166,7 +166,7 @@ test('cluster ls shows the names; every audit is clean', async () => {
   }
 });
 
-test('malformed records in etcd stop nobody: a restart, a new container, names, policies; audits list them', async () => {
+test('malformed records in etcd stop nobody: restart, new container, names, policies; audits list them', async () => {
   const member = (mac: string, ...addresses: string[]) => JSON.stringify({ host: 'h2', mac, addresses });
   const bad: Record<string, string> = {
     [`cluster/members/${NETWORK}/not-an-address`]: member('02:42:0a:e6:40:61', 'ten.one'),

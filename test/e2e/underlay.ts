@@ -98,7 +98,7 @@ export class Underlay {
   }
 
   /** Whether every member answers /health with a leader. */
-  /** Writes a key of tether's in etcd as any client could, through etcd's JSON gateway: a record tether did not make. */
+  /** Writes a key of tether's in etcd as any client could, through etcd's JSON gateway: a record not tether's. */
   async putRecord(key: string, value: string): Promise<void> {
     await this.gateway('put', { key: base64(`tether/${key}`), value: base64(value) });
   }
