@@ -11,7 +11,6 @@ import {
   clusterNetworkRecord,
   NETWORKS,
   SWARM_NETWORKS,
-  type SwarmNetworkRecord,
   sameNetwork,
   swarmNetworkRecord,
   VNIS,
@@ -99,16 +98,8 @@ export class SharedNetworks {
     return this.removeWithVni(SWARM_NETWORKS + networkId, (value) => swarmNetworkRecord.parse(JSON.parse(value)).vni);
   }
 
-  async swarmList(): Promise<SwarmNetworkRecord[]> {
-    return (await this.store.list(SWARM_NETWORKS)).map((e) => swarmNetworkRecord.parse(JSON.parse(e.value)));
-  }
-
   /** Removes a network from the cluster; every other host's tether then removes it from its Docker. */
   drop(name: string): Promise<void> {
     return this.removeWithVni(NETWORKS + name, (value) => clusterNetworkRecord.parse(JSON.parse(value)).vni);
-  }
-
-  async list(): Promise<ClusterNetworkRecord[]> {
-    return (await this.store.list(NETWORKS)).map((e) => clusterNetworkRecord.parse(JSON.parse(e.value)));
   }
 }

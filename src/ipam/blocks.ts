@@ -7,7 +7,7 @@
 // A block nobody uses goes back to the pool.
 import { createHash } from 'node:crypto';
 import type { Guard, Operation, Store } from '../store/store.js';
-import { BLOCKS, blockKey, blockPrefix, blockText, parseBlock } from './records.js';
+import { BLOCKS, blockKey, blockPrefix, blockText, parseBlock, readable } from './records.js';
 import type { Pool, Replica } from './replica.js';
 
 /** How many candidate blocks a claim looks at (an IPv6 /64 has 2^58 of them). */
@@ -147,7 +147,7 @@ export class BlockAffinity {
   /** Deletes the host's blocks under the prefix, each if unchanged since read and while the guards hold. */
   private async dropBlocks(prefix: string, host: string, unless: readonly Guard[]): Promise<void> {
     for (const entry of await this.store.list(prefix)) {
-      if (parseBlock(entry.value) !== host) continue;
+      if (readable(() => parseBlock(entry.value)) !== host) continue;
       const guards = [{ key: entry.key, revision: entry.revision }, ...unless];
       const deletion: Operation = { type: 'delete', key: entry.key };
       if (await this.store.commit(guards, [deletion])) this.replica.apply(deletion);

@@ -106,3 +106,20 @@ test("a host whose watch was lost reads the IPAM again: others' allocations mean
   await b.requestAddress({ poolId, options: {} });
   assert.equal(used(), 4);
 });
+
+test('an unreadable pool or block record stops no host: it is left out and listed', async () => {
+  await store.commit(
+    [],
+    [
+      { type: 'put', key: 'ipam/pools/local%2F10.9.7.0%2F24', value: '{"pool": "not a prefix"' },
+      { type: 'put', key: 'ipam/blocks/local%2F10.9.8.0%2F24/10.9.8.0', value: '' },
+    ],
+  );
+  const a = await sharedIpam(store, ipamConfig('a'));
+  const poolId = await a.ipam.requestPool(pool('10.9.9.0/24'));
+  assert.ok(await a.ipam.requestAddress({ poolId, options: {} }));
+  assert.deepEqual(
+    a.shared.unreadable().map((problem) => problem.split(' is ')[0]),
+    ['IPAM record ipam/pools/local%2F10.9.7.0%2F24'],
+  );
+});

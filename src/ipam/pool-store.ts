@@ -2,7 +2,16 @@
 // read, retried by the one bounded helper (util/retry.ts).
 import type { Guard, Operation, Store } from '../store/store.js';
 import { retryCas } from '../util/retry.js';
-import { addressPrefix, blockPrefix, POOLS, type PoolRecord, parsePool, poolKey, poolText } from './records.js';
+import {
+  addressPrefix,
+  blockPrefix,
+  POOLS,
+  type PoolRecord,
+  parsePool,
+  poolKey,
+  poolText,
+  readable,
+} from './records.js';
 
 export interface StoredPool {
   readonly revision: number;
@@ -12,8 +21,12 @@ export interface StoredPool {
 export class PoolStore {
   constructor(private readonly store: Store) {}
 
+  /** Every pool whose record reads; one that does not is left out (the replica lists it for the audit). */
   async list(): Promise<StoredPool[]> {
-    return (await this.store.list(POOLS)).map((e) => ({ revision: e.revision, record: parsePool(e.value) }));
+    return (await this.store.list(POOLS)).flatMap((e) => {
+      const record = readable(() => parsePool(e.value));
+      return record ? [{ revision: e.revision, record }] : [];
+    });
   }
 
   async get(id: string): Promise<StoredPool | undefined> {

@@ -70,3 +70,12 @@ function poolAndAddress(rest: string): { poolId: string; address: IpAddress } | 
   const address = parseIp(text);
   return address && { poolId: decodeURIComponent(encodedId), address };
 }
+
+/** The parsed record, or undefined for one that does not parse: one bad record stops nobody (the replica lists it). */
+export function readable<T>(parse: () => T): T | undefined {
+  try {
+    return parse();
+  } catch {
+    return undefined;
+  }
+}

@@ -25,12 +25,26 @@ export interface Pool {
 
 export class Replica {
   readonly pools = new Map<string, Pool>();
+  /** Records that do not parse, by key, with why: left out of memory, listed by the audit. */
+  readonly unreadable = new Map<string, string>();
 
   /** placeCursor: where next-fit starts in a pool new to memory. */
   constructor(private readonly placeCursor: (addresses: AddressSet) => void) {}
 
-  /** A change as the store made it, or as this host's own write makes it (before its revision is known). */
+  /**
+   * A change as the store made it, or as this host's own write makes it (before its revision is
+   * known). A record that does not parse (written by hand, or by a broken tether) stops nobody.
+   */
   apply(change: Omit<Change, 'revision'>): void {
+    try {
+      this.applyParsed(change);
+      this.unreadable.delete(change.key);
+    } catch (error) {
+      this.unreadable.set(change.key, (error as Error).message);
+    }
+  }
+
+  private applyParsed(change: Omit<Change, 'revision'>): void {
     if (change.key.startsWith(POOLS)) {
       const id = decodeURIComponent(change.key.slice(POOLS.length));
       if (change.type === 'delete') this.pools.delete(id);
@@ -52,6 +66,7 @@ export class Replica {
   /** Memory as these entries say, and nothing else (a read of the store after a lost watch). */
   reset(entries: readonly Entry[]): void {
     this.pools.clear();
+    this.unreadable.clear();
     // Pools first: an address or block is kept only under its pool.
     const ordered = [...entries].sort((a, b) => Number(!a.key.startsWith(POOLS)) - Number(!b.key.startsWith(POOLS)));
     for (const { key, value } of ordered) this.apply({ type: 'put', key, value });

@@ -4,7 +4,7 @@ import { formatPrefix, type IpPrefix } from '../net/ip.js';
 import { formatPoolId } from '../protocol/pool-id.js';
 import type { Store } from '../store/store.js';
 import type { PoolStore } from './pool-store.js';
-import { type AddressKind, addressPrefix, parseAddress } from './records.js';
+import { type AddressKind, addressPrefix, parseAddress, readable } from './records.js';
 import type { Replica } from './replica.js';
 import { SWARM_HOLDER } from './swarm.js';
 
@@ -50,9 +50,10 @@ export class PoolReport {
     for (const { record } of await this.pools.list()) {
       storedIds.add(record.id);
       const under = addressPrefix(record.id);
-      const stored = (await this.store.list(under)).map(
-        (a) => [a.key.slice(under.length), parseAddress(a.value)] as const,
-      );
+      const stored = (await this.store.list(under)).flatMap((a) => {
+        const record = readable(() => parseAddress(a.value));
+        return record ? [[a.key.slice(under.length), record] as const] : [];
+      });
       const inMemory = this.replica.pools.get(record.id);
       if (!inMemory) problems.push(`pool ${record.id} is stored but not loaded`);
       else if (inMemory.addresses.size !== stored.length) {

@@ -21,6 +21,7 @@ import {
   type PoolRecord,
   parseAddress,
   parsePool,
+  readable,
 } from './records.js';
 import type { Pool, Replica } from './replica.js';
 import type { Tenancy } from './tenancy.js';
@@ -84,16 +85,21 @@ export class SharedTenancy implements Tenancy {
   private loadHoldings(pools: readonly Entry[], addresses: readonly Entry[]): void {
     const byPool = new Map<string, [string, AddressKind][]>();
     for (const entry of addresses) {
-      const held = parseAddress(entry.value);
+      const held = readable(() => parseAddress(entry.value));
       const named = addressOfKey(entry.key);
-      if (!named || (held.kind !== 'gateway' && held.host !== this.host)) continue;
+      if (!held || !named || (held.kind !== 'gateway' && held.host !== this.host)) continue;
       byPool.set(named.poolId, [...(byPool.get(named.poolId) ?? []), [entry.key, held.kind]]);
     }
     for (const entry of pools) {
-      const record = parsePool(entry.value);
-      const refs = record.holders[this.host];
+      const record = readable(() => parsePool(entry.value));
+      const refs = record?.holders[this.host];
       if (refs) this.holdings.load(record, refs, byPool.get(record.id) ?? []);
     }
+  }
+
+  /** The IPAM's records left out as unreadable, in words (for the audit). */
+  unreadable(): string[] {
+    return [...this.replica.unreadable].map(([key, why]) => `IPAM record ${key} is unreadable and left out: ${why}`);
   }
 
   poolHeld(record: PoolRecord): void {
@@ -147,8 +153,8 @@ export class SharedTenancy implements Tenancy {
     const { replica } = this;
     let freed = 0;
     for (const entry of await this.store.list(ADDRESSES)) {
-      const record = parseAddress(entry.value);
-      if (record.host !== host || record.kind !== 'address') continue;
+      const record = readable(() => parseAddress(entry.value));
+      if (record?.host !== host || record.kind !== 'address') continue;
       const guards = [{ key: entry.key, revision: entry.revision }, ...unless];
       if (await this.store.commit(guards, [{ type: 'delete', key: entry.key }])) freed++;
     }

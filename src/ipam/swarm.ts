@@ -12,7 +12,15 @@ import { formatPoolId, type PoolId } from '../protocol/pool-id.js';
 import type { Guard, Store } from '../store/store.js';
 import { retryCas } from '../util/retry.js';
 import type { PoolStore } from './pool-store.js';
-import { addressKey, addressPrefix, GLOBAL_SPACE, LOCAL_SPACE, type PoolRecord, parseAddress } from './records.js';
+import {
+  addressKey,
+  addressPrefix,
+  GLOBAL_SPACE,
+  LOCAL_SPACE,
+  type PoolRecord,
+  parseAddress,
+  readable,
+} from './records.js';
 import type { Pool, Replica } from './replica.js';
 
 /** The holder of swarm's pools and addresses: no host name can be this. */
@@ -212,7 +220,7 @@ export class SwarmSpace {
     for (const pool of this.parts.replica.pools.values()) {
       if (pool.record.space !== GLOBAL_SPACE) continue;
       for (const entry of await this.parts.store.list(addressPrefix(pool.record.id))) {
-        const { released } = parseAddress(entry.value);
+        const released = readable(() => parseAddress(entry.value))?.released;
         if (released === undefined || now - released < graceMs) continue;
         const guard = { key: entry.key, revision: entry.revision };
         if (await this.parts.store.commit([guard], [{ type: 'delete', key: entry.key }])) {

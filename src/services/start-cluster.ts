@@ -63,6 +63,7 @@ export async function startCluster(cluster: Cluster, parts: ClusterServiceDeps):
     ...(address ? { namesService: () => ({ address, serving: names !== undefined }) } : {}),
     audit: async () => [
       ...cluster.view.unreadable().map(({ key, why }) => `cluster record ${key} is unreadable and left out: ${why}`),
+      ...shared.unreadable(),
       ...auditMembers(cluster.view, config.hostName, driver.clusterMembers()),
     ],
     withdrawGhosts: ghostSweep({
