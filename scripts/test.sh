@@ -15,3 +15,10 @@ npm run typecheck
 npm run lint
 npm run build
 npm test
+
+# The second engine: Debian sid's Docker 28.5 unpacked into a private root (nothing installed); the
+# suites run again on it, each test named with the engine, or reported skipped with the reason.
+next=$(mktemp -d /tmp/tether-docker-next-XXXXXX)
+trap 'rm -rf "$next"' EXIT
+bash scripts/docker-next.sh "$next"
+TETHER_E2E_ENGINE=28.5 TETHER_DOCKER_NEXT="$next" npm run test:docker-next

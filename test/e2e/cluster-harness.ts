@@ -3,10 +3,12 @@
 // (underlay.ts); each host is a namespace linked to that bridge, with its own
 // dockerd (and containerd) and tether, every process of it in a cgroup of the
 // harness's own (host-processes.ts), so that a host can be killed whole.
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { type DaemonState, daemonState } from '../../src/operator/contract.js';
+import { checkEngine } from './engine.js';
 import {
   AUTO_POOL,
   AUTO_POOL6,
@@ -22,7 +24,7 @@ import {
   Tether,
   waitFor,
 } from './harness.js';
-import { dockerdScript, killCgroup, tetherIn } from './host-processes.js';
+import { dockerdScript, killCgroup, stopContainerd, tetherIn } from './host-processes.js';
 import { DEAD_RESOLVER, NAMES_ADDRESS, UNDERLAY_NET, type Underlay } from './underlay.js';
 
 /** One Docker host: a namespace on the underlay with its own dockerd and tether. */
@@ -131,6 +133,7 @@ export class ClusterHost {
     this.dockerd = spawn(command, args, { stdio: ['ignore', log, log], env });
     closeSync(log);
     await waitFor(`${this.name}'s dockerd`, async () => (await this.docker('version')).code === 0);
+    await checkEngine(this.dockerHost);
   }
 
   exec(...command: string[]): Promise<string> {
@@ -174,6 +177,7 @@ export class ClusterHost {
   /** dockerd alone stops (SIGTERM), as `systemctl stop docker` does; its managed plugins stop with it. */
   async stopDockerd(): Promise<void> {
     await stopProcess(this.dockerd, 'SIGTERM');
+    await stopContainerd(this.dir);
   }
 
   /** The directory this host's managed plugin keeps its state in. */

@@ -1,7 +1,7 @@
 // End to end: a real dockerd (--bridge=none, FORWARD policy DROP), a real
 // tether on its own socket, busybox containers, checked with the docker CLI.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from './engine.js';
 import { Environment, IMAGE, must, networkCreate, useEnvironment } from './harness.js';
 
 const env = new Environment();

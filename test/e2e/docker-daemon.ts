@@ -1,15 +1,24 @@
 // The tests' own dockerd, beside any the host runs (its own sockets, roots and
 // cgroup parent), and the busybox image every test container runs.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkEngine, dockerdLaunch } from './engine.js';
 import { must, sh, waitFor } from './host-tools.js';
 
 export const IMAGE = 'tether-test:busybox';
 /** The containers' resolver: an address of the test range, routed nowhere (host-state.ts). */
 const DNS = '10.230.255.254';
 
-export async function startDockerd(work: string, dockerHost: string, cgroupParent: string): Promise<ChildProcess> {
+/** A running dockerd, and the containerd of its own that the newer engine runs beside it. */
+export interface DockerProcesses {
+  readonly dockerd: ChildProcess;
+  readonly containerd?: ChildProcess;
+}
+
+export async function startDockerd(work: string, dockerHost: string, cgroupParent: string): Promise<DockerProcesses> {
+  const launch = dockerdLaunch(work);
+  const containerd = launch.containerd && (await startContainerd(work, launch.containerd, launch.socket ?? ''));
   const log = openSync(join(work, 'dockerd.log'), 'a');
   // `docker run --runtime slow` holds runc's create for the seconds in the file slow-create: a
   // container start that stays between Join and the interface's move into the container.
@@ -22,8 +31,9 @@ export async function startDockerd(work: string, dockerHost: string, cgroupParen
   );
   writeFileSync(join(work, 'slow-create'), '0\n');
   const dockerd = spawn(
-    'dockerd',
+    launch.dockerd,
     [
+      ...(launch.socket ? ['--containerd', launch.socket] : []),
       '--host',
       dockerHost,
       '--data-root',
@@ -42,11 +52,21 @@ export async function startDockerd(work: string, dockerHost: string, cgroupParen
       '--cgroup-parent',
       `/${cgroupParent}`,
     ],
-    { stdio: ['ignore', log, log] },
+    { stdio: ['ignore', log, log], env: { ...process.env, PATH: launch.path } },
   );
   closeSync(log);
   await waitFor('dockerd', async () => (await sh('docker', ['-H', dockerHost, 'version'])).code === 0, 30_000);
-  return dockerd;
+  await checkEngine(dockerHost);
+  return { dockerd, ...(containerd ? { containerd } : {}) };
+}
+
+async function startContainerd(work: string, command: readonly string[], socket: string): Promise<ChildProcess> {
+  const log = openSync(join(work, 'containerd.log'), 'a');
+  const [file = '', ...args] = command;
+  const containerd = spawn(file, args, { stdio: ['ignore', log, log] });
+  closeSync(log);
+  await waitFor('containerd', async () => existsSync(socket), 30_000);
+  return containerd;
 }
 
 export async function importTestImage(work: string, dockerHost: string): Promise<void> {

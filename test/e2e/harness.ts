@@ -5,13 +5,13 @@
 // firewall, routes and sysctls back exactly as it found them (host-state.ts).
 
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { IMAGE, importTestImage, startDockerd } from './docker-daemon.js';
+import { type DockerProcesses, IMAGE, importTestImage, startDockerd } from './docker-daemon.js';
+import { engineAvailable, test as engineTest } from './engine.js';
 import { HostSnapshot, installEgressGuard } from './host-state.js';
 import { type Result, removeCgroup, sh, stopProcess } from './host-tools.js';
 import { networkCreate, Tether } from './tether-process.js';
@@ -35,7 +35,7 @@ export class Environment {
   readonly dockerHost = `unix://${this.work}/docker.sock`;
   /** Where the dockerd puts its containers' cgroups, removed at the end (Docker's default, /docker, would stay). */
   private readonly cgroupParent = `tether-e2e-${process.pid}`;
-  private dockerd?: ChildProcess;
+  private daemons?: DockerProcesses;
   /** tether frees an endpoint that looks abandoned this long (unless Docker still holds it). */
   readonly orphanGraceSeconds = 15;
   readonly tether = new Tether(this.work, this.driver, PREFIX, [
@@ -98,12 +98,17 @@ export class Environment {
 
   /** dockerd stopped (SIGTERM) and started again; containers stop with it. */
   async restartDockerd(): Promise<void> {
-    await stopProcess(this.dockerd, 'SIGTERM');
+    await this.stopDockerd('SIGTERM');
     await this.startDockerd();
   }
 
   private async startDockerd(): Promise<void> {
-    this.dockerd = await startDockerd(this.work, this.dockerHost, this.cgroupParent);
+    this.daemons = await startDockerd(this.work, this.dockerHost, this.cgroupParent);
+  }
+
+  private async stopDockerd(signal?: NodeJS.Signals): Promise<void> {
+    await stopProcess(this.daemons?.dockerd, signal);
+    await stopProcess(this.daemons?.containerd, signal);
   }
 
   docker(...args: string[]): Promise<Result> {
@@ -145,7 +150,7 @@ export class Environment {
 
   /** Removes every container and tether network, then stops dockerd and tether. */
   async stop(): Promise<void> {
-    if (this.dockerd) {
+    if (this.daemons) {
       const ids = (await this.docker('ps', '-aq')).stdout.split('\n').filter(Boolean);
       if (ids.length) await this.docker('rm', '-f', ...ids);
       // Every user-defined network, Docker's own bridge networks too: dockerd leaves their bridges behind.
@@ -154,7 +159,7 @@ export class Environment {
         .filter(Boolean);
       for (const id of networks) await this.docker('network', 'rm', id);
     }
-    await stopProcess(this.dockerd);
+    await this.stopDockerd();
     await this.tether.stop();
   }
 
@@ -197,6 +202,8 @@ export function useEnvironment(
     await env.stop();
     await env.restoreHost();
   };
+  // Where the suite's engine is missing, its tests are reported skipped (engine.ts) and nothing starts.
+  if (!engineAvailable) return async () => undefined;
   before(async () => {
     await env.start();
     await extra?.setUp();
@@ -207,7 +214,7 @@ export function useEnvironment(
 
 /** A suite's last test: tear everything down, then nothing may be left. */
 export function nothingLeftBehind(env: Environment, tearDown: () => Promise<void>): void {
-  test('nothing is left behind', async () => {
+  engineTest('nothing is left behind', async () => {
     await tearDown();
     assert.deepEqual(await env.leftovers(), []);
   });

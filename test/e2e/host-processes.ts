@@ -1,8 +1,9 @@
 // A cluster test host's processes: every one in a cgroup of the host's own, so
 // that the host can be killed whole, by pid, as a machine dies.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { dockerdLaunch } from './engine.js';
 
 /** A process's command line, NUL-separated; empty once it has exited. */
 function commandLine(pid: string): string {
@@ -73,6 +74,23 @@ const CGROUP_CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'fr
  * (ip netns exec remounts /sys), its own plugin and containerd directories, its containers' cgroups
  * under the host's.
  */
+/** Where a host's shell notes the pid of the containerd it started (the newer engine's). */
+export const containerdPidFile = (dir: string) => join(dir, 'containerd.pid');
+
+/** Stops the containerd the host's shell started, by its pid, and waits until it is gone. */
+export async function stopContainerd(dir: string): Promise<void> {
+  const file = containerdPidFile(dir);
+  if (!existsSync(file)) return;
+  const pid = Number(readFileSync(file, 'utf8'));
+  rmSync(file);
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return; // gone already
+  }
+  for (let i = 0; i < 200 && existsSync(`/proc/${pid}`); i++) await sleep(50);
+}
+
 export function dockerdScript(host: { dockerHost: string; dir: string; cgroup: string; resolver: string }): string {
   const mounts = [
     'mount -t tmpfs tmpfs /sys/fs/cgroup',
@@ -85,10 +103,18 @@ export function dockerdScript(host: { dockerHost: string; dir: string; cgroup: s
     'mount -t tmpfs tmpfs /run/docker/plugins',
     'mount -t tmpfs tmpfs /run/containerd',
   ];
+  const launch = dockerdLaunch(host.dir);
+  // The newer engine's containerd runs in the host's shell beside its dockerd, and dies with the host's cgroup.
+  const log = join(host.dir, 'containerd.log');
+  const containerd = launch.containerd
+    ? `{ ${launch.containerd.join(' ')} >> ${log} 2>&1 & echo $! > ${containerdPidFile(host.dir)}; } && ` +
+      `until [ -S ${launch.socket} ]; do sleep 0.05; done && `
+    : '';
   const dockerd = [
-    ...['dockerd', '--host', host.dockerHost, '--data-root', join(host.dir, 'docker')],
+    ...[`PATH=${launch.path}`, launch.dockerd, '--host', host.dockerHost, '--data-root', join(host.dir, 'docker')],
+    ...(launch.socket ? ['--containerd', launch.socket] : []),
     ...['--exec-root', join(host.dir, 'exec'), '--pidfile', join(host.dir, 'docker.pid')],
     ...['--cgroup-parent', `/${host.cgroup}`, '--bridge=none', '--dns', host.resolver, '--log-level', 'info'],
   ];
-  return `${mounts.join(' && ')} && exec ${dockerd.join(' ')}`;
+  return `${mounts.join(' && ')} && ${containerd}exec env ${dockerd.join(' ')}`;
 }

@@ -4,9 +4,9 @@
 // its own host's names still come from Docker; a name nobody owns goes to the
 // hosts' "usual resolver", an address that dies on the machine.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { clusterView } from '../../src/operator/contract.js';
 import { ClusterHost, DEAD_RESOLVER, eventually, NAMES_ADDRESS, Underlay } from './cluster-harness.js';
+import { test } from './engine.js';
 import { Environment, IMAGE, networkCreate, useEnvironment } from './harness.js';
 
 const env = new Environment();

@@ -3,9 +3,9 @@
 // connections between the containers, over IPv4 and IPv6.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tableFor } from '../../src/policy/nft-script.js';
+import { test } from './engine.js';
 import { Environment, IMAGE, must, nothingLeftBehind, useEnvironment } from './harness.js';
 
 const env = new Environment();

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePorts } from '../support/free-ports.js';
+import { describe, test } from './engine.js';
 import { Environment, IMAGE, must, networkCreate, nothingLeftBehind, Outside, sh, useEnvironment } from './harness.js';
 
 const env = new Environment();

@@ -4,9 +4,9 @@
 // the nodes on a tether network, with one IPAM for the whole swarm.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterHost, eventually, Underlay } from './cluster-harness.js';
+import { test } from './engine.js';
 import { AUTO_POOL, Environment, IMAGE, must, nothingLeftBehind, ROOT, sh, useEnvironment } from './harness.js';
 
 const env = new Environment();
