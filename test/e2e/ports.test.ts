@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePorts } from '../support/free-ports.js';
-import { describe, test } from './engine.js';
+import { describe, ENGINE, test } from './engine.js';
 import { Environment, IMAGE, must, networkCreate, nothingLeftBehind, Outside, sh, useEnvironment } from './harness.js';
 
 const env = new Environment();
@@ -235,6 +235,38 @@ describe('published ports and NAT', { concurrency: false }, () => {
         container,
       );
     }
+  });
+
+  test("between a tether network and Docker's own bridge network: what each engine lets through", async (t) => {
+    const tetherBridge = (await env.tether.state()).networks.find((n) => n.subnets.includes('10.230.60.0/24'))?.bridge;
+    assert.ok(tetherBridge);
+    /** Pings each way between web-a and a container on a Docker bridge network made with these options. */
+    const across = async (...options: string[]) => {
+      await env.dockerOk('network', 'create', '-d', 'bridge', '--subnet', '10.230.66.0/24', ...options, 'dockers');
+      try {
+        await env.run('on-docker', '--net', 'dockers');
+        const [tetherSide, dockerSide] = [await env.address('web-a', 'web'), await env.address('on-docker', 'dockers')];
+        return {
+          tetherToDocker: await env.ping('web-a', dockerSide),
+          dockerToTether: await env.ping('on-docker', tetherSide),
+        };
+      } finally {
+        await env.docker('rm', '-f', 'on-docker');
+        await env.docker('network', 'rm', 'dockers');
+      }
+    };
+    const plain = await across();
+    t.diagnostic(`Docker ${ENGINE}, a plain bridge network: ${JSON.stringify(plain)}`);
+    if (ENGINE === '20.10') {
+      assert.deepEqual(plain, { tetherToDocker: true, dockerToTether: true });
+      return;
+    }
+    // 28+: Docker's raw-table rule drops what comes to its containers from another interface than its
+    // bridge; the bridge network's trusted_host_interfaces (28.2+) names the ones it lets in.
+    assert.deepEqual(plain, { tetherToDocker: false, dockerToTether: true });
+    const trusted = await across('-o', `com.docker.network.bridge.trusted_host_interfaces=${tetherBridge}`);
+    t.diagnostic(`Docker ${ENGINE}, trusted_host_interfaces=${tetherBridge}: ${JSON.stringify(trusted)}`);
+    assert.deepEqual(trusted, { tetherToDocker: true, dockerToTether: true });
   });
 
   test('a container cannot reach a service on the host loopback, though route_localnet serves -p there', async () => {
