@@ -4,7 +4,7 @@
 // there, the kernel's bridge hooks it depends on are checked every few seconds
 // and turned on again if someone turned them off (bridge-hooks.ts).
 import type { Logger } from 'pino';
-import { Serial } from '../util/serial.js';
+import { Coalesced, Serial } from '../util/serial.js';
 import type { PolicyBook } from './book.js';
 import { HookGuard } from './hook-guard.js';
 import type { Policy } from './records.js';
@@ -45,6 +45,10 @@ const HOOKS_CHECK_MS = 2_000;
 
 export class PolicyEnforcer {
   private readonly serial = new Serial();
+  private readonly requested = new Coalesced(
+    () => this.sync(),
+    (error) => this.deps.log.error({ err: error }, 'applying policies failed'),
+  );
   /** Whether the kernel holds the table; unknown until the first sync of this life. */
   private present: boolean | undefined;
   private readonly hooks: HookGuard;
@@ -83,8 +87,12 @@ export class PolicyEnforcer {
     return this.serial.run(() => this.apply(leaving));
   }
 
+  /**
+   * Brings the table in line soon: requests made while one sync runs collapse into one more (a view
+   * read at start, or again after a lost watch, tells thousands of members at once).
+   */
   request(): void {
-    this.sync().catch((error: unknown) => this.deps.log.error({ err: error }, 'applying policies failed'));
+    this.requested.request();
   }
 
   /** Where the kernel's table differs from what it should be, in words. */
