@@ -231,7 +231,12 @@ export class ClusterHost {
     rmSync(dirname(this.socket), { recursive: true, force: true });
     // The logs move up to the work folder, where TETHER_E2E_LOGS finds them; dockerd's bind mounts
     // died with its mount namespace, so the rest can go.
-    const logs = [this.tether.logPath, join(this.dir, 'dockerd.log'), join(this.pluginStateDir, 'tether.log')];
+    const logs = [
+      this.tether.logPath,
+      join(this.dir, 'dockerd.log'),
+      join(this.dir, 'containerd.log'),
+      join(this.pluginStateDir, 'tether.log'),
+    ];
     for (const log of logs) {
       const name = `${this.name}-${log.startsWith(this.pluginStateDir) ? 'plugin' : basename(log, '.log')}.log`;
       if (existsSync(log)) renameSync(log, join(this.env.work, name));
