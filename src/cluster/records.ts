@@ -4,7 +4,6 @@
 import { z } from 'zod';
 import type { ClusterNetworkSpec } from '../driver/seams.js';
 import { parseIp } from '../net/ip.js';
-import type { Entry } from '../store/store.js';
 
 // Values that end up in iproute2 commands are checked on the way out of the store too.
 const address = z.string().refine((text) => parseIp(text) !== undefined, 'must be an IP address');
@@ -84,28 +83,4 @@ export function sameNetwork(a: ClusterNetworkRecord, b: ClusterNetworkRecord): b
   // Parsing puts the keys in the schema's order, so the texts compare the values alone.
   const settings = (r: ClusterNetworkRecord) => JSON.stringify(clusterNetworkRecord.parse({ ...r, vni: 1 }));
   return settings(a) === settings(b);
-}
-
-/**
- * The records of a list, each parsed alone: one that does not parse is left out and handed to
- * `skipped` with why, so that one bad record (another host's, or written by hand) stops nobody.
- */
-export function parseEach<T>(
-  entries: readonly Entry[],
-  schema: z.ZodType<T>,
-  skipped: (entry: Entry, why: string) => void,
-): { readonly key: string; readonly record: T }[] {
-  return entries.flatMap((entry) => {
-    let json: unknown;
-    try {
-      json = JSON.parse(entry.value);
-    } catch {
-      skipped(entry, 'not JSON');
-      return [];
-    }
-    const parsed = schema.safeParse(json);
-    if (parsed.success) return [{ key: entry.key, record: parsed.data }];
-    skipped(entry, parsed.error.issues.map((i) => `${i.path.join('.') || 'record'}: ${i.message}`).join('; '));
-    return [];
-  });
 }
