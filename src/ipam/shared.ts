@@ -4,6 +4,7 @@
 // host frees only its own addresses; and it remembers what it holds, to claim
 // it back after the others took it for dead while it was only cut off.
 import { overlaps } from '../net/ip.js';
+import { PrefixFollower } from '../store/prefix-follower.js';
 import type { Entry, Guard, Store } from '../store/store.js';
 import { retryCas } from '../util/retry.js';
 import type { KeyedSerial } from '../util/serial.js';
@@ -53,33 +54,21 @@ export class SharedTenancy implements Tenancy {
    * every write is guarded in the store; memory only steers where they look first.
    */
   async open(): Promise<() => void> {
-    const { entries, revision } = await this.store.snapshot(IPAM);
-    this.replica.reset(entries);
-    this.loadHoldings(
-      entries.filter((e) => e.key.startsWith(POOLS)),
-      entries.filter((e) => e.key.startsWith(ADDRESSES)),
-    );
-    let unwatch: () => void = () => undefined;
-    let closed = false;
-    const follow = (after: number) => {
-      unwatch = this.store.watch(IPAM, (change) => this.replica.apply(change), { after, lost: () => reload(1) });
-    };
-    const reload = (attempt: number): void => {
-      if (closed) return;
-      this.store.snapshot(IPAM).then(
-        (read) => {
-          if (closed) return;
-          this.replica.reset(read.entries);
-          follow(read.revision);
-        },
-        () => setTimeout(() => reload(attempt + 1), Math.min(10_000, 200 * 2 ** attempt)).unref(),
-      );
-    };
-    follow(revision);
-    return () => {
-      closed = true;
-      unwatch();
-    };
+    let loaded = false;
+    const follower = new PrefixFollower(this.store, IPAM, {
+      read: ({ entries }) => {
+        this.replica.reset(entries);
+        if (loaded) return;
+        loaded = true;
+        this.loadHoldings(
+          entries.filter((e) => e.key.startsWith(POOLS)),
+          entries.filter((e) => e.key.startsWith(ADDRESSES)),
+        );
+      },
+      change: (change) => this.replica.apply(change),
+    });
+    await follower.start();
+    return () => follower.close();
   }
 
   private loadHoldings(pools: readonly Entry[], addresses: readonly Entry[]): void {

@@ -1,11 +1,10 @@
-// One prefix of a store, followed: read once at a revision, then
-// kept by a watch from there. Each record is read alone: one that does not
-// parse or make sense is held aside with why (for the audit and the metrics),
-// and the rest go on. When etcd compacts past the watch, or the watch is lost,
-// the prefix is read again at a new revision and the difference is told as
-// changes, after a backoff.
+// One prefix of a store, followed (prefix-follower.ts) and held as records.
+// Each record is read alone: one that does not parse or make sense is held
+// aside with why (for the audit and the metrics), and the rest go on. When the
+// prefix is read again after a lost watch, the difference is told as changes.
 import type { Logger } from 'pino';
-import type { Change, Entry, Store } from './store.js';
+import { PrefixFollower } from './prefix-follower.js';
+import type { Change, Entry, Snapshot, Store } from './store.js';
 
 /** A record read from its key and text, or why it is left out. */
 export type ReadResult<T> = { readonly record: T } | { readonly skip: string };
@@ -23,25 +22,32 @@ export interface FollowedDeps<T> {
   readonly log: Logger;
 }
 
-/** Backoff of a read again after a lost watch: doubling from here, to the cap. */
-const RETRY_FIRST_MS = 200;
-const RETRY_MAX_MS = 10_000;
-
 export class Followed<T> {
   private readonly held = new Map<string, { readonly record: T; readonly revision: number }>();
   /** Keys left out, with why: what the audit lists. */
   readonly unreadable = new Map<string, { readonly revision: number; readonly why: string }>();
-  private unwatch: () => void = () => undefined;
-  private closed = false;
-  private retry: NodeJS.Timeout | undefined;
-  /** Reads of the whole prefix: one at start, one per lost watch. */
-  reads = 0;
+  private readonly follower: PrefixFollower;
 
-  constructor(private readonly deps: FollowedDeps<T>) {}
+  constructor(private readonly deps: FollowedDeps<T>) {
+    this.follower = new PrefixFollower(deps.store, deps.prefix, {
+      read: (snapshot) => this.read(snapshot),
+      change: (change) => this.apply(change),
+      lost: (error) =>
+        deps.log.warn(
+          { prefix: deps.prefix, err: error.message },
+          'a watch of the cluster store was lost; reading again',
+        ),
+    });
+  }
+
+  /** Reads of the whole prefix: one at start, one per lost watch. */
+  get reads(): number {
+    return this.follower.reads;
+  }
 
   /** Reads the prefix and follows it; throws if the first read fails (the caller's start fails with it). */
-  async start(): Promise<void> {
-    await this.readAgain();
+  start(): Promise<void> {
+    return this.follower.start();
   }
 
   get(key: string): T | undefined {
@@ -57,36 +63,16 @@ export class Followed<T> {
   }
 
   close(): void {
-    this.closed = true;
-    clearTimeout(this.retry);
-    this.unwatch();
+    this.follower.close();
   }
 
-  private async readAgain(): Promise<void> {
-    this.reads++;
-    const { entries, revision } = await this.deps.store.snapshot(this.deps.prefix);
-    if (this.closed) return;
+  /** A whole reading: keys gone since are told as removed, the others as they read now. */
+  private read({ entries, revision }: Snapshot): void {
     const present = new Set(entries.map((e) => e.key));
     for (const key of [...this.held.keys(), ...this.unreadable.keys()]) {
       if (!present.has(key)) this.apply({ type: 'delete', key, revision });
     }
     for (const entry of entries) this.applyEntry(entry);
-    this.unwatch = this.deps.store.watch(this.deps.prefix, (change) => this.apply(change), {
-      after: revision,
-      lost: (error) => this.lost(error, RETRY_FIRST_MS),
-    });
-  }
-
-  private lost(error: Error, delay: number): void {
-    if (this.closed) return;
-    this.deps.log.warn(
-      { prefix: this.deps.prefix, err: error.message },
-      'a watch of the cluster store was lost; reading again',
-    );
-    this.retry = setTimeout(() => {
-      this.readAgain().catch((failed: Error) => this.lost(failed, Math.min(RETRY_MAX_MS, delay * 2)));
-    }, delay);
-    this.retry.unref();
   }
 
   private applyEntry(entry: Entry): void {
