@@ -139,7 +139,10 @@ export class Overlay {
     const byDevice = new Map<string, Member[]>();
     for (const { member } of this.deps.view.ownedBy(name)) {
       const device = this.deviceOf(member.network);
-      if (device) byDevice.set(device, [...(byDevice.get(device) ?? []), member]);
+      if (!device) continue;
+      const members = byDevice.get(device) ?? [];
+      if (members.length === 0) byDevice.set(device, members);
+      members.push(member);
     }
     for (const [device, members] of byDevice) {
       this.change(
@@ -176,8 +179,8 @@ export class Overlay {
    * to unknown hosts.
    */
   private async program(repairing: boolean): Promise<void> {
+    const { view } = this.deps;
     for (const network of this.deps.localNetworks()) {
-      const { view } = this.deps;
       const peers = [...view.membersOf(network.name)].flatMap((m) => this.peerOf(m, view.host(m.host)));
       const changed = await this.deps.tunnel.programPeers(network.device, peers).catch((error: unknown) => {
         // A network deleted while this round ran took its device along: nothing left to program.

@@ -76,7 +76,11 @@ export class NameBook {
     if (!endpoint) return;
     const names = this.byName.get(endpoint.network) ?? new Map<string, NamedEndpoint[]>();
     this.byName.set(endpoint.network, names);
-    for (const name of namesOf(endpoint)) names.set(name, [...(names.get(name) ?? []), endpoint]);
+    for (const name of namesOf(endpoint)) {
+      const holders = names.get(name);
+      if (holders) holders.push(endpoint);
+      else names.set(name, [endpoint]);
+    }
   }
 
   private remove(endpoint: NamedEndpoint | undefined): void {

@@ -46,6 +46,8 @@ export class ClusterView {
   private readonly members: Followed<Member>;
   private readonly networkRecords: Followed<ClusterNetworkRecord>;
   private readonly swarmRecords: Followed<SwarmNetworkRecord>;
+  /** The four, in the order they are read: networks first, so that members are checked against them. */
+  private readonly prefixes: readonly Pick<Followed<unknown>, 'start' | 'close' | 'reads' | 'unreadable'>[];
   /** Network → endpoint → member. */
   private readonly byNetwork = new Map<string, Map<string, Member>>();
   /** Network and address ("web 4:167772162") → the member holding it. */
@@ -90,18 +92,17 @@ export class ClusterView {
       local: (address) => sameIp(address, deps.vtep),
     });
     this.members = follow(MEMBERS, reader, (_, now, before) => this.memberChanged(now, before));
-    const all = [this.networkRecords, this.swarmRecords, this.hostRecords, this.members];
-    this.stats = { skipped, reads: () => all.reduce((sum, f) => sum + f.reads, 0) };
+    this.prefixes = [this.networkRecords, this.swarmRecords, this.hostRecords, this.members];
+    this.stats = { skipped, reads: () => this.prefixes.reduce((sum, f) => sum + f.reads, 0) };
   }
 
-  /** Reads each prefix once and follows it: the networks first, so that members are checked against them. */
+  /** Reads each prefix once, in order, and follows it. */
   async start(): Promise<void> {
-    for (const followed of [this.networkRecords, this.swarmRecords, this.hostRecords, this.members])
-      await followed.start();
+    for (const followed of this.prefixes) await followed.start();
   }
 
   close(): void {
-    for (const followed of [this.networkRecords, this.swarmRecords, this.hostRecords, this.members]) followed.close();
+    for (const followed of this.prefixes) followed.close();
   }
 
   /** Calls the listener on each member added (before undefined), changed, or removed (now undefined). */
@@ -163,9 +164,7 @@ export class ClusterView {
 
   /** The records left out, with why (for `tether audit`). */
   unreadable(): { key: string; why: string }[] {
-    return [this.networkRecords, this.swarmRecords, this.hostRecords, this.members].flatMap((followed) =>
-      [...followed.unreadable].map(([key, { why }]) => ({ key, why })),
-    );
+    return this.prefixes.flatMap((followed) => [...followed.unreadable].map(([key, { why }]) => ({ key, why })));
   }
 
   private memberChanged(now: Member | undefined, before: Member | undefined): void {
