@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Etcd3 } from 'etcd3';
-import { useEtcd } from '../../test/support/etcd.js';
+import { compactEtcd, useEtcd } from '../../test/support/etcd.js';
 import { EtcdStore } from './etcd.js';
 import { parseEtcdUrl } from './etcd-url.js';
 import { storeContract } from './store-contract.js';
@@ -15,10 +14,7 @@ describe('EtcdStore', () => {
   let n = 0;
   const hosts = () => etcd.url();
   // Each test works under a prefix of its own, as each SQLite test has a file of its own.
-  const compact = async (_store: EtcdStore, revision: number) => {
-    const client = new Etcd3({ hosts: hosts() });
-    await client.kv.compact({ revision: String(revision), physical: true }).finally(() => client.close());
-  };
+  const compact = (_store: EtcdStore, revision: number) => compactEtcd(hosts(), revision);
   storeContract(async () => new EtcdStore({ hosts: hosts() }, `test${n++}/`), compact);
 
   // Pages of three keys: the contract again, on lists that span pages.

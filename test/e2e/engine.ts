@@ -3,7 +3,7 @@
 // scripts/docker-next.sh into TETHER_DOCKER_NEXT. Each test is named with the
 // engine; where the second engine could not be had, its tests are reported
 // skipped with the reason.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe as nodeDescribe, test as nodeTest, type TestContext } from 'node:test';
 import { sh } from './host-tools.js';
@@ -55,6 +55,8 @@ export async function checkEngine(dockerHost: string): Promise<void> {
 export function dockerdLaunch(dir: string): { dockerd: string; path: string; containerd?: string[]; socket?: string } {
   if (!next) return { dockerd: 'dockerd', path: process.env['PATH'] ?? '' };
   const socket = join(dir, 'containerd.sock');
+  // A socket an earlier containerd left would let the wait for the new one's end before it listens.
+  rmSync(socket, { force: true });
   const config = join(dir, 'containerd.toml');
   writeFileSync(
     config,

@@ -9,6 +9,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Etcd3 } from 'etcd3';
 import { freePorts } from './free-ports.js';
 
+/** Makes etcd forget its history up to the revision, as its own compaction does. */
+export async function compactEtcd(url: string, revision: number): Promise<void> {
+  const client = new Etcd3({ hosts: url });
+  await client.kv.compact({ revision: String(revision), physical: true }).finally(() => client.close());
+}
+
 /** Starts etcd before the file's tests and stops it after; `url()` is its client URL once started. */
 export function useEtcd(): { url: () => string } {
   const dir = mkdtempSync(join(tmpdir(), 'tether-etcd-'));

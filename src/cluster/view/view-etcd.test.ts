@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Etcd3 } from 'etcd3';
-import { useEtcd } from '../../../test/support/etcd.js';
+import { compactEtcd, useEtcd } from '../../../test/support/etcd.js';
 import { freePorts } from '../../../test/support/free-ports.js';
 import { EtcdStore } from '../../store/etcd.js';
 import { HOSTS, MEMBERS } from '../records.js';
@@ -68,9 +67,7 @@ test('a view cut off while etcd compacts past its watch reads again and tells wh
   await direct.commit([], [{ type: 'delete', key: `${MEMBERS}web/goes` }]);
   await put(`${MEMBERS}web/comes`, member('02:42:0a:01:00:04', '10.1.0.4'));
   const revision = (await direct.get(`${MEMBERS}web/comes`))?.revision ?? assert.fail('not written');
-  const admin = new Etcd3({ hosts: etcd.url() });
-  await admin.kv.compact({ revision: String(revision), physical: true });
-  admin.close();
+  await compactEtcd(etcd.url(), revision);
   await relay.open();
 
   for (let i = 0; i < 300 && told.length < 3; i++) await sleep(50);
