@@ -30,7 +30,8 @@ export const PREFIX = 'tte';
 export const FUZZ_PREFIX = 'tfz';
 
 export class Environment {
-  readonly work = mkdtempSync(join(tmpdir(), 'tether-e2e-'));
+  /** Made only where the suite's engine is there to run it (engine.ts): a skipped suite leaves nothing. */
+  readonly work = engineAvailable ? mkdtempSync(join(tmpdir(), 'tether-e2e-')) : join(tmpdir(), 'tether-e2e-skipped');
   readonly driver = `tethere2e${process.pid}`;
   readonly dockerHost = `unix://${this.work}/docker.sock`;
   /** Where the dockerd puts its containers' cgroups, removed at the end (Docker's default, /docker, would stay). */
